@@ -1,0 +1,167 @@
+package org.gradspark.ad;
+
+import java.io.Serializable;
+import java.lang.reflect.Array;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A network, as MindSpore's {@code nn.Cell}: {@link #construct} computes the output from the inputs,
+ * and the {@link Parameter}s held in its fields (and in sub-cells' fields, arrays and lists) are its
+ * trainable weights. Cells are {@link Serializable}, so they travel to Spark executors.
+ *
+ * <pre>{@code
+ * class Net extends Cell {
+ *     final Parameter z = new Parameter(Tensor.of(new float[] {1f}), "z");
+ *     @Override public Tensor construct(Tensor... in) { return matMul(mul(in[0], z), in[1]); }
+ * }
+ * }</pre>
+ *
+ * A cell may define its own backward by overriding {@link #bprop} (MindSpore's custom bprop).
+ */
+public abstract class Cell implements Fn, Serializable {
+    private static final long serialVersionUID = 1L;
+
+    /** The forward computation. */
+    public abstract Value construct(Tensor... inputs);
+
+    /**
+     * How many inputs {@link #construct} takes, or -1 if it does not say. Declaring it gives clear
+     * errors on a wrong number of arguments, and tells a {@code sensParam} gradient how many of its
+     * arguments are sensitivities when the output is a tuple.
+     */
+    public int inputCount() {
+        return -1;
+    }
+
+    /**
+     * Calls {@link #construct} (with the custom {@link #bprop} attached if the cell defines one),
+     * checking the number of arguments. The result type is chosen by the caller:
+     * {@code Tensor dx = gradCell.call(x, y)} or {@code TensorTuple g = gradAll.call(x, y)}.
+     */
+    @SuppressWarnings("unchecked")
+    public final <T extends Value> T call(Tensor... args) {
+        int n = inputCount();
+        if (n >= 0 && args.length != n) {
+            throw new IllegalArgumentException(describe() + " takes " + n + " input(s), got " + args.length);
+        }
+        try {
+            return (T) (hasCustomBprop() ? callWithBprop(args) : construct(args));
+        } catch (ArrayIndexOutOfBoundsException e) {
+            StackTraceElement top = e.getStackTrace().length > 0 ? e.getStackTrace()[0] : null;
+            if (top != null && top.getClassName().equals(getClass().getName()) && top.getMethodName().equals("construct")) {
+                throw new IllegalArgumentException(describe() + ".construct read an argument it was not given: called with "
+                        + args.length + " argument(s) (" + e.getMessage() + ")", e);
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public final Value apply(Tensor... args) {
+        return call(args);
+    }
+
+    /**
+     * A custom backward: the cotangents of the inputs given the inputs, the output and the output's
+     * cotangent {@code dout}. Write it with {@link Ops} to keep it differentiable. Not overridden by
+     * default, in which case the recorded forward is differentiated.
+     */
+    protected Tensor[] bprop(Tensor[] inputs, Tensor out, Tensor dout) {
+        throw new UnsupportedOperationException(describe() + " defines no bprop");
+    }
+
+    private static final ClassValue<Boolean> OVERRIDES_BPROP = new ClassValue<>() {
+        @Override protected Boolean computeValue(Class<?> c) {
+            for (Class<?> k = c; k != Cell.class; k = k.getSuperclass()) {
+                try {
+                    k.getDeclaredMethod("bprop", Tensor[].class, Tensor.class, Tensor.class);
+                    return true;
+                } catch (NoSuchMethodException e) {
+                    // keep looking in the superclass
+                }
+            }
+            return false;
+        }
+    };
+
+    private boolean hasCustomBprop() {
+        return OVERRIDES_BPROP.get(getClass());
+    }
+
+    private Value callWithBprop(Tensor[] args) {
+        Value out = Engine.noGrad(() -> construct(args));
+        if (!(out instanceof Tensor y)) throw new IllegalStateException(describe() + " has a bprop, so construct must return one Tensor");
+        Primitive rule = Primitive.define("bprop of " + describe(), args.length,
+                (in, attrs) -> y,
+                (g, in, o, attrs, needed) -> bprop(in, o, g));
+        return rule.call(null, args);
+    }
+
+    // ------------------------------------------------------------ parameters
+
+    /** The trainable parameters, found recursively in fields, in declaration order, each once. */
+    public List<Parameter> trainableParams() {
+        return new ArrayList<>(namedParameters().values());
+    }
+
+    /**
+     * The parameters by stable path name: {@code z} for a field {@code z}, {@code layers.0.weight}
+     * for the field {@code weight} of the first cell in a list field {@code layers}.
+     */
+    public Map<String, Parameter> namedParameters() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        collect(this, "", out, Collections.newSetFromMap(new IdentityHashMap<>()));
+        return out;
+    }
+
+    private static void collect(Object o, String prefix, Map<String, Parameter> out, Set<Object> seen) {
+        if (o == null || !seen.add(o)) return;
+        if (o instanceof Parameter p) {
+            out.put(prefix.isEmpty() ? p.name() : prefix, p);
+        } else if (o instanceof Cell c) {
+            for (Class<?> k : hierarchy(c.getClass())) {
+                for (Field f : k.getDeclaredFields()) {
+                    if (Modifier.isStatic(f.getModifiers()) || f.isSynthetic()) continue;
+                    f.setAccessible(true);
+                    try {
+                        collect(f.get(c), join(prefix, f.getName()), out, seen);
+                    } catch (IllegalAccessException e) {
+                        throw new IllegalStateException("cannot read field " + f, e);
+                    }
+                }
+            }
+        } else if (o instanceof Collection<?> list) {
+            int i = 0;
+            for (Object e : list) collect(e, join(prefix, String.valueOf(i++)), out, seen);
+        } else if (o.getClass().isArray() && !o.getClass().getComponentType().isPrimitive()) {
+            for (int i = 0; i < Array.getLength(o); i++) collect(Array.get(o, i), join(prefix, String.valueOf(i)), out, seen);
+        } else if (o instanceof ParameterTuple t) {
+            collect(t.asList(), prefix, out, seen);
+        }
+    }
+
+    private static List<Class<?>> hierarchy(Class<?> c) {
+        List<Class<?>> chain = new ArrayList<>();
+        for (Class<?> k = c; k != null && k != Cell.class; k = k.getSuperclass()) chain.add(0, k);
+        return chain;
+    }
+
+    private static String join(String prefix, String name) {
+        return prefix.isEmpty() ? name : prefix + "." + name;
+    }
+
+    /** The cell's name in messages. */
+    protected String describe() {
+        String s = getClass().getSimpleName();
+        return s.isEmpty() ? getClass().getName() : s;
+    }
+}

@@ -1,0 +1,35 @@
+package org.gradspark.ad.backend;
+
+import org.gradspark.ad.Tensor;
+
+/**
+ * The raw kernels the primitives call. Inputs are constants (no autodiff links are read) of one
+ * dtype; outputs are new tensors of that dtype. Implementations: {@link ReferenceBackend} here,
+ * fast CPU and OpenCL backends in module {@code gpu}, found through {@link java.util.ServiceLoader}.
+ */
+public interface Backend {
+
+    /** Short name used to select it ({@code reference}, {@code cpu}, {@code opencl}). */
+    String name();
+
+    /** The device that actually runs the kernels, in words (for logs and job summaries). */
+    String device();
+
+    /** {@code op(x)} elementwise. */
+    Tensor unary(UnaryOp op, Tensor x);
+
+    /** {@code op(a, b)} elementwise with NumPy broadcasting; a and b have the same dtype. */
+    Tensor binary(BinaryOp op, Tensor a, Tensor b);
+
+    /**
+     * {@code op(a) @ op(b)}, where op transposes the last two axes when its flag is set.
+     * Rank 2, or rank 3 with equal batch sizes (a batched product). Shapes are already checked.
+     */
+    Tensor matMul(Tensor a, Tensor b, boolean transA, boolean transB);
+
+    /** Sum over the given axes (sorted, distinct, non-negative), keeping them as size 1 if asked. */
+    Tensor sum(Tensor x, int[] axes, boolean keepDims);
+
+    /** Maximum along one axis; NaN wins (as NumPy's max). */
+    Tensor max(Tensor x, int axis, boolean keepDims);
+}
