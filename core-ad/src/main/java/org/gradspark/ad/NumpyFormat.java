@@ -11,7 +11,8 @@ import java.util.List;
  * {@code floatmode='maxprec'}, line width 75, summarisation past 1000 elements with 3 edge items.
  * Each value is printed with the fewest digits that identify it in its own dtype (so a float32
  * 3.6000001 prints as {@code 3.6000001}, not as its float64 widening), columns are aligned on the
- * decimal point, and scientific notation is used when NumPy would use it.
+ * decimal point, and scientific notation is used when NumPy would use it. The digits are Dragon4's
+ * (NumPy's printer), which differ from Java's shortest round-trip in a few corner cases.
  */
 final class NumpyFormat {
     private static final int PRECISION = 8;
@@ -27,7 +28,10 @@ final class NumpyFormat {
         List<Double> shown = new ArrayList<>();
         collectShown(t, dims, 0, 0, summarize, shown);
         FloatFormat ff = new FloatFormat(shown, t.dtype());
-        if (dims.length == 0) return ff.format(t.getDouble(0)).strip();
+        // NumPy prints a 0-d array as its scalar, which is not held to the array's precision.
+        if (dims.length == 0) return ff.scalar(t.getDouble(0));
+        // Any zero-length axis gives "[]", whatever the rank.
+        if (t.size() == 0) return "[]";
         return recurse(t, ff, dims, t.shape().strides(), 0, 0, " ", LINE_WIDTH, summarize);
     }
 
@@ -109,7 +113,15 @@ final class NumpyFormat {
                 max = Math.max(max, a);
                 min = Math.min(min, a);
             }
-            if (max > 0 && (max >= 1e8 || min < 1e-4 || max / min > 1000.0)) exp = true;
+            // NumPy compares in the array's dtype, and lowers the upper cutoff to 10**finfo.precision
+            // (1e6 for float32): a float32 1e-4 is not below float32(1e-4), though it is below 1e-4.
+            if (max > 0) {
+                boolean f32 = dtype == DType.FLOAT32;
+                double cutoff = f32 ? 1e6 : 1e8;
+                double small = f32 ? (float) 1e-4 : 1e-4;
+                double ratio = f32 ? (float) max / (float) min : max / min;
+                if (max >= cutoff || min < small || ratio > 1000.0) exp = true;
+            }
             if (finite.isEmpty()) {
                 padLeft = 0;
                 padRight = 0;
@@ -129,7 +141,7 @@ final class NumpyFormat {
             } else {
                 int maxInt = 0, maxFrac = 0;
                 for (double v : finite) {
-                    String[] p = positional(v);
+                    String[] p = positional(v, 0, PRECISION);
                     maxInt = Math.max(maxInt, p[0].length());
                     maxFrac = Math.max(maxFrac, p[1].length());
                 }
@@ -153,35 +165,78 @@ final class NumpyFormat {
                 String mant = pad(p[0], padLeft) + "." + p[1];
                 return mant + "e" + p[2];
             }
-            String[] p = positional(v);
+            String[] p = positional(v, 0, PRECISION);
             return pad(p[0], padLeft) + "." + p[1] + " ".repeat(padRight - p[1].length());
+        }
+
+        /**
+         * The str of a NumPy scalar: every digit the dtype needs, positional (keeping one fractional
+         * zero) for magnitudes in [1e-4, 1e16), or [1e-4, 1e6) for float32, scientific (dropping a
+         * bare point) outside. The bounds are compared in double, so a float32 1e-4 falls below.
+         */
+        String scalar(double v) {
+            if (!Double.isFinite(v)) return Double.isNaN(v) ? "nan" : v < 0 ? "-inf" : "inf";
+            double a = Math.abs(v);
+            double maxPositional = dtype == DType.FLOAT32 ? 1e6 : 1e16;
+            if (a == 0 || (a >= 1e-4 && a < maxPositional)) {
+                String[] p = positional(v, -1, -1);
+                return p[0] + "." + (p[1].isEmpty() ? "0" : p[1]);
+            }
+            String[] p = scientific(v, -1, false, 0);
+            return p[0] + (p[1].isEmpty() ? "" : "." + p[1]) + "e" + p[2];
         }
 
         private static String pad(String s, int width) {
             return " ".repeat(Math.max(0, width - s.length())) + s;
         }
 
-        /** The fewest significant digits that read back as {@code v} in this dtype. */
-        private BigDecimal shortest(double v) {
-            BigDecimal exact = new BigDecimal(v);
+        /**
+         * Dragon4's unique-mode digits of |v|, rounded as it rounds them. It stops at the first digit
+         * that tells v from its neighbours, but not before {@code minDigits} and at the latest at
+         * {@code maxDigits} (-1: no bound), counted past the point when {@code fractional}, else
+         * past the leading digit. Shortest round-trip is not enough: the margins are inclusive for
+         * an even mantissa, the lower one halves at a power of two, and min_digits goes on into
+         * the exact value's digits (a float32 9.09196e-06 padded to 7 digits is 9.0919602e-06).
+         */
+        private BigDecimal dragon4(double v, int minDigits, int maxDigits, boolean fractional) {
             if (v == 0) return BigDecimal.ZERO;
-            int maxDigits = dtype == DType.FLOAT32 ? 9 : 17;
-            for (int p = 1; p < maxDigits; p++) {
-                BigDecimal r = exact.round(new MathContext(p, RoundingMode.HALF_EVEN));
-                boolean same = dtype == DType.FLOAT32 ? Float.parseFloat(r.toString()) == (float) v : Double.parseDouble(r.toString()) == v;
-                if (same) return r;
+            double a = Math.abs(v);
+            boolean f32 = dtype == DType.FLOAT32;
+            boolean even = f32 ? (Float.floatToRawIntBits((float) a) & 1) == 0 : (Double.doubleToRawLongBits(a) & 1) == 0;
+            double below = f32 ? Math.nextDown((float) a) : Math.nextDown(a);
+            double above = f32 ? Math.nextUp((float) a) : Math.nextUp(a);
+            BigDecimal exact = new BigDecimal(a);
+            BigDecimal half = new BigDecimal("0.5");
+            BigDecimal marginLow = exact.subtract(new BigDecimal(below)).multiply(half);
+            // The largest finite value has no finite neighbour above; its gaps are equal.
+            BigDecimal marginHigh = Double.isInfinite(above) ? marginLow : new BigDecimal(above).subtract(exact).multiply(half);
+            int lead = exact.precision() - exact.scale() - 1;
+            int minScale = minDigits < 0 ? Integer.MIN_VALUE : fractional ? minDigits : minDigits - lead;
+            int maxScale = maxDigits < 0 ? Integer.MAX_VALUE : fractional ? maxDigits : maxDigits - lead;
+            for (int scale = Math.min(-lead, maxScale); ; scale++) {
+                BigDecimal down = exact.setScale(scale, RoundingMode.DOWN);
+                BigDecimal unit = BigDecimal.ONE.movePointLeft(scale);
+                BigDecimal rest = exact.subtract(down);
+                int cmpLow = rest.compareTo(marginLow), cmpHigh = rest.add(marginHigh).compareTo(unit);
+                boolean low = even ? cmpLow <= 0 : cmpLow < 0, high = even ? cmpHigh >= 0 : cmpHigh > 0;
+                if (((low || high) && scale >= minScale) || scale >= maxScale) {
+                    boolean roundDown = low;
+                    if (low == high) {
+                        int c = rest.add(rest).compareTo(unit);
+                        roundDown = c < 0 || (c == 0 && !down.unscaledValue().testBit(0));
+                    }
+                    return roundDown ? down : down.add(unit);
+                }
             }
-            return exact.round(new MathContext(maxDigits, RoundingMode.HALF_EVEN));
         }
 
         private static String sign(double v) {
             return (v < 0 || (v == 0 && 1 / v < 0)) ? "-" : "";
         }
 
-        /** {int part, fraction digits} of dragon4_positional(unique, precision 8, trim '.'). */
-        String[] positional(double v) {
-            BigDecimal d = shortest(v).abs();
-            if (d.scale() > PRECISION) d = new BigDecimal(Math.abs(v)).setScale(PRECISION, RoundingMode.HALF_EVEN);
+        /** {int part, fraction digits} of dragon4_positional(unique, min_digits, precision, trim '.'). */
+        String[] positional(double v, int minDigits, int precision) {
+            BigDecimal d = dragon4(v, minDigits, precision, true);
             d = d.stripTrailingZeros();
             String plain = d.scale() < 0 ? d.setScale(0).toPlainString() : d.toPlainString();
             int dot = plain.indexOf('.');
@@ -190,12 +245,12 @@ final class NumpyFormat {
             return new String[] {sign(v) + ip, fp};
         }
 
-        /** {mantissa int part, mantissa fraction, exponent with sign} of dragon4_scientific. */
+        /**
+         * {mantissa int part, mantissa fraction, exponent with sign} of dragon4_scientific(unique,
+         * precision prec), with min_digits = prec and trim 'k' when {@code padDigits}.
+         */
         String[] scientific(double v, int prec, boolean padDigits, int expDigits) {
-            BigDecimal d = shortest(v).abs();
-            if (d.signum() != 0 && d.precision() - 1 > prec) {
-                d = new BigDecimal(Math.abs(v)).round(new MathContext(prec + 1, RoundingMode.HALF_EVEN));
-            }
+            BigDecimal d = dragon4(v, padDigits ? prec : -1, prec, false);
             d = d.stripTrailingZeros();
             String digits = d.signum() == 0 ? "0" : d.unscaledValue().toString();
             int e = d.signum() == 0 ? 0 : d.precision() - d.scale() - 1;
