@@ -5,11 +5,14 @@ import java.util.List;
 import java.util.ServiceLoader;
 
 /**
- * Which backend the primitives call. Chosen once per JVM from the system property
- * {@code gradspark.backend} (default {@code reference}); other backends register through
- * {@link ServiceLoader}. An unknown name is an error listing the known ones, never a fallback.
+ * Which backend the primitives call: one per JVM, chosen from the system property
+ * {@code gradspark.backend} ({@code reference}, or {@code cpu | opencl | auto} from module gpu),
+ * by default {@code auto} when module gpu is on the class path, else {@code reference}. Backends
+ * other than the reference register through {@link ServiceLoader}. An unknown or unusable choice
+ * is an error naming it, never a quiet fallback; the choice and its device are logged once.
  */
 public final class Backends {
+    public static final String PROPERTY = "gradspark.backend";
     private static volatile Backend current;
 
     private Backends() {}
@@ -18,16 +21,28 @@ public final class Backends {
         Backend b = current;
         if (b == null) {
             synchronized (Backends.class) {
-                if (current == null) current = byName(System.getProperty("gradspark.backend", "reference"));
+                if (current == null) {
+                    String name = System.getProperty(PROPERTY);
+                    use(byName(name != null ? name : defaultName()));
+                }
                 b = current;
             }
         }
         return b;
     }
 
-    /** Selects the backend for this JVM (tests and the job call this before computing). */
-    public static void use(Backend backend) {
+    /** Selects the backend for this JVM and logs it with the device that runs it. */
+    public static synchronized void use(Backend backend) {
         current = backend;
+        System.getLogger("org.gradspark.backend").log(System.Logger.Level.INFO,
+                "GradSpark backend: " + backend.name() + " on " + backend.device());
+    }
+
+    private static String defaultName() {
+        for (Backend b : ServiceLoader.load(Backend.class)) {
+            if (b.name().equals("auto")) return "auto";
+        }
+        return ReferenceBackend.INSTANCE.name();
     }
 
     public static Backend byName(String name) {
