@@ -1,0 +1,111 @@
+package org.gradspark.ad.batch;
+
+import static org.gradspark.ad.Ops.mul;
+import static org.gradspark.ad.Ops.sum;
+
+import java.util.List;
+import org.gradspark.ad.Cell;
+import org.gradspark.ad.GradOperation;
+import org.gradspark.ad.Parameter;
+import org.gradspark.ad.ParameterTuple;
+import org.gradspark.ad.Tensor;
+import org.gradspark.ad.TensorTuple;
+import org.gradspark.ad.Value;
+
+/**
+ * The derivatives a gradient job needs from one chunk of examples, all through
+ * {@link GradOperation}. With per-example outputs {@code out = model(x)} (or the per-example loss
+ * {@code loss(model(x), labels)}) and per-example sensitivities {@code s}:
+ * <ul>
+ *   <li>weight gradients {@code d sum(out * s) / dW} (a sum over the chunk's examples, so chunks add);</li>
+ *   <li>input derivatives of order K, MindSpore's nesting: {@code g1 = d sum(out * s) / dx},
+ *       {@code g(k+1) = d sum(g(k)) / dx} (per example, since row i of out depends on row i of x only);</li>
+ *   <li>the Hessian-vector product {@code d/dW <d sum(out * s)/dW, v>} for a direction v in weight space.</li>
+ * </ul>
+ */
+public final class BatchGradient {
+    private BatchGradient() {}
+
+    /** The weighted objective {@code sum(out * s)} as a cell of (x, s[, labels]). */
+    private static final class Objective extends Cell {
+        private static final long serialVersionUID = 1L;
+        private final Cell model;
+        private final Cell loss;
+
+        Objective(Cell model, Cell loss) {
+            this.model = model;
+            this.loss = loss;
+        }
+
+        @Override public int inputCount() { return loss == null ? 2 : 3; }
+
+        @Override public Tensor construct(Tensor... in) {
+            Tensor out = model.call(in[0]);
+            if (loss != null) out = loss.call(out, in[2]);
+            return sum(mul(out, in[1]));
+        }
+    }
+
+    /** The per-example outputs: the model's, or the loss of each example when a loss is given. */
+    public static Tensor outputs(Cell model, Cell loss, Tensor x, Tensor labels) {
+        Tensor out = model.call(x);
+        return loss == null ? out : loss.call(out, labels);
+    }
+
+    /** {@code d sum(out * s) / dW} for each parameter, in the order given. */
+    public static Tensor[] weightGradients(Cell model, Cell loss, List<Parameter> params, Tensor x, Tensor s, Tensor labels) {
+        Cell g = new GradOperation(false, true, false).apply(new Objective(model, loss), new ParameterTuple(params));
+        TensorTuple t = g.call(args(x, s, labels));
+        return t.leaves().toArray(new Tensor[0]);
+    }
+
+    /** The K-th input derivative by K nested GradOperations (K >= 1), shaped like x. */
+    public static Tensor inputDerivative(Cell model, Cell loss, int order, Tensor x, Tensor s, Tensor labels) {
+        if (order < 1) throw new IllegalArgumentException("derivative order must be >= 1, got " + order);
+        Cell g = new GradOperation().apply(new Objective(model, loss));
+        for (int k = 2; k <= order; k++) g = new GradOperation().apply(new SumOf(g, loss == null ? 2 : 3));
+        return g.call(args(x, s, labels));
+    }
+
+    /** {@code sum(f(args))}, so that the next GradOperation differentiates {@code sum g(k)}. */
+    private static final class SumOf extends Cell {
+        private static final long serialVersionUID = 1L;
+        private final Cell f;
+        private final int inputs;
+
+        SumOf(Cell f, int inputs) {
+            this.f = f;
+            this.inputs = inputs;
+        }
+
+        @Override public int inputCount() { return inputs; }
+
+        @Override public Tensor construct(Tensor... in) { return sum(f.<Tensor>call(in)); }
+    }
+
+    /** The Hessian-vector product in weight space: {@code d/dW sum_k <dObjective/dW_k, v_k>}. */
+    public static Tensor[] hessianVectorProduct(Cell model, Cell loss, List<Parameter> params, Tensor[] v, Tensor x, Tensor s, Tensor labels) {
+        if (v.length != params.size()) throw new IllegalArgumentException("hvp: " + params.size() + " parameters but " + v.length + " vector parts");
+        Cell inner = new GradOperation(false, true, false).apply(new Objective(model, loss), new ParameterTuple(params));
+        Cell directional = new Cell() {
+            private static final long serialVersionUID = 1L;
+
+            @Override public Tensor construct(Tensor... in) {
+                Value g = inner.call(in);
+                Tensor acc = null;
+                List<Tensor> parts = g.leaves();
+                for (int i = 0; i < parts.size(); i++) {
+                    Tensor term = sum(mul(parts.get(i), v[i]));
+                    acc = acc == null ? term : org.gradspark.ad.Ops.add(acc, term);
+                }
+                return acc;
+            }
+        };
+        TensorTuple h = new GradOperation(false, true, false).apply(directional, new ParameterTuple(params)).call(args(x, s, labels));
+        return h.leaves().toArray(new Tensor[0]);
+    }
+
+    private static Tensor[] args(Tensor x, Tensor s, Tensor labels) {
+        return labels == null ? new Tensor[] {x, s} : new Tensor[] {x, s, labels};
+    }
+}

@@ -1,0 +1,72 @@
+package org.gradspark.ad.batch;
+
+import static org.gradspark.ad.Ops.*;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.gradspark.ad.DType;
+import org.gradspark.ad.Functional;
+import org.gradspark.ad.Parameter;
+import org.gradspark.ad.Tensor;
+import org.gradspark.ad.nn.Activation;
+import org.gradspark.ad.nn.Dense;
+import org.gradspark.ad.nn.Sequential;
+import org.junit.jupiter.api.Test;
+
+/** The job's derivatives on one chunk, against closed forms and the functional transforms. */
+class BatchGradientTest {
+    static final Tensor X = Tensor.uniform(1, -1, 1, DType.FLOAT64, 5, 2);
+
+    @Test
+    void weightGradientsOfASinLayerMatchTheClosedForm() {
+        // out = sin(x W + b), objective sum(out * s): dW = x^T (s cos z), db = sum_rows(s cos z).
+        Dense d = new Dense(2, 3, DType.FLOAT64, 4);
+        Sequential net = new Sequential(d, Activation.sin());
+        Tensor s = Tensor.uniform(2, -1, 1, DType.FLOAT64, 5, 3);
+        Tensor[] g = BatchGradient.weightGradients(net, null, net.trainableParams(), X, s, null);
+        Tensor sc = mul(s, cos(add(matMul(X, d.weight()), d.bias())));
+        assertTrue(g[0].allClose(matMul(X, sc, true, false), 1e-14, 1e-14));
+        assertTrue(g[1].allClose(sum(sc, 0, false), 1e-14, 1e-14));
+    }
+
+    @Test
+    void inputDerivativesOfOrderOneTwoThreeAreMindSporeNesting() {
+        // One input, one output: out = sin(x w), s = 1. g1 = w cos(xw), g2 = -w^2 sin(xw), g3 = -w^3 cos(xw).
+        Dense d = new Dense(Tensor.of(new double[][] {{1.5}}), Tensor.of(new double[] {0.0}));
+        Sequential net = new Sequential(d, Activation.sin());
+        Tensor x = Tensor.of(new double[] {0.1, -0.7, 2.0}, 3, 1), ones = Tensor.full(1, DType.FLOAT64, x.shape());
+        Tensor z = mul(x, 1.5);
+        assertTrue(BatchGradient.inputDerivative(net, null, 1, x, ones, null).allClose(mul(cos(z), 1.5), 1e-14, 1e-14));
+        assertTrue(BatchGradient.inputDerivative(net, null, 2, x, ones, null).allClose(mul(sin(z), -2.25), 1e-14, 1e-14));
+        assertTrue(BatchGradient.inputDerivative(net, null, 3, x, ones, null).allClose(mul(cos(z), -3.375), 1e-13, 1e-13));
+    }
+
+    @Test
+    void hessianVectorProductMatchesTheFullHessian() {
+        Dense d = new Dense(2, 1, DType.FLOAT64, 9);
+        Sequential net = new Sequential(d, Activation.tanh());
+        Tensor s = Tensor.uniform(3, -1, 1, DType.FLOAT64, 5, 1);
+        List<Parameter> ps = net.trainableParams();
+        Tensor[] v = {Tensor.of(new double[][] {{0.3}, {-0.8}}), Tensor.of(new double[] {0.5})};
+        Tensor[] hv = BatchGradient.hessianVectorProduct(net, null, ps, v, X, s, null);
+        // The same objective over a flat [w0, w1, b] vector, and its full Hessian.
+        Tensor w = Tensor.of(new double[] {d.weight().get(0, 0), d.weight().get(1, 0), d.bias().get(0)});
+        Tensor h = Functional.hessian(a -> sum(mul(tanh(add(matMul(X, reshape(slice(a[0], new int[] {0}, new int[] {2}), 2, 1)),
+                slice(a[0], new int[] {2}, new int[] {1}))), s)), 0).apply(w).asTensor();
+        Tensor hvFlat = reshape(matMul(h, reshape(Tensor.of(new double[] {0.3, -0.8, 0.5}), 3, 1)), 3);
+        assertEquals(hvFlat.get(0), hv[0].get(0, 0), 1e-12);
+        assertEquals(hvFlat.get(1), hv[0].get(1, 0), 1e-12);
+        assertEquals(hvFlat.get(2), hv[1].get(0), 1e-12);
+    }
+
+    @Test
+    void chunksAddUp() {
+        Sequential net = new Sequential(new Dense(2, 4, DType.FLOAT64, 1), Activation.tanh(), new Dense(4, 2, DType.FLOAT64, 2));
+        Tensor s = Tensor.uniform(5, -1, 1, DType.FLOAT64, 5, 2);
+        Tensor[] whole = BatchGradient.weightGradients(net, null, net.trainableParams(), X, s, null);
+        Tensor[] a = BatchGradient.weightGradients(net, null, net.trainableParams(), slice(X, new int[] {0, 0}, new int[] {2, 2}), slice(s, new int[] {0, 0}, new int[] {2, 2}), null);
+        Tensor[] b = BatchGradient.weightGradients(net, null, net.trainableParams(), slice(X, new int[] {2, 0}, new int[] {3, 2}), slice(s, new int[] {2, 0}, new int[] {3, 2}), null);
+        for (int i = 0; i < whole.length; i++) assertTrue(whole[i].allClose(add(a[i], b[i]), 1e-13, 1e-14));
+    }
+}
