@@ -1,0 +1,308 @@
+package org.gradspark.job.io;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import org.gradspark.ad.DType;
+import org.gradspark.ad.Shape;
+import org.gradspark.ad.Tensor;
+
+/**
+ * NumPy's {@code .npy} format (versions 1.0, 2.0 and 3.0) for float32 and float64 arrays: whole
+ * small arrays, row ranges of arrays far larger than memory, and a row writer that executors
+ * share.
+ *
+ * <pre>{@code
+ * Npy.Header h = Npy.readHeader(Path.of("x.npy"));             // float32 (10000000, 256), C order, ...
+ * Tensor chunk = Npy.readRows(Path.of("x.npy"), h, 4096, 1024); // rows 4096..5119, shape [1024, 256]
+ *
+ * Npy.Header out = Npy.allocate(Path.of("g.npy"), DType.FLOAT32, 10_000_000L, 256);  // driver
+ * Npy.writeRows(Path.of("g.npy"), out, 4096, grads);                             // each task
+ * }</pre>
+ *
+ * <p><b>What is accepted.</b> dtype {@code <f4} or {@code <f8}; {@code >f4}/{@code >f8} are
+ * converted from big-endian; {@code =}, {@code |} or no prefix mean native order, as in NumPy.
+ * Fortran-order arrays are read as their logical (row-major) values, as {@code np.load} does
+ * ({@code np.save(w.T)} writes one). Object (pickled), integer, structured and other dtypes, a
+ * header that does not parse as NumPy's dict, and a file whose size differs from what the header
+ * declares are rejected with a {@link BadInputException} naming the file.
+ *
+ * <p><b>What is written</b> is exactly what {@code np.save} writes for the same C-order
+ * little-endian array, byte for byte, so outputs are deterministic and diffable against NumPy.
+ *
+ * <p><b>Why not a library.</b> Both candidates were checked (Maven Central, July 2022 and
+ * February 2021 releases). {@code org.openlca:npy} 0.0.3 (pure Java) reads ranges with
+ * {@code int} element offsets ({@code Npy.readRange(File, int, int)}), which cannot reach past
+ * 2^31 elements, while a 10M x 256 input has 2.56e9; and it writes only whole files.
+ * {@code org.jetbrains.bio:npy} 0.3.5 (Kotlin, pulls in the Kotlin standard library) reads and
+ * writes only whole arrays. Neither can preallocate a file and write row ranges into it at their
+ * offsets, which {@code input_grads.npy} needs. The format is small (NEP 1), so it is
+ * implemented here against NumPy's own {@code format.py} and tested against files NumPy wrote.
+ */
+public final class Npy {
+    /** What {@link #read(Path)} reads at most; larger arrays are meant to be read by rows. */
+    public static final long DEFAULT_MAX_READ_BYTES = 256L << 20;
+
+    private Npy() {}
+
+    /**
+     * A parsed {@code .npy} header: element type and byte order, storage order, shape, and where
+     * the data starts. Serializable, so the driver can read it once and ship it to the tasks.
+     *
+     * @param version     the format's major version: 1, 2 or 3
+     * @param bigEndian   whether elements are stored big-endian ({@code >f4})
+     * @param fortranOrder whether the first axis varies fastest in the file
+     * @param dataOffset  bytes before the data: magic, version, header length and header
+     */
+    public record Header(int version, DType dtype, boolean bigEndian, boolean fortranOrder, long[] shape, long dataOffset)
+            implements Serializable {
+
+        public Header {
+            shape = shape.clone();
+        }
+
+        @Override public long[] shape() { return shape.clone(); }
+
+        public int rank() { return shape.length; }
+
+        /** The length of the first axis; a 0-d array has no rows. */
+        public long rows() {
+            if (shape.length == 0) throw new IllegalStateException("a 0-d array has no rows");
+            return shape[0];
+        }
+
+        /** Elements per row: the product of all axes but the first (1 for a 1-D array). */
+        public long rowWidth() {
+            long w = 1;
+            for (int k = 1; k < shape.length; k++) w *= shape[k];
+            return w;
+        }
+
+        public long elementCount() {
+            long n = 1;
+            for (long d : shape) n *= d;
+            return n;
+        }
+
+        public int itemSize() { return dtype == DType.FLOAT32 ? 4 : 8; }
+
+        public long dataBytes() { return elementCount() * itemSize(); }
+
+        public ByteOrder byteOrder() { return bigEndian ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN; }
+
+        @Override public boolean equals(Object o) {
+            return o instanceof Header h && version == h.version && dtype == h.dtype && bigEndian == h.bigEndian
+                    && fortranOrder == h.fortranOrder && Arrays.equals(shape, h.shape) && dataOffset == h.dataOffset;
+        }
+
+        @Override public int hashCode() {
+            return Arrays.hashCode(shape) * 31 + Long.hashCode(dataOffset);
+        }
+
+        /** Like {@code float32 (10000000, 256), C order, little-endian, .npy 1.0, data at byte 128}. */
+        @Override public String toString() {
+            return dtype.numpyName() + " " + NpyHeaderCodec.shapeRepr(shape) + ", " + (fortranOrder ? "Fortran" : "C") + " order, "
+                    + (bigEndian ? "big" : "little") + "-endian, .npy " + version + ".0, data at byte " + dataOffset;
+        }
+    }
+
+    /**
+     * Reads and validates the header, and checks that the file holds exactly the data it declares.
+     *
+     * @throws BadInputException naming the file: missing, unreadable, not {@code .npy}, an
+     *         unsupported dtype or version, or a size that disagrees with the header
+     */
+    public static Header readHeader(Path path) {
+        Origin origin = Origin.of(path);
+        try (FileChannel ch = openForRead(path, origin)) {
+            Header h = NpyHeaderCodec.read(ch, origin);
+            long size = ch.size(), expected = h.dataOffset() + h.dataBytes();
+            if (size != expected) {
+                throw origin.fail("the header declares " + h.dtype().numpyName() + " " + NpyHeaderCodec.shapeRepr(h.shape()) + ": "
+                        + h.dataBytes() + " bytes of data after " + h.dataOffset() + " bytes of header, " + expected
+                        + " bytes in all, but the file holds " + size + " bytes" + (size < expected ? " (truncated?)" : ""));
+            }
+            return h;
+        } catch (IOException e) {
+            throw origin.readFailure(e);
+        }
+    }
+
+    /** The whole array, if its data is at most {@link #DEFAULT_MAX_READ_BYTES}. */
+    public static Tensor read(Path path) {
+        return read(path, DEFAULT_MAX_READ_BYTES);
+    }
+
+    /**
+     * The whole array, refusing one whose data exceeds {@code maxDataBytes}, so that a huge input
+     * passed where a small one belongs fails with a message instead of exhausting the heap.
+     */
+    public static Tensor read(Path path, long maxDataBytes) {
+        Header h = readHeader(path);
+        Origin origin = Origin.of(path);
+        if (h.dataBytes() > maxDataBytes) {
+            throw origin.fail("holds " + h.dataBytes() + " bytes of " + h.dtype().numpyName() + " " + NpyHeaderCodec.shapeRepr(h.shape())
+                    + ", more than the " + maxDataBytes + " bytes read at once; read it in row ranges");
+        }
+        checkFitsOneTensor(h, origin);
+        try (FileChannel ch = openForRead(path, origin)) {
+            return NpyData.readRows(ch, h, 0, h.rank() == 0 ? 1 : (int) h.rows(), origin);
+        } catch (IOException e) {
+            throw origin.readFailure(e);
+        }
+    }
+
+    /**
+     * Rows {@code [firstRow, firstRow + rows)} of the array (any rank of at least 1), as a tensor
+     * of shape {@code (rows, shape[1], ...)}. Only those rows are read, with positional reads, so
+     * the cost does not depend on the file's size and tasks can read their ranges concurrently.
+     *
+     * @param header the file's header, from {@link #readHeader}
+     * @throws IllegalArgumentException if the range is outside the array
+     * @throws BadInputException if the file cannot be read or ends early
+     */
+    public static Tensor readRows(Path path, Header header, long firstRow, int rows) {
+        checkRowRange(header, firstRow, rows);
+        Origin origin = Origin.of(path);
+        if (header.rowWidth() * rows > Integer.MAX_VALUE - 8 || header.rowWidth() > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(rows + " rows of " + header.rowWidth() + " elements do not fit one tensor");
+        }
+        try (FileChannel ch = openForRead(path, origin)) {
+            return NpyData.readRows(ch, header, firstRow, rows, origin);
+        } catch (IOException e) {
+            throw origin.readFailure(e);
+        }
+    }
+
+    /**
+     * Writes the tensor as {@code np.save} would (C order, little-endian, version 1.0 unless the
+     * header needs 2.0), replacing the file.
+     *
+     * @throws UncheckedIOException naming the file if it cannot be written
+     */
+    public static void write(Path path, Tensor tensor) {
+        long[] shape = longs(tensor.shape());
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+            writeFully(ch, ByteBuffer.wrap(NpyHeaderCodec.encode(tensor.dtype(), shape)), -1);
+            NpyData.encode(tensor, 0, tensor.size(), ByteOrder.LITTLE_ENDIAN, slice -> writeFully(ch, slice, -1));
+        } catch (IOException e) {
+            throw writeFailure(path, e);
+        }
+    }
+
+    /**
+     * Creates (or replaces) a {@code .npy} file for {@code rows} rows of shape {@code rowShape},
+     * with its header written and its data zero-filled, so that tasks can then fill their row
+     * ranges with {@link #writeRows} concurrently, from any number of threads or JVMs. The data is
+     * allocated sparsely (the file's length is set, no zeros are written), so this is quick even
+     * for tens of gigabytes. The header is the one {@code np.save} would write.
+     *
+     * <p>Until every range is written the file already looks complete: write it inside the job's
+     * temporary output directory, which is moved into place only on success.
+     *
+     * @return the header to pass to {@link #writeRows}
+     */
+    public static Header allocate(Path path, DType dtype, long rows, int... rowShape) {
+        long[] shape = new long[rowShape.length + 1];
+        shape[0] = rows;
+        for (int k = 0; k < rowShape.length; k++) shape[k + 1] = rowShape[k];
+        for (long d : shape) {
+            if (d < 0) throw new IllegalArgumentException("negative dimension in shape " + NpyHeaderCodec.shapeRepr(shape));
+        }
+        byte[] headerBytes = NpyHeaderCodec.encode(dtype, shape);
+        if (!NpyHeaderCodec.addressable(shape, dtype, headerBytes.length)) {
+            throw new IllegalArgumentException("shape " + NpyHeaderCodec.shapeRepr(shape) + " is too large to address");
+        }
+        Header h = new Header(headerBytes[6], dtype, false, false, shape, headerBytes.length);
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+            writeFully(ch, ByteBuffer.wrap(headerBytes), 0);
+            if (h.dataBytes() > 0) writeFully(ch, ByteBuffer.allocate(1), h.dataOffset() + h.dataBytes() - 1);
+        } catch (IOException e) {
+            throw writeFailure(path, e);
+        }
+        return h;
+    }
+
+    /**
+     * Writes {@code rows} (shape {@code (k, shape[1], ...)}, the file's dtype) at rows
+     * {@code [firstRow, firstRow + k)} of a file made by {@link #allocate}, with positional writes
+     * only: callers writing disjoint ranges never interfere, whether threads or executors.
+     *
+     * @throws IllegalArgumentException if the dtype, row shape or range does not fit the header
+     * @throws IllegalStateException if the file's size is not the one the header describes
+     * @throws UncheckedIOException naming the file if it cannot be written
+     */
+    public static void writeRows(Path path, Header header, long firstRow, Tensor rows) {
+        if (header.fortranOrder()) throw new IllegalArgumentException("writeRows writes C-order files; " + path + " is Fortran order");
+        if (rows.dtype() != header.dtype()) {
+            throw new IllegalArgumentException("rows of " + rows.dtype().numpyName() + " for " + path + ", which holds " + header.dtype().numpyName());
+        }
+        long[] shape = header.shape();
+        int[] given = rows.shape().dims();
+        boolean fits = given.length == shape.length && given.length > 0;
+        for (int k = 1; fits && k < given.length; k++) fits = given[k] == shape[k];
+        if (!fits) {
+            throw new IllegalArgumentException("rows of shape " + rows.shape() + " do not fit " + path + ", of shape " + NpyHeaderCodec.shapeRepr(shape));
+        }
+        checkRowRange(header, firstRow, given[0]);
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.WRITE)) {
+            long expected = header.dataOffset() + header.dataBytes();
+            if (ch.size() != expected) {
+                throw new IllegalStateException(path + " holds " + ch.size() + " bytes, not the " + expected + " its header " + header + " describes");
+            }
+            long[] pos = {header.dataOffset() + firstRow * header.rowWidth() * header.itemSize()};
+            NpyData.encode(rows, 0, rows.size(), header.byteOrder(), slice -> {
+                int n = slice.remaining();
+                writeFully(ch, slice, pos[0]);
+                pos[0] += n;
+            });
+        } catch (IOException e) {
+            throw writeFailure(path, e);
+        }
+    }
+
+    static void checkFitsOneTensor(Header h, Origin origin) {
+        for (long d : h.shape()) {
+            if (d > Integer.MAX_VALUE - 8) throw origin.fail("axis of length " + d + " is too long for one tensor");
+        }
+        if (h.elementCount() > Integer.MAX_VALUE - 8) {
+            throw origin.fail(NpyHeaderCodec.shapeRepr(h.shape()) + " has " + h.elementCount() + " elements, too many for one tensor");
+        }
+    }
+
+    private static void checkRowRange(Header h, long firstRow, int rows) {
+        if (h.rank() == 0) throw new IllegalArgumentException("a 0-d array has no rows");
+        if (firstRow < 0 || rows < 0 || firstRow > h.rows() - rows) {
+            throw new IllegalArgumentException("rows [" + firstRow + ", " + (firstRow + rows) + ") are outside the " + h.rows() + " rows of the array");
+        }
+    }
+
+    private static FileChannel openForRead(Path path, Origin origin) throws IOException {
+        if (Files.isDirectory(path)) throw origin.fail("is a directory, not a file");
+        return FileChannel.open(path, StandardOpenOption.READ);
+    }
+
+    /** Writes all of {@code buf} at {@code pos}, or at the channel's position when {@code pos < 0}. */
+    private static void writeFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
+        long at = pos;
+        while (buf.hasRemaining()) {
+            int n = pos < 0 ? ch.write(buf) : ch.write(buf, at);
+            at += n;
+        }
+    }
+
+    private static UncheckedIOException writeFailure(Path path, IOException e) {
+        return new UncheckedIOException("cannot write " + path + ": " + e, e);
+    }
+
+    private static long[] longs(Shape shape) {
+        return Arrays.stream(shape.dims()).asLongStream().toArray();
+    }
+}
