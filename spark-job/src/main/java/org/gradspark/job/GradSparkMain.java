@@ -1,0 +1,83 @@
+package org.gradspark.job;
+
+import java.io.PrintStream;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.spark.SparkConf;
+import org.apache.spark.SparkException;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.gradspark.ad.backend.Backends;
+import org.gradspark.job.io.BadInputException;
+
+/**
+ * The application {@code spark-submit} runs: {@code grad [job options]} (the gradient job) or
+ * {@code tutorial}. A user mistake exits with code 2 and one line naming the culprit.
+ */
+public final class GradSparkMain {
+    private GradSparkMain() {}
+
+    public static void main(String[] args) {
+        int code = run(args, System.out, System.err);
+        if (code != 0) System.exit(code);
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("help")) {
+            out.println("usage: gradspark-submit [spark-submit options] grad [job options] | tutorial\n\n" + JobOptions.usage());
+            return args.length == 0 ? 2 : 0;
+        }
+        if (args[0].equals("tutorial")) {
+            org.gradspark.ad.tutorial.TutorialExamples.main(new String[0]);
+            return 0;
+        }
+        if (!args[0].equals("grad")) {
+            err.println("gradspark: unknown command '" + args[0] + "' (expected grad or tutorial)");
+            return 2;
+        }
+        String[] jobArgs = java.util.Arrays.copyOfRange(args, 1, args.length);
+        SparkConf conf = new SparkConf();
+        if (!conf.contains("spark.master")) conf.setMaster("local[*]");
+        if (!conf.contains("spark.app.name")) conf.setAppName("GradSpark grad");
+        Map<String, String> keys = new HashMap<>();
+        for (scala.Tuple2<String, String> kv : conf.getAll()) keys.put(kv._1(), kv._2());
+        JobConfig cfg;
+        try {
+            cfg = JobOptions.parse(keys, jobArgs);
+            System.setProperty(Backends.PROPERTY, cfg.backend());
+            conf.set("spark.executor.extraJavaOptions", (conf.get("spark.executor.extraJavaOptions", "") + " -D" + Backends.PROPERTY + "=" + cfg.backend()).trim());
+        } catch (BadInputException e) {
+            err.println("gradspark: " + e.getMessage());
+            return 2;
+        }
+        try (JavaSparkContext jsc = new JavaSparkContext(GradientJob.configure(conf))) {
+            jsc.setLogLevel(conf.get("spark.gradspark.logLevel", "WARN"));
+            GradientJob.Result r = GradientJob.run(jsc, cfg);
+            out.printf("GradSpark %s: %d rows in %d partitions on %s, %.2f s (%.0f rows/s); backend %s; sum of outputs %.6g%n",
+                    cfg.mode() == JobConfig.Mode.HVP ? "hvp" : "grad", r.rows(), r.partitions(), r.summary().get("master"),
+                    (Double) r.summary().get("wall_s"), (Double) r.summary().get("rows_per_s"), r.summary().get("device_driver"), r.outputSum());
+            out.println("GradSpark wrote " + r.out());
+            return 0;
+        } catch (RuntimeException e) {
+            BadInputException bad = badInputIn(e);
+            if (bad != null) {
+                err.println("gradspark: " + bad.getMessage());
+                return 2;
+            }
+            throw e;
+        }
+    }
+
+    /** A bad-input error, also when it reaches the driver wrapped in a failed Spark task. */
+    static BadInputException badInputIn(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof BadInputException b) return b;
+            if (t instanceof SparkException && t.getMessage() != null && t.getMessage().contains(BadInputException.class.getName())) {
+                String m = t.getMessage();
+                int at = m.indexOf(BadInputException.class.getName() + ": ");
+                String line = m.substring(at + BadInputException.class.getName().length() + 2).lines().findFirst().orElse(m);
+                return new BadInputException(line);
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,175 @@
+package org.gradspark.job;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.gradspark.ad.Tensor;
+import org.gradspark.job.io.BadInputException;
+import org.gradspark.job.io.Npy;
+import org.gradspark.job.io.Npz;
+
+/**
+ * The {@code grad} job and its Java API: checks the inputs on the driver, runs one
+ * {@link PartitionTask} per partition, adds the partial gradients in partition-index order (so the
+ * result is bit-identical whatever ran where and however often), and writes {@code grads.npz} or
+ * {@code hvp.npz}, {@code input_grads.npy} and {@code summary.json} into a temporary directory that
+ * is moved into place only on success.
+ */
+public final class GradientJob {
+    private GradientJob() {}
+
+    /** What a run produced (also written to summary.json). */
+    public record Result(Map<String, Tensor> gradients, long rows, long skippedRows, int partitions, double outputSum, Path out,
+                         Map<String, Object> summary) {}
+
+    /** Runs the job on an existing Spark context (the Java API; the CLI calls this too). */
+    public static Result run(JavaSparkContext jsc, JobConfig cfg) {
+        long t0 = System.nanoTime();
+        Path out = Path.of(cfg.out());
+        checkOutputPath(out);
+        Map<String, Tensor> weights = loadWeights(cfg);
+        RowSource input = cfg.input() == null
+                ? new RowSource.Synthetic(cfg.syntheticRows(), cfg.layers()[0], cfg.seed())
+                : new RowSource.NpyRows(cfg.input(), Npy.readHeader(Path.of(cfg.input())));
+        long n = input.rows();
+        if (n == 0) throw new BadInputException(cfg.input() + ": no rows");
+        if (cfg.modelClass() == null && input.width() != cfg.layers()[0]) {
+            throw new BadInputException(cfg.input() + ": rows have " + input.width() + " values but --layers starts with " + cfg.layers()[0]);
+        }
+        int outWidth = cfg.layers()[cfg.layers().length - 1];
+        RowSource sens = companion(cfg.sens(), "--sens", n, cfg.loss() == JobConfig.Loss.NONE ? outWidth : 1);
+        RowSource labels = companion(cfg.labels(), "--labels", n, outWidth);
+        Map<String, Tensor> vector = cfg.vector() == null ? null : Npz.read(Path.of(cfg.vector()));
+        if (vector != null) {
+            JobModel.checkWeights(vector, cfg.layers(), cfg.vector());
+        }
+
+        int partitions = cfg.partitions() > 0 ? cfg.partitions() : jsc.defaultParallelism();
+        partitions = (int) Math.max(1, Math.min(partitions, n));
+        Path tmp = temporarySibling(out);
+        try {
+            String inputGrads = null;
+            Npy.Header gradsHeader = null;
+            if (cfg.inputsWanted()) {
+                inputGrads = tmp.resolve("input_grads.npy").toString();
+                gradsHeader = Npy.allocate(Path.of(inputGrads), cfg.dtype(), n, input.width());
+            }
+            long tSetup = System.nanoTime();
+            Broadcast<Map<String, Tensor>> bw = jsc.broadcast(weights);
+            Broadcast<Map<String, Tensor>> bv = vector == null ? null : jsc.broadcast(vector);
+            PartitionTask task = new PartitionTask(cfg, input, sens, labels, inputGrads, gradsHeader, partitions);
+            List<Integer> indices = IntStream.range(0, partitions).boxed().toList();
+            List<PartitionResult> results = new ArrayList<>(jsc.parallelize(indices, partitions)
+                    .map(i -> task.run(i, bw.value(), bv == null ? null : bv.value()))
+                    .collect());
+            long tCompute = System.nanoTime();
+            bw.destroy();
+            if (bv != null) bv.destroy();
+            results.sort(Comparator.comparingInt(PartitionResult::index));
+
+            Map<String, Tensor> grads = new LinkedHashMap<>();
+            if (cfg.weightsWanted()) {
+                List<String> keys = JobModel.build(cfg, weights).keys();
+                double[][] total = OrderedSum.of(results);
+                for (int k = 0; k < keys.size(); k++) {
+                    grads.put(keys.get(k), Tensor.wrap(total[k], weights.get(keys.get(k)).shape()).astype(cfg.dtype()));
+                }
+                Npz.write(tmp.resolve(cfg.mode() == JobConfig.Mode.HVP ? "hvp.npz" : "grads.npz"), grads);
+            }
+            long rows = results.stream().mapToLong(PartitionResult::rows).sum();
+            long skipped = results.stream().mapToLong(PartitionResult::skippedRows).sum();
+            double outputSum = 0;
+            for (PartitionResult r : results) outputSum += r.outputSum();
+            long tEnd = System.nanoTime();
+            Map<String, Object> summary = JobSummary.of(cfg, jsc, rows, skipped, partitions, outputSum,
+                    Map.of("setup_s", (tSetup - t0) / 1e9, "compute_s", (tCompute - tSetup) / 1e9, "reduce_write_s", (tEnd - tCompute) / 1e9),
+                    (tEnd - t0) / 1e9);
+            JobSummary.write(tmp.resolve("summary.json"), summary);
+            moveIntoPlace(tmp, out);
+            return new Result(grads, rows, skipped, partitions, outputSum, out, summary);
+        } catch (RuntimeException | Error e) {
+            deleteTree(tmp);
+            throw e;
+        }
+    }
+
+    /** Sensitivities or labels: N rows of the given width (or a 1-D array of N when width is 1). */
+    private static RowSource companion(String file, String option, long n, int width) {
+        if (file == null) return null;
+        Npy.Header h = Npy.readHeader(Path.of(file));
+        long rowWidth = h.rank() == 1 ? 1 : h.rowWidth();
+        if (h.rank() < 1 || h.rows() != n) {
+            throw new BadInputException(file + " (" + option + "): has " + (h.rank() < 1 ? 0 : h.rows()) + " rows but the input has " + n);
+        }
+        if (rowWidth != width) throw new BadInputException(file + " (" + option + "): rows have " + rowWidth + " values, expected " + width);
+        return new RowSource.NpyRows(file, h);
+    }
+
+    private static Map<String, Tensor> loadWeights(JobConfig cfg) {
+        if (cfg.modelClass() != null) {
+            if (cfg.weights() != null) throw new BadInputException("--weights is not supported with --model-class (the Cell initialises its own)");
+            Map<String, Tensor> w = new LinkedHashMap<>();
+            JobModel m = JobModel.build(cfg, Map.of());
+            for (int i = 0; i < m.keys().size(); i++) w.put(m.keys().get(i), m.params().get(i).value());
+            return w;
+        }
+        if (cfg.weights() == null) return JobModel.initialWeights(cfg.layers(), cfg.dtype(), cfg.seed());
+        Map<String, Tensor> w = Npz.read(Path.of(cfg.weights()));
+        JobModel.checkWeights(w, cfg.layers(), cfg.weights());
+        return w;
+    }
+
+    /** An existing --out is only replaced when it holds an earlier GradSpark result. */
+    private static void checkOutputPath(Path out) {
+        if (!Files.exists(out)) return;
+        if (!Files.isDirectory(out) || !Files.exists(out.resolve("summary.json"))) {
+            throw new BadInputException("--out " + out + ": exists and is not an earlier GradSpark output; choose another directory");
+        }
+    }
+
+    private static Path temporarySibling(Path out) {
+        try {
+            Path parent = out.toAbsolutePath().getParent();
+            Files.createDirectories(parent);
+            return Files.createTempDirectory(parent, "." + out.getFileName() + ".tmp-");
+        } catch (IOException e) {
+            throw new BadInputException("--out " + out + ": cannot create a directory beside it: " + e.getMessage());
+        }
+    }
+
+    private static void moveIntoPlace(Path tmp, Path out) {
+        try {
+            if (Files.exists(out)) deleteTree(out);
+            Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot move the results into " + out, e);
+        }
+    }
+
+    static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) return;
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The Spark settings GradSpark relies on: Kryo with its registrator. */
+    public static SparkConf configure(SparkConf conf) {
+        return conf.set("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
+                .set("spark.kryo.registrator", GradSparkKryoRegistrator.class.getName());
+    }
+}

@@ -1,0 +1,47 @@
+package org.gradspark.job;
+
+import java.io.Serializable;
+import org.gradspark.ad.DType;
+import org.gradspark.ad.nn.Activation;
+
+/**
+ * Everything a gradient job is asked to do: the CLI flags and {@code spark.gradspark.*} keys,
+ * parsed and checked ({@link JobOptions}). Paths are absolute strings, so the record travels to tasks.
+ */
+public record JobConfig(
+        String modelClass,          // null: the built-in MLP
+        int[] layers,
+        Activation.Kind activation,
+        String weights,               // null: seeded initialisation
+        long seed,
+        String input,                 // null: synthetic rows
+        long syntheticRows,
+        String sens,                  // null: ones
+        String labels,                // null: no loss
+        Loss loss,
+        Wrt wrt,
+        int order,
+        Mode mode,
+        String vector,                // hvp direction (.npz with the weights' keys)
+        Reduction reduction,
+        int partitions,             // 0: Spark's default parallelism
+        DType dtype,
+        String backend,
+        int chunkRows,
+        OnNan onNan,
+        String out) implements Serializable {
+
+    public enum Loss { NONE, MSE, SOFTMAX_CROSS_ENTROPY }
+
+    public enum Wrt { WEIGHTS, INPUTS, ALL }
+
+    public enum Mode { GRAD, HVP }
+
+    public enum Reduction { SUM, MEAN }
+
+    public enum OnNan { FAIL, SKIP }
+
+    public boolean weightsWanted() { return wrt != Wrt.INPUTS || mode == Mode.HVP; }
+
+    public boolean inputsWanted() { return wrt != Wrt.WEIGHTS && mode == Mode.GRAD; }
+}

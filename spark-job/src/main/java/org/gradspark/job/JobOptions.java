@@ -1,0 +1,134 @@
+package org.gradspark.job;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.gradspark.ad.DType;
+import org.gradspark.ad.nn.Activation;
+import org.gradspark.job.io.BadInputException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The {@code grad} job's options. Each flag {@code --name} is also the key
+ * {@code spark.gradspark.name} (from {@code conf/gradspark-defaults.conf} or {@code --conf});
+ * flags on the command line win. Bad values are {@link BadInputException}s naming the option.
+ */
+@Command(name = "grad", mixinStandardHelpOptions = false, description = "Computes gradients over a partitioned batch on Spark.")
+public final class JobOptions {
+    public static final String KEY_PREFIX = "spark.gradspark.";
+
+    @Option(names = "--model", description = "mlp (built in) or class (with --model-class)") String model = "mlp";
+    @Option(names = "--model-class", description = "a user Cell with a no-argument constructor") String modelClass;
+    @Option(names = "--layers", description = "widths, input first: 8,32,32,3") String layers = "8,32,32,3";
+    @Option(names = "--activation", description = "tanh|sin|sigmoid|relu|identity") String activation = "tanh";
+    @Option(names = "--weights", description = ".npz with w0,b0,w1,b1,...") Path weights;
+    @Option(names = "--seed") long seed = 42;
+    @Option(names = "--input", description = ".npy of N rows") Path input;
+    @Option(names = "--synthetic", description = "N synthetic rows when there is no --input") long synthetic = 100_000;
+    @Option(names = "--sens", description = ".npy N x out sensitivities (default ones)") Path sens;
+    @Option(names = "--labels", description = ".npy labels for --loss") Path labels;
+    @Option(names = "--loss", description = "mse|softmax-cross-entropy (needs --labels)") String loss;
+    @Option(names = "--wrt", description = "weights|inputs|all") String wrt = "weights";
+    @Option(names = "--order", description = "input derivative order K") int order = 1;
+    @Option(names = "--mode", description = "grad|hvp") String mode = "grad";
+    @Option(names = "--vector", description = ".npz direction for hvp, the weights' keys") Path vector;
+    @Option(names = "--reduction", description = "sum|mean") String reduction = "sum";
+    @Option(names = "--partitions", description = "0: Spark's default parallelism") int partitions = 0;
+    @Option(names = "--dtype", description = "float32|float64") String dtype = "float32";
+    @Option(names = "--backend", description = "auto|cpu|opencl|reference") String backend = "auto";
+    @Option(names = "--chunk-rows", description = "rows per chunk inside a partition") int chunkRows = 4096;
+    @Option(names = "--on-nan", description = "fail|skip rows with NaN/Inf inputs") String onNan = "fail";
+    @Option(names = "--out", description = "output directory") Path out = Path.of("gradspark-out");
+
+    /** Parses the flags after the {@code spark.gradspark.*} keys (which they override). */
+    public static JobConfig parse(Map<String, String> sparkConf, String... args) {
+        List<String> all = new ArrayList<>();
+        for (Map.Entry<String, String> e : sparkConf.entrySet()) {
+            if (e.getKey().startsWith(KEY_PREFIX)) {
+                all.add("--" + e.getKey().substring(KEY_PREFIX.length()));
+                all.add(e.getValue());
+            }
+        }
+        all.addAll(Arrays.asList(args));
+        JobOptions o = new JobOptions();
+        CommandLine cl = new CommandLine(o).setOverwrittenOptionsAllowed(true).setCaseInsensitiveEnumValuesAllowed(true);
+        try {
+            cl.parseArgs(all.toArray(new String[0]));
+        } catch (CommandLine.ParameterException e) {
+            String msg = e.getMessage();
+            for (String key : sparkConf.keySet()) {
+                if (key.startsWith(KEY_PREFIX)) msg = msg.replace("'--" + key.substring(KEY_PREFIX.length()) + "'", "'--" + key.substring(KEY_PREFIX.length()) + "' (key " + key + ")");
+            }
+            throw new BadInputException("bad option: " + msg);
+        }
+        return o.toConfig();
+    }
+
+    /** The usage text. */
+    public static String usage() {
+        return new CommandLine(new JobOptions()).getUsageMessage();
+    }
+
+    private JobConfig toConfig() {
+        String modelCls = null;
+        if (modelClass != null) modelCls = modelClass;
+        else if (!model.equals("mlp")) throw new BadInputException("--model: expected mlp (or --model-class NAME), got '" + model + "'");
+        int[] widths;
+        try {
+            widths = Arrays.stream(layers.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
+        } catch (NumberFormatException e) {
+            throw new BadInputException("--layers: expected comma-separated widths like 8,32,32,3, got '" + layers + "'");
+        }
+        if (widths.length < 2 || Arrays.stream(widths).anyMatch(w -> w <= 0)) {
+            throw new BadInputException("--layers: needs at least an input and an output width, all positive, got '" + layers + "'");
+        }
+        Activation.Kind act;
+        try {
+            act = Activation.Kind.parse(activation);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("--activation: " + e.getMessage());
+        }
+        JobConfig.Loss lossKind = loss == null ? JobConfig.Loss.NONE : choice("--loss", loss, JobConfig.Loss.class);
+        if ((lossKind == JobConfig.Loss.NONE) != (labels == null)) {
+            throw new BadInputException(labels == null ? "--loss " + loss + " needs --labels" : "--labels needs --loss mse|softmax-cross-entropy");
+        }
+        JobConfig.Mode m = choice("--mode", mode, JobConfig.Mode.class);
+        if ((m == JobConfig.Mode.HVP) != (vector != null)) {
+            throw new BadInputException(vector == null ? "--mode hvp needs --vector V.npz" : "--vector is only used with --mode hvp");
+        }
+        if (order < 1 || order > 8) throw new BadInputException("--order: expected 1..8, got " + order);
+        if (synthetic <= 0 && input == null) throw new BadInputException("--synthetic: expected a positive row count, got " + synthetic);
+        if (partitions < 0) throw new BadInputException("--partitions: expected >= 0, got " + partitions);
+        if (chunkRows <= 0) throw new BadInputException("--chunk-rows: expected > 0, got " + chunkRows);
+        if (!List.of("auto", "cpu", "opencl", "reference").contains(backend)) {
+            throw new BadInputException("--backend: expected auto, cpu, opencl or reference, got '" + backend + "'");
+        }
+        DType dt = switch (dtype) {
+            case "float32" -> DType.FLOAT32;
+            case "float64" -> DType.FLOAT64;
+            default -> throw new BadInputException("--dtype: expected float32 or float64, got '" + dtype + "'");
+        };
+        return new JobConfig(modelCls, widths, act, abs(weights), seed, abs(input), input == null ? synthetic : 0, abs(sens), abs(labels),
+                lossKind, choice("--wrt", wrt, JobConfig.Wrt.class), order, m, abs(vector),
+                choice("--reduction", reduction, JobConfig.Reduction.class), partitions, dt, backend, chunkRows,
+                choice("--on-nan", onNan, JobConfig.OnNan.class), abs(out));
+    }
+
+    private static String abs(Path p) {
+        return p == null ? null : p.toAbsolutePath().normalize().toString();
+    }
+
+    private static <E extends Enum<E>> E choice(String option, String value, Class<E> type) {
+        try {
+            return Enum.valueOf(type, value.toUpperCase(Locale.ROOT).replace('-', '_'));
+        } catch (IllegalArgumentException e) {
+            String allowed = String.join("|", Arrays.stream(type.getEnumConstants()).map(c -> c.name().toLowerCase(Locale.ROOT).replace('_', '-')).toList());
+            throw new BadInputException(option + ": expected " + allowed + ", got '" + value + "'");
+        }
+    }
+}

@@ -1,0 +1,127 @@
+package org.gradspark.job;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.gradspark.ad.Cell;
+import org.gradspark.ad.DType;
+import org.gradspark.ad.Ops;
+import org.gradspark.ad.Parameter;
+import org.gradspark.ad.Shape;
+import org.gradspark.ad.Tensor;
+import org.gradspark.ad.backend.Backends;
+import org.gradspark.ad.batch.BatchGradient;
+import org.gradspark.job.io.BadInputException;
+import org.gradspark.job.io.Npy;
+
+/**
+ * The work of one partition: its rows in chunks of {@code chunkRows} (so memory does not grow with
+ * the partition), each chunk differentiated by {@link BatchGradient}; weight gradients summed in
+ * float64 in chunk order, input derivatives written straight into {@code input_grads.npy} at the
+ * chunk's rows. Contains no maths of its own.
+ */
+public final class PartitionTask implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+    private final JobConfig cfg;
+    private final RowSource input;
+    private final RowSource sens;      // null: ones
+    private final RowSource labels;    // null: no loss
+    private final String inputGrads;   // null: not wanted
+    private final Npy.Header inputGradsHeader;
+    private final int partitions;
+
+    public PartitionTask(JobConfig cfg, RowSource input, RowSource sens, RowSource labels, String inputGrads, Npy.Header inputGradsHeader, int partitions) {
+        this.cfg = cfg;
+        this.input = input;
+        this.sens = sens;
+        this.labels = labels;
+        this.inputGrads = inputGrads;
+        this.inputGradsHeader = inputGradsHeader;
+        this.partitions = partitions;
+    }
+
+    /** Rows [first, end) of partition {@code index}: a fixed split of N rows into P ranges. */
+    public static long firstRow(long n, int partitions, int index) {
+        return n * index / partitions;
+    }
+
+    public PartitionResult run(int index, Map<String, Tensor> weights, Map<String, Tensor> vector) {
+        long start = System.nanoTime();
+        Backends.current();
+        JobModel model = JobModel.build(cfg, weights);
+        Cell net = model.network(), loss = JobModel.loss(cfg.loss());
+        List<Parameter> params = model.params();
+        Tensor[] v = vector == null ? null : model.keys().stream().map(k -> vector.get(k).astype(cfg.dtype())).toArray(Tensor[]::new);
+        long n = input.rows();
+        long first = firstRow(n, partitions, index), end = firstRow(n, partitions, index + 1);
+        double scale = cfg.reduction() == JobConfig.Reduction.MEAN ? 1.0 / n : 1.0;
+        double[][] partials = cfg.weightsWanted() ? params.stream().map(p -> new double[p.size()]).toArray(double[][]::new) : new double[0][];
+        double outputSum = 0;
+        long skipped = 0;
+        for (long r = first; r < end; r += cfg.chunkRows()) {
+            int count = (int) Math.min(cfg.chunkRows(), end - r);
+            Tensor x = input.read(r, count, cfg.dtype());
+            boolean[] bad = nonFinite(x, r);
+            Tensor s = sens == null ? null : sens.read(r, count, cfg.dtype());
+            Tensor y = labels == null ? null : labels.read(r, count, cfg.dtype());
+            Tensor out = BatchGradient.outputs(net, loss, x, y);
+            if (s == null) s = Tensor.full(1, cfg.dtype(), out.shape());
+            else if (!s.shape().equals(out.shape())) s = Ops.reshape(s, out.shape());
+            if (bad != null) {
+                skipped += count(bad);
+                s = Ops.mul(s, keepMask(bad, out.shape(), cfg.dtype()));
+                x = Ops.where(keepMask(bad, x.shape(), cfg.dtype()), x, 0.0);
+                out = BatchGradient.outputs(net, loss, x, y);
+            }
+            s = Ops.mul(s, scale);
+            for (int i = 0; i < out.size(); i++) outputSum += out.getDouble(i);
+            if (cfg.mode() == JobConfig.Mode.HVP) {
+                add(partials, BatchGradient.hessianVectorProduct(net, loss, params, v, x, s, y));
+            } else if (cfg.weightsWanted()) {
+                add(partials, BatchGradient.weightGradients(net, loss, params, x, s, y));
+            }
+            if (inputGrads != null) {
+                Tensor g = BatchGradient.inputDerivative(net, loss, cfg.order(), x, s, y);
+                Npy.writeRows(Path.of(inputGrads), inputGradsHeader, r, g);
+            }
+        }
+        return new PartitionResult(index, end - first, skipped, partials, outputSum, System.nanoTime() - start);
+    }
+
+    /** Rows with a NaN or an infinity: an error naming the first, or a mask with --on-nan skip. */
+    private boolean[] nonFinite(Tensor x, long firstRow) {
+        int rows = x.shape().dim(0), width = x.size() / Math.max(1, rows);
+        boolean[] bad = null;
+        for (int i = 0; i < x.size(); i++) {
+            if (!Double.isFinite(x.getDouble(i))) {
+                long row = firstRow + i / width;
+                if (cfg.onNan() == JobConfig.OnNan.FAIL) {
+                    String where = cfg.input() == null ? "synthetic input" : cfg.input();
+                    throw BadInputException.atRow(Path.of(where), row, "column " + (i % width) + " is " + x.getDouble(i)
+                            + " (use --on-nan skip to leave such rows out)");
+                }
+                if (bad == null) bad = new boolean[rows];
+                bad[i / width] = true;
+            }
+        }
+        return bad;
+    }
+
+    private static int count(boolean[] bad) {
+        int c = 0;
+        for (boolean b : bad) if (b) c++;
+        return c;
+    }
+
+    /** 1 for kept rows and 0 for skipped ones, broadcast over a row's values. */
+    private static Tensor keepMask(boolean[] bad, Shape like, DType dtype) {
+        int width = like.size() / Math.max(1, bad.length);
+        return Tensor.fromFunction(dtype, like, i -> bad[i / width] ? 0 : 1);
+    }
+
+    private static void add(double[][] acc, Tensor[] g) {
+        for (int k = 0; k < acc.length; k++) {
+            for (int i = 0; i < acc[k].length; i++) acc[k][i] += g[k].getDouble(i);
+        }
+    }
+}

@@ -1,0 +1,137 @@
+package org.gradspark.job;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.gradspark.ad.Cell;
+import org.gradspark.ad.DType;
+import org.gradspark.ad.Tensor;
+import org.gradspark.ad.batch.BatchGradient;
+import org.gradspark.job.io.Npy;
+import org.gradspark.job.io.Npz;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The job on local[2] against the core computed in one JVM on the whole batch. */
+class GradientJobTest {
+    static JavaSparkContext jsc;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void start() {
+        SparkConf conf = GradientJob.configure(new SparkConf().setMaster("local[2]").setAppName("GradientJobTest"))
+                .set("spark.kryo.registrationRequired", "true")
+                .set("spark.ui.enabled", "false");
+        jsc = new JavaSparkContext(conf);
+        jsc.setLogLevel("WARN");
+    }
+
+    @AfterAll
+    static void stop() {
+        jsc.close();
+    }
+
+    private JobConfig config(String... args) {
+        String[] all = java.util.Arrays.copyOf(args, args.length + 2);
+        all[args.length] = "--out";
+        all[args.length + 1] = dir.resolve("out").toString();
+        return JobOptions.parse(Map.of(), all);
+    }
+
+    /** The same objective computed by the core on all rows at once. */
+    private static Tensor[] inOneJvm(JobConfig cfg, Map<String, Tensor> weights, Tensor x, Tensor s, Tensor labels) {
+        JobModel m = JobModel.build(cfg, weights);
+        return BatchGradient.weightGradients(m.network(), JobModel.loss(cfg.loss()), m.params(), x, s, labels);
+    }
+
+    @Test
+    void weightGradientsOfAnMlpMatchTheCore() throws Exception {
+        for (String act : List.of("tanh", "sin", "sigmoid", "relu")) {
+            for (String dtype : List.of("float32", "float64")) {
+                JobConfig cfg = config("--layers", "4,8,3", "--activation", act, "--dtype", dtype, "--synthetic", "1000",
+                        "--partitions", "3", "--chunk-rows", "97", "--backend", "reference");
+                GradientJob.Result r = GradientJob.run(jsc, cfg);
+                Map<String, Tensor> w = JobModel.initialWeights(cfg.layers(), cfg.dtype(), cfg.seed());
+                Tensor x = new RowSource.Synthetic(1000, 4, cfg.seed()).read(0, 1000, cfg.dtype());
+                Tensor[] expected = inOneJvm(cfg, w, x, Tensor.full(1, cfg.dtype(), org.gradspark.ad.Shape.of(1000, 3)), null);
+                Map<String, Tensor> written = Npz.read(dir.resolve("out/grads.npz"));
+                assertEquals(List.of("w0", "b0", "w1", "b1"), List.copyOf(written.keySet()));
+                int k = 0;
+                double tol = dtype.equals("float32") ? 1e-4 : 1e-10;
+                for (Tensor g : written.values()) {
+                    assertEquals(cfg.dtype(), g.dtype());
+                    assertTrue(g.allClose(expected[k], tol, tol), act + " " + dtype + " key " + k + ": " + g + " vs " + expected[k]);
+                    k++;
+                }
+                assertEquals(1000, r.rows());
+                assertTrue(Files.exists(dir.resolve("out/summary.json")));
+            }
+        }
+    }
+
+    @Test
+    void inputDerivativesOfOrderTwoWithSensAndMeanFromAFile() throws Exception {
+        Tensor x = Tensor.uniform(5, -1, 1, DType.FLOAT64, 500, 3);
+        Tensor s = Tensor.uniform(6, -1, 1, DType.FLOAT64, 500, 2);
+        Npy.write(dir.resolve("x.npy"), x);
+        Npy.write(dir.resolve("s.npy"), s);
+        JobConfig cfg = config("--layers", "3,5,2", "--activation", "sin", "--dtype", "float64", "--input", dir.resolve("x.npy").toString(),
+                "--sens", dir.resolve("s.npy").toString(), "--wrt", "all", "--order", "2", "--reduction", "mean", "--partitions", "4",
+                "--chunk-rows", "64", "--backend", "reference");
+        GradientJob.run(jsc, cfg);
+        Map<String, Tensor> w = JobModel.initialWeights(cfg.layers(), cfg.dtype(), cfg.seed());
+        JobModel m = JobModel.build(cfg, w);
+        Tensor sMean = org.gradspark.ad.Ops.mul(s, 1.0 / 500);
+        Tensor expected = BatchGradient.inputDerivative(m.network(), null, 2, x, sMean, null);
+        Tensor got = Npy.read(dir.resolve("out/input_grads.npy"));
+        assertTrue(got.allClose(expected, 1e-12, 1e-14));
+        Tensor[] wg = BatchGradient.weightGradients(m.network(), null, m.params(), x, sMean, null);
+        assertTrue(Npz.read(dir.resolve("out/grads.npz")).get("w0").allClose(wg[0], 1e-12, 1e-14));
+    }
+
+    @Test
+    void sameInputSamePartitioningGivesTheSameBytes() throws Exception {
+        byte[] first = null;
+        for (int run = 0; run < 2; run++) {
+            JobConfig cfg = config("--layers", "4,16,2", "--synthetic", "3000", "--partitions", "5", "--chunk-rows", "256", "--backend", "cpu");
+            GradientJob.run(jsc, cfg);
+            byte[] bytes = Files.readAllBytes(dir.resolve("out/grads.npz"));
+            if (first == null) first = bytes;
+            else assertArrayEquals(first, bytes);
+        }
+    }
+
+    @Test
+    void hvpAndLossWithLabels() throws Exception {
+        Tensor x = Tensor.uniform(7, -1, 1, DType.FLOAT64, 200, 3);
+        Tensor y = Tensor.uniform(8, -1, 1, DType.FLOAT64, 200, 2);
+        Npy.write(dir.resolve("x.npy"), x);
+        Npy.write(dir.resolve("y.npy"), y);
+        Map<String, Tensor> w = JobModel.initialWeights(new int[] {3, 4, 2}, DType.FLOAT64, 11);
+        Npz.write(dir.resolve("w.npz"), w);
+        Map<String, Tensor> v = JobModel.initialWeights(new int[] {3, 4, 2}, DType.FLOAT64, 12);
+        Npz.write(dir.resolve("v.npz"), v);
+        JobConfig cfg = config("--layers", "3,4,2", "--dtype", "float64", "--input", dir.resolve("x.npy").toString(),
+                "--weights", dir.resolve("w.npz").toString(), "--labels", dir.resolve("y.npy").toString(), "--loss", "mse",
+                "--mode", "hvp", "--vector", dir.resolve("v.npz").toString(), "--partitions", "3", "--backend", "reference");
+        GradientJob.run(jsc, cfg);
+        JobModel m = JobModel.build(cfg, w);
+        Cell loss = JobModel.loss(cfg.loss());
+        Tensor[] vv = m.keys().stream().map(v::get).toArray(Tensor[]::new);
+        Tensor[] expected = BatchGradient.hessianVectorProduct(m.network(), loss, m.params(), vv, x, Tensor.full(1, DType.FLOAT64, org.gradspark.ad.Shape.of(200)), y);
+        Map<String, Tensor> got = Npz.read(dir.resolve("out/hvp.npz"));
+        int k = 0;
+        for (Tensor g : got.values()) assertTrue(g.allClose(expected[k++], 1e-11, 1e-13));
+    }
+}
