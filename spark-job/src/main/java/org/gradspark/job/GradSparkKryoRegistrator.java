@@ -10,6 +10,7 @@ public final class GradSparkKryoRegistrator implements KryoRegistrator {
         kryo.register(Tensor.class, new TensorSerializer());
         kryo.register(PartitionResult.class, new PartitionResultSerializer());
         kryo.register(PartitionResult[].class);
+        kryo.register(ShardedReduction.Slice.class, new SliceSerializer());
         kryo.register(double[].class);
         kryo.register(double[][].class);
         kryo.register(float[].class);

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.gradspark.ad.Tensor;
@@ -71,23 +72,35 @@ public final class GradientJob {
             Broadcast<Map<String, Tensor>> bv = vector == null ? null : jsc.broadcast(vector);
             PartitionTask task = new PartitionTask(cfg, input, sens, labels, inputGrads, gradsHeader, partitions);
             List<Integer> indices = IntStream.range(0, partitions).boxed().toList();
-            List<PartitionResult> results = new ArrayList<>(jsc.parallelize(indices, partitions)
-                    .map(i -> task.run(i, bw.value(), bv == null ? null : bv.value()))
-                    .collect());
+            JavaRDD<PartitionResult> computed = jsc.parallelize(indices, partitions)
+                    .map(i -> task.run(i, bw.value(), bv == null ? null : bv.value()));
+            ProgressListener progress = new ProgressListener(n, partitions);
+            jsc.sc().addSparkListener(progress);
+            List<String> keys = JobModel.build(cfg, weights).keys();
+            int[] sizes = keys.stream().mapToInt(k -> weights.get(k).size()).toArray();
+            long totalSize = java.util.Arrays.stream(sizes).asLongStream().sum();
+            Map<String, Tensor> grads = new LinkedHashMap<>();
+            List<PartitionResult> results;
+            try {
+                if (cfg.weightsWanted() && totalSize >= shardThreshold(jsc)) {
+                    results = reduceSharded(computed, cfg, keys, sizes, weights, partitions, grads);
+                } else {
+                    results = new ArrayList<>(computed.collect());
+                    results.sort(Comparator.comparingInt(PartitionResult::index));
+                    if (cfg.weightsWanted()) {
+                        double[][] total = OrderedSum.of(results);
+                        for (int k = 0; k < keys.size(); k++) {
+                            grads.put(keys.get(k), Tensor.wrap(total[k], weights.get(keys.get(k)).shape()).astype(cfg.dtype()));
+                        }
+                    }
+                }
+            } finally {
+                jsc.sc().removeSparkListener(progress);
+            }
             long tCompute = System.nanoTime();
             bw.destroy();
             if (bv != null) bv.destroy();
-            results.sort(Comparator.comparingInt(PartitionResult::index));
-
-            Map<String, Tensor> grads = new LinkedHashMap<>();
-            if (cfg.weightsWanted()) {
-                List<String> keys = JobModel.build(cfg, weights).keys();
-                double[][] total = OrderedSum.of(results);
-                for (int k = 0; k < keys.size(); k++) {
-                    grads.put(keys.get(k), Tensor.wrap(total[k], weights.get(keys.get(k)).shape()).astype(cfg.dtype()));
-                }
-                Npz.write(tmp.resolve(cfg.mode() == JobConfig.Mode.HVP ? "hvp.npz" : "grads.npz"), grads);
-            }
+            if (cfg.weightsWanted()) Npz.write(tmp.resolve(cfg.mode() == JobConfig.Mode.HVP ? "hvp.npz" : "grads.npz"), grads);
             long rows = results.stream().mapToLong(PartitionResult::rows).sum();
             long skipped = results.stream().mapToLong(PartitionResult::skippedRows).sum();
             double outputSum = 0;
@@ -103,6 +116,42 @@ public final class GradientJob {
             deleteTree(tmp);
             throw e;
         }
+    }
+
+    /** Parameter count from which partial gradients are reduce-scattered on the executors instead of collected. */
+    static final long DEFAULT_SHARD_THRESHOLD = 1L << 20;
+
+    /** From the thread's local property or the Spark conf ({@code spark.gradspark.shardThreshold}). */
+    private static long shardThreshold(JavaSparkContext jsc) {
+        String local = jsc.getLocalProperty("spark.gradspark.shardThreshold");
+        return local != null ? Long.parseLong(local) : jsc.getConf().getLong("spark.gradspark.shardThreshold", DEFAULT_SHARD_THRESHOLD);
+    }
+
+    /** The sharded path: summed shards arrive one at a time and are cast straight into the result tensors. */
+    private static List<PartitionResult> reduceSharded(JavaRDD<PartitionResult> computed, JobConfig cfg, List<String> keys, int[] sizes,
+                                                       Map<String, Tensor> weights, int partitions, Map<String, Tensor> grads) {
+        int shards = Math.max(1, Math.min(partitions, (int) Math.min(Integer.MAX_VALUE, java.util.Arrays.stream(sizes).asLongStream().sum())));
+        boolean f32 = cfg.dtype() == org.gradspark.ad.DType.FLOAT32;
+        Object[] buffers = new Object[sizes.length];
+        for (int k = 0; k < sizes.length; k++) buffers[k] = f32 ? new float[sizes[k]] : new double[sizes[k]];
+        long[] starts = new long[sizes.length + 1];
+        for (int k = 0; k < sizes.length; k++) starts[k + 1] = starts[k] + sizes[k];
+        List<PartitionResult> metas = new ArrayList<>(ShardedReduction.run(computed, starts[sizes.length], shards, (shard, offset, values) -> {
+            for (int k = 0; k < sizes.length; k++) {
+                long lo = Math.max(offset, starts[k]), hi = Math.min(offset + values.length, starts[k + 1]);
+                for (long e = lo; e < hi; e++) {
+                    double v = values[(int) (e - offset)];
+                    if (f32) ((float[]) buffers[k])[(int) (e - starts[k])] = (float) v;
+                    else ((double[]) buffers[k])[(int) (e - starts[k])] = v;
+                }
+            }
+        }));
+        metas.sort(Comparator.comparingInt(PartitionResult::index));
+        for (int k = 0; k < keys.size(); k++) {
+            org.gradspark.ad.Shape shape = weights.get(keys.get(k)).shape();
+            grads.put(keys.get(k), f32 ? Tensor.wrap((float[]) buffers[k], shape) : Tensor.wrap((double[]) buffers[k], shape));
+        }
+        return metas;
     }
 
     /** Sensitivities or labels: N rows of the given width (or a 1-D array of N when width is 1). */

@@ -134,4 +134,19 @@ class GradientJobTest {
         int k = 0;
         for (Tensor g : got.values()) assertTrue(g.allClose(expected[k++], 1e-11, 1e-13));
     }
+
+    @Test
+    void shardedReductionGivesTheSameBytesAsTheCollectedOne() throws Exception {
+        JobConfig cfg = config("--layers", "6,32,4", "--synthetic", "2000", "--partitions", "4", "--chunk-rows", "300", "--backend", "cpu");
+        GradientJob.run(jsc, cfg);
+        byte[] collected = Files.readAllBytes(dir.resolve("out/grads.npz"));
+        jsc.setLocalProperty("spark.gradspark.shardThreshold", "1");
+        try {
+            GradientJob.Result r = GradientJob.run(jsc, cfg);
+            assertEquals(2000, r.rows());
+        } finally {
+            jsc.setLocalProperty("spark.gradspark.shardThreshold", null);
+        }
+        assertArrayEquals(collected, Files.readAllBytes(dir.resolve("out/grads.npz")));
+    }
 }

@@ -1,0 +1,106 @@
+package org.gradspark.job;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.Partitioner;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.storage.StorageLevel;
+import scala.Tuple2;
+
+/**
+ * Reduce-scatter of large partial gradients (as BigDL's AllReduceParameter): every partition's
+ * flat gradient is cut into shards, shard s of all partitions meets on one executor, where it is
+ * added in partition-index order, and the driver receives the summed shards one at a time. The
+ * driver never holds more than the result; the bits equal those of {@link OrderedSum}, because each
+ * element is still summed over partitions in index order.
+ */
+final class ShardedReduction {
+    private ShardedReduction() {}
+
+    /** Part of one partition's flat gradient. */
+    record Slice(int partition, double[] values) implements Serializable {}
+
+    /** Sends shard s to reduce partition s. */
+    static final class ShardPartitioner extends Partitioner {
+        private static final long serialVersionUID = 1L;
+        private final int shards;
+
+        ShardPartitioner(int shards) {
+            this.shards = shards;
+        }
+
+        @Override public int numPartitions() { return shards; }
+
+        @Override public int getPartition(Object key) { return (Integer) key; }
+    }
+
+    /** Receives summed shards in any order: shard index, first flat element, values. */
+    interface ShardSink {
+        void accept(int shard, long offset, double[] values);
+    }
+
+    /** Partitions' metadata (with empty partials) and, through the sink, the summed gradient. */
+    static List<PartitionResult> run(JavaRDD<PartitionResult> results, long totalSize, int shards, ShardSink sink) {
+        JavaRDD<PartitionResult> kept = results.persist(StorageLevel.MEMORY_AND_DISK_SER());
+        try {
+            List<PartitionResult> metas = new ArrayList<>(kept
+                    .map(r -> new PartitionResult(r.index(), r.rows(), r.skippedRows(), new double[0][], r.outputSum(), r.nanos()))
+                    .collect());
+            JavaPairRDD<Integer, Slice> slices = kept.flatMapToPair(r -> {
+                List<Tuple2<Integer, Slice>> out = new ArrayList<>(shards);
+                for (int s = 0; s < shards; s++) {
+                    out.add(new Tuple2<>(s, new Slice(r.index(), flatRange(r.partials(), start(totalSize, shards, s), start(totalSize, shards, s + 1)))));
+                }
+                return out.iterator();
+            });
+            Iterator<Tuple2<Integer, double[]>> summed = slices.partitionBy(new ShardPartitioner(shards))
+                    .mapPartitionsToPair(ShardedReduction::sumInPartitionOrder)
+                    .toLocalIterator();
+            while (summed.hasNext()) {
+                Tuple2<Integer, double[]> t = summed.next();
+                sink.accept(t._1(), start(totalSize, shards, t._1()), t._2());
+            }
+            return metas;
+        } finally {
+            kept.unpersist(false);
+        }
+    }
+
+    private static Iterator<Tuple2<Integer, double[]>> sumInPartitionOrder(Iterator<Tuple2<Integer, Slice>> it) {
+        List<Tuple2<Integer, Slice>> all = new ArrayList<>();
+        it.forEachRemaining(all::add);
+        if (all.isEmpty()) return java.util.Collections.emptyIterator();
+        all.sort(Comparator.comparingInt(t -> t._2().partition()));
+        double[] sum = all.get(0)._2().values().clone();
+        for (int i = 1; i < all.size(); i++) {
+            double[] v = all.get(i)._2().values();
+            for (int j = 0; j < sum.length; j++) sum[j] += v[j];
+        }
+        return List.of(new Tuple2<>(all.get(0)._1(), sum)).iterator();
+    }
+
+    /** First flat element of shard s when {@code total} elements are cut into {@code shards} near-equal shards. */
+    static long start(long total, int shards, int s) {
+        return total * s / shards;
+    }
+
+    /** Elements [from, to) of the concatenation of {@code parts}. */
+    static double[] flatRange(double[][] parts, long from, long to) {
+        double[] out = new double[(int) (to - from)];
+        long base = 0;
+        int filled = 0;
+        for (double[] p : parts) {
+            long lo = Math.max(from, base), hi = Math.min(to, base + p.length);
+            if (lo < hi) {
+                System.arraycopy(p, (int) (lo - base), out, filled, (int) (hi - lo));
+                filled += (int) (hi - lo);
+            }
+            base += p.length;
+        }
+        return out;
+    }
+}
