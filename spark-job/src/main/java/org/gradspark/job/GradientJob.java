@@ -39,23 +39,10 @@ public final class GradientJob {
     public static Result run(JavaSparkContext jsc, JobConfig cfg) {
         long t0 = System.nanoTime();
         Path out = Path.of(cfg.out());
-        checkOutputPath(out);
-        Map<String, Tensor> weights = loadWeights(cfg);
-        RowSource input = cfg.input() == null
-                ? new RowSource.Synthetic(cfg.syntheticRows(), cfg.layers()[0], cfg.seed())
-                : new RowSource.NpyRows(cfg.input(), Npy.readHeader(Path.of(cfg.input())));
+        Inputs checked = check(cfg);
+        Map<String, Tensor> weights = checked.weights(), vector = checked.vector();
+        RowSource input = checked.input(), sens = checked.sens(), labels = checked.labels();
         long n = input.rows();
-        if (n == 0) throw new BadInputException(cfg.input() + ": no rows");
-        if (cfg.modelClass() == null && input.width() != cfg.layers()[0]) {
-            throw new BadInputException(cfg.input() + ": rows have " + input.width() + " values but --layers starts with " + cfg.layers()[0]);
-        }
-        int outWidth = cfg.layers()[cfg.layers().length - 1];
-        RowSource sens = companion(cfg.sens(), "--sens", n, cfg.loss() == JobConfig.Loss.NONE ? outWidth : 1);
-        RowSource labels = companion(cfg.labels(), "--labels", n, outWidth);
-        Map<String, Tensor> vector = cfg.vector() == null ? null : Npz.read(Path.of(cfg.vector()));
-        if (vector != null) {
-            JobModel.checkWeights(vector, cfg.layers(), cfg.vector());
-        }
 
         int partitions = cfg.partitions() > 0 ? cfg.partitions() : jsc.defaultParallelism();
         partitions = (int) Math.max(1, Math.min(partitions, n));
@@ -112,8 +99,11 @@ public final class GradientJob {
             JobSummary.write(tmp.resolve("summary.json"), summary);
             moveIntoPlace(tmp, out);
             return new Result(grads, rows, skipped, partitions, outputSum, out, summary);
-        } catch (RuntimeException | Error e) {
+        } catch (Throwable e) {
             deleteTree(tmp);
+            // A bad row found by a task arrives inside a SparkException, which is checked (so not a RuntimeException).
+            BadInputException bad = GradSparkMain.badInputIn(e);
+            if (bad != null && bad != e) throw new BadInputException(bad.getMessage(), e);
             throw e;
         }
     }
@@ -154,16 +144,69 @@ public final class GradientJob {
         return metas;
     }
 
+    /** What {@link #check} read: the weights, where the rows come from, and the hvp direction (or null). */
+    record Inputs(Map<String, Tensor> weights, RowSource input, RowSource sens, RowSource labels, Map<String, Tensor> vector) {}
+
+    /**
+     * Checks everything the job names before any work is done: {@code --out}, the weights and the
+     * hvp vector (read whole), and the headers of the input, sensitivities and labels against each
+     * other and {@code --layers}. Needs no Spark context, so the CLI runs it before starting one.
+     *
+     * @throws BadInputException naming the option and file (and key or row) at fault
+     */
+    static Inputs check(JobConfig cfg) {
+        checkOutputPath(Path.of(cfg.out()));
+        Map<String, Tensor> weights = loadWeights(cfg);
+        RowSource input;
+        if (cfg.input() == null) {
+            input = new RowSource.Synthetic(cfg.syntheticRows(), cfg.layers()[0], cfg.seed());
+        } else {
+            Npy.Header h = named("--input", () -> Npy.readHeader(Path.of(cfg.input())));
+            String where = "--input " + cfg.input();
+            if (h.rank() < 1 || h.rank() > 2) {
+                throw new BadInputException(where + ": shape " + shapeText(h) + ", expected rows of features (N, features)");
+            }
+            if (h.rows() == 0) throw new BadInputException(where + ": no rows");
+            input = new RowSource.NpyRows(cfg.input(), h);
+            if (cfg.modelClass() == null && input.width() != cfg.layers()[0]) {
+                throw new BadInputException(where + ": rows have " + input.width() + " values but --layers starts with " + cfg.layers()[0]);
+            }
+        }
+        long n = input.rows();
+        int outWidth = cfg.layers()[cfg.layers().length - 1];
+        RowSource sens = companion(cfg.sens(), "--sens", n, cfg.loss() == JobConfig.Loss.NONE ? outWidth : 1);
+        RowSource labels = companion(cfg.labels(), "--labels", n, outWidth);
+        Map<String, Tensor> vector = null;
+        if (cfg.vector() != null) {
+            vector = named("--vector", () -> Npz.read(Path.of(cfg.vector())));
+            JobModel.checkLike(vector, weights, "--vector " + cfg.vector());
+        }
+        return new Inputs(weights, input, sens, labels, vector);
+    }
+
     /** Sensitivities or labels: N rows of the given width (or a 1-D array of N when width is 1). */
     private static RowSource companion(String file, String option, long n, int width) {
         if (file == null) return null;
-        Npy.Header h = Npy.readHeader(Path.of(file));
+        Npy.Header h = named(option, () -> Npy.readHeader(Path.of(file)));
+        String where = option + " " + file;
+        if (h.rank() < 1) throw new BadInputException(where + ": shape (), expected " + n + " rows");
+        if (h.rows() != n) throw new BadInputException(where + ": has " + h.rows() + " rows but the input has " + n);
         long rowWidth = h.rank() == 1 ? 1 : h.rowWidth();
-        if (h.rank() < 1 || h.rows() != n) {
-            throw new BadInputException(file + " (" + option + "): has " + (h.rank() < 1 ? 0 : h.rows()) + " rows but the input has " + n);
-        }
-        if (rowWidth != width) throw new BadInputException(file + " (" + option + "): rows have " + rowWidth + " values, expected " + width);
+        if (rowWidth != width) throw new BadInputException(where + ": rows have " + rowWidth + (rowWidth == 1 ? " value" : " values") + ", expected " + width);
         return new RowSource.NpyRows(file, h);
+    }
+
+    /** Runs a reader, prefixing its message (which names the file) with the option that named the file. */
+    private static <T> T named(String option, java.util.function.Supplier<T> read) {
+        try {
+            return read.get();
+        } catch (BadInputException e) {
+            throw new BadInputException(option + " " + e.getMessage(), e);
+        }
+    }
+
+    private static String shapeText(Npy.Header h) {
+        return java.util.Arrays.toString(h.shape()).replace('[', '(').replace(']', ')');
     }
 
     private static Map<String, Tensor> loadWeights(JobConfig cfg) {
@@ -175,8 +218,8 @@ public final class GradientJob {
             return w;
         }
         if (cfg.weights() == null) return JobModel.initialWeights(cfg.layers(), cfg.dtype(), cfg.seed());
-        Map<String, Tensor> w = Npz.read(Path.of(cfg.weights()));
-        JobModel.checkWeights(w, cfg.layers(), cfg.weights());
+        Map<String, Tensor> w = named("--weights", () -> Npz.read(Path.of(cfg.weights())));
+        JobModel.checkWeights(w, cfg.layers(), "--weights " + cfg.weights());
         return w;
     }
 

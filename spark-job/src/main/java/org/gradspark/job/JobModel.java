@@ -55,25 +55,30 @@ public final class JobModel {
 
     /** Checks a weights map against the MLP's layers: exactly the keys w0,b0,…, with their shapes. */
     public static void checkWeights(Map<String, Tensor> weights, int[] layers, String file) {
-        List<String> expected = new ArrayList<>();
+        Map<String, Shape> expected = new LinkedHashMap<>();
         for (int k = 0; k + 1 < layers.length; k++) {
-            expected.add("w" + k);
-            expected.add("b" + k);
+            expected.put("w" + k, Shape.of(layers[k], layers[k + 1]));
+            expected.put("b" + k, Shape.of(layers[k + 1]));
         }
-        List<String> missing = expected.stream().filter(k -> !weights.containsKey(k)).toList();
-        List<String> extra = weights.keySet().stream().filter(k -> !expected.contains(k)).toList();
-        if (!missing.isEmpty() || !extra.isEmpty()) {
-            throw new BadInputException(file + ": weight keys do not match --layers " + joined(layers)
-                    + (missing.isEmpty() ? "" : "; missing " + missing) + (extra.isEmpty() ? "" : "; unexpected " + extra));
-        }
-        for (int k = 0; k + 1 < layers.length; k++) {
-            expectShape(weights.get("w" + k), Shape.of(layers[k], layers[k + 1]), file, "w" + k);
-            expectShape(weights.get("b" + k), Shape.of(layers[k + 1]), file, "b" + k);
-        }
+        check(weights, expected, file, "weight keys do not match --layers " + joined(layers));
     }
 
-    private static void expectShape(Tensor t, Shape s, String file, String key) {
-        if (!t.shape().equals(s)) throw new BadInputException(file + ", key '" + key + "': shape " + t.shape() + ", expected " + s);
+    /** Checks that {@code given} (an hvp direction) has exactly the keys and shapes of {@code like} (the weights). */
+    public static void checkLike(Map<String, Tensor> given, Map<String, Tensor> like, String file) {
+        Map<String, Shape> expected = new LinkedHashMap<>();
+        like.forEach((k, t) -> expected.put(k, t.shape()));
+        check(given, expected, file, "keys do not match the weights' keys " + expected.keySet());
+    }
+
+    private static void check(Map<String, Tensor> given, Map<String, Shape> expected, String file, String mismatch) {
+        List<String> missing = expected.keySet().stream().filter(k -> !given.containsKey(k)).toList();
+        List<String> extra = given.keySet().stream().filter(k -> !expected.containsKey(k)).toList();
+        if (!missing.isEmpty() || !extra.isEmpty()) {
+            throw new BadInputException(file + ": " + mismatch + (missing.isEmpty() ? "" : "; missing " + missing) + (extra.isEmpty() ? "" : "; unexpected " + extra));
+        }
+        expected.forEach((k, s) -> {
+            if (!given.get(k).shape().equals(s)) throw new BadInputException(file + ", key '" + k + "': shape " + given.get(k).shape() + ", expected " + s);
+        });
     }
 
     private static String joined(int[] layers) {

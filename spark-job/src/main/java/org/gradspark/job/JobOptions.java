@@ -6,6 +6,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import org.gradspark.ad.DType;
 import org.gradspark.ad.nn.Activation;
 import org.gradspark.job.io.BadInputException;
@@ -45,28 +47,55 @@ public final class JobOptions {
     @Option(names = "--on-nan", description = "fail|skip rows with NaN/Inf inputs") String onNan = "fail";
     @Option(names = "--out", description = "output directory") Path out = Path.of("gradspark-out");
 
-    /** Parses the flags after the {@code spark.gradspark.*} keys (which they override). */
+    /**
+     * Settings under {@code spark.gradspark.*} that are not job options (read by the driver from
+     * the Spark conf); any other key under the prefix must name an option.
+     */
+    static final Set<String> SETTINGS = Set.of("logLevel", "shardThreshold");
+
+    // Options whose value came from a spark.gradspark.* key (no flag overrode it): messages name the key too.
+    private Map<String, String> keyOf = Map.of();
+
+    /**
+     * Parses the flags after the {@code spark.gradspark.*} keys (which they override), and checks
+     * the files they name ({@link GradientJob#check}), so that a mistake is reported before Spark
+     * starts.
+     *
+     * @throws BadInputException naming the option (and the key it came from), file, key or row at fault
+     */
     public static JobConfig parse(Map<String, String> sparkConf, String... args) {
-        List<String> all = new ArrayList<>();
-        for (Map.Entry<String, String> e : sparkConf.entrySet()) {
-            if (e.getKey().startsWith(KEY_PREFIX)) {
-                all.add("--" + e.getKey().substring(KEY_PREFIX.length()));
-                all.add(e.getValue());
-            }
-        }
-        all.addAll(Arrays.asList(args));
         JobOptions o = new JobOptions();
         CommandLine cl = new CommandLine(o).setOverwrittenOptionsAllowed(true).setCaseInsensitiveEnumValuesAllowed(true);
+        List<String> all = new ArrayList<>();
+        Map<String, String> keyOf = new java.util.HashMap<>();
+        for (Map.Entry<String, String> e : new TreeMap<>(sparkConf).entrySet()) {
+            if (!e.getKey().startsWith(KEY_PREFIX)) continue;
+            String name = e.getKey().substring(KEY_PREFIX.length());
+            if (SETTINGS.contains(name)) continue;
+            String flag = "--" + name;
+            if (cl.getCommandSpec().findOption(flag) == null) {
+                throw new BadInputException("unknown key " + e.getKey() + " (from --conf, a properties file or -D): there is no option "
+                        + flag + "; each option --NAME is the key " + KEY_PREFIX + "NAME");
+            }
+            all.add(flag);
+            all.add(e.getValue());
+            if (Arrays.stream(args).noneMatch(a -> a.equals(flag) || a.startsWith(flag + "="))) keyOf.put(flag, e.getKey());
+        }
+        all.addAll(Arrays.asList(args));
         try {
             cl.parseArgs(all.toArray(new String[0]));
         } catch (CommandLine.ParameterException e) {
             String msg = e.getMessage();
-            for (String key : sparkConf.keySet()) {
-                if (key.startsWith(KEY_PREFIX)) msg = msg.replace("'--" + key.substring(KEY_PREFIX.length()) + "'", "'--" + key.substring(KEY_PREFIX.length()) + "' (key " + key + ")");
+            for (Map.Entry<String, String> k : keyOf.entrySet()) msg = msg.replace("'" + k.getKey() + "'", "'" + k.getKey() + "' (key " + k.getValue() + ")");
+            if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+                msg += "; did you mean " + String.join(" or ", u.getSuggestions()) + "?";
             }
-            throw new BadInputException("bad option: " + msg);
+            throw new BadInputException("bad option: " + msg + " (gradspark-submit grad --help lists the options)");
         }
-        return o.toConfig();
+        o.keyOf = keyOf;
+        JobConfig cfg = o.toConfig();
+        GradientJob.check(cfg);
+        return cfg;
     }
 
     /** The usage text. */
@@ -77,46 +106,52 @@ public final class JobOptions {
     private JobConfig toConfig() {
         String modelCls = null;
         if (modelClass != null) modelCls = modelClass;
-        else if (!model.equals("mlp")) throw new BadInputException("--model: expected mlp (or --model-class NAME), got '" + model + "'");
+        else if (!model.equals("mlp")) throw new BadInputException(opt("--model") + ": expected mlp (or --model-class NAME), got '" + model + "'");
         int[] widths;
         try {
             widths = Arrays.stream(layers.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
         } catch (NumberFormatException e) {
-            throw new BadInputException("--layers: expected comma-separated widths like 8,32,32,3, got '" + layers + "'");
+            throw new BadInputException(opt("--layers") + ": expected comma-separated widths like 8,32,32,3, got '" + layers + "'");
         }
         if (widths.length < 2 || Arrays.stream(widths).anyMatch(w -> w <= 0)) {
-            throw new BadInputException("--layers: needs at least an input and an output width, all positive, got '" + layers + "'");
+            throw new BadInputException(opt("--layers") + ": needs at least an input and an output width, all positive, got '" + layers + "'");
         }
         Activation.Kind act;
         try {
             act = Activation.Kind.parse(activation);
         } catch (IllegalArgumentException e) {
-            throw new BadInputException("--activation: " + e.getMessage());
+            throw new BadInputException(opt("--activation") + ": " + e.getMessage());
         }
-        JobConfig.Loss lossKind = loss == null ? JobConfig.Loss.NONE : choice("--loss", loss, JobConfig.Loss.class);
+        JobConfig.Loss lossKind = loss == null ? JobConfig.Loss.NONE : choice(opt("--loss"), loss, JobConfig.Loss.class);
         if ((lossKind == JobConfig.Loss.NONE) != (labels == null)) {
-            throw new BadInputException(labels == null ? "--loss " + loss + " needs --labels" : "--labels needs --loss mse|softmax-cross-entropy");
+            throw new BadInputException(labels == null ? "--loss " + loss + " needs --labels Y.npy" : "--labels needs --loss mse|softmax-cross-entropy");
         }
-        JobConfig.Mode m = choice("--mode", mode, JobConfig.Mode.class);
+        JobConfig.Mode m = choice(opt("--mode"), mode, JobConfig.Mode.class);
         if ((m == JobConfig.Mode.HVP) != (vector != null)) {
             throw new BadInputException(vector == null ? "--mode hvp needs --vector V.npz" : "--vector is only used with --mode hvp");
         }
-        if (order < 1 || order > 8) throw new BadInputException("--order: expected 1..8, got " + order);
-        if (synthetic <= 0 && input == null) throw new BadInputException("--synthetic: expected a positive row count, got " + synthetic);
-        if (partitions < 0) throw new BadInputException("--partitions: expected >= 0, got " + partitions);
-        if (chunkRows <= 0) throw new BadInputException("--chunk-rows: expected > 0, got " + chunkRows);
+        if (order < 1 || order > 8) throw new BadInputException(opt("--order") + ": expected 1..8, got " + order);
+        if (synthetic <= 0 && input == null) throw new BadInputException(opt("--synthetic") + ": expected a positive row count, got " + synthetic);
+        if (partitions < 0) throw new BadInputException(opt("--partitions") + ": expected >= 0, got " + partitions);
+        if (chunkRows <= 0) throw new BadInputException(opt("--chunk-rows") + ": expected > 0, got " + chunkRows);
         if (!List.of("auto", "cpu", "opencl", "reference").contains(backend)) {
-            throw new BadInputException("--backend: expected auto, cpu, opencl or reference, got '" + backend + "'");
+            throw new BadInputException(opt("--backend") + ": expected auto, cpu, opencl or reference, got '" + backend + "'");
         }
         DType dt = switch (dtype) {
             case "float32" -> DType.FLOAT32;
             case "float64" -> DType.FLOAT64;
-            default -> throw new BadInputException("--dtype: expected float32 or float64, got '" + dtype + "'");
+            default -> throw new BadInputException(opt("--dtype") + ": expected float32 or float64, got '" + dtype + "'");
         };
         return new JobConfig(modelCls, widths, act, abs(weights), seed, abs(input), input == null ? synthetic : 0, abs(sens), abs(labels),
-                lossKind, choice("--wrt", wrt, JobConfig.Wrt.class), order, m, abs(vector),
-                choice("--reduction", reduction, JobConfig.Reduction.class), partitions, dt, backend, chunkRows,
-                choice("--on-nan", onNan, JobConfig.OnNan.class), abs(out));
+                lossKind, choice(opt("--wrt"), wrt, JobConfig.Wrt.class), order, m, abs(vector),
+                choice(opt("--reduction"), reduction, JobConfig.Reduction.class), partitions, dt, backend, chunkRows,
+                choice(opt("--on-nan"), onNan, JobConfig.OnNan.class), abs(out));
+    }
+
+    /** The option's name, and the spark.gradspark.* key its value came from, if it did. */
+    private String opt(String name) {
+        String key = keyOf.get(name);
+        return key == null ? name : name + " (key " + key + ")";
     }
 
     private static String abs(Path p) {

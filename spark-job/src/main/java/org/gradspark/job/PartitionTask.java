@@ -71,7 +71,8 @@ public final class PartitionTask implements java.io.Serializable {
                 skipped += count(bad);
                 s = Ops.mul(s, keepMask(bad, out.shape(), cfg.dtype()));
                 x = Ops.where(keepMask(bad, x.shape(), cfg.dtype()), x, 0.0);
-                out = BatchGradient.outputs(net, loss, x, y);
+                // Skipped rows add nothing to the output sum either (their outputs at x = 0 are not data).
+                out = Ops.mul(BatchGradient.outputs(net, loss, x, y), keepMask(bad, out.shape(), cfg.dtype()));
             }
             s = Ops.mul(s, scale);
             for (int i = 0; i < out.size(); i++) outputSum += out.getDouble(i);
@@ -96,8 +97,8 @@ public final class PartitionTask implements java.io.Serializable {
             if (!Double.isFinite(x.getDouble(i))) {
                 long row = firstRow + i / width;
                 if (cfg.onNan() == JobConfig.OnNan.FAIL) {
-                    String where = cfg.input() == null ? "synthetic input" : cfg.input();
-                    throw BadInputException.atRow(Path.of(where), row, "column " + (i % width) + " is " + x.getDouble(i)
+                    String where = cfg.input() == null ? "synthetic input" : "--input " + cfg.input();
+                    throw new BadInputException(where + ", row " + row + ": column " + (i % width) + " is " + x.getDouble(i)
                             + " (use --on-nan skip to leave such rows out)");
                 }
                 if (bad == null) bad = new boolean[rows];

@@ -1,0 +1,548 @@
+package org.gradspark.job;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+import org.gradspark.ad.DType;
+import org.gradspark.ad.Shape;
+import org.gradspark.ad.Tensor;
+import org.gradspark.ad.backend.Backends;
+import org.gradspark.ad.batch.BatchGradient;
+import org.gradspark.job.io.Npy;
+import org.gradspark.job.io.Npz;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Every bad input of the {@code grad} job, through the command line ({@link GradSparkMain#run}):
+ * exit code 2, one line on stderr that starts {@code gradspark: } and names the culprit (option,
+ * file, key, row), nothing on stdout, and {@code --out} untouched, whether it did not exist or
+ * held an earlier result, with no temporary directory left beside it. Each case runs against both.
+ *
+ * <p>Only bad rows (NaN/Inf) are found inside Spark tasks; every other case is caught before the
+ * Spark context starts.
+ */
+class BadInputTest {
+    private static final String[] SYSTEM_PROPERTIES = {"spark.master", "spark.ui.enabled", Backends.PROPERTY};
+    private static final Map<String, String> saved = new LinkedHashMap<>();
+
+    @TempDir
+    Path dir;
+
+    // The good job every case spoils one thing of: a 4-3-2 MLP over 10 rows.
+    Path x, w, s, y, v;
+
+    @BeforeAll
+    static void sparkSettings() {
+        for (String p : SYSTEM_PROPERTIES) saved.put(p, System.getProperty(p));
+        System.setProperty("spark.master", "local[2]");
+        System.setProperty("spark.ui.enabled", "false");
+    }
+
+    @AfterAll
+    static void restore() {
+        saved.forEach((p, value) -> {
+            if (value == null) System.clearProperty(p);
+            else System.setProperty(p, value);
+        });
+    }
+
+    @BeforeEach
+    void goodFiles() {
+        x = dir.resolve("x.npy");
+        w = dir.resolve("w.npz");
+        s = dir.resolve("s.npy");
+        y = dir.resolve("y.npy");
+        v = dir.resolve("v.npz");
+        Npy.write(x, rows(10, 4));
+        Npz.write(w, weights(4, 3, 2));
+        Npy.write(s, rows(10, 2));
+        Npy.write(y, rows(10, 2));
+        Npz.write(v, weights(4, 3, 2));
+    }
+
+    // ---- files that cannot be read ----
+
+    @ParameterizedTest
+    @ValueSource(strings = {"--input", "--weights", "--sens", "--labels", "--vector"})
+    void missingFile(String option) {
+        Path missing = dir.resolve("missing" + (option.equals("--weights") || option.equals("--vector") ? ".npz" : ".npy"));
+        List<String> args = new ArrayList<>(job(option, missing.toString()));
+        if (option.equals("--labels")) args.addAll(List.of("--loss", "mse"));
+        if (option.equals("--vector")) args.addAll(List.of("--mode", "hvp"));
+        assertRejected(args, option + " " + missing, "no such file");
+    }
+
+    @Test
+    void unreadableFile() throws IOException {
+        Files.setPosixFilePermissions(x, PosixFilePermissions.fromString("---------"));
+        assumeFalse(Files.isReadable(x), "permissions do not stop this user (root)");
+        assertRejected(job(), "--input " + x, "permission denied");
+    }
+
+    @Test
+    void directoryWhereAFileBelongs() {
+        assertRejected(job("--input", dir.toString()), "--input " + dir, "is a directory");
+        assertRejected(job("--weights", dir.toString()), "--weights " + dir, "is a directory");
+    }
+
+    // ---- corrupt, truncated and unsupported .npy ----
+
+    @Test
+    void notAnNpyFile() throws IOException {
+        Files.writeString(x, "a,b,c,d\n1,2,3,4\n");
+        assertRejected(job(), "--input " + x, "not a .npy array");
+    }
+
+    @Test
+    void truncatedNpyHeader() throws IOException {
+        Files.write(x, Arrays.copyOf(Files.readAllBytes(x), 40));
+        assertRejected(job(), "--input " + x, "truncated header");
+    }
+
+    @Test
+    void truncatedNpyData() throws IOException {
+        byte[] whole = Files.readAllBytes(x);
+        Files.write(x, Arrays.copyOf(whole, whole.length - 6));
+        assertRejected(job(), "--input " + x, "float32 (10, 4)", "truncated?");
+    }
+
+    /** Checked against the file's size, before anything is allocated for the rows it claims. */
+    @Test
+    void headerClaimsMoreDataThanTheFileHolds() throws IOException {
+        Files.write(x, npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 4), }", new byte[160]));
+        assertRejected(job(), "--input " + x, "header declares float32 (1000000000000, 4)", "holds");
+    }
+
+    @Test
+    void objectDtype() throws IOException {
+        byte[] pickle = {(byte) 0x80, 0x04, (byte) 0x95, 0x10, 0, 0, 0, 0, 0, 0, 0, '.'};
+        Files.write(x, npy("{'descr': '|O', 'fortran_order': False, 'shape': (10, 4), }", pickle));
+        assertRejected(job(), "--input " + x, "object (pickled) arrays are not supported");
+
+        try (ZipOutputStream z = new ZipOutputStream(Files.newOutputStream(w))) {
+            z.putNextEntry(new ZipEntry("w0.npy"));
+            z.write(npy("{'descr': '|O', 'fortran_order': False, 'shape': (4, 3), }", pickle));
+            z.closeEntry();
+        }
+        assertRejected(job(), "--weights " + w + ", key 'w0'", "object (pickled) arrays are not supported");
+    }
+
+    @Test
+    void rowsOfTheWrongWidth() {
+        Npy.write(x, rows(10, 5));
+        assertRejected(job(), "--input " + x, "rows have 5 values but --layers starts with 4");
+    }
+
+    @Test
+    void inputThatIsNotRows() {
+        Npy.write(x, Tensor.wrap(new float[40], Shape.of(10, 2, 2)));
+        assertRejected(job(), "--input " + x, "shape (10, 2, 2)");
+        Npy.write(x, Tensor.wrap(new float[0], Shape.of(0, 4)));
+        assertRejected(job(), "--input " + x, "no rows");
+    }
+
+    // ---- corrupt, truncated and hostile .npz ----
+
+    @Test
+    void truncatedNpz() throws IOException {
+        byte[] whole = Files.readAllBytes(w);
+        Files.write(w, Arrays.copyOf(whole, whole.length / 2));
+        assertRejected(job(), "--weights " + w, "not a valid zip archive");
+    }
+
+    @Test
+    void corruptNpzMember() throws IOException {
+        byte[] zip = Files.readAllBytes(w);
+        int npy = indexOf(zip, "NUMPY".getBytes(StandardCharsets.US_ASCII)) - 1;   // the first member, w0
+        zip[npy + 128 + 5] ^= 0x40;                                              // a byte of its data
+        Files.write(w, zip);
+        assertRejected(job(), "--weights " + w + ", key 'w0'", "CRC-32");
+    }
+
+    @Test
+    void npyWhereAnNpzBelongs() {
+        assertRejected(job("--weights", x.toString()), "--weights " + x, "not an .npz", "it is a .npy array");
+    }
+
+    /**
+     * A member that really inflates to 1.1 GiB (1 MB on disk) against the job's default bound of
+     * 1 GiB: its honest sizes refuse it before anything is inflated.
+     */
+    @Test
+    void zipBombInWeights() throws IOException {
+        long zeros = 1100L << 20;
+        ZipBomb.write(w, "w0.npy", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (" + zeros / 4 + ",), }", new byte[0]), zeros, -1);
+        assertTrue(Files.size(w) < 4 << 20, "a bomb: " + Files.size(w) + " bytes on disk");
+        long t0 = System.nanoTime();
+        assertRejected(job(), "--weights " + w + ", key 'w0'", "past the bound of " + Npz.DEFAULT_MAX_INFLATED_BYTES + " inflated bytes");
+        assertTrue(System.nanoTime() - t0 < 5_000_000_000L, "refused without inflating");
+    }
+
+    /** The same bomb lying about its size (a small, valid w0 and then 1.1 GiB more): inflation stops one byte past the claim. */
+    @Test
+    void zipBombLyingAboutItsSize() throws IOException {
+        byte[] head = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4, 3), }", new byte[48]);
+        ZipBomb.write(w, "w0.npy", head, 1100L << 20, head.length);
+        assertRejected(job(), "--weights " + w + ", key 'w0'", "inflates past the " + head.length + " bytes its entry and header declare");
+    }
+
+    // ---- bad rows, found by the tasks ----
+
+    @Test
+    void nanAndInfFailNamingTheFirstBadRow() {
+        Npy.write(x, rows(10, 4, 3, 1, Float.NaN, 4, 2, Float.POSITIVE_INFINITY));
+        assertRejected(job(), "--input " + x + ", row 3: column 1 is NaN", "--on-nan skip");
+        Npy.write(x, rows(10, 4, 7, 0, Float.NEGATIVE_INFINITY));
+        assertRejected(job("--on-nan", "fail"), "--input " + x + ", row 7: column 0 is -Infinity");
+    }
+
+    /** With skip, the bad rows count as skipped and add nothing: the gradients are those of the other rows. */
+    @Test
+    void nanAndInfSkipped() throws IOException {
+        Npy.write(x, rows(10, 4, 3, 1, Float.NaN, 4, 2, Float.POSITIVE_INFINITY, 8, 0, Float.NEGATIVE_INFINITY));
+        Path out = earlierResult();
+        Run r = grad(join(List.of("--out", out.toString()), job("--on-nan", "skip")));
+        assertEquals(0, r.code(), r.err());
+        assertNoTemporaryDirectoryBeside(out);
+        JsonNode summary = new ObjectMapper().readTree(out.resolve("summary.json").toFile());
+        assertEquals(10, summary.get("rows").asLong());
+        assertEquals(3, summary.get("skipped_rows").asLong());
+
+        int[] kept = {0, 1, 2, 5, 6, 7, 9};
+        float[] good = rows(10, 4).rawFloats(), keptRows = new float[kept.length * 4];
+        for (int i = 0; i < kept.length; i++) System.arraycopy(good, kept[i] * 4, keptRows, i * 4, 4);
+        Tensor xs = Tensor.wrap(keptRows, Shape.of(kept.length, 4));
+        JobModel m = JobModel.build(JobOptions.parse(Map.of(), job("--out", dir.resolve("unused").toString()).toArray(new String[0])), Npz.read(w));
+        Tensor[] expected = BatchGradient.weightGradients(m.network(), null, m.params(), xs, Tensor.full(1, DType.FLOAT32, Shape.of(kept.length, 2)), null);
+        Map<String, Tensor> grads = Npz.read(out.resolve("grads.npz"));
+        for (int k = 0; k < expected.length; k++) {
+            String key = m.keys().get(k);
+            assertTrue(grads.get(key).allClose(expected[k], 1e-5, 1e-5), key + ": " + grads.get(key) + " vs " + expected[k]);
+        }
+        Tensor outputs = BatchGradient.outputs(m.network(), null, xs, null);
+        double sum = 0;
+        for (int i = 0; i < outputs.size(); i++) sum += outputs.getDouble(i);
+        assertEquals(sum, summary.get("output_sum").asDouble(), 1e-5);
+    }
+
+    // ---- companions that do not fit the input or the network ----
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "--sens   | 9  | 2 | has 9 rows but the input has 10",
+        "--sens   | 10 | 3 | rows have 3 values, expected 2",
+        "--labels | 11 | 2 | has 11 rows but the input has 10",
+        "--labels | 10 | 1 | rows have 1 value, expected 2",
+    })
+    void companionThatDoesNotFit(String option, int rows, int width, String problem) {
+        Path file = option.equals("--sens") ? s : y;
+        Npy.write(file, rows(rows, width));
+        List<String> args = job(option, file.toString());
+        if (option.equals("--labels")) args = join(args, List.of("--loss", "mse"));
+        assertRejected(args, option + " " + file, problem);
+    }
+
+    /** With a loss the output is one number per example, so sens has one value per row. */
+    @Test
+    void sensForALoss() {
+        assertRejected(job("--labels", y.toString(), "--loss", "mse", "--sens", s.toString()), "--sens " + s, "rows have 2 values, expected 1");
+    }
+
+    // ---- weights and hvp vectors ----
+
+    @Test
+    void missingWeightKey() {
+        Map<String, Tensor> bad = weights(4, 3, 2);
+        bad.remove("b1");
+        Npz.write(w, bad);
+        assertRejected(job(), "--weights " + w, "weight keys do not match --layers 4,3,2", "missing [b1]");
+    }
+
+    @Test
+    void extraWeightKey() {
+        Map<String, Tensor> bad = weights(4, 3, 2);
+        bad.put("w2", Tensor.wrap(new float[4], Shape.of(2, 2)));
+        Npz.write(w, bad);
+        assertRejected(job(), "--weights " + w, "unexpected [w2]");
+    }
+
+    @Test
+    void weightOfTheWrongShape() {
+        Map<String, Tensor> bad = weights(4, 3, 2);
+        bad.put("w0", Tensor.wrap(new float[12], Shape.of(3, 4)));    // the transpose
+        Npz.write(w, bad);
+        assertRejected(job(), "--weights " + w + ", key 'w0': shape [3, 4], expected [4, 3]");
+    }
+
+    @Test
+    void hvpVectorThatDoesNotMatchTheWeights() {
+        Map<String, Tensor> bad = weights(4, 3, 2);
+        bad.remove("w1");
+        Npz.write(v, bad);
+        assertRejected(job("--mode", "hvp", "--vector", v.toString()), "--vector " + v, "missing [w1]");
+        bad = weights(4, 3, 2);
+        bad.put("b0", Tensor.wrap(new float[4], Shape.of(4)));
+        Npz.write(v, bad);
+        assertRejected(job("--mode", "hvp", "--vector", v.toString()), "--vector " + v + ", key 'b0': shape [4], expected [3]");
+    }
+
+    // ---- options ----
+
+    @Test
+    void unknownOption() {
+        assertRejected(job("--layer", "4,3,2"), "Unknown options: '--layer', '4,3,2'", "did you mean --layers");
+        assertRejected(job("--bogus"), "'--bogus'");
+        assertRejected(job("stray"), "'stray'");
+    }
+
+    @Test
+    void optionWithoutItsValue() {
+        assertRejected(job("--layers"), "'--layers'");
+    }
+
+    @Test
+    void unknownCommand() {
+        Run r = grad("gard", "--layers", "4,3,2");
+        assertEquals(2, r.code());
+        assertOneLine(r.err(), "unknown command 'gard'");
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "--layers      | 8,x",
+        "--layers      | 4",
+        "--layers      | 4,0,2",
+        "--dtype       | float16",
+        "--reduction   | median",
+        "--order       | 0",
+        "--order       | x",
+        "--partitions  | -1",
+        "--chunk-rows  | 0",
+        "--activation  | swish",
+        "--wrt         | everything",
+        "--mode        | newton",
+        "--on-nan      | ignore",
+        "--backend     | cuda",
+        "--model       | cnn",
+        "--seed        | 1.5",
+    })
+    void badValue(String option, String value) {
+        assertRejected(job(option, value), option, value);
+    }
+
+    @Test
+    void syntheticRowCount() {
+        assertRejected(List.of("--synthetic", "0", "--layers", "4,3,2"), "--synthetic", "0");
+    }
+
+    @Test
+    void optionsThatNeedEachOther() {
+        assertRejected(job("--loss", "mse"), "--loss mse needs --labels");
+        assertRejected(job("--labels", y.toString()), "--labels needs --loss");
+        assertRejected(job("--mode", "hvp"), "--mode hvp needs --vector");
+        assertRejected(job("--vector", v.toString()), "--vector is only used with --mode hvp");
+        assertRejected(job("--model-class", "org.example.Net"), "--weights is not supported with --model-class");
+        assertRejected(List.of("--model-class", "org.example.Net"), "--model-class", "org.example.Net not found");
+    }
+
+    /** Keys come from --conf, a properties file or -D: system properties here, as SparkConf reads them. */
+    @Test
+    void unknownKey() {
+        withSystemProperty("spark.gradspark.chunkRows", "64",
+                () -> assertRejected(job(), "unknown key spark.gradspark.chunkRows", "no option --chunkRows"));
+    }
+
+    @Test
+    void badValueFromAKeyNamesTheKey() {
+        withSystemProperty("spark.gradspark.order", "0", () -> assertRejected(job(), "--order (key spark.gradspark.order): expected 1..8, got 0"));
+        withSystemProperty("spark.gradspark.seed", "two", () -> assertRejected(job(), "'--seed' (key spark.gradspark.seed)", "'two'"));
+    }
+
+    /** A flag wins over its key, so a bad key it overrides is no error; settings that are not options are no error either. */
+    @Test
+    void keysAFlagOverridesAndSettingsAreAccepted() {
+        Map<String, String> keys = Map.of("spark.gradspark.order", "0", "spark.gradspark.logLevel", "ERROR", "spark.gradspark.shardThreshold", "1");
+        JobConfig cfg = JobOptions.parse(keys, "--order", "2", "--synthetic", "5", "--out", dir.resolve("o").toString());
+        assertEquals(2, cfg.order());
+    }
+
+    // ---- --out ----
+
+    @Test
+    void outIsNotAnEarlierResult() throws IOException {
+        Path mine = Files.createDirectories(dir.resolve("mine"));
+        Files.writeString(mine.resolve("notes.txt"), "keep me");
+        assertRefusedOut(mine);
+        Path file = Files.writeString(dir.resolve("file"), "keep me too");
+        assertRefusedOut(file);
+    }
+
+    private void assertRefusedOut(Path out) {
+        Map<String, String> before = contents(out);
+        Run r = grad(join(job(), List.of("--out", out.toString())));
+        assertEquals(2, r.code(), r.err());
+        assertOneLine(r.err(), "--out " + out, "not an earlier GradSpark output");
+        assertEquals(before, contents(out));
+        assertNoTemporaryDirectoryBeside(out);
+    }
+
+    // ---- the checks every case makes ----
+
+    private record Run(int code, String out, String err) {}
+
+    private static Run grad(List<String> jobArgs) {
+        List<String> all = new ArrayList<>(List.of("grad"));
+        all.addAll(jobArgs);
+        return grad(all.toArray(new String[0]));
+    }
+
+    private static Run grad(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int code = GradSparkMain.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Runs the job with {@code --out} first absent, then holding an earlier result: each time exit
+     * code 2, one line naming every part, nothing on stdout, {@code --out} as it was.
+     */
+    private void assertRejected(List<String> args, String... named) {
+        for (Path out : List.of(dir.resolve("fresh"), earlierResult())) {
+            Map<String, String> before = contents(out);
+            Run r = grad(join(List.of("--out", out.toString()), args));
+            assertEquals(2, r.code(), "exit code; stderr: " + r.err());
+            assertOneLine(r.err(), named);
+            assertEquals("", r.out(), "stdout");
+            assertEquals(before, contents(out), "--out " + out + " changed");
+            assertNoTemporaryDirectoryBeside(out);
+        }
+    }
+
+    private static void assertOneLine(String err, String... named) {
+        assertTrue(err.startsWith("gradspark: "), err);
+        assertEquals(1, err.lines().count(), "one line: " + err);
+        assertTrue(err.endsWith(System.lineSeparator()), err);
+        for (String part : named) assertTrue(err.contains(part), "'" + part + "' in: " + err);
+    }
+
+    private static void assertNoTemporaryDirectoryBeside(Path out) {
+        try (Stream<Path> siblings = Files.list(out.getParent())) {
+            List<Path> left = siblings.filter(p -> p.getFileName().toString().startsWith("." + out.getFileName() + ".tmp-")).toList();
+            assertEquals(List.of(), left, "temporary directories left");
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** An output directory of an earlier run (made by hand: only summary.json marks it). */
+    private Path earlierResult() {
+        Path out = dir.resolve("earlier");
+        if (Files.exists(out)) return out;
+        try {
+            Files.createDirectories(out);
+            Files.writeString(out.resolve("summary.json"), "{\"rows\": 7}\n");
+            Npz.write(out.resolve("grads.npz"), weights(4, 3, 2));
+            Npy.write(out.resolve("input_grads.npy"), rows(7, 4));
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+        return out;
+    }
+
+    /** Every file under {@code path} (or the file itself) by relative name, with its bytes; null when absent. */
+    private static Map<String, String> contents(Path path) {
+        if (!Files.exists(path)) return null;
+        try (Stream<Path> all = Files.walk(path)) {
+            Map<String, String> c = new TreeMap<>();
+            for (Path p : all.toList()) {
+                c.put(path.relativize(p).toString(), Files.isDirectory(p) ? "dir" : Base64.getEncoder().encodeToString(Files.readAllBytes(p)));
+            }
+            return c;
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    // ---- the good job and the files it reads ----
+
+    /** The good job's options, then {@code extra} (a later flag overrides an earlier one). */
+    private List<String> job(String... extra) {
+        List<String> args = new ArrayList<>(List.of("--layers", "4,3,2", "--backend", "reference", "--partitions", "2", "--chunk-rows", "2",
+                "--input", x.toString(), "--weights", w.toString()));
+        args.addAll(Arrays.asList(extra));
+        return args;
+    }
+
+    private static List<String> join(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+
+    private static void withSystemProperty(String key, String value, Runnable body) {
+        System.setProperty(key, value);
+        try {
+            body.run();
+        } finally {
+            System.clearProperty(key);
+        }
+    }
+
+    /** n × width float32 values in [-1, 1); then (row, column, value) triples overwrite single cells. */
+    private static Tensor rows(int n, int width, float... cells) {
+        float[] a = new float[n * width];
+        for (int i = 0; i < a.length; i++) a[i] = ((i * 7919) % 200) / 100f - 1f;
+        for (int k = 0; k + 2 < cells.length; k += 3) a[(int) cells[k] * width + (int) cells[k + 1]] = cells[k + 2];
+        return Tensor.wrap(a, Shape.of(n, width));
+    }
+
+    private static Map<String, Tensor> weights(int... layers) {
+        return new LinkedHashMap<>(JobModel.initialWeights(layers, DType.FLOAT32, 7));
+    }
+
+    /** A version 1.0 .npy with the given header dict, padded as NumPy pads it, then {@code data}. */
+    private static byte[] npy(String dict, byte[] data) {
+        byte[] text = dict.getBytes(StandardCharsets.ISO_8859_1);
+        int pad = 64 - (10 + text.length + 1) % 64;
+        ByteBuffer b = ByteBuffer.allocate(10 + text.length + pad + 1 + data.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0}).putShort((short) (text.length + pad + 1)).put(text);
+        for (int k = 0; k < pad; k++) b.put((byte) ' ');
+        return b.put((byte) '\n').put(data).array();
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            if (Arrays.equals(haystack, i, i + needle.length, needle, 0, needle.length)) return i;
+        }
+        throw new AssertionError("not found");
+    }
+}
