@@ -1,0 +1,71 @@
+package org.gradspark.gpu.opencl;
+
+import com.aparapi.Kernel;
+
+/**
+ * float64 {@code out = op(a, b)} for every {@link org.gradspark.ad.backend.BinaryOp}, with NumPy
+ * broadcasting: the output's (coalesced) dims and each operand's strides, 0 along a broadcast axis,
+ * come as arrays, so a broadcast operand is read in place, never expanded. Element i's offsets are
+ * found by peeling its row-major index digit by digit from the last axis.
+ */
+final class BinaryF64Kernel extends Kernel implements DeviceArrays.Resident {
+    static final int ADD = BinaryF32Kernel.ADD, MUL = BinaryF32Kernel.MUL, DIV = BinaryF32Kernel.DIV, POW = BinaryF32Kernel.POW,
+            EQUAL = BinaryF32Kernel.EQUAL, GREATER = BinaryF32Kernel.GREATER;
+
+    double[] a = new double[1], b = new double[1], out = new double[1];
+    int[] dims = new int[1], aStrides = new int[1], bStrides = new int[1];
+    int n, rank, op;
+    /** NaN and +infinity, passed in because Aparapi has no such constants. */
+    double nan, inf;
+
+    @Override
+    public Object[] deviceArrays() {
+        return new Object[] {a, b, out, dims, aStrides, bStrides};
+    }
+
+    @Override
+    public void run() {
+        int i = getGlobalId();
+        if (i < n) {
+            int rest = i, ia = 0, ib = 0;
+            for (int d = rank - 1; d >= 0; d--) {
+                int size = dims[d];
+                int digit = rest % size;
+                rest = rest / size;
+                ia += digit * aStrides[d];
+                ib += digit * bStrides[d];
+            }
+            out[i] = apply(a[ia], b[ib]);
+        }
+    }
+
+    double apply(double u, double v) {
+        double r = 0.0;
+        if (op == ADD) {
+            r = u + v;
+        } else if (op == MUL) {
+            r = u * v;
+        } else if (op == DIV) {
+            r = u / v;
+        } else if (op == POW) {
+            r = javaPow(u, v);
+        } else if (op == EQUAL) {
+            r = u == v ? 1.0 : 0.0;
+        } else if (op == GREATER) {
+            r = u > v ? 1.0 : 0.0;
+        }
+        return r;
+    }
+
+    /**
+     * pow with the reference's (Java's) special cases: C's pow(1, y) is 1 even for y = NaN or
+     * +-Inf, and pow(-1, +-Inf) is 1, where Java says NaN. Ternaries, not ifs: Aparapi cannot
+     * rebuild the control flow of an if inside the op chain ("child list broken").
+     */
+    double javaPow(double u, double v) {
+        double r = pow(u, v);
+        double unitBase = abs(v) == inf ? nan : r;
+        double fixed = abs(u) == 1.0 ? unitBase : r;
+        return v != v ? nan : fixed;
+    }
+}

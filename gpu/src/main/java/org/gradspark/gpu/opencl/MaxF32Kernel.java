@@ -1,0 +1,36 @@
+package org.gradspark.gpu.opencl;
+
+import com.aparapi.Kernel;
+
+/**
+ * float32 maximum along one axis, the input seen as [outer, len, inner]: one work-item per
+ * (outer, inner) pair. NaN wins, as in NumPy: once the running maximum is NaN it stays.
+ */
+final class MaxF32Kernel extends Kernel implements DeviceArrays.Resident {
+    float[] x = new float[1], out = new float[1];
+    int outer, len, inner;
+    /** -infinity, the maximum of nothing; passed in because Aparapi has no infinity constants. */
+    float lowest;
+
+    @Override
+    public Object[] deviceArrays() {
+        return new Object[] {x, out};
+    }
+
+    @Override
+    public void run() {
+        int o = getGlobalId();
+        if (o < outer * inner) {
+            int q = o / inner;
+            int base = q * len * inner + (o - q * inner);
+            float best = lowest;
+            for (int r = 0; r < len; r++) {
+                float v = x[base + r * inner];
+                if (best == best && (v != v || v > best)) {
+                    best = v;
+                }
+            }
+            out[o] = best;
+        }
+    }
+}

@@ -1,0 +1,50 @@
+package org.gradspark.gpu.opencl;
+
+import com.aparapi.Kernel;
+
+/**
+ * float64 sum over a set of axes: one work-item per output element. The input is seen as its
+ * kept axes (giving the element's base offset) and its reduced axes, both coalesced by the caller so
+ * that the common cases (the last axis, the first, everything) are a single strided loop.
+ */
+final class SumF64Kernel extends Kernel implements DeviceArrays.Resident {
+    double[] x = new double[1], out = new double[1];
+    int[] keptDims = new int[1], keptStrides = new int[1], reducedDims = new int[1], reducedStrides = new int[1];
+    int outSize, keptRank, reducedRank, reducedSize;
+
+    @Override
+    public Object[] deviceArrays() {
+        return new Object[] {x, out, keptDims, keptStrides, reducedDims, reducedStrides};
+    }
+
+    @Override
+    public void run() {
+        int o = getGlobalId();
+        if (o < outSize) {
+            int rest = o, base = 0;
+            for (int d = keptRank - 1; d >= 0; d--) {
+                int size = keptDims[d];
+                base += (rest % size) * keptStrides[d];
+                rest = rest / size;
+            }
+            double s = 0.0;
+            if (reducedRank == 1) {
+                int stride = reducedStrides[0];
+                for (int r = 0; r < reducedSize; r++) {
+                    s += x[base + r * stride];
+                }
+            } else {
+                for (int r = 0; r < reducedSize; r++) {
+                    int left = r, off = base;
+                    for (int d = reducedRank - 1; d >= 0; d--) {
+                        int size = reducedDims[d];
+                        off += (left % size) * reducedStrides[d];
+                        left = left / size;
+                    }
+                    s += x[off];
+                }
+            }
+            out[o] = s;
+        }
+    }
+}
