@@ -1,0 +1,202 @@
+package org.gradspark.job;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * A real Spark standalone cluster (a Master and Workers on 127.0.0.1) started with
+ * {@code submit-scripts/local-cluster} in a directory and on ports of its own, and jobs submitted to
+ * it (or to a local master) through {@code submit-scripts/gradspark-submit}, as users do.
+ */
+final class LocalCluster implements AutoCloseable {
+    /** The project's root, where submit-scripts/ is (set by the build; the module's parent otherwise). */
+    static final Path HOME = Path.of(System.getProperty("gradspark.home", "..")).toAbsolutePath().normalize();
+    static final String SKIP_VARIABLE = "GRADSPARK_SKIP_CLUSTER_TESTS";
+
+    /** The cluster's state (PIDs, logs, the workers' directories); the scripts' own output is beside it. */
+    final Path dir;
+    private final Path logs;
+    final String masterUrl;
+    private final List<Process> submitted = new ArrayList<>();
+
+    private LocalCluster(Path home, String masterUrl) {
+        this.dir = home.resolve("state");
+        this.logs = home;
+        this.masterUrl = masterUrl;
+    }
+
+    /** Whether GRADSPARK_SKIP_CLUSTER_TESTS=1 asks to leave out the tests that start a cluster. */
+    static boolean skipped() {
+        return "1".equals(System.getenv(SKIP_VARIABLE));
+    }
+
+    /** Skips the calling test (reported as skipped, with the reason) when GRADSPARK_SKIP_CLUSTER_TESTS=1. */
+    static void assumeWanted() {
+        assumeFalse(skipped(), SKIP_VARIABLE + "=1: the standalone-cluster test is skipped");
+    }
+
+    /** Starts a Master and {@code workers} Workers of 1 core each in {@code home}; returns once all have registered. */
+    static LocalCluster start(Path home, int workers) {
+        int port = freePort();
+        LocalCluster cluster = new LocalCluster(home, "spark://127.0.0.1:" + port);
+        Run r = run(Duration.ofMinutes(3), cluster.env(), cluster.logs.resolve("start"), script("local-cluster"), "start", String.valueOf(workers));
+        if (r.exitCode() != 0) {
+            cluster.close();
+            fail("local-cluster start failed (" + r.exitCode() + "):\n" + r.stdout() + r.stderr());
+        }
+        return cluster;
+    }
+
+    /** Submits {@code grad} with the job options to this cluster, without waiting for it. */
+    Process submit(Path logs, String... jobOptions) {
+        return submit(logs, List.of(), jobOptions);
+    }
+
+    /** Submits {@code grad} with spark-submit's and the job's options to this cluster, without waiting for it. */
+    Process submit(Path logs, List<String> submitOptions, String... jobOptions) {
+        Process p = launch(env(), logs, submitCommand(masterUrl, submitOptions, jobOptions));
+        submitted.add(p);
+        return p;
+    }
+
+    /** The executor JVMs the workers run now, with the work directory of each (app-id/executor-id). */
+    List<Executor> executors() {
+        List<Executor> found = new ArrayList<>();
+        try (Stream<Path> pids = Files.list(dir)) {
+            for (Path pidFile : pids.filter(p -> p.getFileName().toString().matches("worker-\\d+\\.pid")).sorted().toList()) {
+                String worker = pidFile.getFileName().toString().replace(".pid", "");
+                Optional<ProcessHandle> w = ProcessHandle.of(Long.parseLong(Files.readString(pidFile).trim()));
+                if (w.isEmpty()) continue;
+                w.get().descendants().forEach(p -> {
+                    List<String> args = p.info().arguments().map(Arrays::asList).orElse(List.of());
+                    if (args.contains("org.apache.spark.executor.CoarseGrainedExecutorBackend")) {
+                        String app = args.get(args.indexOf("--app-id") + 1), id = args.get(args.indexOf("--executor-id") + 1);
+                        found.add(new Executor(p, dir.resolve(worker).resolve(app).resolve(id)));
+                    }
+                });
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return found;
+    }
+
+    /** An executor JVM and the directory its stderr (Spark's INFO log) is written in. */
+    record Executor(ProcessHandle process, Path workDir) {
+        boolean runsATask() {
+            try {
+                Path log = workDir.resolve("stderr");
+                return Files.exists(log) && Files.readString(log, StandardCharsets.UTF_8).contains("Running task");
+            } catch (IOException e) {
+                return false;
+            }
+        }
+    }
+
+    /** Ends drivers still running (a test that failed midway), then stops the Master, the Workers and their executors. */
+    @Override
+    public void close() {
+        for (Process p : submitted) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        }
+        Run r = run(Duration.ofMinutes(1), env(), logs.resolve("stop"), script("local-cluster"), "stop");
+        assertEquals(0, r.exitCode(), "local-cluster stop: " + r.stdout() + r.stderr());
+    }
+
+    private Map<String, String> env() {
+        return Map.of("GRADSPARK_CLUSTER_DIR", dir.toString(), "GRADSPARK_MASTER_PORT", masterUrl.substring(masterUrl.lastIndexOf(':') + 1),
+                "GRADSPARK_MASTER_WEBUI_PORT", "0", "GRADSPARK_WORKER_WEBUI_PORT", "0");
+    }
+
+    // ---- running the scripts ----
+
+    /** What a script printed and how it ended. */
+    record Run(int exitCode, String stdout, String stderr) {}
+
+    static String script(String name) {
+        return HOME.resolve("submit-scripts").resolve(name).toString();
+    }
+
+    /** gradspark-submit --master MASTER (no web UI) [SUBMIT OPTIONS] grad [JOB OPTIONS]. */
+    static String[] submitCommand(String master, List<String> submitOptions, String... jobOptions) {
+        List<String> cmd = new ArrayList<>(List.of(script("gradspark-submit"), "--master", master, "--conf", "spark.ui.enabled=false"));
+        cmd.addAll(submitOptions);
+        cmd.add("grad");
+        cmd.addAll(Arrays.asList(jobOptions));
+        return cmd.toArray(new String[0]);
+    }
+
+    /** Starts a command with its output in {@code logs}/stdout and /stderr (so no pipe can fill up). */
+    static Process launch(Map<String, String> env, Path logs, String... command) {
+        try {
+            Files.createDirectories(logs);
+            ProcessBuilder pb = new ProcessBuilder(command).directory(logs.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .redirectOutput(logs.resolve("stdout").toFile()).redirectError(logs.resolve("stderr").toFile());
+            // The project's own Spark, whatever the machine has.
+            pb.environment().remove("SPARK_HOME");
+            pb.environment().putAll(env);
+            return pb.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Runs a command to its end (killing it after {@code timeout}). */
+    static Run run(Duration timeout, Map<String, String> env, Path logs, String... command) {
+        return await(launch(env, logs, command), logs, timeout);
+    }
+
+    static Run await(Process p, Path logs, Duration timeout) {
+        try {
+            if (!p.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+                fail(String.join(" ", p.info().commandLine().orElse("the command")) + " did not end within " + timeout + "; output in " + logs);
+            }
+            return new Run(p.exitValue(), Files.readString(logs.resolve("stdout")), Files.readString(logs.resolve("stderr")));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Asserts a run ended with 0, showing its output if not. */
+    static Run succeeded(Run r) {
+        assertEquals(0, r.exitCode(), () -> "exit code " + r.exitCode() + "\nstdout:\n" + r.stdout() + "\nstderr:\n" + tail(r.stderr()));
+        assertTrue(r.stdout().contains("GradSpark wrote"), r.stdout());
+        return r;
+    }
+
+    private static String tail(String s) {
+        return s.length() <= 8000 ? s : "..." + s.substring(s.length() - 8000);
+    }
+
+    private static int freePort() {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,56 @@
+# Sourced by gradspark-submit and local-cluster: where the project's jars are, which Java runs them,
+# building them when they are missing, and running a Spark class from the project's own Spark jars
+# through Spark's launcher (org.apache.spark.launcher.Main, what a distribution's bin/spark-class
+# calls), so that --driver-memory, --driver-java-options, SPARK_SUBMIT_OPTS, SPARK_DAEMON_MEMORY and
+# Spark's JVM options for Java 17 (its --add-opens list, --add-modules jdk.incubator.vector) apply.
+
+gradspark_home=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# The application jar: spark-job with its non-Spark dependencies (built by mvn package).
+gradspark_app_jar=$gradspark_home/spark-job/target/gradspark-app.jar
+# The provided Spark class path laid out like a distribution: jars/ (built by mvn package).
+gradspark_spark_home=$gradspark_home/spark-job/target/spark-home
+
+# JAVA_HOME, from the java on PATH when it is not set (Spark's launcher runs $JAVA_HOME/bin/java).
+gradspark_java_home() {
+  if [ -z "${JAVA_HOME:-}" ]; then
+    local java
+    java=$(command -v java) || { echo "$1: no JAVA_HOME and no java on PATH (needs JDK 17)" >&2; exit 1; }
+    JAVA_HOME=$(dirname "$(dirname "$(readlink -f "$java")")")
+  fi
+  export JAVA_HOME
+}
+
+# libjsig chains the JVM's signal handlers with those PoCL's LLVM installs when OpenCL loads;
+# without it such a JVM can crash. Empty when the JDK has none.
+gradspark_jsig() {
+  [ -f "$JAVA_HOME/lib/libjsig.so" ] && echo "$JAVA_HOME/lib/libjsig.so" || true
+}
+
+# Builds the project (mvn install, tests skipped) when the files named are missing.
+gradspark_build_if_missing() {
+  local who=$1 missing=; shift
+  for f in "$@"; do [ -e "$f" ] || missing=1; done
+  [ -z "$missing" ] && return 0
+  echo "$who: building GradSpark (mvn -B -q install -DskipTests in $gradspark_home)..." >&2
+  (cd "$gradspark_home" && mvn -B -q install -DskipTests) >&2
+  for f in "$@"; do
+    [ -e "$f" ] || { echo "$who: the build did not make $f" >&2; exit 1; }
+  done
+}
+
+# Replaces this shell with Spark class $1 (args after it) run from the project's Spark jars.
+gradspark_exec_spark_class() {
+  export SPARK_HOME=$gradspark_spark_home SPARK_SCALA_VERSION=2.13
+  local cmd rc
+  # The launcher prints a NUL and a newline, then the command with a NUL after each argument;
+  # we append its exit status.
+  mapfile -d '' cmd < <("$JAVA_HOME/bin/java" -Xmx128m -cp "$SPARK_HOME/jars/*" org.apache.spark.launcher.Main "$@"; printf '%d\0' $?)
+  rc=${cmd[${#cmd[@]}-1]}
+  unset "cmd[${#cmd[@]}-1]"
+  [ "$rc" = 0 ] || exit "$rc"
+  [ ${#cmd[@]} -ge 2 ] || { echo "Spark's launcher printed no command" >&2; exit 1; }
+  [ -z "${cmd[0]}" ] || printf '%s\n' "${cmd[0]}" >&2
+  cmd=("${cmd[@]:1}")
+  cmd[0]=${cmd[0]#$'\n'}
+  exec "${cmd[@]}"
+}
