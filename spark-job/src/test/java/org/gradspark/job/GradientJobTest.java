@@ -149,4 +149,21 @@ class GradientJobTest {
         }
         assertArrayEquals(collected, Files.readAllBytes(dir.resolve("out/grads.npz")));
     }
+
+    @Test
+    void thirdOrderInputDerivativesWithSoftmaxCrossEntropyLabels() throws Exception {
+        Tensor x = Tensor.uniform(21, -1, 1, DType.FLOAT64, 120, 2);
+        Tensor y = Tensor.fromFunction(DType.FLOAT64, org.gradspark.ad.Shape.of(120, 3), i -> i % 3 == (i / 3) % 3 ? 1 : 0);
+        Npy.write(dir.resolve("x.npy"), x);
+        Npy.write(dir.resolve("y.npy"), y);
+        JobConfig cfg = config("--layers", "2,4,3", "--activation", "tanh", "--dtype", "float64", "--input", dir.resolve("x.npy").toString(),
+                "--labels", dir.resolve("y.npy").toString(), "--loss", "softmax-cross-entropy", "--wrt", "inputs", "--order", "3",
+                "--partitions", "3", "--chunk-rows", "16", "--backend", "cpu");
+        GradientJob.run(jsc, cfg);
+        JobModel m = JobModel.build(cfg, JobModel.initialWeights(cfg.layers(), cfg.dtype(), cfg.seed()));
+        Tensor ones = Tensor.full(1, DType.FLOAT64, org.gradspark.ad.Shape.of(120));
+        Tensor expected = BatchGradient.inputDerivative(m.network(), JobModel.loss(cfg.loss()), 3, x, ones, y);
+        assertTrue(Npy.read(dir.resolve("out/input_grads.npy")).allClose(expected, 1e-10, 1e-12));
+        assertTrue(!Files.exists(dir.resolve("out/grads.npz")), "--wrt inputs writes no weight gradients");
+    }
 }
