@@ -6,6 +6,24 @@ import org.gradspark.ad.Tensor;
 
 /** Registers what GradSpark sends through Kryo, so jobs run with {@code spark.kryo.registrationRequired=true}. */
 public final class GradSparkKryoRegistrator implements KryoRegistrator {
+    private static final String[] SPARK_SQL_CLASSES = {
+            "org.apache.spark.sql.types.NullType$",
+            "org.apache.spark.sql.types.StringType",
+            "org.apache.spark.sql.types.StringType$",
+            "org.apache.spark.sql.types.IntegerType$",
+            "org.apache.spark.sql.types.LongType$",
+            "org.apache.spark.sql.types.DoubleType$",
+            "org.apache.spark.sql.types.FloatType$",
+            "org.apache.spark.sql.types.BooleanType$",
+            "org.apache.spark.sql.types.TimestampType$",
+            "org.apache.spark.sql.types.TimestampNTZType$",
+            "org.apache.spark.sql.types.DateType$",
+            "org.apache.spark.sql.types.DecimalType",
+            "org.apache.spark.sql.types.ShortType$",
+            "org.apache.spark.sql.types.ByteType$",
+            "org.apache.spark.sql.types.BinaryType$",
+    };
+
     @Override public void registerClasses(Kryo kryo) {
         kryo.register(Tensor.class, new TensorSerializer());
         kryo.register(PartitionResult.class, new PartitionResultSerializer());
@@ -18,5 +36,15 @@ public final class GradSparkKryoRegistrator implements KryoRegistrator {
         kryo.register(java.util.HashMap.class);
         kryo.register(Object[].class);
         kryo.register(Integer.class);
+        kryo.register(Long.class);
+        // What Spark SQL ships when it reads Parquet or CSV input (schema inference included).
+        kryo.register(org.apache.spark.sql.types.DataType[].class);
+        for (String name : SPARK_SQL_CLASSES) {
+            try {
+                kryo.register(Class.forName(name, false, Thread.currentThread().getContextClassLoader()));
+            } catch (ClassNotFoundException e) {
+                throw new IllegalStateException("Spark SQL class " + name + " is missing from the class path", e);
+            }
+        }
     }
 }

@@ -39,6 +39,7 @@ public final class GradientJob {
     public static Result run(JavaSparkContext jsc, JobConfig cfg) {
         long t0 = System.nanoTime();
         Path out = Path.of(cfg.out());
+        if (cfg.input() != null && TabularInput.handles(cfg.input())) return runTabular(jsc, cfg);
         Inputs checked = check(cfg);
         Map<String, Tensor> weights = checked.weights(), vector = checked.vector();
         RowSource input = checked.input(), sens = checked.sens(), labels = checked.labels();
@@ -158,6 +159,11 @@ public final class GradientJob {
         checkOutputPath(Path.of(cfg.out()));
         Map<String, Tensor> weights = loadWeights(cfg);
         RowSource input;
+        if (cfg.input() != null && TabularInput.handles(cfg.input())) {
+            // Read with Spark in run(); here only what needs no Spark.
+            if (!Files.exists(Path.of(cfg.input()))) throw new BadInputException("--input " + cfg.input() + ": no such file or directory");
+            return new Inputs(weights, null, null, null, null);
+        }
         if (cfg.input() == null) {
             input = new RowSource.Synthetic(cfg.syntheticRows(), cfg.layers()[0], cfg.seed());
         } else {
@@ -182,6 +188,21 @@ public final class GradientJob {
             JobModel.checkLike(vector, weights, "--vector " + cfg.vector());
         }
         return new Inputs(weights, input, sens, labels, vector);
+    }
+
+    /**
+     * A Parquet or CSV input: its rows are first written as an .npy in a temporary directory beside
+     * --out (by the executors, at the rows' offsets in the file's order), then the job runs on that.
+     */
+    private static Result runTabular(JavaSparkContext jsc, JobConfig cfg) {
+        checkOutputPath(Path.of(cfg.out()));
+        Path work = temporarySibling(Path.of(cfg.out() + "-input"));
+        try {
+            String npy = TabularInput.materialize(jsc, cfg.input(), cfg.featuresCol(), work.resolve("input.npy"));
+            return run(jsc, cfg.withInput(npy));
+        } finally {
+            deleteTree(work);
+        }
     }
 
     /** Sensitivities or labels: N rows of the given width (or a 1-D array of N when width is 1). */

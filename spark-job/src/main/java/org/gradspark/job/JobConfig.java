@@ -14,7 +14,8 @@ public record JobConfig(
         Activation.Kind activation,
         String weights,               // null: seeded initialisation
         long seed,
-        String input,                 // null: synthetic rows
+        String input,                 // null: synthetic rows; .npy, or .parquet/.csv (read with Spark)
+        String featuresCol,           // parquet/csv: an array column of features; null: every column
         long syntheticRows,
         String sens,                  // null: ones
         String labels,                // null: no loss
@@ -40,6 +41,12 @@ public record JobConfig(
     public enum Reduction { SUM, MEAN }
 
     public enum OnNan { FAIL, SKIP }
+
+    /** The same job reading its rows from another file (a tabular input materialised as .npy). */
+    public JobConfig withInput(String npy) {
+        return new JobConfig(modelClass, layers, activation, weights, seed, npy, null, syntheticRows, sens, labels, loss, wrt, order, mode,
+                vector, reduction, partitions, dtype, backend, chunkRows, onNan, out);
+    }
 
     public boolean weightsWanted() { return wrt != Wrt.INPUTS || mode == Mode.HVP; }
 

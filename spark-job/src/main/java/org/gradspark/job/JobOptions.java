@@ -30,7 +30,8 @@ public final class JobOptions {
     @Option(names = "--activation", description = "tanh|sin|sigmoid|relu|identity") String activation = "tanh";
     @Option(names = "--weights", description = ".npz with w0,b0,w1,b1,...") Path weights;
     @Option(names = "--seed") long seed = 42;
-    @Option(names = "--input", description = ".npy of N rows") Path input;
+    @Option(names = "--input", description = ".npy, .parquet or .csv of N rows") Path input;
+    @Option(names = "--features-col", description = "parquet/csv: the array column of features (default: every column)") String featuresCol;
     @Option(names = "--synthetic", description = "N synthetic rows when there is no --input") long synthetic = 100_000;
     @Option(names = "--sens", description = ".npy N x out sensitivities (default ones)") Path sens;
     @Option(names = "--labels", description = ".npy labels for --loss") Path labels;
@@ -142,7 +143,10 @@ public final class JobOptions {
             case "float64" -> DType.FLOAT64;
             default -> throw new BadInputException(opt("--dtype") + ": expected float32 or float64, got '" + dtype + "'");
         };
-        return new JobConfig(modelCls, widths, act, abs(weights), seed, abs(input), input == null ? synthetic : 0, abs(sens), abs(labels),
+        if (featuresCol != null && (input == null || !TabularInput.handles(input.toString()))) {
+            throw new BadInputException(opt("--features-col") + ": only used with a .parquet or .csv --input");
+        }
+        return new JobConfig(modelCls, widths, act, abs(weights), seed, abs(input), featuresCol, input == null ? synthetic : 0, abs(sens), abs(labels),
                 lossKind, choice(opt("--wrt"), wrt, JobConfig.Wrt.class), order, m, abs(vector),
                 choice(opt("--reduction"), reduction, JobConfig.Reduction.class), partitions, dt, backend, chunkRows,
                 choice(opt("--on-nan"), onNan, JobConfig.OnNan.class), abs(out));

@@ -166,4 +166,41 @@ class GradientJobTest {
         assertTrue(Npy.read(dir.resolve("out/input_grads.npy")).allClose(expected, 1e-10, 1e-12));
         assertTrue(!Files.exists(dir.resolve("out/grads.npz")), "--wrt inputs writes no weight gradients");
     }
+
+    @Test
+    void parquetAndCsvInputsGiveTheSameGradientsAsTheNpy() throws Exception {
+        Tensor x = Tensor.uniform(31, -1, 1, DType.FLOAT64, 300, 3);
+        Npy.write(dir.resolve("x.npy"), x);
+        org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().sparkContext(jsc.sc()).getOrCreate();
+        List<org.apache.spark.sql.Row> rows = new java.util.ArrayList<>();
+        StringBuilder csv = new StringBuilder("a,b,c\n");
+        for (int i = 0; i < 300; i++) {
+            rows.add(org.apache.spark.sql.RowFactory.create(x.get(i, 0), x.get(i, 1), x.get(i, 2)));
+            csv.append(Double.toString(x.get(i, 0))).append(',').append(Double.toString(x.get(i, 1))).append(',').append(Double.toString(x.get(i, 2))).append('\n');
+        }
+        org.apache.spark.sql.types.StructType schema = new org.apache.spark.sql.types.StructType()
+                .add("a", org.apache.spark.sql.types.DataTypes.DoubleType).add("b", org.apache.spark.sql.types.DataTypes.DoubleType)
+                .add("c", org.apache.spark.sql.types.DataTypes.DoubleType);
+        spark.createDataFrame(rows, schema).coalesce(1).write().parquet(dir.resolve("x.parquet").toString());
+        Files.writeString(dir.resolve("x.csv"), csv);
+        String[] common = {"--layers", "3,4,2", "--dtype", "float64", "--wrt", "all", "--partitions", "3", "--backend", "cpu"};
+        byte[][] grads = new byte[3][];
+        Tensor[] inputGrads = new Tensor[3];
+        String[] inputs = {"x.npy", "x.parquet", "x.csv"};
+        for (int k = 0; k < 3; k++) {
+            String[] args = java.util.Arrays.copyOf(common, common.length + 2);
+            args[common.length] = "--input";
+            args[common.length + 1] = dir.resolve(inputs[k]).toString();
+            GradientJob.Result r = GradientJob.run(jsc, config(args));
+            assertEquals(300, r.rows(), inputs[k]);
+            grads[k] = Files.readAllBytes(dir.resolve("out/grads.npz"));
+            inputGrads[k] = Npy.read(dir.resolve("out/input_grads.npy"));
+        }
+        assertArrayEquals(grads[0], grads[1], "parquet");
+        assertArrayEquals(grads[0], grads[2], "csv");
+        assertTrue(inputGrads[1].allClose(inputGrads[0], 0, 0) && inputGrads[2].allClose(inputGrads[0], 0, 0), "input row order kept");
+        try (java.util.stream.Stream<Path> left = Files.list(dir)) {
+            assertTrue(left.noneMatch(p -> p.getFileName().toString().contains("-input")), "the materialised input is removed");
+        }
+    }
 }

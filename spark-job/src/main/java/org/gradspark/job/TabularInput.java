@@ -1,0 +1,135 @@
+package org.gradspark.job;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.NumericType;
+import org.apache.spark.sql.types.StructField;
+import org.gradspark.ad.DType;
+import org.gradspark.ad.Shape;
+import org.gradspark.ad.Tensor;
+import org.gradspark.job.io.BadInputException;
+import org.gradspark.job.io.Npy;
+
+/**
+ * Parquet and CSV inputs, read with Spark SQL: the features are every column (all numeric), or
+ * one array column ({@code --features-col}). The rows, in the order Spark reads the files, are
+ * written as float64 into an .npy by the executors, each partition at its rows' offset, so the
+ * job then reads row ranges as from any .npy and {@code input_grads.npy} keeps this row order.
+ */
+final class TabularInput {
+    private TabularInput() {}
+
+    static boolean handles(String input) {
+        String s = input.toLowerCase(Locale.ROOT);
+        return s.endsWith(".parquet") || s.endsWith(".csv");
+    }
+
+    static String materialize(JavaSparkContext jsc, String input, String featuresCol, Path npy) {
+        SparkSession spark = SparkSession.builder().sparkContext(jsc.sc()).getOrCreate();
+        Dataset<Row> df;
+        try {
+            df = input.toLowerCase(Locale.ROOT).endsWith(".csv")
+                    ? spark.read().option("header", "true").option("inferSchema", "true").csv(input)
+                    : spark.read().parquet(input);
+        } catch (RuntimeException e) {
+            throw new BadInputException("--input " + input + ": cannot be read: " + firstLine(e.getMessage()));
+        }
+        int[] columns = featureColumns(df, input, featuresCol);
+        boolean array = featuresCol != null;
+        JavaRDD<double[]> rows = df.javaRDD().map(r -> features(r, columns, array));
+        List<Long> counts = rows.mapPartitions(TabularInput::count).collect();
+        long n = counts.stream().mapToLong(Long::longValue).sum();
+        if (n == 0) throw new BadInputException("--input " + input + ": no rows");
+        double[] first = rows.first();
+        int width = first.length;
+        long[] offsets = new long[counts.size()];
+        for (int i = 1; i < offsets.length; i++) offsets[i] = offsets[i - 1] + counts.get(i - 1);
+        Npy.Header header = Npy.allocate(npy, DType.FLOAT64, n, width);
+        String file = npy.toString();
+        rows.mapPartitionsWithIndex((index, it) -> {
+            writeRows(it, Path.of(file), header, offsets[index], width, input);
+            return List.<Long>of().iterator();
+        }, false).count();
+        return file;
+    }
+
+    private static Iterator<Long> count(Iterator<double[]> it) {
+        long c = 0;
+        while (it.hasNext()) {
+            it.next();
+            c++;
+        }
+        return List.of(c).iterator();
+    }
+
+    private static int[] featureColumns(Dataset<Row> df, String input, String featuresCol) {
+        StructField[] fields = df.schema().fields();
+        if (featuresCol != null) {
+            for (int i = 0; i < fields.length; i++) {
+                if (fields[i].name().equals(featuresCol)) {
+                    if (!(fields[i].dataType() instanceof ArrayType a) || !(a.elementType() instanceof NumericType)) {
+                        throw new BadInputException("--input " + input + ", column '" + featuresCol + "': " + fields[i].dataType().simpleString()
+                                + ", expected an array of numbers");
+                    }
+                    return new int[] {i};
+                }
+            }
+            throw new BadInputException("--input " + input + ": no column '" + featuresCol + "' (columns: " + String.join(", ", df.columns()) + ")");
+        }
+        for (StructField f : fields) {
+            if (!(f.dataType() instanceof NumericType)) {
+                throw new BadInputException("--input " + input + ", column '" + f.name() + "': " + f.dataType().simpleString()
+                        + " is not numeric (use --features-col for an array column)");
+            }
+        }
+        int[] all = new int[fields.length];
+        for (int i = 0; i < all.length; i++) all[i] = i;
+        return all;
+    }
+
+    /** A row's features; a null value becomes NaN, which --on-nan then handles. */
+    private static double[] features(Row r, int[] columns, boolean array) {
+        if (array) {
+            List<Object> values = r.isNullAt(columns[0]) ? List.of() : r.getList(columns[0]);
+            double[] v = new double[values.size()];
+            for (int i = 0; i < v.length; i++) v[i] = values.get(i) == null ? Double.NaN : ((Number) values.get(i)).doubleValue();
+            return v;
+        }
+        double[] v = new double[columns.length];
+        for (int i = 0; i < v.length; i++) v[i] = r.isNullAt(columns[i]) ? Double.NaN : ((Number) r.get(columns[i])).doubleValue();
+        return v;
+    }
+
+    private static void writeRows(Iterator<double[]> it, Path file, Npy.Header header, long firstRow, int width, String input) {
+        final int chunk = 4096;
+        List<double[]> buf = new ArrayList<>(chunk);
+        long row = firstRow;
+        while (it.hasNext()) {
+            double[] r = it.next();
+            if (r.length != width) {
+                throw BadInputException.atRow(Path.of(input), row + buf.size(), "has " + r.length + " features, the first row has " + width);
+            }
+            buf.add(r);
+            if (buf.size() == chunk || !it.hasNext()) {
+                double[] flat = new double[buf.size() * width];
+                for (int i = 0; i < buf.size(); i++) System.arraycopy(buf.get(i), 0, flat, i * width, width);
+                Npy.writeRows(file, header, row, Tensor.wrap(flat, Shape.of(buf.size(), width)));
+                row += buf.size();
+                buf.clear();
+            }
+        }
+    }
+
+    private static String firstLine(String s) {
+        return s == null ? "" : s.lines().findFirst().orElse(s);
+    }
+}
