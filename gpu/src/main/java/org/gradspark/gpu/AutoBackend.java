@@ -7,6 +7,7 @@ import org.gradspark.ad.DType;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.backend.Backend;
 import org.gradspark.ad.backend.BinaryOp;
+import org.gradspark.ad.backend.MatMulDims;
 import org.gradspark.ad.backend.UnaryOp;
 import org.gradspark.gpu.cpu.CpuBackend;
 import org.gradspark.gpu.opencl.GpuProbe;
@@ -116,12 +117,7 @@ public final class AutoBackend implements Backend {
 
     @Override public Tensor matMul(Tensor a, Tensor b, boolean transA, boolean transB) {
         Routing r = routing();
-        int rank = a.rank();
-        double m = transA ? a.shape().dim(rank - 1) : a.shape().dim(rank - 2);
-        double k = transA ? a.shape().dim(rank - 2) : a.shape().dim(rank - 1);
-        double n = transB ? b.shape().dim(rank - 2) : b.shape().dim(rank - 1);
-        double batch = rank == 3 ? a.shape().dim(0) : 1;
-        boolean gpu = r.gpu() != null && 2 * batch * m * n * k >= r.matMulFlops();
+        boolean gpu = r.gpu() != null && MatMulDims.of(a, b, transA, transB).flops() >= r.matMulFlops();
         (gpu ? gpuKernels : cpuKernels).incrementAndGet();
         return (gpu ? r.gpu() : cpu).matMul(a, b, transA, transB);
     }

@@ -30,11 +30,8 @@ public final class ReferenceBackend implements Backend {
     }
 
     @Override public Tensor matMul(Tensor a, Tensor b, boolean transA, boolean transB) {
-        int r = a.rank();
-        int batch = r == 3 ? a.shape().dim(0) : 1;
-        int ar = a.shape().dim(r - 2), ac = a.shape().dim(r - 1);
-        int br = b.shape().dim(r - 2), bc = b.shape().dim(r - 1);
-        int m = transA ? ac : ar, k = transA ? ar : ac, n = transB ? br : bc;
+        MatMulDims d = MatMulDims.of(a, b, transA, transB);
+        int batch = d.batch(), m = d.m(), k = d.k(), n = d.n(), ar = d.aRows(), ac = d.aCols(), br = d.bRows(), bc = d.bCols();
         double[] c = new double[batch * m * n];
         double[] row = new double[n];
         for (int bi = 0; bi < batch; bi++) {
@@ -50,8 +47,7 @@ public final class ReferenceBackend implements Backend {
                 System.arraycopy(row, 0, c, (bi * m + i) * n, n);
             }
         }
-        Shape s = r == 3 ? Shape.of(batch, m, n) : Shape.of(m, n);
-        return Tensor.fromFunction(a.dtype(), s, i -> c[i]);
+        return Tensor.fromFunction(a.dtype(), d.outShape(), i -> c[i]);
     }
 
     @Override public Tensor sum(Tensor x, int[] axes, boolean keepDims) {

@@ -7,6 +7,7 @@ import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.backend.Backend;
 import org.gradspark.ad.backend.BinaryOp;
+import org.gradspark.ad.backend.MatMulDims;
 import org.gradspark.ad.backend.Strides;
 import org.gradspark.ad.backend.UnaryOp;
 
@@ -172,12 +173,9 @@ public final class CpuBackend implements Backend {
      * row-major matrix is its own transpose in column-major order, so no data is moved.
      */
     @Override public Tensor matMul(Tensor a, Tensor b, boolean transA, boolean transB) {
-        int r = a.rank();
-        int batch = r == 3 ? a.shape().dim(0) : 1;
-        int ar = a.shape().dim(r - 2), ac = a.shape().dim(r - 1);
-        int br = b.shape().dim(r - 2), bc = b.shape().dim(r - 1);
-        int m = transA ? ac : ar, k = transA ? ar : ac, n = transB ? br : bc;
-        Shape out = r == 3 ? Shape.of(batch, m, n) : Shape.of(m, n);
+        MatMulDims d = MatMulDims.of(a, b, transA, transB);
+        int batch = d.batch(), m = d.m(), k = d.k(), n = d.n(), ar = d.aRows(), ac = d.aCols(), br = d.bRows(), bc = d.bCols();
+        Shape out = d.outShape();
         String ta = transB ? "T" : "N", tb = transA ? "T" : "N";
         if (m == 0 || n == 0) return Tensor.full(0, a.dtype(), out);
         if (a.dtype() == DType.FLOAT32) {

@@ -8,6 +8,7 @@ import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.backend.Backend;
 import org.gradspark.ad.backend.BinaryOp;
+import org.gradspark.ad.backend.MatMulDims;
 import org.gradspark.ad.backend.Strides;
 import org.gradspark.ad.backend.UnaryOp;
 
@@ -181,12 +182,9 @@ public final class OpenCLBackend implements Backend {
     @Override
     public Tensor matMul(Tensor a, Tensor b, boolean transA, boolean transB) {
         requireSameDType("matMul", a, b);
-        int r = a.rank();
-        int batch = r == 3 ? a.shape().dim(0) : 1;
-        int ar = a.shape().dim(r - 2), ac = a.shape().dim(r - 1);
-        int br = b.shape().dim(r - 2), bc = b.shape().dim(r - 1);
-        int m = transA ? ac : ar, k = transA ? ar : ac, n = transB ? br : bc;
-        Shape outShape = r == 3 ? Shape.of(batch, m, n) : Shape.of(m, n);
+        MatMulDims d = MatMulDims.of(a, b, transA, transB);
+        int batch = d.batch(), m = d.m(), k = d.k(), n = d.n();
+        Shape outShape = d.outShape();
         if (outShape.size() == 0 || k == 0) return Tensor.full(0, a.dtype(), outShape);
 
         Session s = session();
