@@ -16,6 +16,8 @@ import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.gradspark.ad.Tensor;
 import org.gradspark.job.io.BadInputException;
 import org.gradspark.job.io.Npy;
@@ -94,7 +96,7 @@ public final class GradientJob {
             double outputSum = 0;
             for (PartitionResult r : results) outputSum += r.outputSum();
             long tEnd = System.nanoTime();
-            Map<String, Object> summary = JobSummary.of(cfg, jsc, rows, skipped, partitions, outputSum,
+            Map<String, Object> summary = JobSummary.of(cfg, jsc, results, outputSum,
                     Map.of("setup_s", (tSetup - t0) / 1e9, "compute_s", (tCompute - tSetup) / 1e9, "reduce_write_s", (tEnd - tCompute) / 1e9),
                     (tEnd - t0) / 1e9);
             JobSummary.write(tmp.resolve("summary.json"), summary);
@@ -102,10 +104,43 @@ public final class GradientJob {
             return new Result(grads, rows, skipped, partitions, outputSum, out, summary);
         } catch (Throwable e) {
             deleteTree(tmp);
-            // A bad row found by a task arrives inside a SparkException, which is checked (so not a RuntimeException).
-            BadInputException bad = GradSparkMain.badInputIn(e);
-            if (bad != null && bad != e) throw new BadInputException(bad.getMessage(), e);
+            BadInputException bad = wrappedBadInput(e);
+            if (bad != null) throw bad;
             throw e;
+        }
+    }
+
+    /**
+     * A bad row found by a task arrives inside a SparkException (checked, so not a RuntimeException):
+     * the BadInputException it carries, or null when {@code e} is not one or already is one.
+     */
+    private static BadInputException wrappedBadInput(Throwable e) {
+        BadInputException bad = GradSparkMain.badInputIn(e);
+        return bad != null && bad != e ? new BadInputException(bad.getMessage(), e) : null;
+    }
+
+    /**
+     * Runs the job on the rows of a Dataset from the caller's own Spark application: the features
+     * are every column (all numeric), or the numeric array column {@code featuresCol} (null: every
+     * column). The rows keep the Dataset's order (partition by partition), which is the row order of
+     * {@code input_grads.npy} and the order in which {@code --sens} and {@code --labels} rows are
+     * matched; {@code cfg.input()} must be null.
+     *
+     * @throws BadInputException naming the column or row at fault
+     */
+    public static Result run(JavaSparkContext jsc, JobConfig cfg, Dataset<Row> rows, String featuresCol) {
+        if (cfg.input() != null) throw new BadInputException("--input " + cfg.input() + ": not used when the rows come from a Dataset; leave it unset");
+        checkOutputPath(Path.of(cfg.out()));
+        Path work = temporarySibling(Path.of(cfg.out() + "-input"));
+        try {
+            String npy = TabularInput.materialize(rows, "the Dataset", featuresCol, work.resolve("input.npy"));
+            return run(jsc, cfg.withInput(npy, "the Dataset"));
+        } catch (Throwable e) {
+            BadInputException bad = wrappedBadInput(e);
+            if (bad != null) throw bad;
+            throw e;
+        } finally {
+            deleteTree(work);
         }
     }
 
@@ -168,7 +203,7 @@ public final class GradientJob {
             input = new RowSource.Synthetic(cfg.syntheticRows(), cfg.layers()[0], cfg.seed());
         } else {
             Npy.Header h = named("--input", () -> Npy.readHeader(Path.of(cfg.input())));
-            String where = "--input " + cfg.input();
+            String where = cfg.inputWhere();
             if (h.rank() < 1 || h.rank() > 2) {
                 throw new BadInputException(where + ": shape " + shapeText(h) + ", expected rows of features (N, features)");
             }
@@ -199,7 +234,11 @@ public final class GradientJob {
         Path work = temporarySibling(Path.of(cfg.out() + "-input"));
         try {
             String npy = TabularInput.materialize(jsc, cfg.input(), cfg.featuresCol(), work.resolve("input.npy"));
-            return run(jsc, cfg.withInput(npy));
+            return run(jsc, cfg.withInput(npy, "--input " + cfg.input()));
+        } catch (Throwable e) {
+            BadInputException bad = wrappedBadInput(e);
+            if (bad != null) throw bad;
+            throw e;
         } finally {
             deleteTree(work);
         }

@@ -30,7 +30,8 @@ public record JobConfig(
         String backend,
         int chunkRows,
         OnNan onNan,
-        String out) implements Serializable {
+        String out,
+        String inputName) implements Serializable {   // null: named by --input; else what the rows were read from
 
     public enum Loss { NONE, MSE, SOFTMAX_CROSS_ENTROPY }
 
@@ -42,10 +43,19 @@ public record JobConfig(
 
     public enum OnNan { FAIL, SKIP }
 
-    /** The same job reading its rows from another file (a tabular input materialised as .npy). */
-    public JobConfig withInput(String npy) {
+    /**
+     * The same job reading its rows from another file (a Parquet/CSV input or a Dataset written as
+     * .npy); {@code name} still names the rows' origin in error messages.
+     */
+    public JobConfig withInput(String npy, String name) {
         return new JobConfig(modelClass, layers, activation, weights, seed, npy, null, syntheticRows, sens, labels, loss, wrt, order, mode,
-                vector, reduction, partitions, dtype, backend, chunkRows, onNan, out);
+                vector, reduction, partitions, dtype, backend, chunkRows, onNan, out, name);
+    }
+
+    /** How error messages name the rows: {@code --input FILE}, {@code synthetic input} or the Dataset. */
+    public String inputWhere() {
+        if (inputName != null) return inputName;
+        return input == null ? "synthetic input" : "--input " + input;
     }
 
     public boolean weightsWanted() { return wrt != Wrt.INPUTS || mode == Mode.HVP; }

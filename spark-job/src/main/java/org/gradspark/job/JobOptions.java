@@ -149,7 +149,7 @@ public final class JobOptions {
         return new JobConfig(modelCls, widths, act, abs(weights), seed, abs(input), featuresCol, input == null ? synthetic : 0, abs(sens), abs(labels),
                 lossKind, choice(opt("--wrt"), wrt, JobConfig.Wrt.class), order, m, abs(vector),
                 choice(opt("--reduction"), reduction, JobConfig.Reduction.class), partitions, dt, backend, chunkRows,
-                choice(opt("--on-nan"), onNan, JobConfig.OnNan.class), abs(out));
+                choice(opt("--on-nan"), onNan, JobConfig.OnNan.class), abs(out), null);
     }
 
     /** The option's name, and the spark.gradspark.* key its value came from, if it did. */

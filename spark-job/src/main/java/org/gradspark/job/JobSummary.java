@@ -6,25 +6,33 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.gradspark.ad.backend.Backends;
 
 /** {@code summary.json}: what ran, where, on what, how fast (Jackson, which Spark ships). */
 final class JobSummary {
     private JobSummary() {}
 
-    static Map<String, Object> of(JobConfig cfg, JavaSparkContext jsc, long rows, long skipped, int partitions, double outputSum,
+    static Map<String, Object> of(JobConfig cfg, JavaSparkContext jsc, List<PartitionResult> results, double outputSum,
                                   Map<String, Double> phases, double wallSeconds) {
+        long rows = results.stream().mapToLong(PartitionResult::rows).sum();
+        long skipped = results.stream().mapToLong(PartitionResult::skippedRows).sum();
+        // What the executors report having run, partitions per backend and device (sorted: stable output).
+        Map<String, Long> backends = new TreeMap<>(results.stream().collect(Collectors.groupingBy(PartitionResult::backend, Collectors.counting())));
+        Map<String, Long> perExecutor = new TreeMap<>(results.stream().collect(Collectors.groupingBy(PartitionResult::executor, Collectors.counting())));
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("rows", rows);
         s.put("skipped_rows", skipped);
-        s.put("partitions", partitions);
+        s.put("partitions", results.size());
         s.put("master", jsc.master());
-        s.put("executors", Math.max(1, jsc.sc().getExecutorMemoryStatus().size() - (jsc.master().startsWith("local") ? 0 : 1)));
+        s.put("executors", perExecutor.size());
+        s.put("partitions_per_executor", perExecutor);
         s.put("backend_requested", cfg.backend());
-        s.put("backend_driver", Backends.current().name());
-        s.put("device_driver", Backends.current().device());
+        s.put("backend", String.join("; ", backends.keySet()));
+        s.put("partitions_per_backend", backends);
         s.put("dtype", cfg.dtype().numpyName());
         s.put("wrt", cfg.wrt().name().toLowerCase());
         s.put("mode", cfg.mode().name().toLowerCase());

@@ -18,6 +18,8 @@ final class PartitionResultSerializer extends Serializer<PartitionResult> {
         }
         out.writeDouble(r.outputSum());
         out.writeVarLong(r.nanos(), true);
+        out.writeString(r.executor());
+        out.writeString(r.backend());
     }
 
     @Override public PartitionResult read(Kryo kryo, Input in, Class<PartitionResult> type) {
@@ -25,6 +27,8 @@ final class PartitionResultSerializer extends Serializer<PartitionResult> {
         long rows = in.readVarLong(true), skipped = in.readVarLong(true);
         double[][] partials = new double[in.readVarInt(true)][];
         for (int k = 0; k < partials.length; k++) partials[k] = in.readDoubles(in.readVarInt(true));
-        return new PartitionResult(index, rows, skipped, partials, in.readDouble(), in.readVarLong(true));
+        double outputSum = in.readDouble();
+        long nanos = in.readVarLong(true);
+        return new PartitionResult(index, rows, skipped, partials, outputSum, nanos, in.readString(), in.readString());
     }
 }

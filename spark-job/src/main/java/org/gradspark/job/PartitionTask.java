@@ -9,6 +9,7 @@ import org.gradspark.ad.Ops;
 import org.gradspark.ad.Parameter;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
+import org.gradspark.ad.backend.Backend;
 import org.gradspark.ad.backend.Backends;
 import org.gradspark.ad.batch.BatchGradient;
 import org.gradspark.job.io.BadInputException;
@@ -47,7 +48,7 @@ public final class PartitionTask implements java.io.Serializable {
 
     public PartitionResult run(int index, Map<String, Tensor> weights, Map<String, Tensor> vector) {
         long start = System.nanoTime();
-        Backends.current();
+        Backend backend = Backends.require(cfg.backend());
         JobModel model = JobModel.build(cfg, weights);
         Cell net = model.network(), loss = JobModel.loss(cfg.loss());
         List<Parameter> params = model.params();
@@ -86,7 +87,13 @@ public final class PartitionTask implements java.io.Serializable {
                 Npy.writeRows(Path.of(inputGrads), inputGradsHeader, r, g);
             }
         }
-        return new PartitionResult(index, end - first, skipped, partials, outputSum, System.nanoTime() - start);
+        return new PartitionResult(index, end - first, skipped, partials, outputSum, System.nanoTime() - start, executorId(),
+                backend.name() + " on " + backend.device());
+    }
+
+    private static String executorId() {
+        org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
+        return env == null ? "driver" : env.executorId();
     }
 
     /** Rows with a NaN or an infinity: an error naming the first, or a mask with --on-nan skip. */
@@ -97,7 +104,7 @@ public final class PartitionTask implements java.io.Serializable {
             if (!Double.isFinite(x.getDouble(i))) {
                 long row = firstRow + i / width;
                 if (cfg.onNan() == JobConfig.OnNan.FAIL) {
-                    String where = cfg.input() == null ? "synthetic input" : "--input " + cfg.input();
+                    String where = cfg.inputWhere();
                     throw new BadInputException(where + ", row " + row + ": column " + (i % width) + " is " + x.getDouble(i)
                             + " (use --on-nan skip to leave such rows out)");
                 }

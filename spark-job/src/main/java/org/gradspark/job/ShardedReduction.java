@@ -48,7 +48,7 @@ final class ShardedReduction {
         JavaRDD<PartitionResult> kept = results.persist(StorageLevel.MEMORY_AND_DISK_SER());
         try {
             List<PartitionResult> metas = new ArrayList<>(kept
-                    .map(r -> new PartitionResult(r.index(), r.rows(), r.skippedRows(), new double[0][], r.outputSum(), r.nanos()))
+                    .map(PartitionResult::withoutPartials)
                     .collect());
             JavaPairRDD<Integer, Slice> slices = kept.flatMapToPair(r -> {
                 List<Tuple2<Integer, Slice>> out = new ArrayList<>(shards);

@@ -33,6 +33,7 @@ final class TabularInput {
         return s.endsWith(".parquet") || s.endsWith(".csv");
     }
 
+    /** Reads a Parquet or CSV file (every numeric column, or the array column {@code featuresCol}) into {@code npy}. */
     static String materialize(JavaSparkContext jsc, String input, String featuresCol, Path npy) {
         SparkSession spark = SparkSession.builder().sparkContext(jsc.sc()).getOrCreate();
         Dataset<Row> df;
@@ -40,15 +41,24 @@ final class TabularInput {
             df = input.toLowerCase(Locale.ROOT).endsWith(".csv")
                     ? spark.read().option("header", "true").option("inferSchema", "true").csv(input)
                     : spark.read().parquet(input);
-        } catch (RuntimeException e) {
+        } catch (Exception e) {  // also Spark's checked SparkException (a footer that cannot be read)
             throw new BadInputException("--input " + input + ": cannot be read: " + firstLine(e.getMessage()));
         }
-        int[] columns = featureColumns(df, input, featuresCol);
+        return materialize(df, "--input " + input, featuresCol, npy);
+    }
+
+    /**
+     * Writes a Dataset's rows, in its partitions' order, into {@code npy} (float64, one row per
+     * Dataset row). {@code where} names the source in error messages.
+     */
+    static String materialize(Dataset<Row> df, String where, String featuresCol, Path npy) {
+        if (df.isEmpty()) throw new BadInputException(where + ": no rows");  // before the types: an empty CSV infers strings
+        int[] columns = featureColumns(df, where, featuresCol);
         boolean array = featuresCol != null;
         JavaRDD<double[]> rows = df.javaRDD().map(r -> features(r, columns, array));
         List<Long> counts = rows.mapPartitions(TabularInput::count).collect();
         long n = counts.stream().mapToLong(Long::longValue).sum();
-        if (n == 0) throw new BadInputException("--input " + input + ": no rows");
+        if (n == 0) throw new BadInputException(where + ": no rows");
         double[] first = rows.first();
         int width = first.length;
         long[] offsets = new long[counts.size()];
@@ -56,7 +66,7 @@ final class TabularInput {
         Npy.Header header = Npy.allocate(npy, DType.FLOAT64, n, width);
         String file = npy.toString();
         rows.mapPartitionsWithIndex((index, it) -> {
-            writeRows(it, Path.of(file), header, offsets[index], width, input);
+            writeRows(it, Path.of(file), header, offsets[index], width, where);
             return List.<Long>of().iterator();
         }, false).count();
         return file;
@@ -71,23 +81,23 @@ final class TabularInput {
         return List.of(c).iterator();
     }
 
-    private static int[] featureColumns(Dataset<Row> df, String input, String featuresCol) {
+    private static int[] featureColumns(Dataset<Row> df, String where, String featuresCol) {
         StructField[] fields = df.schema().fields();
         if (featuresCol != null) {
             for (int i = 0; i < fields.length; i++) {
                 if (fields[i].name().equals(featuresCol)) {
                     if (!(fields[i].dataType() instanceof ArrayType a) || !(a.elementType() instanceof NumericType)) {
-                        throw new BadInputException("--input " + input + ", column '" + featuresCol + "': " + fields[i].dataType().simpleString()
+                        throw new BadInputException(where + ", column '" + featuresCol + "': " + fields[i].dataType().simpleString()
                                 + ", expected an array of numbers");
                     }
                     return new int[] {i};
                 }
             }
-            throw new BadInputException("--input " + input + ": no column '" + featuresCol + "' (columns: " + String.join(", ", df.columns()) + ")");
+            throw new BadInputException(where + ": no column '" + featuresCol + "' (columns: " + String.join(", ", df.columns()) + ")");
         }
         for (StructField f : fields) {
             if (!(f.dataType() instanceof NumericType)) {
-                throw new BadInputException("--input " + input + ", column '" + f.name() + "': " + f.dataType().simpleString()
+                throw new BadInputException(where + ", column '" + f.name() + "': " + f.dataType().simpleString()
                         + " is not numeric (use --features-col for an array column)");
             }
         }
@@ -109,14 +119,14 @@ final class TabularInput {
         return v;
     }
 
-    private static void writeRows(Iterator<double[]> it, Path file, Npy.Header header, long firstRow, int width, String input) {
+    private static void writeRows(Iterator<double[]> it, Path file, Npy.Header header, long firstRow, int width, String where) {
         final int chunk = 4096;
         List<double[]> buf = new ArrayList<>(chunk);
         long row = firstRow;
         while (it.hasNext()) {
             double[] r = it.next();
             if (r.length != width) {
-                throw BadInputException.atRow(Path.of(input), row + buf.size(), "has " + r.length + " features, the first row has " + width);
+                throw new BadInputException(where + ", row " + (row + buf.size()) + ": has " + r.length + " features, the first row has " + width);
             }
             buf.add(r);
             if (buf.size() == chunk || !it.hasNext()) {

@@ -415,6 +415,62 @@ class BadInputTest {
         assertNoTemporaryDirectoryBeside(out);
     }
 
+    // ---- Parquet and CSV inputs (read with Spark SQL) ----
+
+    @Test
+    void csvWithATextColumn() throws IOException {
+        Path csv = Files.writeString(dir.resolve("x.csv"), "a,b,name,d\n1,2,x,4\n5,6,y,8\n");
+        assertRejected(job("--input", csv.toString()), "--input " + csv, "column 'name'", "string is not numeric");
+    }
+
+    @Test
+    void csvOfTheWrongWidth() throws IOException {
+        Path csv = Files.writeString(dir.resolve("x.csv"), "a,b,c\n1,2,3\n5,6,7\n");
+        assertRejected(job("--input", csv.toString()), "--input " + csv, "rows have 3 values but --layers starts with 4");
+    }
+
+    @Test
+    void csvWithAHeaderOnly() throws IOException {
+        Path csv = Files.writeString(dir.resolve("x.csv"), "a,b,c,d\n");
+        assertRejected(job("--input", csv.toString()), "--input " + csv, "no rows");
+    }
+
+    @Test
+    void corruptParquet() throws IOException {
+        Path parquet = Files.write(dir.resolve("x.parquet"), "PAR1 this is not a parquet file PAR1".getBytes(StandardCharsets.UTF_8));
+        assertRejected(job("--input", parquet.toString()), "--input " + parquet, "cannot be read");
+    }
+
+    @Test
+    void parquetFeatureColumnMissingOrNotAnArray() {
+        Path parquet = parquetOfArrays(new double[][] {{1, 2, 3, 4}, {5, 6, 7, 8}});
+        assertRejected(job("--input", parquet.toString(), "--features-col", "f"), "--input " + parquet, "no column 'f'", "columns: id, features");
+        assertRejected(job("--input", parquet.toString(), "--features-col", "id"), "--input " + parquet, "column 'id'", "expected an array of numbers");
+    }
+
+    @Test
+    void parquetArraysOfDifferentLengthsNameTheRow() {
+        Path parquet = parquetOfArrays(new double[][] {{1, 2, 3, 4}, {5, 6, 7, 8}, {9, 10, 11}, {12, 13, 14, 15}});
+        assertRejected(job("--input", parquet.toString(), "--features-col", "features"), "--input " + parquet, "row 2", "has 3 features, the first row has 4");
+    }
+
+    /** A one-file Parquet table (id: long, features: array of double), written by a short-lived local Spark. */
+    private Path parquetOfArrays(double[][] rows) {
+        Path parquet = dir.resolve("arrays.parquet");
+        org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().master("local[1]").appName("parquet fixture")
+                .config("spark.ui.enabled", "false").getOrCreate();
+        try {
+            List<org.apache.spark.sql.Row> r = new ArrayList<>();
+            for (int i = 0; i < rows.length; i++) r.add(org.apache.spark.sql.RowFactory.create((long) i, Arrays.stream(rows[i]).boxed().toList()));
+            var schema = new org.apache.spark.sql.types.StructType().add("id", org.apache.spark.sql.types.DataTypes.LongType)
+                    .add("features", org.apache.spark.sql.types.DataTypes.createArrayType(org.apache.spark.sql.types.DataTypes.DoubleType));
+            spark.createDataFrame(r, schema).coalesce(1).write().parquet(parquet.toString());
+        } finally {
+            spark.stop();
+        }
+        return parquet;
+    }
+
     // ---- the checks every case makes ----
 
     private record Run(int code, String out, String err) {}

@@ -203,4 +203,54 @@ class GradientJobTest {
             assertTrue(left.noneMatch(p -> p.getFileName().toString().contains("-input")), "the materialised input is removed");
         }
     }
+
+    @Test
+    void aDatasetOfRowsGivesTheGradientsOfTheSameRowsAsAnNpy() throws Exception {
+        Tensor x = Tensor.uniform(41, -1, 1, DType.FLOAT64, 257, 3);
+        Npy.write(dir.resolve("x.npy"), x);
+        org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().sparkContext(jsc.sc()).getOrCreate();
+        List<org.apache.spark.sql.Row> columns = new java.util.ArrayList<>(), arrays = new java.util.ArrayList<>();
+        for (int i = 0; i < 257; i++) {
+            columns.add(org.apache.spark.sql.RowFactory.create(x.get(i, 0), x.get(i, 1), x.get(i, 2)));
+            arrays.add(org.apache.spark.sql.RowFactory.create("row" + i, List.of(x.get(i, 0), x.get(i, 1), x.get(i, 2))));
+        }
+        var d = org.apache.spark.sql.types.DataTypes.DoubleType;
+        var byColumn = spark.createDataFrame(columns, new org.apache.spark.sql.types.StructType().add("a", d).add("b", d).add("c", d)).repartition(1);
+        var byArray = spark.createDataFrame(arrays, new org.apache.spark.sql.types.StructType()
+                .add("id", org.apache.spark.sql.types.DataTypes.StringType)
+                .add("features", org.apache.spark.sql.types.DataTypes.createArrayType(d))).coalesce(1);
+        String[] common = {"--layers", "3,5,2", "--activation", "sigmoid", "--dtype", "float64", "--wrt", "all", "--partitions", "3", "--backend", "cpu"};
+
+        String[] fromFile = java.util.Arrays.copyOf(common, common.length + 2);
+        fromFile[common.length] = "--input";
+        fromFile[common.length + 1] = dir.resolve("x.npy").toString();
+        GradientJob.run(jsc, config(fromFile));
+        byte[] grads = Files.readAllBytes(dir.resolve("out/grads.npz"));
+        Tensor inputGrads = Npy.read(dir.resolve("out/input_grads.npy"));
+
+        GradientJob.Result r = GradientJob.run(jsc, config(common), byColumn.coalesce(1), null);
+        assertEquals(257, r.rows());
+        assertArrayEquals(grads, Files.readAllBytes(dir.resolve("out/grads.npz")), "every column");
+        assertTrue(Npy.read(dir.resolve("out/input_grads.npy")).allClose(inputGrads, 0, 0), "every column: input rows in the Dataset's order");
+
+        GradientJob.run(jsc, config(common), byArray, "features");
+        assertArrayEquals(grads, Files.readAllBytes(dir.resolve("out/grads.npz")), "array column");
+        assertTrue(Npy.read(dir.resolve("out/input_grads.npy")).allClose(inputGrads, 0, 0), "array column: input rows in the Dataset's order");
+        try (java.util.stream.Stream<Path> left = Files.list(dir)) {
+            assertTrue(left.noneMatch(p -> p.getFileName().toString().contains("-input")), "the materialised rows are removed");
+        }
+    }
+
+    @Test
+    void theSummaryReportsWhatTheExecutorsRan() throws Exception {
+        GradientJob.run(jsc, config("--layers", "3,4,1", "--synthetic", "100", "--partitions", "4", "--backend", "reference"));
+        com.fasterxml.jackson.databind.JsonNode summary = new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("out/summary.json").toFile());
+        assertEquals("reference", summary.get("backend_requested").asText());
+        assertTrue(summary.get("backend").asText().startsWith("reference on "), summary.toString());
+        assertEquals(4, summary.get("partitions_per_backend").get(summary.get("backend").asText()).asInt(), summary.toString());
+        assertEquals(1, summary.get("executors").asInt(), "local mode: the driver's JVM runs every task");
+        assertEquals(4, summary.get("partitions_per_executor").get("driver").asInt(), summary.toString());
+        assertEquals(100, summary.get("rows").asInt());
+        assertTrue(summary.get("rows_per_s").asDouble() > 0);
+    }
 }

@@ -1,6 +1,8 @@
 package org.gradspark.job;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -59,6 +61,14 @@ class StandaloneClusterTest {
         byte[] undisturbed = grads(LocalCluster.await(cluster.submit(dir.resolve("undisturbed"), options("undisturbed")),
                 dir.resolve("undisturbed"), JOB_TIMEOUT), "undisturbed");
         log("undisturbed run on the cluster: %.1f s", seconds(t0));
+        // The summary reports what the executors ran: the cpu backend, every partition on an executor, none on the driver.
+        com.fasterxml.jackson.databind.JsonNode summary = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(dir.resolve("undisturbed").resolve("out").resolve("summary.json").toFile());
+        assertTrue(summary.get("backend").asText().startsWith("cpu on "), summary.toString());
+        assertFalse(summary.get("partitions_per_executor").has("driver"), summary.toString());
+        int partitions = 0;
+        for (com.fasterxml.jackson.databind.JsonNode count : summary.get("partitions_per_executor")) partitions += count.asInt();
+        assertEquals(6, partitions, summary.toString());
 
         t0 = System.nanoTime();
         Set<String> earlierApps = applications();

@@ -38,6 +38,21 @@ public final class Backends {
                 "GradSpark backend: " + backend.name() + " on " + backend.device());
     }
 
+    /**
+     * The backend named {@code name}, made this JVM's backend if another one was current (a job
+     * that asks for a backend gets it on every executor, also when no system property said so).
+     *
+     * @throws IllegalArgumentException for an unknown name, or one whose device is missing
+     */
+    public static synchronized Backend require(String name) {
+        Backend b = current();
+        if (!b.name().equals(name)) {
+            b = byName(name);
+            use(b);
+        }
+        return b;
+    }
+
     private static String defaultName() {
         for (Backend b : ServiceLoader.load(Backend.class)) {
             if (b.name().equals("auto")) return "auto";
