@@ -66,21 +66,22 @@ public final class CoreEndToEnd {
         var chosen = Backends.require(cfg.backend());
         String backend = chosen.name() + " on " + chosen.device();
         Work work = new Work(cfg, weights, what, chunks, threads);
-        double[] times = new double[repeats];
+        double[] times = new double[repeats], warmupTimes = new double[warmup];
         double checksum = 0;
         for (int i = 0; i < warmup + repeats; i++) {
             long t0 = System.nanoTime();
             checksum = work.run();
             double s = (System.nanoTime() - t0) / 1e9;
             if (i >= warmup) times[i - warmup] = s;
+            else warmupTimes[i] = s;
         }
         double median = median(times);
         double flops = what.equals("weights") ? weightGradientFlops(cfg.layers(), n) : Double.NaN;
         System.out.printf(Locale.ROOT,
                 "{\"what\": \"%s\", \"layers\": \"%s\", \"activation\": \"%s\", \"loss\": \"%s\", \"dtype\": \"%s\", \"rows\": %d, \"threads\": %d, "
-                        + "\"chunk_rows\": %d, \"backend\": \"%s\", \"seconds\": %s, \"median_s\": %.6f, \"examples_per_s\": %.1f, \"gflops\": %s, \"checksum\": %.10g}%n",
+                        + "\"chunk_rows\": %d, \"backend\": \"%s\", \"warmup_seconds\": %s, \"seconds\": %s, \"median_s\": %.6f, \"examples_per_s\": %.1f, \"gflops\": %s, \"checksum\": %.10g}%n",
                 what, joined(cfg.layers()), cfg.activation().name().toLowerCase(Locale.ROOT), cfg.loss().name().toLowerCase(Locale.ROOT),
-                cfg.dtype().numpyName(), n, threads, chunk, backend.replace("\"", "'"), Arrays.toString(times), median, n / median,
+                cfg.dtype().numpyName(), n, threads, chunk, backend.replace("\"", "'"), Arrays.toString(warmupTimes), Arrays.toString(times), median, n / median,
                 Double.isNaN(flops) ? "null" : String.format(Locale.ROOT, "%.3f", flops / median / 1e9), checksum);
     }
 

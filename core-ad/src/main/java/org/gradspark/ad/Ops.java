@@ -40,6 +40,12 @@ public final class Ops {
 
     public static Tensor mul(Tensor a, Tensor b) { return binary(Primitives.MUL, a, b); }
 
+    /** {@code g * (1 - y^2)}: the cotangent g through y = tanh(x), in one kernel. */
+    public static Tensor tanhBackward(Tensor g, Tensor y) { return binary(Primitives.TANH_BACKWARD, g, y); }
+
+    /** {@code g * y * (1 - y)}: the cotangent g through y = sigmoid(x), in one kernel. */
+    public static Tensor sigmoidBackward(Tensor g, Tensor y) { return binary(Primitives.SIGMOID_BACKWARD, g, y); }
+
     public static Tensor div(Tensor a, Tensor b) { return binary(Primitives.DIV, a, b); }
 
     /** a^b elementwise; its derivative in b needs a > 0. */

@@ -36,8 +36,8 @@ public final class Primitives {
     public static final Primitive LOG = unary("log", UnaryOp.LOG, (g, x, y) -> div(g, x));
     public static final Primitive SIN = unary("sin", UnaryOp.SIN, (g, x, y) -> mul(g, cos(x)));
     public static final Primitive COS = unary("cos", UnaryOp.COS, (g, x, y) -> neg(mul(g, sin(x))));
-    public static final Primitive TANH = unary("tanh", UnaryOp.TANH, (g, x, y) -> mul(g, rsub(1, square(y))));
-    public static final Primitive SIGMOID = unary("sigmoid", UnaryOp.SIGMOID, (g, x, y) -> mul(g, mul(y, rsub(1, y))));
+    public static final Primitive TANH = unary("tanh", UnaryOp.TANH, (g, x, y) -> tanhBackward(g, y));
+    public static final Primitive SIGMOID = unary("sigmoid", UnaryOp.SIGMOID, (g, x, y) -> sigmoidBackward(g, y));
     public static final Primitive RELU = unary("relu", UnaryOp.RELU, (g, x, y) -> mul(g, greater(x, 0)));
     public static final Primitive SQRT = unary("sqrt", UnaryOp.SQRT, (g, x, y) -> div(g, mul(y, 2)));
 
@@ -51,6 +51,19 @@ public final class Primitives {
     public static final Primitive POW = binary("pow", BinaryOp.POW, (g, a, b, y, n) -> new Tensor[] {
             n[0] ? mul(g, mul(b, pow(a, sub(b, 1)))) : null,
             n[1] ? mul(g, mul(y, log(a))) : null});
+
+    /**
+     * The activations' backward passes as one kernel each (a cotangent g through y = tanh(x) or
+     * y = sigmoid(x), from y), instead of three or four elementwise passes; differentiable again.
+     * tanhBackward(g, y) = g (1 - y^2): d/dg = tanhBackward(c, y), d/dy = -2 c g y.
+     */
+    public static final Primitive TANH_BACKWARD = binary("tanhBackward", BinaryOp.TANH_BACKWARD, (c, g, y, out, n) -> new Tensor[] {
+            n[0] ? tanhBackward(c, y) : null,
+            n[1] ? mul(mul(c, g), mul(y, -2)) : null});
+    /** sigmoidBackward(g, y) = g y (1 - y): d/dg = sigmoidBackward(c, y), d/dy = c g (1 - 2y). */
+    public static final Primitive SIGMOID_BACKWARD = binary("sigmoidBackward", BinaryOp.SIGMOID_BACKWARD, (c, g, y, out, n) -> new Tensor[] {
+            n[0] ? sigmoidBackward(c, y) : null,
+            n[1] ? mul(mul(c, g), rsub(1, mul(y, 2))) : null});
 
     /** cond != 0 ? a : b; the condition gets no cotangent. */
     public static final Primitive WHERE = Primitive.define("where", 3,
@@ -166,7 +179,7 @@ public final class Primitives {
     /** Every primitive above, in one list: the gradcheck test walks it and counts it. */
     public static final List<Primitive> ALL = List.of(
             NEG, EXP, LOG, SIN, COS, TANH, SIGMOID, RELU, SQRT,
-            ADD, MUL, DIV, POW, WHERE, CAST, IDENTITY,
+            ADD, MUL, DIV, POW, TANH_BACKWARD, SIGMOID_BACKWARD, WHERE, CAST, IDENTITY,
             MATMUL, SUM, MAX, SUM_TO,
             BROADCAST_TO, RESHAPE, PERMUTE, SLICE, PAD, CONCAT);
 

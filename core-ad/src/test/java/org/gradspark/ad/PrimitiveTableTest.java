@@ -56,6 +56,9 @@ class PrimitiveTableTest {
         put(m, Primitives.MUL, binary("mul broadcast [3,4]*[3,1]", x -> mul(x[0], x[1]), u(-2, 2, 3, 4), u(-2, 2, 3, 1)));
         put(m, Primitives.DIV, binary("div broadcast [3,4]/[4]", x -> div(x[0], x[1]), u(-2, 2, 3, 4), u(0.5, 2, 4)));
         put(m, Primitives.POW, binary("pow [3,4]^[3,4]", x -> pow(x[0], x[1]), u(0.5, 2, 3, 4), u(-1.5, 1.5, 3, 4)));
+        put(m, Primitives.TANH_BACKWARD, binary("tanhBackward [3,4],[3,4]", x -> tanhBackward(x[0], x[1]), u(-2, 2, 3, 4), u(-1, 1, 3, 4)));
+        put(m, Primitives.TANH_BACKWARD, binary("tanhBackward broadcast [3,4],[4]", x -> tanhBackward(x[0], x[1]), u(-2, 2, 3, 4), u(-1, 1, 4)));
+        put(m, Primitives.SIGMOID_BACKWARD, binary("sigmoidBackward [3,4],[3,4]", x -> sigmoidBackward(x[0], x[1]), u(-2, 2, 3, 4), u(0, 1, 3, 4)));
         Tensor cond = Tensor.fromFunction(F64, Shape.of(3, 4), i -> i % 3 == 0 ? 1 : 0);
         put(m, Primitives.WHERE, new Case("where(cond, [3,4], [4])", x -> where(x[0], x[1], x[2]),
                 new Tensor[] {cond, u(-2, 2, 3, 4), u(-2, 2, 4)}, new int[] {1, 2}));

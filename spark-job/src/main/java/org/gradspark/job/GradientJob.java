@@ -50,6 +50,7 @@ public final class GradientJob {
         int partitions = cfg.partitions() > 0 ? cfg.partitions() : jsc.defaultParallelism();
         partitions = (int) Math.max(1, Math.min(partitions, n));
         Path tmp = temporarySibling(out);
+        DriverHeap heap = new DriverHeap();
         try {
             String inputGrads = null;
             Npy.Header gradsHeader = null;
@@ -71,8 +72,9 @@ public final class GradientJob {
             long totalSize = java.util.Arrays.stream(sizes).asLongStream().sum();
             Map<String, Tensor> grads = new LinkedHashMap<>();
             List<PartitionResult> results;
+            boolean sharded = cfg.weightsWanted() && totalSize >= shardThreshold(jsc);
             try {
-                if (cfg.weightsWanted() && totalSize >= shardThreshold(jsc)) {
+                if (sharded) {
                     results = reduceSharded(computed, cfg, keys, sizes, weights, partitions, grads);
                 } else {
                     results = new ArrayList<>(computed.collect());
@@ -99,6 +101,8 @@ public final class GradientJob {
             Map<String, Object> summary = JobSummary.of(cfg, jsc, results, outputSum,
                     Map.of("setup_s", (tSetup - t0) / 1e9, "compute_s", (tCompute - tSetup) / 1e9, "reduce_write_s", (tEnd - tCompute) / 1e9),
                     (tEnd - t0) / 1e9);
+            summary.put("reduction_path", sharded ? "sharded on the executors" : "collected, summed on the driver");
+            summary.put("driver_heap", heap.report());
             JobSummary.write(tmp.resolve("summary.json"), summary);
             moveIntoPlace(tmp, out);
             return new Result(grads, rows, skipped, partitions, outputSum, out, summary);
@@ -107,6 +111,8 @@ public final class GradientJob {
             BadInputException bad = wrappedBadInput(e);
             if (bad != null) throw bad;
             throw e;
+        } finally {
+            heap.close();
         }
     }
 

@@ -40,7 +40,7 @@ final class JobSummary {
         s.put("reduction", cfg.reduction().name().toLowerCase());
         s.put("output_sum", outputSum);
         s.put("wall_s", wallSeconds);
-        s.put("phases_s", new LinkedHashMap<>(phases));
+        s.put("phases_s", new java.util.TreeMap<>(phases));
         s.put("rows_per_s", rows / Math.max(1e-9, wallSeconds));
         return s;
     }

@@ -252,5 +252,9 @@ class GradientJobTest {
         assertEquals(4, summary.get("partitions_per_executor").get("driver").asInt(), summary.toString());
         assertEquals(100, summary.get("rows").asInt());
         assertTrue(summary.get("rows_per_s").asDouble() > 0);
+        assertEquals("collected, summed on the driver", summary.get("reduction_path").asText());
+        com.fasterxml.jackson.databind.JsonNode heap = summary.get("driver_heap");
+        assertTrue(heap.get("peak_used_mib").asDouble() > 0 && heap.get("peak_used_mib").asDouble() <= heap.get("max_mib").asDouble(), heap.toString());
+        assertTrue(heap.get("peak_after_gc_mib").asDouble() <= heap.get("peak_used_mib").asDouble(), heap.toString());
     }
 }

@@ -9,7 +9,7 @@ import com.aparapi.Kernel;
  * found by peeling its row-major index digit by digit from the last axis.
  */
 final class BinaryF32Kernel extends Kernel implements DeviceArrays.Resident {
-    static final int ADD = 0, MUL = 1, DIV = 2, POW = 3, EQUAL = 4, GREATER = 5;
+    static final int ADD = 0, MUL = 1, DIV = 2, POW = 3, EQUAL = 4, GREATER = 5, TANH_BACKWARD = 6, SIGMOID_BACKWARD = 7;
 
     float[] a = new float[1], b = new float[1], out = new float[1];
     int[] dims = new int[1], aStrides = new int[1], bStrides = new int[1];
@@ -52,6 +52,10 @@ final class BinaryF32Kernel extends Kernel implements DeviceArrays.Resident {
             r = u == v ? 1f : 0f;
         } else if (op == GREATER) {
             r = u > v ? 1f : 0f;
+        } else if (op == TANH_BACKWARD) {
+            r = u * (1f - v * v);
+        } else if (op == SIGMOID_BACKWARD) {
+            r = u * (v * (1f - v));
         }
         return r;
     }

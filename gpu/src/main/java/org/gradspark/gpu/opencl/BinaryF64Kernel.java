@@ -10,7 +10,8 @@ import com.aparapi.Kernel;
  */
 final class BinaryF64Kernel extends Kernel implements DeviceArrays.Resident {
     static final int ADD = BinaryF32Kernel.ADD, MUL = BinaryF32Kernel.MUL, DIV = BinaryF32Kernel.DIV, POW = BinaryF32Kernel.POW,
-            EQUAL = BinaryF32Kernel.EQUAL, GREATER = BinaryF32Kernel.GREATER;
+            EQUAL = BinaryF32Kernel.EQUAL, GREATER = BinaryF32Kernel.GREATER,
+            TANH_BACKWARD = BinaryF32Kernel.TANH_BACKWARD, SIGMOID_BACKWARD = BinaryF32Kernel.SIGMOID_BACKWARD;
 
     double[] a = new double[1], b = new double[1], out = new double[1];
     int[] dims = new int[1], aStrides = new int[1], bStrides = new int[1];
@@ -53,6 +54,10 @@ final class BinaryF64Kernel extends Kernel implements DeviceArrays.Resident {
             r = u == v ? 1.0 : 0.0;
         } else if (op == GREATER) {
             r = u > v ? 1.0 : 0.0;
+        } else if (op == TANH_BACKWARD) {
+            r = u * (1.0 - v * v);
+        } else if (op == SIGMOID_BACKWARD) {
+            r = u * (v * (1.0 - v));
         }
         return r;
     }

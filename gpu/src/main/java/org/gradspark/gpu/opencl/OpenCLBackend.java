@@ -568,6 +568,8 @@ public final class OpenCLBackend implements Backend {
             case POW -> BinaryF32Kernel.POW;
             case EQUAL -> BinaryF32Kernel.EQUAL;
             case GREATER -> BinaryF32Kernel.GREATER;
+            case TANH_BACKWARD -> BinaryF32Kernel.TANH_BACKWARD;
+            case SIGMOID_BACKWARD -> BinaryF32Kernel.SIGMOID_BACKWARD;
         };
     }
 }

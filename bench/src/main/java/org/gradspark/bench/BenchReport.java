@@ -1,0 +1,276 @@
+package org.gradspark.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Predicate;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.style.Styler;
+
+/**
+ * Writes {@code REPORT.md} and its PNG charts from the JSON lines of {@code bench/gradspark_bench.py}:
+ * the targets of the benchmark issue with what was measured, every workload per system with its
+ * ratio to PyTorch, MLlib, the reduction, and the fusion before/after when measured.
+ *
+ * <pre>BenchReport RESULTS.jsonl OUT_DIR COMMAND</pre>
+ */
+public final class BenchReport {
+    private final List<JsonNode> rows = new ArrayList<>();
+    private final StringBuilder md = new StringBuilder();
+    private final Path outDir;
+
+    private BenchReport(Path results, Path outDir) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        for (String line : Files.readAllLines(results)) {
+            if (!line.isBlank()) rows.add(json.readTree(line));
+        }
+        this.outDir = outDir;
+    }
+
+    public static void main(String[] args) throws IOException {
+        BenchReport r = new BenchReport(Path.of(args[0]), Path.of(args[1]));
+        Files.createDirectories(r.outDir);
+        r.write(args.length > 2 ? args[2] : "submit-scripts/gradspark-bench");
+        Files.writeString(r.outDir.resolve("REPORT.md"), r.md);
+    }
+
+    private void write(String command) throws IOException {
+        JsonNode m = first(kind("machine")).orElseThrow(() -> new IllegalArgumentException("no machine record in the results"));
+        line("# GradSpark end-to-end benchmarks");
+        line("");
+        line("Produced by `" + command + "` on " + m.path("date").asText() + (m.path("quick").asBoolean() ? " (**--quick**: smaller sizes, fewer repeats)" : "")
+                + ". Times are medians over repeated runs after warm-up; the machine is shared and noisy, so compare the ratios, "
+                + "which come from the same run.");
+        line("");
+        line("| machine | |");
+        line("|---|---|");
+        line("| CPU | " + m.path("cpu").asText() + ", " + m.path("cores").asInt() + " cores |");
+        line("| JDK | " + m.path("jdk").asText() + " |");
+        line("| GradSpark cpu backend (BLAS) | " + m.path("backends").path("cpu").asText() + " |");
+        line("| OpenCL device | " + m.path("backends").path("opencl").asText() + " |");
+        line("| PyTorch | " + m.path("pytorch").asText("not installed") + " (2 threads) |");
+        line("| NumPy (anchor) | " + m.path("numpy").asText("not installed") + " (2 threads) |");
+        line("| OPENBLAS_CORETYPE | " + m.path("openblas_coretype").asText() + " |");
+        line("");
+        targets();
+        workloads();
+        mllib();
+        reduction();
+        fusion();
+        first(kind("done")).ifPresent(d -> line(String.format(Locale.ROOT, "%nThe whole run took %.0f s.", d.path("seconds").asDouble())));
+    }
+
+    // ------------------------------------------------------------ targets
+
+    private void targets() {
+        line("## Targets");
+        line("");
+        line("| target | measured | goal | met |");
+        line("|---|---|---|---|");
+        Optional<Double> anchor = first(kind("anchor").and(r -> r.path("n").asInt() == 1024)).map(r -> r.path("gflops").asDouble());
+        JsonNode coreLarge = e2e("large-weights", "gradspark core").orElse(null);
+        JsonNode torchLarge = e2e("large-weights", "pytorch").orElse(null);
+        ratioRow("large MLP, core vs PyTorch (examples/s)", coreLarge, torchLarge, 1.5);
+        if (coreLarge != null && anchor.isPresent()) {
+            double frac = coreLarge.path("gflops").asDouble() / anchor.get();
+            target("large MLP, core forward+backward GFLOP/s vs NumPy sgemm", String.format(Locale.ROOT, "%.0f / %.0f GFLOP/s = %.0f%%",
+                    coreLarge.path("gflops").asDouble(), anchor.get(), 100 * frac), "≥ 50%", frac >= 0.5);
+        }
+        JsonNode sparkLarge = e2e("large-weights", "local[2]").orElse(null);
+        ratioRow("large MLP, Spark local[2] vs PyTorch", sparkLarge, torchLarge, 1.2);
+        if (sparkLarge != null && coreLarge != null) {
+            double overhead = sparkLarge.path("median_s").asDouble() / coreLarge.path("median_s").asDouble() - 1;
+            target("large MLP, Spark's overhead over the core (job time)", String.format(Locale.ROOT, "%+.0f%%", 100 * overhead), "≤ 20%", overhead <= 0.2);
+        }
+        ratioRow("small MLP weights, core vs PyTorch", e2e("small-weights", "gradspark core").orElse(null), e2e("small-weights", "pytorch").orElse(null), 1.0);
+        ratioRow("small MLP --order 2, core vs PyTorch double backward", e2e("small-order2", "gradspark core").orElse(null),
+                e2e("small-order2", "pytorch").orElse(null), 1.0);
+        JsonNode two = e2e("large-weights", "2 workers").orElse(null), one = e2e("large-weights", "1 worker").orElse(null);
+        if (two != null && one != null) {
+            double s = one.path("median_s").asDouble() / two.path("median_s").asDouble();
+            target("standalone cluster, 2 workers vs 1 (large MLP)", String.format(Locale.ROOT, "%.2f×", s), "≥ 1.8×", s >= 1.8);
+        }
+        first(kind("mllib").and(r -> r.has("ratio"))).ifPresent(r -> target("GradSpark vs MLlib MultilayerPerceptronClassifier, per gradient (local[2])",
+                String.format(Locale.ROOT, "%.2f×", r.path("ratio").asDouble()), "≥ 2×", r.path("ratio").asDouble() >= 2));
+        Optional<JsonNode> big = rows.stream().filter(kind("reduction").and(r -> r.path("path").asText().equals("sharded")))
+                .max((a, b) -> Long.compare(a.path("params").asLong(), b.path("params").asLong()));
+        big.ifPresent(r -> target("reduction of " + millions(r.path("params").asLong()) + " float32 parameters over 32 partitions, --driver-memory 1g",
+                r.path("ok").asBoolean() ? String.format(Locale.ROOT, "completed, driver peak heap %.0f MiB", r.path("driver_heap").path("peak_used_mib").asDouble())
+                        : "failed: " + r.path("error").asText(), "completes (50M)", r.path("ok").asBoolean() && r.path("params").asLong() >= 50_000_000));
+        line("");
+    }
+
+    private void ratioRow(String what, JsonNode ours, JsonNode peer, double goal) {
+        if (ours == null || peer == null || peer.has("skipped")) {
+            target(what, peer != null && peer.has("skipped") ? peer.path("skipped").asText() : "not measured", "≥ " + goal + "×", false);
+            return;
+        }
+        double r = peer.path("median_s").asDouble() / ours.path("median_s").asDouble();
+        target(what, String.format(Locale.ROOT, "%.2f× (%.0f vs %.0f examples/s)", r, ours.path("examples_per_s").asDouble(), peer.path("examples_per_s").asDouble()),
+                "≥ " + goal + "×", r >= goal);
+    }
+
+    private void target(String what, String measured, String goal, boolean met) {
+        line("| " + what + " | " + measured + " | " + goal + " | " + (met ? "yes" : "**no**") + " |");
+    }
+
+    // ------------------------------------------------------------ workloads
+
+    private void workloads() throws IOException {
+        line("## Workloads");
+        line("");
+        line("Float32, tanh, sens = ones, `--chunk-rows 4096`. *large*: MLP 256-1024-1024-10; *small*: MLP 32-64-64-1. "
+                + "*weights*: gradient w.r.t. the weights; *hvp*: Hessian-vector product w.r.t. the weights; *order2*: second input "
+                + "derivative (`--wrt inputs --order 2`; PyTorch: `create_graph=True` double backward). The core runs in one JVM on 2 threads "
+                + "(each a row range, OpenBLAS 1 thread, as a Spark task); PyTorch uses 2 threads and the better of the whole batch and "
+                + "4096-row chunks; Spark rows are the job's own time from `summary.json` (`wall_s`, from the job's start to its "
+                + "outputs written, without the JVM's and SparkContext's start), a fresh JVM per run; the cluster runs use 4 partitions.");
+        line("");
+        line("| workload | system | median s | examples/s | vs PyTorch | GFLOP/s | runs (s) |");
+        line("|---|---|---|---|---|---|---|");
+        Map<String, Map<String, Double>> chart = new LinkedHashMap<>();
+        for (JsonNode r : rows) {
+            if (!r.path("kind").asText().equals("e2e") || r.has("skipped")) continue;
+            String w = r.path("workload").asText();
+            Optional<JsonNode> torch = e2e(w, "pytorch").filter(t -> !t.has("skipped"));
+            String vs = torch.map(t -> String.format(Locale.ROOT, "%.2f×", t.path("median_s").asDouble() / r.path("median_s").asDouble())).orElse("–");
+            torch.ifPresent(t -> chart.computeIfAbsent(r.path("system").asText(), k -> new LinkedHashMap<>())
+                    .put(w, t.path("median_s").asDouble() / r.path("median_s").asDouble()));
+            line(String.format(Locale.ROOT, "| %s | %s | %.3f | %.0f | %s | %s | %s |", w, r.path("system").asText(), r.path("median_s").asDouble(),
+                    r.path("examples_per_s").asDouble(), vs, r.path("gflops").isNumber() ? String.format(Locale.ROOT, "%.0f", r.path("gflops").asDouble()) : "–",
+                    seconds(r.path("seconds"))));
+        }
+        line("");
+        if (!chart.isEmpty()) {
+            barChart("throughput.png", "Examples per second relative to PyTorch (higher is better)", "relative throughput", chart);
+            line("![throughput relative to PyTorch](throughput.png)");
+            line("");
+        }
+    }
+
+    // ------------------------------------------------------------ MLlib
+
+    private void mllib() {
+        List<JsonNode> ml = rows.stream().filter(kind("mllib")).toList();
+        if (ml.isEmpty()) return;
+        line("## Spark MLlib's MultilayerPerceptronClassifier");
+        line("");
+        line("Sigmoid hidden layers, softmax output, the same rows and labels. MLlib's time per gradient evaluation comes from its "
+                + "L-BFGS training with a fixed number of iterations (the difference between two iteration counts, divided by the "
+                + "gradient evaluations between them); ours is `--activation sigmoid --loss softmax-cross-entropy`, one full-batch gradient.");
+        line("");
+        for (JsonNode r : ml) {
+            if (r.has("error")) {
+                line("- " + r.path("setup").asText() + ": **failed**: `" + r.path("error").asText().replace('\n', ' ') + "`");
+                continue;
+            }
+            line("| setup | layers | rows | MLlib s per gradient | GradSpark s per gradient | ratio |");
+            line("|---|---|---|---|---|---|");
+            line(String.format(Locale.ROOT, "| %s | %s | %d | %.3f | %.3f | %.2f× |", r.path("setup").asText(), r.path("layers").asText(), r.path("rows").asLong(),
+                    r.path("mllib_per_eval_s").asDouble(), r.path("gradspark_per_grad_s").asDouble(), r.path("ratio").asDouble()));
+            line("");
+            line("Raw: `" + r.toString().replace('`', '\'') + "`");
+        }
+        line("");
+    }
+
+    // ------------------------------------------------------------ reduction
+
+    private void reduction() throws IOException {
+        List<JsonNode> red = rows.stream().filter(kind("reduction")).toList();
+        if (red.isEmpty()) return;
+        line("## Reduction of the partial gradients");
+        line("");
+        line("One row per partition through a single dense layer (identity), 32 partitions on the 2-worker cluster, "
+                + "`--driver-memory 1g`, executors 4g. *collected*: every partition's float64 partial sums go to the driver, "
+                + "which adds them in partition order; *sharded*: reduce-scatter on the executors, slices added in partition "
+                + "order, the driver receives one summed copy (both give the same bytes). Driver heap from `summary.json`: the "
+                + "peak of the heap pools (garbage included) and the largest heap live after a collection.");
+        line("");
+        line("| parameters | path | completed | job s | driver heap peak MiB | live after GC MiB | note |");
+        line("|---|---|---|---|---|---|---|");
+        Map<String, Map<String, Double>> chart = new LinkedHashMap<>();
+        for (JsonNode r : red) {
+            boolean ok = r.path("ok").asBoolean();
+            JsonNode h = r.path("driver_heap");
+            line(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s |", millions(r.path("params").asLong()), r.path("path").asText(), ok ? "yes" : "**no**",
+                    ok ? String.format(Locale.ROOT, "%.1f", r.path("wall_s").asDouble()) : "–",
+                    ok ? String.format(Locale.ROOT, "%.0f", h.path("peak_used_mib").asDouble()) : "–",
+                    ok ? String.format(Locale.ROOT, "%.0f", h.path("peak_after_gc_mib").asDouble()) : "–",
+                    r.path("note").asText(r.path("error").asText(""))));
+            if (ok) chart.computeIfAbsent(r.path("path").asText(), k -> new LinkedHashMap<>()).put(millions(r.path("params").asLong()), h.path("peak_used_mib").asDouble());
+        }
+        line("");
+        if (!chart.isEmpty()) {
+            barChart("reduction-heap.png", "Driver heap peak while reducing over 32 partitions", "MiB", chart);
+            line("![driver heap during the reduction](reduction-heap.png)");
+            line("");
+        }
+    }
+
+    // ------------------------------------------------------------ fusion
+
+    private void fusion() {
+        List<JsonNode> f = rows.stream().filter(kind("fusion")).toList();
+        if (f.isEmpty()) return;
+        line("## Fused activation backward kernels: before and after");
+        line("");
+        line("| workload | before s | after s | speed-up |");
+        line("|---|---|---|---|");
+        for (JsonNode r : f) {
+            line(String.format(Locale.ROOT, "| %s | %.3f | %.3f | %.2f× |", r.path("workload").asText(), r.path("before_s").asDouble(), r.path("after_s").asDouble(),
+                    r.path("before_s").asDouble() / r.path("after_s").asDouble()));
+        }
+        line("");
+    }
+
+    // ------------------------------------------------------------ helpers
+
+    private void barChart(String file, String title, String yTitle, Map<String, Map<String, Double>> series) throws IOException {
+        CategoryChart c = new CategoryChartBuilder().width(900).height(450).title(title).yAxisTitle(yTitle).build();
+        c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS).setLegendLayout(Styler.LegendLayout.Horizontal);
+        c.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
+        List<String> categories = series.values().stream().flatMap(m -> m.keySet().stream()).distinct().toList();
+        for (var e : series.entrySet()) {
+            List<Double> values = categories.stream().map(k -> e.getValue().getOrDefault(k, 0.0)).toList();
+            c.addSeries(e.getKey(), categories, values);
+        }
+        BitmapEncoder.saveBitmap(c, outDir.resolve(file).toString(), BitmapEncoder.BitmapFormat.PNG);
+    }
+
+    private Optional<JsonNode> e2e(String workload, String systemContains) {
+        return first(kind("e2e").and(r -> r.path("workload").asText().equals(workload) && r.path("system").asText().contains(systemContains)));
+    }
+
+    private Optional<JsonNode> first(Predicate<JsonNode> p) {
+        return rows.stream().filter(p).findFirst();
+    }
+
+    private static Predicate<JsonNode> kind(String k) {
+        return r -> r.path("kind").asText().equals(k);
+    }
+
+    private static String seconds(JsonNode a) {
+        List<String> s = new ArrayList<>();
+        a.forEach(v -> s.add(String.format(Locale.ROOT, "%.2f", v.asDouble())));
+        return String.join(", ", s);
+    }
+
+    private static String millions(long n) {
+        return n >= 1_000_000 ? String.format(Locale.ROOT, "%.0fM", n / 1e6) : String.format(Locale.ROOT, "%.0fk", n / 1e3);
+    }
+
+    private void line(String s) {
+        md.append(s).append('\n');
+    }
+}
