@@ -146,23 +146,33 @@ public final class MllibPeer {
             Dataset<Row> df = dataFrame(spark, jsc, features, o).cache();
             df.count();
 
-            Mllib mllib = timeMllib(jsc, df, o);
-            df.unpersist();
-            Ours ours = timeGradSpark(jsc, o, x, y, work.resolve("out"));
+            MllibRuns mllib = new MllibRuns(jsc, df, o);
+            GradSparkRuns ours = new GradSparkRuns(jsc, o, x, y, work.resolve("out"));
+            for (int i = 0; i < o.warmup; i++) {
+                mllib.warmup();
+                ours.run();
+            }
+            // Interleaved, so that a change in the load of a shared machine falls on both alike.
+            for (int i = 0; i < o.repeats; i++) {
+                mllib.time(i);
+                ours.time(i);
+            }
 
-            double ratio = mllib.perEvaluation() / ours.median();
+            double oursMedian = CoreEndToEnd.median(ours.seconds), lossSum = ours.last.outputSum();
+            double[] history = mllib.objectiveHistory;
             System.out.printf(Locale.ROOT,
                     "{\"what\": \"mllib-peer\", \"layers\": \"%s\", \"rows\": %d, \"partitions\": %d, \"master\": \"%s\", \"dtype\": \"%s\", "
-                            + "\"labels\": \"row mod classes\", \"block_size\": %d, \"chunk_rows\": %d, "
+                            + "\"labels\": \"row mod classes\", \"block_size\": %d, \"chunk_rows\": %d, \"warmup\": %d, "
                             + "\"mllib_iters\": [%d, %d], \"mllib_fit_s\": %s, \"mllib_total_iterations\": %s, \"mllib_evaluations\": %s, \"mllib_fit_jobs\": %s, "
                             + "\"mllib_per_iteration_s\": %s, \"mllib_per_evaluation_s\": %s, \"mllib_objective_first\": %.8g, \"mllib_objective_last\": %.8g, "
-                            + "\"gradspark_backend\": \"%s\", \"gradspark_s\": %s, \"gradspark_median_s\": %.6f, \"gradspark_loss_sum\": %.8g, \"gradspark_loss_mean\": %.8g, "
+                            + "\"gradspark_backend\": \"%s\", \"gradspark_s\": %s, \"gradspark_median_s\": %s, \"gradspark_loss_sum\": %.8g, \"gradspark_loss_mean\": %.8g, "
                             + "\"ratio\": %s}%n",
-                    o.layersCsv().replace(',', '-'), o.rows, o.partitions, jsc.master(), o.dtype.numpyName(), o.blockSize, o.chunkRows,
-                    o.itersLow, o.itersHigh, pairs(mllib.fitSeconds()), pairs(mllib.iterations()), pairs(mllib.evaluations()), pairs(mllib.jobs()),
-                    json(mllib.perIteration()), json(mllib.perEvaluation()), mllib.objectiveFirst(), mllib.objectiveLast(),
-                    ours.backend().replace("\"", "'"), Arrays.toString(ours.seconds()), ours.median(), ours.lossSum(), ours.lossSum() / o.rows,
-                    json(ratio));
+                    o.layersCsv().replace(',', '-'), o.rows, o.partitions, jsc.master(), o.dtype.numpyName(), o.blockSize, o.chunkRows, o.warmup,
+                    o.itersLow, o.itersHigh, pairs(mllib.seconds), pairs(mllib.iterations), pairs(mllib.evaluations), pairs(mllib.jobs),
+                    json(mllib.perIteration()), json(mllib.perEvaluation()), history[0], history[history.length - 1],
+                    String.valueOf(ours.last.summary().get("backend")).replace("\"", "'"),
+                    Arrays.toString(Arrays.stream(ours.seconds).mapToObj(MllibPeer::json).toArray()), json(oursMedian), lossSum, lossSum / o.rows,
+                    json(mllib.perEvaluation() / oursMedian));
         } finally {
             spark.stop();
             deleteTree(work);
@@ -210,20 +220,6 @@ public final class MllibPeer {
         return spark.createDataFrame(rows, schema);
     }
 
-    /** Per repeat i: fit seconds, L-BFGS iterations, cost evaluations and all jobs, each as {low, high}. */
-    private record Mllib(double[][] fitSeconds, double[][] iterations, double[][] evaluations, double[][] jobs,
-                         double objectiveFirst, double objectiveLast) {
-        double perIteration() { return medianOfDifferences(fitSeconds, iterations); }
-
-        double perEvaluation() { return medianOfDifferences(fitSeconds, evaluations); }
-
-        private static double medianOfDifferences(double[][] seconds, double[][] counts) {
-            double[] v = new double[seconds.length];
-            for (int i = 0; i < v.length; i++) v[i] = (seconds[i][1] - seconds[i][0]) / (counts[i][1] - counts[i][0]);
-            return CoreEndToEnd.median(v);
-        }
-    }
-
     /** Counts the jobs started, and among them MLlib's cost evaluations (a treeAggregate job each). */
     private static final class JobCounter extends SparkListener {
         final AtomicInteger jobs = new AtomicInteger(), evaluations = new AtomicInteger();
@@ -235,22 +231,40 @@ public final class MllibPeer {
         }
     }
 
-    private static Mllib timeMllib(JavaSparkContext jsc, Dataset<Row> df, Options o) throws Exception {
-        MultilayerPerceptronClassifier mlp = new MultilayerPerceptronClassifier().setLayers(o.layers).setSolver("l-bfgs")
-                .setTol(0).setBlockSize(o.blockSize).setSeed(o.seed);
-        JobCounter counter = new JobCounter();
-        jsc.sc().addSparkListener(counter);
-        double[][] seconds = new double[o.repeats][2], iterations = new double[o.repeats][2], evaluations = new double[o.repeats][2],
-                jobs = new double[o.repeats][2];
-        MultilayerPerceptronClassificationModel model = null;
-        try {
-            for (int i = 0; i < o.warmup; i++) mlp.setMaxIter(o.itersLow).fit(df);
-            for (int i = 0; i < o.repeats; i++) {
+    /** MLlib's fits; per timed repeat i, as {low, high}: fit seconds, L-BFGS iterations, cost evaluations and all jobs. */
+    private static final class MllibRuns {
+        final JavaSparkContext jsc;
+        final Dataset<Row> df;
+        final Options o;
+        final MultilayerPerceptronClassifier mlp;
+        final double[][] seconds, iterations, evaluations, jobs;
+        double[] objectiveHistory;
+
+        MllibRuns(JavaSparkContext jsc, Dataset<Row> df, Options o) {
+            this.jsc = jsc;
+            this.df = df;
+            this.o = o;
+            mlp = new MultilayerPerceptronClassifier().setLayers(o.layers).setSolver("l-bfgs").setTol(0).setBlockSize(o.blockSize).setSeed(o.seed);
+            seconds = new double[o.repeats][2];
+            iterations = new double[o.repeats][2];
+            evaluations = new double[o.repeats][2];
+            jobs = new double[o.repeats][2];
+        }
+
+        void warmup() {
+            mlp.setMaxIter(o.itersLow).fit(df);
+        }
+
+        /** Repeat i: a fit of --iters-low, then one of --iters-high. */
+        void time(int i) throws Exception {
+            JobCounter counter = new JobCounter();
+            jsc.sc().addSparkListener(counter);
+            try {
                 for (int h = 0; h < 2; h++) {
                     counter.jobs.set(0);
                     counter.evaluations.set(0);
                     long t0 = System.nanoTime();
-                    model = mlp.setMaxIter(h == 0 ? o.itersLow : o.itersHigh).fit(df);
+                    MultilayerPerceptronClassificationModel model = mlp.setMaxIter(h == 0 ? o.itersLow : o.itersHigh).fit(df);
                     seconds[i][h] = (System.nanoTime() - t0) / 1e9;
                     // Listener events arrive asynchronously; this drains them (private[spark] in Scala,
                     // public in the bytecode: what Spark's own tests call).
@@ -258,31 +272,46 @@ public final class MllibPeer {
                     iterations[i][h] = model.summary().totalIterations();
                     evaluations[i][h] = counter.evaluations.get();
                     jobs[i][h] = counter.jobs.get();
+                    objectiveHistory = model.summary().objectiveHistory();
                 }
+            } finally {
+                jsc.sc().removeSparkListener(counter);
             }
-        } finally {
-            jsc.sc().removeSparkListener(counter);
         }
-        double[] history = model.summary().objectiveHistory();
-        return new Mllib(seconds, iterations, evaluations, jobs, history[0], history[history.length - 1]);
+
+        double perIteration() { return medianOfDifferences(iterations); }
+
+        double perEvaluation() { return medianOfDifferences(evaluations); }
+
+        private double medianOfDifferences(double[][] counts) {
+            double[] v = new double[seconds.length];
+            for (int i = 0; i < v.length; i++) v[i] = (seconds[i][1] - seconds[i][0]) / (counts[i][1] - counts[i][0]);
+            return CoreEndToEnd.median(v);
+        }
     }
 
-    /** The timed runs of the job (after --warmup runs, in the same Spark context) and what the last one returned. */
-    private record Ours(double[] seconds, double median, double lossSum, String backend) {}
+    /** The job's full-batch gradient runs (in the same Spark context); seconds per timed repeat, and what the last returned. */
+    private static final class GradSparkRuns {
+        final JavaSparkContext jsc;
+        final JobConfig cfg;
+        final double[] seconds;
+        GradientJob.Result last;
 
-    private static Ours timeGradSpark(JavaSparkContext jsc, Options o, Path x, Path y, Path out) {
-        JobConfig cfg = JobOptions.parse(Map.of(), "--layers", o.layersCsv(), "--activation", "sigmoid", "--loss", "softmax-cross-entropy",
-                "--input", x.toString(), "--labels", y.toString(), "--dtype", o.dtype.numpyName(), "--partitions", String.valueOf(o.partitions),
-                "--chunk-rows", String.valueOf(o.chunkRows), "--backend", o.backend, "--seed", String.valueOf(o.seed), "--out", out.toString());
-        double[] seconds = new double[o.repeats];
-        GradientJob.Result r = null;
-        for (int i = 0; i < o.warmup + o.repeats; i++) {
-            long t0 = System.nanoTime();
-            r = GradientJob.run(jsc, cfg);
-            double s = (System.nanoTime() - t0) / 1e9;
-            if (i >= o.warmup) seconds[i - o.warmup] = s;
+        GradSparkRuns(JavaSparkContext jsc, Options o, Path x, Path y, Path out) {
+            this.jsc = jsc;
+            cfg = JobOptions.parse(Map.of(), "--layers", o.layersCsv(), "--activation", "sigmoid", "--loss", "softmax-cross-entropy",
+                    "--input", x.toString(), "--labels", y.toString(), "--dtype", o.dtype.numpyName(), "--partitions", String.valueOf(o.partitions),
+                    "--chunk-rows", String.valueOf(o.chunkRows), "--backend", o.backend, "--seed", String.valueOf(o.seed), "--out", out.toString());
+            seconds = new double[o.repeats];
         }
-        return new Ours(seconds, CoreEndToEnd.median(seconds), r.outputSum(), String.valueOf(r.summary().get("backend")));
+
+        double run() {
+            long t0 = System.nanoTime();
+            last = GradientJob.run(jsc, cfg);
+            return (System.nanoTime() - t0) / 1e9;
+        }
+
+        void time(int i) { seconds[i] = run(); }
     }
 
     private static String pairs(double[][] v) {
