@@ -256,29 +256,45 @@ class Cluster:
         subprocess.run([CLUSTER, "stop"], env=self.env, capture_output=True)
 
 
+def attempt(what, fn, *args):
+    """Runs one measurement; a failure is recorded and reported, and the suite goes on."""
+    try:
+        return fn(*args)
+    except Exception as e:
+        log("%s failed: %s" % (what, str(e)[-800:]))
+        record({"kind": "error", "what": what, "error": str(e)[-800:]})
+        return None
+
+
 def workloads():
     for name, model, what, act in WORKLOADS:
-        core(name, model, what, act)
-        torch(name, model, what, act)
-        submit(name, model, what, act, "local[2]", "gradspark-submit local[2]", 2)
+        attempt(name + " core", core, name, model, what, act)
+        attempt(name + " pytorch", torch, name, model, what, act)
+        attempt(name + " local[2]", submit, name, model, what, act, "local[2]", "gradspark-submit local[2]", 2)
     for n in (2, 1):
         with Cluster(n) as c:
             for name, model, what, act in WORKLOADS:
                 if name in ("large-weights", "small-weights"):
-                    submit(name, model, what, act, c.url, "standalone cluster, %d worker%s" % (n, "s" if n > 1 else ""), 4)
+                    attempt(name + " cluster", submit, name, model, what, act, c.url, "standalone cluster, %d worker%s" % (n, "s" if n > 1 else ""), 4)
+            if n == 2 and not QUICK:
+                mllib(c.url, "standalone cluster, 2 workers")
 
 
 # ---------------------------------------------------------------- MLlib
 
-def mllib():
-    model = dict(layers="256,1024,1024,10", rows=4096 if QUICK else 16384)
-    cmd = java_cmd("org.gradspark.bench.MllibPeer", "--master", "local[2]", "--layers", model["layers"], "--rows", str(model["rows"]),
-                   "--partitions", "2", "--chunk-rows", str(CHUNK), "--repeats", "2" if QUICK else "3", heap="6g")
-    out = run(cmd, env=env(OPENBLAS_NUM_THREADS=1))
-    r = json_line(out)
-    r.update(kind="mllib", setup="local[2]")
+def mllib(master="local[2]", setup="local[2]"):
+    """MLlib's MultilayerPerceptronClassifier against the job, through bench/run-mllib-peer (SparkSubmit)."""
+    rows = 4096 if QUICK else 16384
+    cmd = [os.path.join(HOME, "bench/run-mllib-peer"), "--master", master, "--", "--layers", "256,1024,1024,10", "--rows", str(rows),
+           "--partitions", "2" if master.startswith("local") else "4", "--chunk-rows", str(CHUNK), "--iters-low", "2", "--iters-high", "6",
+           "--repeats", "1" if QUICK else "3", "--warmup", "1"]
+    try:
+        r = json_line(run(cmd, env=env()))
+        r.update(kind="mllib", setup=setup)
+    except Exception as e:  # report it and go on: the other sections stand on their own
+        r = {"kind": "mllib", "setup": setup, "error": str(e)[-500:]}
     record(r)
-    log("mllib local[2]: %s" % json.dumps(r)[:300])
+    log("mllib %s: %s" % (setup, json.dumps(r)[:300]))
 
 
 # ---------------------------------------------------------------- reduction
@@ -319,12 +335,8 @@ def main():
     t0 = time.perf_counter()
     machine()
     anchor()
+    mllib()
     workloads()
-    try:
-        mllib()
-    except Exception as e:  # report it and go on: the other sections stand on their own
-        record({"kind": "mllib", "setup": "local[2]", "error": str(e)[-500:]})
-        log("mllib failed: " + str(e)[-500:])
     reduction()
     record({"kind": "done", "seconds": time.perf_counter() - t0})
     shutil.rmtree(WORK, ignore_errors=True)

@@ -76,7 +76,9 @@ def main():
             elif a.what == "hvp":
                 g = torch.autograd.grad(forward(x).sum(), weights, create_graph=True)
                 dot = sum((gi * vi).sum() for gi, vi in zip(g, v))
-                g = torch.autograd.grad(dot, weights)
+                # The last bias's gradient does not depend on the weights: its part of Hv is zero.
+                g = [torch.zeros_like(w) if h is None else h
+                     for w, h in zip(weights, torch.autograd.grad(dot, weights, allow_unused=True))]
             else:
                 x = x.detach().requires_grad_(True)
                 g1, = torch.autograd.grad(forward(x).sum(), x, create_graph=True)

@@ -39,6 +39,8 @@ public final class AutoBackend implements Backend {
 
     @Override public String name() { return "auto"; }
 
+    @Override public void warmUp(java.util.Set<org.gradspark.ad.backend.UnaryOp> ops) { cpu.warmUp(ops); }
+
     @Override public String device() {
         Routing r = routing();
         return r.gpu() == null ? cpu.device() + " (no OpenCL GPU found)" : r.how();

@@ -45,6 +45,12 @@ public final class GradSparkMain {
             cfg = JobOptions.parse(keys, jobArgs);
             System.setProperty(Backends.PROPERTY, cfg.backend());
             conf.set("spark.executor.extraJavaOptions", (conf.get("spark.executor.extraJavaOptions", "") + " -D" + Backends.PROPERTY + "=" + cfg.backend()).trim());
+            // The JIT warm-up of the job's kernels starts with each executor (GradSparkPlugin), unless a key says otherwise.
+            if (!conf.contains(GradSparkPlugin.KEY)) conf.set(GradSparkPlugin.KEY, GradSparkPlugin.kernelsOf(cfg));
+            String plugins = conf.get("spark.plugins", "");
+            if (!plugins.contains(GradSparkPlugin.class.getName())) {
+                conf.set("spark.plugins", plugins.isEmpty() ? GradSparkPlugin.class.getName() : plugins + "," + GradSparkPlugin.class.getName());
+            }
         } catch (BadInputException e) {
             err.println("gradspark: " + e.getMessage());
             return 2;

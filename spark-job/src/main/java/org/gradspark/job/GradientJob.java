@@ -61,6 +61,7 @@ public final class GradientJob {
             long tSetup = System.nanoTime();
             Broadcast<Map<String, Tensor>> bw = jsc.broadcast(weights);
             Broadcast<Map<String, Tensor>> bv = vector == null ? null : jsc.broadcast(vector);
+            long tBroadcast = System.nanoTime();
             PartitionTask task = new PartitionTask(cfg, input, sens, labels, inputGrads, gradsHeader, partitions);
             List<Integer> indices = IntStream.range(0, partitions).boxed().toList();
             JavaRDD<PartitionResult> computed = jsc.parallelize(indices, partitions)
@@ -72,7 +73,7 @@ public final class GradientJob {
             long totalSize = java.util.Arrays.stream(sizes).asLongStream().sum();
             Map<String, Tensor> grads = new LinkedHashMap<>();
             List<PartitionResult> results;
-            boolean sharded = cfg.weightsWanted() && totalSize >= shardThreshold(jsc);
+            boolean sharded = cfg.weightsWanted() && (long) partitions * totalSize >= shardThreshold(jsc);
             try {
                 if (sharded) {
                     results = reduceSharded(computed, cfg, keys, sizes, weights, partitions, grads);
@@ -99,7 +100,8 @@ public final class GradientJob {
             for (PartitionResult r : results) outputSum += r.outputSum();
             long tEnd = System.nanoTime();
             Map<String, Object> summary = JobSummary.of(cfg, jsc, results, outputSum,
-                    Map.of("setup_s", (tSetup - t0) / 1e9, "compute_s", (tCompute - tSetup) / 1e9, "reduce_write_s", (tEnd - tCompute) / 1e9),
+                    Map.of("setup_s", (tSetup - t0) / 1e9, "broadcast_s", (tBroadcast - tSetup) / 1e9,
+                            "compute_reduce_s", (tCompute - tBroadcast) / 1e9, "write_s", (tEnd - tCompute) / 1e9),
                     (tEnd - t0) / 1e9);
             summary.put("reduction_path", sharded ? "sharded on the executors" : "collected, summed on the driver");
             summary.put("driver_heap", heap.report());
@@ -150,8 +152,11 @@ public final class GradientJob {
         }
     }
 
-    /** Parameter count from which partial gradients are reduce-scattered on the executors instead of collected. */
-    static final long DEFAULT_SHARD_THRESHOLD = 1L << 20;
+    /**
+     * Partial sums the driver may collect (partitions × parameters, float64 values: 2^25 is 256 MiB)
+     * before the partials are reduce-scattered on the executors instead, so that it then holds one copy.
+     */
+    static final long DEFAULT_SHARD_THRESHOLD = 1L << 25;
 
     /** From the thread's local property or the Spark conf ({@code spark.gradspark.shardThreshold}). */
     private static long shardThreshold(JavaSparkContext jsc) {

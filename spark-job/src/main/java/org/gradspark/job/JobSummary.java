@@ -41,6 +41,9 @@ final class JobSummary {
         s.put("output_sum", outputSum);
         s.put("wall_s", wallSeconds);
         s.put("phases_s", new java.util.TreeMap<>(phases));
+        // Each partition's own time (in its task, from the backend's first call to its partial sums).
+        s.put("partition_s_max", results.stream().mapToLong(PartitionResult::nanos).max().orElse(0) / 1e9);
+        s.put("partition_s_mean", results.stream().mapToLong(PartitionResult::nanos).average().orElse(0) / 1e9);
         s.put("rows_per_s", rows / Math.max(1e-9, wallSeconds));
         return s;
     }

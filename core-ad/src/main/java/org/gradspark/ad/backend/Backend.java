@@ -32,4 +32,12 @@ public interface Backend {
 
     /** Maximum along one axis; NaN wins (as NumPy's max). */
     Tensor max(Tensor x, int axis, boolean keepDims);
+
+    /**
+     * Gets the float32 kernels of {@code ops} compiled before their first large use: a JIT backend
+     * runs them on small arrays until the JVM has optimised them (a fresh executor JVM otherwise
+     * crawls through its first chunks). Blocks until done; results are the same either way. By
+     * default nothing to do.
+     */
+    default void warmUp(java.util.Set<UnaryOp> ops) {}
 }
