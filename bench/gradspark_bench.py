@@ -287,7 +287,7 @@ def mllib(master="local[2]", setup="local[2]"):
     rows = 4096 if QUICK else 16384
     cmd = [os.path.join(HOME, "bench/run-mllib-peer"), "--master", master, "--", "--layers", "256,1024,1024,10", "--rows", str(rows),
            "--partitions", "2" if master.startswith("local") else "4", "--chunk-rows", str(CHUNK), "--iters-low", "2", "--iters-high", "6",
-           "--repeats", "1" if QUICK else "3", "--warmup", "1"]
+           "--repeats", "1" if QUICK or not master.startswith("local") else "2", "--warmup", "1"]
     try:
         r = json_line(run(cmd, env=env()))
         r.update(kind="mllib", setup=setup)

@@ -29,6 +29,7 @@ public final class GradSparkKryoRegistrator implements KryoRegistrator {
         kryo.register(PartitionResult.class, new PartitionResultSerializer());
         kryo.register(PartitionResult[].class);
         kryo.register(ShardedReduction.Slice.class, new SliceSerializer());
+        kryo.register(ShardedReduction.ShardSum.class, new SliceSerializer.ShardSumSerializer());
         kryo.register(double[].class);
         kryo.register(double[][].class);
         kryo.register(float[].class);

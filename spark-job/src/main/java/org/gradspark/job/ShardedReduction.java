@@ -8,7 +8,6 @@ import java.util.List;
 import org.apache.spark.Partitioner;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.storage.StorageLevel;
 import scala.Tuple2;
 
 /**
@@ -16,13 +15,18 @@ import scala.Tuple2;
  * flat gradient is cut into shards, shard s of all partitions meets on one executor, where it is
  * added in partition-index order, and the driver receives the summed shards one at a time. The
  * driver never holds more than the result; the bits equal those of {@link OrderedSum}, because each
- * element is still summed over partitions in index order.
+ * element is still summed over partitions in index order. One pass: the partitions' metadata
+ * travels with their shard 0, nothing is cached, and a task emits its slices one at a time, so an
+ * executor holds one partition's partial sums and one slice beyond what computing them needs.
  */
 final class ShardedReduction {
     private ShardedReduction() {}
 
-    /** Part of one partition's flat gradient. */
-    record Slice(int partition, double[] values) implements Serializable {}
+    /** Part of one partition's flat gradient; shard 0's also carries the partition's metadata (else null). */
+    record Slice(int partition, double[] values, PartitionResult meta) implements Serializable {}
+
+    /** One shard summed over all partitions, with the partitions' metadata for shard 0 (else empty). */
+    record ShardSum(int shard, double[] values, List<PartitionResult> metas) implements Serializable {}
 
     /** Sends shard s to reduce partition s. */
     static final class ShardPartitioner extends Partitioner {
@@ -45,32 +49,31 @@ final class ShardedReduction {
 
     /** Partitions' metadata (with empty partials) and, through the sink, the summed gradient. */
     static List<PartitionResult> run(JavaRDD<PartitionResult> results, long totalSize, int shards, ShardSink sink) {
-        JavaRDD<PartitionResult> kept = results.persist(StorageLevel.MEMORY_AND_DISK_SER());
-        try {
-            List<PartitionResult> metas = new ArrayList<>(kept
-                    .map(PartitionResult::withoutPartials)
-                    .collect());
-            JavaPairRDD<Integer, Slice> slices = kept.flatMapToPair(r -> {
-                List<Tuple2<Integer, Slice>> out = new ArrayList<>(shards);
-                for (int s = 0; s < shards; s++) {
-                    out.add(new Tuple2<>(s, new Slice(r.index(), flatRange(r.partials(), start(totalSize, shards, s), start(totalSize, shards, s + 1)))));
-                }
-                return out.iterator();
-            });
-            Iterator<Tuple2<Integer, double[]>> summed = slices.partitionBy(new ShardPartitioner(shards))
-                    .mapPartitionsToPair(ShardedReduction::sumInPartitionOrder)
-                    .toLocalIterator();
-            while (summed.hasNext()) {
-                Tuple2<Integer, double[]> t = summed.next();
-                sink.accept(t._1(), start(totalSize, shards, t._1()), t._2());
+        JavaPairRDD<Integer, Slice> slices = results.flatMapToPair(r -> new Iterator<Tuple2<Integer, Slice>>() {
+            private int s;
+
+            @Override public boolean hasNext() { return s < shards; }
+
+            @Override public Tuple2<Integer, Slice> next() {
+                double[] v = flatRange(r.partials(), start(totalSize, shards, s), start(totalSize, shards, s + 1));
+                Tuple2<Integer, Slice> t = new Tuple2<>(s, new Slice(r.index(), v, s == 0 ? r.withoutPartials() : null));
+                s++;
+                return t;
             }
-            return metas;
-        } finally {
-            kept.unpersist(false);
+        });
+        Iterator<ShardSum> summed = slices.partitionBy(new ShardPartitioner(shards))
+                .mapPartitions(ShardedReduction::sumInPartitionOrder)
+                .toLocalIterator();
+        List<PartitionResult> metas = new ArrayList<>();
+        while (summed.hasNext()) {
+            ShardSum t = summed.next();
+            sink.accept(t.shard(), start(totalSize, shards, t.shard()), t.values());
+            metas.addAll(t.metas());
         }
+        return metas;
     }
 
-    private static Iterator<Tuple2<Integer, double[]>> sumInPartitionOrder(Iterator<Tuple2<Integer, Slice>> it) {
+    private static Iterator<ShardSum> sumInPartitionOrder(Iterator<Tuple2<Integer, Slice>> it) {
         List<Tuple2<Integer, Slice>> all = new ArrayList<>();
         it.forEachRemaining(all::add);
         if (all.isEmpty()) return java.util.Collections.emptyIterator();
@@ -80,7 +83,8 @@ final class ShardedReduction {
             double[] v = all.get(i)._2().values();
             for (int j = 0; j < sum.length; j++) sum[j] += v[j];
         }
-        return List.of(new Tuple2<>(all.get(0)._1(), sum)).iterator();
+        List<PartitionResult> metas = all.stream().map(t -> t._2().meta()).filter(java.util.Objects::nonNull).toList();
+        return List.of(new ShardSum(all.get(0)._1(), sum, metas)).iterator();
     }
 
     /** First flat element of shard s when {@code total} elements are cut into {@code shards} near-equal shards. */
