@@ -38,15 +38,22 @@ import org.gradspark.ad.backend.UnaryOp;
  * (the backend logs a warning). The flag keeps NaN and infinity semantics (it does not imply
  * finite-math), which the tests check through every kernel.
  *
+ * <p><b>float32 MatMul on a CPU device</b> (PoCL's) runs, from 2 x 160^3 flops, as OpenCL C kernels
+ * with {@code float16} accumulators ({@link MatMulF32Program}, {@code matmul_f32.cl}) that Aparapi cannot
+ * translate from Java; smaller products, float64, and every product on a GPU run the Aparapi kernels.
+ * Which one runs is logged once per device.
+ *
  * <p><b>Memory.</b> A tensor's array is copied to the device once while it stays in use: inputs
  * are cached by array identity, with MatMul's packed operands, up to
  * {@code -Dgradspark.opencl.cacheBytes} (default a quarter of the device's memory, at most 1 GiB);
- * see {@link DeviceArrays}.
+ * see {@link DeviceArrays}. The OpenCL C MatMul needs no cache: on a CPU device OpenCL uses the arrays
+ * in place, and nothing is copied (see {@link OpenCLCProgram}).
  *
  * <p><b>Speed.</b> On PoCL on a 2-core AVX-512 Xeon, float32 MatMul of 1024^3 and 2048^3 runs at
- * 70 to 85 GFLOP/s, about a third of NumPy/OpenBLAS on the same cores: PoCL's LLVM vectorises at
- * 256 bits where OpenBLAS uses 512 (see {@link MatMulF32Kernel}). Elementwise kernels and reductions
- * are bound by the copies to and from the device, which on a CPU device are memcpy.
+ * about 110 to 150 GFLOP/s, 0.55 to 0.75 of NumPy/OpenBLAS on the same cores (the Aparapi kernel managed
+ * 55 to 85: PoCL's LLVM vectorises its scalar OpenCL at 256 bits, see {@link MatMulF32Kernel}).
+ * Elementwise kernels and reductions are bound by the copies to and from the device, which on a CPU
+ * device are memcpy.
  */
 public final class OpenCLBackend implements Backend {
     static final String CACHE_PROPERTY = "gradspark.opencl.cacheBytes";
@@ -191,7 +198,11 @@ public final class OpenCLBackend implements Backend {
         MatMulPlan plan = new MatMulPlan(batch, m, n, k, transA, transB, s.launcher.maxGroupSize());
         synchronized (LOCK) {
             Tensor result;
-            if (a.dtype() == DType.FLOAT32) {
+            MatMulF32Program program = a.dtype() == DType.FLOAT32 ? s.matMulF32Program(d) : null;
+            if (program != null) {
+                result = Tensor.wrap(program.multiply(a.rawFloats(), b.rawFloats(), d, transA, transB), outShape);
+                s.openCLCProducts++;
+            } else if (a.dtype() == DType.FLOAT32) {
                 float[] x = a.rawFloats(), y = b.rawFloats();
                 MatMulF32Kernel q = s.matMulF32.take(x, y);
                 q.srcA = s.arrays.upload(q, q.srcA, x);
@@ -318,7 +329,15 @@ public final class OpenCLBackend implements Backend {
         if (own != null) {
             synchronized (LOCK) {
                 own.arrays.clear();
+                own.closeMatMulF32Program();
             }
+        }
+    }
+
+    /** How many products ran as {@link MatMulF32Program}'s OpenCL C kernels, for tests. */
+    long openCLCProducts() {
+        synchronized (LOCK) {
+            return session().openCLCProducts;
         }
     }
 
@@ -362,9 +381,15 @@ public final class OpenCLBackend implements Backend {
         final DeviceArrays.Pool<SumF64Kernel> sumF64;
         final DeviceArrays.Pool<MaxF32Kernel> maxF32;
         final DeviceArrays.Pool<MaxF64Kernel> maxF64;
+        /** Whether float32 products of {@link MatMulF32Program#MIN_FLOPS} and more run as OpenCL C kernels. */
+        final boolean openCLCMatMul;
+        private MatMulF32Program matMulF32Program;
+        private String matMulF32ProgramFailure;
+        long openCLCProducts;
 
         Session(OpenCLDevice device, long budgetBytes) {
             this.description = OpenCLDevices.describe(device);
+            this.openCLCMatMul = MatMulF32Program.suits(device);
             this.launcher = new KernelLauncher(device);
             this.arrays = new DeviceArrays(budgetBytes);
             KernelLauncher l = launcher;
@@ -385,6 +410,35 @@ public final class OpenCLBackend implements Backend {
                 System.getLogger(OpenCLBackend.class.getName()).log(System.Logger.Level.WARNING,
                         "opencl backend on PoCL without POCL_EXTRA_BUILD_FLAGS=-cl-unsafe-math-optimizations: MatMul will run about 10 times slower");
             }
+            System.getLogger(OpenCLBackend.class.getName()).log(System.Logger.Level.INFO, openCLCMatMul
+                    ? "opencl backend: float32 MatMul of 2*160^3 flops and more runs the OpenCL C kernels of " + MatMulF32Program.SOURCE
+                            + " on this CPU device, smaller ones the Aparapi kernel MatMulF32Kernel"
+                    : "opencl backend: float32 MatMul runs the Aparapi kernel MatMulF32Kernel (the OpenCL C kernels of "
+                            + MatMulF32Program.SOURCE + " are for CPU devices)");
+        }
+
+        /**
+         * The OpenCL C MatMul for a float32 product of these sizes, built on first use; null when the
+         * Aparapi kernel takes it (a GPU, or a product under the threshold). A program that does not
+         * build is an error, every time it is asked for, never a quiet switch to the Aparapi kernel.
+         */
+        MatMulF32Program matMulF32Program(MatMulDims d) {
+            if (!openCLCMatMul || d.flops() < MatMulF32Program.MIN_FLOPS) return null;
+            if (matMulF32Program == null) {
+                if (matMulF32ProgramFailure != null) throw new IllegalStateException(matMulF32ProgramFailure);
+                try {
+                    matMulF32Program = MatMulF32Program.build(launcher.device());
+                } catch (IllegalStateException e) {
+                    matMulF32ProgramFailure = e.getMessage();
+                    throw e;
+                }
+            }
+            return matMulF32Program;
+        }
+
+        void closeMatMulF32Program() {
+            if (matMulF32Program != null) matMulF32Program.close();
+            matMulF32Program = null;
         }
     }
 
