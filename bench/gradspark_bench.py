@@ -270,12 +270,14 @@ def workloads():
     for name, model, what, act in WORKLOADS:
         attempt(name + " core", core, name, model, what, act)
         attempt(name + " pytorch", torch, name, model, what, act)
-        attempt(name + " local[2]", submit, name, model, what, act, "local[2]", "gradspark-submit local[2]", 2)
+        # The same heap as the core's JVM (-Xmx8g): in local mode the driver runs the tasks.
+        attempt(name + " local[2]", submit, name, model, what, act, "local[2]", "gradspark-submit local[2]", 2, ("--driver-memory", "8g"))
     for n in (2, 1):
-        with Cluster(n) as c:
+        with Cluster(n, worker_memory="6g") as c:
             for name, model, what, act in WORKLOADS:
                 if name in ("large-weights", "small-weights"):
-                    attempt(name + " cluster", submit, name, model, what, act, c.url, "standalone cluster, %d worker%s" % (n, "s" if n > 1 else ""), 4)
+                    attempt(name + " cluster", submit, name, model, what, act, c.url, "standalone cluster, %d worker%s" % (n, "s" if n > 1 else ""), 4,
+                            ("--executor-memory", "4g"))
             if n == 2 and not QUICK:
                 mllib(c.url, "standalone cluster, 2 workers")
 

@@ -141,7 +141,8 @@ public final class BenchReport {
                 + "derivative (`--wrt inputs --order 2`; PyTorch: `create_graph=True` double backward). The core runs in one JVM on 2 threads "
                 + "(each a row range, OpenBLAS 1 thread, as a Spark task); PyTorch uses 2 threads and the better of the whole batch and "
                 + "4096-row chunks; Spark rows are the job's own time from `summary.json` (`wall_s`, from the job's start to its "
-                + "outputs written, without the JVM's and SparkContext's start), a fresh JVM per run; the cluster runs use 4 partitions.");
+                + "outputs written, without the JVM's and SparkContext's start), a fresh JVM per run, `--driver-memory 8g` on local[2] "
+                + "(the core's heap); the cluster runs use 4 partitions and `--executor-memory 4g`.");
         line("");
         line("| workload | system | median s | examples/s | vs PyTorch | GFLOP/s | runs (s) |");
         line("|---|---|---|---|---|---|---|");

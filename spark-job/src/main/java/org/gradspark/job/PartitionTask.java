@@ -65,9 +65,14 @@ public final class PartitionTask implements java.io.Serializable {
             boolean[] bad = nonFinite(x, r);
             Tensor s = sens == null ? null : sens.read(r, count, cfg.dtype());
             Tensor y = labels == null ? null : labels.read(r, count, cfg.dtype());
-            Tensor out = BatchGradient.outputs(net, loss, x, y);
-            if (s == null) s = Tensor.full(1, cfg.dtype(), out.shape());
-            else if (!s.shape().equals(out.shape())) s = Ops.reshape(s, out.shape());
+            // The outputs' shape is known for the MLP; then the weight gradient's own forward pass
+            // gives the outputs too (one forward per chunk instead of two).
+            Shape outShape = outputShape(count);
+            boolean fused = outShape != null && bad == null && cfg.mode() == JobConfig.Mode.GRAD && cfg.weightsWanted();
+            Tensor out = fused ? null : BatchGradient.outputs(net, loss, x, y);
+            if (out != null) outShape = out.shape();
+            if (s == null) s = Tensor.full(1, cfg.dtype(), outShape);
+            else if (!s.shape().equals(outShape)) s = Ops.reshape(s, outShape);
             if (bad != null) {
                 skipped += count(bad);
                 s = Ops.mul(s, keepMask(bad, out.shape(), cfg.dtype()));
@@ -76,12 +81,16 @@ public final class PartitionTask implements java.io.Serializable {
                 out = Ops.mul(BatchGradient.outputs(net, loss, x, y), keepMask(bad, out.shape(), cfg.dtype()));
             }
             s = Ops.mul(s, scale);
-            for (int i = 0; i < out.size(); i++) outputSum += out.getDouble(i);
             if (cfg.mode() == JobConfig.Mode.HVP) {
                 add(partials, BatchGradient.hessianVectorProduct(net, loss, params, v, x, s, y));
+            } else if (fused) {
+                BatchGradient.WithOutputs g = BatchGradient.weightGradientsAndOutputs(net, loss, params, x, s, y);
+                add(partials, g.gradients());
+                out = g.outputs();
             } else if (cfg.weightsWanted()) {
                 add(partials, BatchGradient.weightGradients(net, loss, params, x, s, y));
             }
+            for (int i = 0; i < out.size(); i++) outputSum += out.getDouble(i);
             if (inputGrads != null) {
                 Tensor g = BatchGradient.inputDerivative(net, loss, cfg.order(), x, s, y);
                 Npy.writeRows(Path.of(inputGrads), inputGradsHeader, r, g);
@@ -89,6 +98,12 @@ public final class PartitionTask implements java.io.Serializable {
         }
         return new PartitionResult(index, end - first, skipped, partials, outputSum, System.nanoTime() - start, executorId(),
                 backend.name() + " on " + backend.device());
+    }
+
+    /** The per-example outputs' shape for the built-in MLP: [rows, out], or [rows] with a loss; null for a user Cell. */
+    private Shape outputShape(int rows) {
+        if (cfg.modelClass() != null) return null;
+        return cfg.loss() == JobConfig.Loss.NONE ? Shape.of(rows, cfg.layers()[cfg.layers().length - 1]) : Shape.of(rows);
     }
 
     private static String executorId() {

@@ -5,6 +5,8 @@ import static org.gradspark.ad.Ops.sum;
 
 import java.util.List;
 import org.gradspark.ad.Cell;
+import org.gradspark.ad.Fn;
+import org.gradspark.ad.Functional;
 import org.gradspark.ad.GradOperation;
 import org.gradspark.ad.Parameter;
 import org.gradspark.ad.ParameterTuple;
@@ -57,6 +59,22 @@ public final class BatchGradient {
         Cell g = new GradOperation(false, true, false).apply(new Objective(model, loss), new ParameterTuple(params));
         TensorTuple t = g.call(args(x, s, labels));
         return t.leaves().toArray(new Tensor[0]);
+    }
+
+    /** Weight gradients and the per-example outputs they came from (one forward pass for both). */
+    public record WithOutputs(Tensor[] gradients, Tensor outputs) {}
+
+    /**
+     * {@link #weightGradients} and {@link #outputs} from one forward pass (the outputs ride along
+     * as the gradient's auxiliary value), for callers that need both, like a job's output sum.
+     */
+    public static WithOutputs weightGradientsAndOutputs(Cell model, Cell loss, List<Parameter> params, Tensor x, Tensor s, Tensor labels) {
+        Fn objective = in -> {
+            Tensor out = outputs(model, loss, in[0], in.length > 2 ? in[2] : null);
+            return TensorTuple.of(sum(mul(out, in[1])), out);
+        };
+        TensorTuple r = Functional.grad(objective, new int[0], new ParameterTuple(params), true).apply(args(x, s, labels)).asTuple();
+        return new WithOutputs(r.get(0).asTuple().leaves().toArray(new Tensor[0]), (Tensor) r.get(1));
     }
 
     /** The K-th input derivative by K nested GradOperations (K >= 1), shaped like x. */

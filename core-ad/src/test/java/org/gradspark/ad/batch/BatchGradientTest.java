@@ -31,6 +31,17 @@ class BatchGradientTest {
     }
 
     @Test
+    void weightGradientsAndOutputsFromOneForwardPassEqualTheSeparateCalls() {
+        Dense d = new Dense(2, 3, DType.FLOAT64, 4);
+        Sequential net = new Sequential(d, Activation.tanh());
+        Tensor s = Tensor.uniform(2, -1, 1, DType.FLOAT64, 5, 3);
+        BatchGradient.WithOutputs both = BatchGradient.weightGradientsAndOutputs(net, null, net.trainableParams(), X, s, null);
+        Tensor[] g = BatchGradient.weightGradients(net, null, net.trainableParams(), X, s, null);
+        assertTrue(both.gradients()[0].allClose(g[0], 0, 0) && both.gradients()[1].allClose(g[1], 0, 0), "the same gradients, bit for bit");
+        assertTrue(both.outputs().allClose(BatchGradient.outputs(net, null, X, null), 0, 0), "the same outputs");
+    }
+
+    @Test
     void inputDerivativesOfOrderOneTwoThreeAreMindSporeNesting() {
         // One input, one output: out = sin(x w), s = 1. g1 = w cos(xw), g2 = -w^2 sin(xw), g3 = -w^3 cos(xw).
         Dense d = new Dense(Tensor.of(new double[][] {{1.5}}), Tensor.of(new double[] {0.0}));
