@@ -16,7 +16,8 @@ import org.gradspark.gpu.opencl.OpenCLCProgram.Arg;
  * <p><b>Why OpenCL C.</b> {@link MatMulF32Kernel} is Java that Aparapi translates to scalar OpenCL C,
  * which PoCL's LLVM vectorises at 256 bits on Skylake-AVX512: 55 to 85 GFLOP/s at 1024^3 and 2048^3 on 2
  * cores, a third of OpenBLAS. Written with {@code float16}, each accumulator is one 512-bit register and the
- * same cores reach about 130 to 160 GFLOP/s, packing included (bench/run-kernels compares with NumPy).
+ * same cores reach about 105 to 160 GFLOP/s, packing included (bench/run-kernels compares with NumPy).
+ * The pack costs 2 to 2.5 ms at 1024^3 and about 10 ms at 2048^3 (some 13 and 8 percent).
  * The kernels use only fused multiply-adds, so NaN and infinities propagate as in the reference, with or
  * without PoCL's {@code -cl-unsafe-math-optimizations}.
  *

@@ -50,8 +50,9 @@ import org.gradspark.ad.backend.UnaryOp;
  * in place, and nothing is copied (see {@link OpenCLCProgram}).
  *
  * <p><b>Speed.</b> On PoCL on a 2-core AVX-512 Xeon, float32 MatMul of 1024^3 and 2048^3 runs at
- * about 110 to 150 GFLOP/s, 0.55 to 0.75 of NumPy/OpenBLAS on the same cores (the Aparapi kernel managed
- * 55 to 85: PoCL's LLVM vectorises its scalar OpenCL at 256 bits, see {@link MatMulF32Kernel}).
+ * about 105 to 160 GFLOP/s on a quiet machine, 0.6 to 0.8 of NumPy/OpenBLAS on the same cores measured
+ * interleaved in one run (the Aparapi kernel managed 55 to 85 GFLOP/s, 0.3 to 0.45: PoCL's LLVM vectorises
+ * its scalar OpenCL at 256 bits, see {@link MatMulF32Kernel}).
  * Elementwise kernels and reductions are bound by the copies to and from the device, which on a CPU
  * device are memcpy.
  */
