@@ -7,9 +7,11 @@ import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
 import java.lang.management.MemoryUsage;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.management.ListenerNotFoundException;
 import javax.management.Notification;
@@ -26,12 +28,15 @@ import javax.management.openmbean.CompositeData;
 final class DriverHeap implements AutoCloseable {
     private static final double MIB = 1024.0 * 1024.0;
     private final AtomicLong peakAfterGc = new AtomicLong();
+    private final Set<String> heapPools = new HashSet<>();
     private final List<NotificationEmitter> emitters = new ArrayList<>();
     private final NotificationListener listener = this::onGc;
 
     DriverHeap() {
         for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-            if (pool.getType() == MemoryType.HEAP) pool.resetPeakUsage();
+            if (pool.getType() != MemoryType.HEAP) continue;
+            pool.resetPeakUsage();
+            heapPools.add(pool.getName());
         }
         for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
             if (gc instanceof NotificationEmitter e) {
@@ -45,13 +50,9 @@ final class DriverHeap implements AutoCloseable {
         if (!GarbageCollectionNotificationInfo.GARBAGE_COLLECTION_NOTIFICATION.equals(n.getType())) return;
         GarbageCollectionNotificationInfo info = GarbageCollectionNotificationInfo.from((CompositeData) n.getUserData());
         long used = 0;
-        for (MemoryUsage u : info.getGcInfo().getMemoryUsageAfterGc().values()) used += u.getUsed();
-        // Non-heap pools (metaspace, code cache) are in the map too; they are small and stable: subtract them.
-        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-            if (pool.getType() == MemoryType.NON_HEAP) {
-                MemoryUsage u = info.getGcInfo().getMemoryUsageAfterGc().get(pool.getName());
-                if (u != null) used -= u.getUsed();
-            }
+        // The map has the non-heap pools too (metaspace, code cache): only the heap's count.
+        for (Map.Entry<String, MemoryUsage> e : info.getGcInfo().getMemoryUsageAfterGc().entrySet()) {
+            if (heapPools.contains(e.getKey())) used += e.getValue().getUsed();
         }
         peakAfterGc.accumulateAndGet(used, Math::max);
     }

@@ -138,18 +138,7 @@ public final class GradientJob {
      */
     public static Result run(JavaSparkContext jsc, JobConfig cfg, Dataset<Row> rows, String featuresCol) {
         if (cfg.input() != null) throw new BadInputException("--input " + cfg.input() + ": not used when the rows come from a Dataset; leave it unset");
-        checkOutputPath(Path.of(cfg.out()));
-        Path work = temporarySibling(Path.of(cfg.out() + "-input"));
-        try {
-            String npy = TabularInput.materialize(rows, "the Dataset", featuresCol, work.resolve("input.npy"));
-            return run(jsc, cfg.withInput(npy, "the Dataset"));
-        } catch (Throwable e) {
-            BadInputException bad = wrappedBadInput(e);
-            if (bad != null) throw bad;
-            throw e;
-        } finally {
-            deleteTree(work);
-        }
+        return runMaterialized(jsc, cfg, "the Dataset", npy -> TabularInput.materialize(rows, "the Dataset", featuresCol, npy));
     }
 
     /**
@@ -241,11 +230,19 @@ public final class GradientJob {
      * --out (by the executors, at the rows' offsets in the file's order), then the job runs on that.
      */
     private static Result runTabular(JavaSparkContext jsc, JobConfig cfg) {
+        return runMaterialized(jsc, cfg, "--input " + cfg.input(), npy -> TabularInput.materialize(jsc, cfg.input(), cfg.featuresCol(), npy));
+    }
+
+    /**
+     * Rows from elsewhere (a Parquet/CSV file, a Dataset): {@code write} puts them into the .npy it
+     * is given, in a temporary directory beside --out that is removed afterwards; then the job runs
+     * on that file, with {@code name} naming the rows in error messages.
+     */
+    private static Result runMaterialized(JavaSparkContext jsc, JobConfig cfg, String name, java.util.function.Function<Path, String> write) {
         checkOutputPath(Path.of(cfg.out()));
         Path work = temporarySibling(Path.of(cfg.out() + "-input"));
         try {
-            String npy = TabularInput.materialize(jsc, cfg.input(), cfg.featuresCol(), work.resolve("input.npy"));
-            return run(jsc, cfg.withInput(npy, "--input " + cfg.input()));
+            return run(jsc, cfg.withInput(write.apply(work.resolve("input.npy")), name));
         } catch (Throwable e) {
             BadInputException bad = wrappedBadInput(e);
             if (bad != null) throw bad;
