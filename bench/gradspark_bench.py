@@ -127,16 +127,11 @@ def anchor():
     if not NUMPY_PY:
         log("NumPy not found: no hardware anchor (install python3-numpy)")
         return
-    code = (
-        "import json, time, statistics, numpy as np\n"
-        "for n in (1024, 2048):\n"
-        "    a = np.random.default_rng(1).uniform(-1, 1, (n, n)).astype(np.float32); b = a.T.copy()\n"
-        "    a @ b; a @ b\n"
-        "    ts = []\n"
-        "    for _ in range(7):\n"
-        "        t = time.perf_counter(); a @ b; ts.append(time.perf_counter() - t)\n"
-        "    print(json.dumps({'kind': 'anchor', 'n': n, 'gflops': 2 * n ** 3 / statistics.median(ts) / 1e9}))\n")
-    out = run([NUMPY_PY, "-c", code], env=env(OPENBLAS_NUM_THREADS=2, OMP_NUM_THREADS=2))
+    # The same measurement as bench/run-kernels' NumPy side (kernels_report.numpy_matmul_gflops).
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); import kernels_report as k\n"
+            "for n in (1024, 2048):\n"
+            "    print(json.dumps({'kind': 'anchor', 'n': n, 'gflops': k.numpy_matmul_gflops(n)}))\n")
+    out = run([NUMPY_PY, "-c", code, os.path.join(HOME, "bench")], env=env(OPENBLAS_NUM_THREADS=2, OMP_NUM_THREADS=2))
     for line in out.splitlines():
         record(json.loads(line))
         log("anchor: " + line)
