@@ -30,6 +30,9 @@ public final class GradSparkKryoRegistrator implements KryoRegistrator {
         kryo.register(PartitionResult[].class);
         kryo.register(ShardedReduction.Slice.class, new SliceSerializer());
         kryo.register(ShardedReduction.ShardSum.class, new SliceSerializer.ShardSumSerializer());
+        kryo.register(PartitionTask.Chunk.class, new ChunkSerializer());
+        kryo.register(java.util.ArrayList.class);
+        kryo.register(scala.Tuple2.class);
         kryo.register(double[].class);
         kryo.register(double[][].class);
         kryo.register(float[].class);

@@ -10,13 +10,15 @@ import org.apache.spark.api.plugin.PluginContext;
 import org.apache.spark.api.plugin.SparkPlugin;
 import org.gradspark.ad.backend.Backends;
 import org.gradspark.ad.backend.UnaryOp;
+import org.gradspark.gpu.cpu.CpuBackend;
 
 /**
  * Starts the JIT warm-up of the job's float32 kernels ({@code spark.gradspark.warmUp}, e.g.
  * {@code tanh} or {@code exp,log}) on each executor as it starts, in a daemon thread, so that it
  * overlaps the executor's (and, in local mode, the SparkContext's) start instead of slowing the
  * first chunks. gradspark-submit's CLI turns it on ({@code spark.plugins}) with the kernels of the
- * job's activation and loss. Changes no result.
+ * job's activation and loss. On a cluster it also sizes the CPU backend's thread pool to the
+ * executor's cores ({@link #limitThreads}). Changes no result.
  */
 public final class GradSparkPlugin implements SparkPlugin {
     static final String KEY = "spark.gradspark.warmUp";
@@ -26,6 +28,7 @@ public final class GradSparkPlugin implements SparkPlugin {
     @Override public ExecutorPlugin executorPlugin() {
         return new ExecutorPlugin() {
             @Override public void init(PluginContext ctx, Map<String, String> extraConf) {
+                limitThreads(ctx.conf());
                 Set<UnaryOp> ops = parse(ctx.conf().get(KEY, ""));
                 if (ops.isEmpty()) return;
                 Thread t = new Thread(() -> {
@@ -38,6 +41,18 @@ public final class GradSparkPlugin implements SparkPlugin {
                 t.start();
             }
         };
+    }
+
+    /**
+     * On a cluster, the CPU backend's elementwise kernels use the executor's cores
+     * ({@code spark.executor.cores}), not every core of the machine it shares with other executors;
+     * an explicit {@code -Dgradspark.cpu.threads} wins. Local mode keeps all the cores it was given.
+     */
+    static void limitThreads(org.apache.spark.SparkConf conf) {
+        String cores = conf.get("spark.executor.cores", null), master = conf.get("spark.master", "");
+        boolean local = master.equals("local") || master.startsWith("local[");   // local-cluster[...] has executor JVMs
+        if (cores == null || local || System.getProperty(CpuBackend.THREADS_PROPERTY) != null) return;
+        System.setProperty(CpuBackend.THREADS_PROPERTY, cores);
     }
 
     /** {@code tanh,exp} → the ops; empty or {@code none}: none. */

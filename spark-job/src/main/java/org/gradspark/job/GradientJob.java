@@ -13,15 +13,18 @@ import java.util.Map;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.storage.StorageLevel;
 import org.gradspark.ad.Tensor;
 import org.gradspark.job.io.BadInputException;
 import org.gradspark.job.io.Npy;
 import org.gradspark.job.io.Npz;
+import scala.Tuple2;
 
 /**
  * The {@code grad} job and its Java API: checks the inputs on the driver, runs one
@@ -59,40 +62,49 @@ public final class GradientJob {
                 gradsHeader = Npy.allocate(Path.of(inputGrads), cfg.dtype(), n, input.width());
             }
             long tSetup = System.nanoTime();
-            Broadcast<Map<String, Tensor>> bw = jsc.broadcast(weights);
-            Broadcast<Map<String, Tensor>> bv = vector == null ? null : jsc.broadcast(vector);
-            long tBroadcast = System.nanoTime();
             PartitionTask task = new PartitionTask(cfg, input, sens, labels, inputGrads, gradsHeader, partitions);
-            List<Integer> indices = IntStream.range(0, partitions).boxed().toList();
-            JavaRDD<PartitionResult> computed = jsc.parallelize(indices, partitions)
-                    .map(i -> task.run(i, bw.value(), bv == null ? null : bv.value()));
-            ProgressListener progress = new ProgressListener(n, partitions);
-            jsc.sc().addSparkListener(progress);
+            JavaRDD<Integer> parts = jsc.parallelize(IntStream.range(0, partitions).boxed().toList(), partitions);
+            // With --repeat, each partition's rows are read (and checked) once, in the first evaluation,
+            // and kept in the executors' memory, as an optimiser's loop keeps its data.
+            JavaPairRDD<Integer, List<PartitionTask.Chunk>> kept = cfg.repeat() == 1 ? null
+                    : parts.mapToPair(i -> new Tuple2<>(i, task.readAll(i))).persist(StorageLevel.MEMORY_ONLY());
             List<String> keys = JobModel.build(cfg, weights).keys();
             int[] sizes = keys.stream().mapToInt(k -> weights.get(k).size()).toArray();
             long totalSize = java.util.Arrays.stream(sizes).asLongStream().sum();
-            Map<String, Tensor> grads = new LinkedHashMap<>();
-            List<PartitionResult> results;
             boolean sharded = cfg.weightsWanted() && (long) partitions * totalSize >= shardThreshold(jsc);
+            ProgressListener progress = new ProgressListener(n, partitions);
+            jsc.sc().addSparkListener(progress);
+            Map<String, Tensor> grads = null;
+            List<PartitionResult> results = null;
+            List<Double> evaluations = new ArrayList<>();
+            boolean identical = true;
+            long broadcastNanos = 0, computeNanos = 0;
             try {
-                if (sharded) {
-                    results = reduceSharded(computed, cfg, keys, sizes, weights, partitions, grads);
-                } else {
-                    results = new ArrayList<>(computed.collect());
-                    results.sort(Comparator.comparingInt(PartitionResult::index));
-                    if (cfg.weightsWanted()) {
-                        double[][] total = OrderedSum.of(results);
-                        for (int k = 0; k < keys.size(); k++) {
-                            grads.put(keys.get(k), Tensor.wrap(total[k], weights.get(keys.get(k)).shape()).astype(cfg.dtype()));
-                        }
-                    }
+                // Each evaluation broadcasts the weights afresh (in an optimiser they change every step).
+                for (int e = 0; e < cfg.repeat(); e++) {
+                    long te = System.nanoTime();
+                    Broadcast<Map<String, Tensor>> bw = jsc.broadcast(weights);
+                    Broadcast<Map<String, Tensor>> bv = vector == null ? null : jsc.broadcast(vector);
+                    long tb = System.nanoTime();
+                    JavaRDD<PartitionResult> computed = kept == null
+                            ? parts.map(i -> task.run(i, bw.value(), bv == null ? null : bv.value()))
+                            : kept.map(p -> task.run(p._1(), p._2().iterator(), bw.value(), bv == null ? null : bv.value()));
+                    Map<String, Tensor> g = new LinkedHashMap<>();
+                    results = sharded ? reduceSharded(computed, cfg, keys, sizes, weights, partitions, g) : collect(computed, cfg, keys, weights, g);
+                    bw.destroy();
+                    if (bv != null) bv.destroy();
+                    long tc = System.nanoTime();
+                    broadcastNanos += tb - te;
+                    computeNanos += tc - tb;
+                    evaluations.add((tc - te) / 1e9);
+                    if (grads != null && !sameBits(grads, g)) identical = false;
+                    grads = g;
                 }
             } finally {
                 jsc.sc().removeSparkListener(progress);
+                if (kept != null) kept.unpersist(false);
             }
             long tCompute = System.nanoTime();
-            bw.destroy();
-            if (bv != null) bv.destroy();
             if (cfg.weightsWanted()) Npz.write(tmp.resolve(cfg.mode() == JobConfig.Mode.HVP ? "hvp.npz" : "grads.npz"), grads);
             long rows = results.stream().mapToLong(PartitionResult::rows).sum();
             long skipped = results.stream().mapToLong(PartitionResult::skippedRows).sum();
@@ -100,9 +112,14 @@ public final class GradientJob {
             for (PartitionResult r : results) outputSum += r.outputSum();
             long tEnd = System.nanoTime();
             Map<String, Object> summary = JobSummary.of(cfg, jsc, results, outputSum,
-                    Map.of("setup_s", (tSetup - t0) / 1e9, "broadcast_s", (tBroadcast - tSetup) / 1e9,
-                            "compute_reduce_s", (tCompute - tBroadcast) / 1e9, "write_s", (tEnd - tCompute) / 1e9),
+                    Map.of("setup_s", (tSetup - t0) / 1e9, "broadcast_s", broadcastNanos / 1e9,
+                            "compute_reduce_s", computeNanos / 1e9, "write_s", (tEnd - tCompute) / 1e9),
                     (tEnd - t0) / 1e9);
+            if (cfg.repeat() > 1) {
+                // Each evaluation from its broadcast to its reduced gradient; the first also reads the rows.
+                summary.put("evaluations_s", evaluations);
+                summary.put("evaluations_identical", identical);
+            }
             summary.put("reduction_path", sharded ? "sharded on the executors" : "collected, summed on the driver");
             summary.put("driver_heap", heap.report());
             JobSummary.write(tmp.resolve("summary.json"), summary);
@@ -151,6 +168,31 @@ public final class GradientJob {
     private static long shardThreshold(JavaSparkContext jsc) {
         String local = jsc.getLocalProperty("spark.gradspark.shardThreshold");
         return local != null ? Long.parseLong(local) : jsc.getConf().getLong("spark.gradspark.shardThreshold", DEFAULT_SHARD_THRESHOLD);
+    }
+
+    /** The collected path: every partition's partial sums to the driver, added there in partition order. */
+    private static List<PartitionResult> collect(JavaRDD<PartitionResult> computed, JobConfig cfg, List<String> keys, Map<String, Tensor> weights,
+                                                 Map<String, Tensor> grads) {
+        List<PartitionResult> results = new ArrayList<>(computed.collect());
+        results.sort(Comparator.comparingInt(PartitionResult::index));
+        if (cfg.weightsWanted()) {
+            double[][] total = OrderedSum.of(results);
+            for (int k = 0; k < keys.size(); k++) {
+                grads.put(keys.get(k), Tensor.wrap(total[k], weights.get(keys.get(k)).shape()).astype(cfg.dtype()));
+            }
+        }
+        return results.stream().map(PartitionResult::withoutPartials).toList();
+    }
+
+    /** Whether two evaluations gave the same gradients, bit for bit. */
+    private static boolean sameBits(Map<String, Tensor> a, Map<String, Tensor> b) {
+        for (Map.Entry<String, Tensor> e : a.entrySet()) {
+            Tensor x = e.getValue(), y = b.get(e.getKey());
+            for (int i = 0; i < x.size(); i++) {
+                if (Double.doubleToRawLongBits(x.getDouble(i)) != Double.doubleToRawLongBits(y.getDouble(i))) return false;
+            }
+        }
+        return true;
     }
 
     /** The sharded path: summed shards arrive one at a time and are cast straight into the result tensors. */

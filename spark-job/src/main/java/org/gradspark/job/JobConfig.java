@@ -31,6 +31,7 @@ public record JobConfig(
         int chunkRows,
         OnNan onNan,
         String out,
+        int repeat,                   // evaluations in one application (benchmarks); the outputs are the last one's
         String inputName) implements Serializable {   // null: named by --input; else what the rows were read from
 
     public enum Loss { NONE, MSE, SOFTMAX_CROSS_ENTROPY }
@@ -49,7 +50,7 @@ public record JobConfig(
      */
     public JobConfig withInput(String npy, String name) {
         return new JobConfig(modelClass, layers, activation, weights, seed, npy, null, syntheticRows, sens, labels, loss, wrt, order, mode,
-                vector, reduction, partitions, dtype, backend, chunkRows, onNan, out, name);
+                vector, reduction, partitions, dtype, backend, chunkRows, onNan, out, repeat, name);
     }
 
     /** How error messages name the rows: {@code --input FILE}, {@code synthetic input} or the Dataset. */

@@ -47,6 +47,8 @@ public final class JobOptions {
     @Option(names = "--chunk-rows", description = "rows per chunk inside a partition") int chunkRows = 4096;
     @Option(names = "--on-nan", description = "fail|skip rows with NaN/Inf inputs") String onNan = "fail";
     @Option(names = "--out", description = "output directory") Path out = Path.of("gradspark-out");
+    @Option(names = "--repeat", description = "evaluate N times in one application, rows kept in memory (benchmarks: each evaluation's time in summary.json)")
+    int repeat = 1;
 
     /**
      * Settings under {@code spark.gradspark.*} that are not job options (read by the driver from
@@ -134,6 +136,7 @@ public final class JobOptions {
         if (order < 1 || order > 8) throw new BadInputException(opt("--order") + ": expected 1..8, got " + order);
         if (synthetic <= 0 && input == null) throw new BadInputException(opt("--synthetic") + ": expected a positive row count, got " + synthetic);
         if (partitions < 0) throw new BadInputException(opt("--partitions") + ": expected >= 0, got " + partitions);
+        if (repeat < 1 || repeat > 10_000) throw new BadInputException(opt("--repeat") + ": expected 1..10000, got " + repeat);
         if (chunkRows <= 0) throw new BadInputException(opt("--chunk-rows") + ": expected > 0, got " + chunkRows);
         if (!List.of("auto", "cpu", "opencl", "reference").contains(backend)) {
             throw new BadInputException(opt("--backend") + ": expected auto, cpu, opencl or reference, got '" + backend + "'");
@@ -149,7 +152,7 @@ public final class JobOptions {
         return new JobConfig(modelCls, widths, act, abs(weights), seed, abs(input), featuresCol, input == null ? synthetic : 0, abs(sens), abs(labels),
                 lossKind, choice(opt("--wrt"), wrt, JobConfig.Wrt.class), order, m, abs(vector),
                 choice(opt("--reduction"), reduction, JobConfig.Reduction.class), partitions, dt, backend, chunkRows,
-                choice(opt("--on-nan"), onNan, JobConfig.OnNan.class), abs(out), null);
+                choice(opt("--on-nan"), onNan, JobConfig.OnNan.class), abs(out), repeat, null);
     }
 
     /** The option's name, and the spark.gradspark.* key its value came from, if it did. */

@@ -1,6 +1,8 @@
 package org.gradspark.job;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import org.gradspark.ad.Cell;
@@ -46,7 +48,47 @@ public final class PartitionTask implements java.io.Serializable {
         return n * index / partitions;
     }
 
+    /** One chunk of a partition's rows, read and checked: sensitivities null for ones, labels null for none, bad null when every row is kept. */
+    public record Chunk(long first, Tensor x, Tensor s, Tensor y, boolean[] bad) {}
+
+    /** Partition {@code index}'s chunks, each read (and checked for NaN/Inf) only when it is reached. */
+    public Iterator<Chunk> chunks(int index) {
+        long n = input.rows(), end = firstRow(n, partitions, index + 1);
+        return new Iterator<>() {
+            long r = firstRow(n, partitions, index);
+
+            @Override public boolean hasNext() { return r < end; }
+
+            @Override public Chunk next() {
+                if (r >= end) throw new java.util.NoSuchElementException();
+                int count = (int) Math.min(cfg.chunkRows(), end - r);
+                Chunk c = read(r, count);
+                r += count;
+                return c;
+            }
+        };
+    }
+
+    /** Partition {@code index}'s chunks, all read now (to be kept in memory across evaluations). */
+    public List<Chunk> readAll(int index) {
+        List<Chunk> all = new ArrayList<>();
+        chunks(index).forEachRemaining(all::add);
+        return all;
+    }
+
+    private Chunk read(long r, int count) {
+        Tensor x = input.read(r, count, cfg.dtype());
+        return new Chunk(r, x, sens == null ? null : sens.read(r, count, cfg.dtype()), labels == null ? null : labels.read(r, count, cfg.dtype()),
+                nonFinite(x, r));
+    }
+
+    /** Partition {@code index}, reading its rows as it goes. */
     public PartitionResult run(int index, Map<String, Tensor> weights, Map<String, Tensor> vector) {
+        return run(index, chunks(index), weights, vector);
+    }
+
+    /** Partition {@code index} over the given chunks of its rows. */
+    public PartitionResult run(int index, Iterator<Chunk> chunks, Map<String, Tensor> weights, Map<String, Tensor> vector) {
         long start = System.nanoTime();
         Backend backend = Backends.require(cfg.backend());
         JobModel model = JobModel.build(cfg, weights);
@@ -59,12 +101,12 @@ public final class PartitionTask implements java.io.Serializable {
         double[][] partials = cfg.weightsWanted() ? params.stream().map(p -> new double[p.size()]).toArray(double[][]::new) : new double[0][];
         double outputSum = 0;
         long skipped = 0;
-        for (long r = first; r < end; r += cfg.chunkRows()) {
-            int count = (int) Math.min(cfg.chunkRows(), end - r);
-            Tensor x = input.read(r, count, cfg.dtype());
-            boolean[] bad = nonFinite(x, r);
-            Tensor s = sens == null ? null : sens.read(r, count, cfg.dtype());
-            Tensor y = labels == null ? null : labels.read(r, count, cfg.dtype());
+        while (chunks.hasNext()) {
+            Chunk c = chunks.next();
+            long r = c.first();
+            int count = c.x().shape().dim(0);
+            Tensor x = c.x(), s = c.s(), y = c.y();
+            boolean[] bad = c.bad();
             // The outputs' shape is known for the MLP; then the weight gradient's own forward pass
             // gives the outputs too (one forward per chunk instead of two).
             Shape outShape = outputShape(count);

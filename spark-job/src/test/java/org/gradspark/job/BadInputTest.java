@@ -347,6 +347,8 @@ class BadInputTest {
         "--order       | x",
         "--partitions  | -1",
         "--chunk-rows  | 0",
+        "--repeat      | 0",
+        "--repeat      | 10001",
         "--activation  | swish",
         "--wrt         | everything",
         "--mode        | newton",

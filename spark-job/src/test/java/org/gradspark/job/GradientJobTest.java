@@ -257,4 +257,58 @@ class GradientJobTest {
         assertTrue(heap.get("peak_used_mib").asDouble() > 0 && heap.get("peak_used_mib").asDouble() <= heap.get("max_mib").asDouble(), heap.toString());
         assertTrue(heap.get("peak_after_gc_mib").asDouble() <= heap.get("peak_used_mib").asDouble(), heap.toString());
     }
+
+    /**
+     * --repeat 3: three evaluations in one application, the rows read once and kept in memory; each
+     * gives the bytes of a single run, with either reduction, and with skipped NaN rows and input
+     * derivatives (written again by each evaluation) too.
+     */
+    @Test
+    void threeEvaluationsInOneApplicationGiveTheBytesOfOne() throws Exception {
+        double[] values = Tensor.uniform(31, -1, 1, DType.FLOAT64, 900, 5).toDoubleArray();
+        values[5 * 17 + 2] = Double.NaN;   // row 17 is skipped
+        Tensor x = Tensor.wrap(values, org.gradspark.ad.Shape.of(900, 5));
+        Npy.write(dir.resolve("x.npy"), x);
+        String[] job = {"--layers", "5,16,3", "--dtype", "float64", "--input", dir.resolve("x.npy").toString(), "--on-nan", "skip",
+            "--wrt", "all", "--partitions", "3", "--chunk-rows", "128", "--backend", "cpu"};
+        GradientJob.run(jsc, config(job));
+        byte[] grads = Files.readAllBytes(dir.resolve("out/grads.npz")), inputGrads = Files.readAllBytes(dir.resolve("out/input_grads.npy"));
+        String[] repeated = java.util.Arrays.copyOf(job, job.length + 2);
+        repeated[job.length] = "--repeat";
+        repeated[job.length + 1] = "3";
+        for (String threshold : new String[] {null, "1"}) {
+            jsc.setLocalProperty("spark.gradspark.shardThreshold", threshold);
+            try {
+                GradientJob.Result r = GradientJob.run(jsc, config(repeated));
+                assertEquals(899, r.rows() - r.skippedRows());
+                com.fasterxml.jackson.databind.JsonNode summary = new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("out/summary.json").toFile());
+                assertEquals(3, summary.get("evaluations_s").size(), summary.toString());
+                assertTrue(summary.get("evaluations_identical").asBoolean(), summary.toString());
+                assertEquals(threshold == null ? "collected, summed on the driver" : "sharded on the executors", summary.get("reduction_path").asText());
+            } finally {
+                jsc.setLocalProperty("spark.gradspark.shardThreshold", null);
+            }
+            assertArrayEquals(grads, Files.readAllBytes(dir.resolve("out/grads.npz")), "shard threshold " + threshold);
+            assertArrayEquals(inputGrads, Files.readAllBytes(dir.resolve("out/input_grads.npy")), "shard threshold " + threshold);
+        }
+    }
+
+    /** What --repeat keeps in memory survives Kryo (Spark sends it when a kept partition moves to another executor). */
+    @Test
+    void aKeptChunkRoundTripsThroughKryo() {
+        org.apache.spark.serializer.SerializerInstance kryo = new org.apache.spark.serializer.KryoSerializer(jsc.getConf()).newInstance();
+        Tensor x = Tensor.uniform(3, -1, 1, DType.FLOAT32, 4, 2), y = Tensor.uniform(4, -1, 1, DType.FLOAT32, 4, 1);
+        for (PartitionTask.Chunk c : List.of(new PartitionTask.Chunk(7, x, null, y, new boolean[] {false, true, false, false}),
+                new PartitionTask.Chunk(0, x, y, null, null))) {
+            scala.reflect.ClassTag<PartitionTask.Chunk> tag = scala.reflect.ClassTag$.MODULE$.apply(PartitionTask.Chunk.class);
+            PartitionTask.Chunk back = kryo.deserialize(kryo.serialize(c, tag), tag);
+            assertEquals(c.first(), back.first());
+            assertTrue(back.x().allClose(c.x(), 0, 0));
+            assertEquals(c.s() == null, back.s() == null);
+            assertEquals(c.y() == null, back.y() == null);
+            if (c.y() != null) assertTrue(back.y().allClose(c.y(), 0, 0));
+            if (c.s() != null) assertTrue(back.s().allClose(c.s(), 0, 0));
+            assertArrayEquals(c.bad(), back.bad());
+        }
+    }
 }

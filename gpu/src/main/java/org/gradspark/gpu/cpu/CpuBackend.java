@@ -18,6 +18,8 @@ import org.gradspark.ad.backend.UnaryOp;
  * vectorises, all split over the cores above {@link Parallel#GRAIN} elements.
  */
 public final class CpuBackend implements Backend {
+    /** The system property that sets how many threads the elementwise kernels use (default: every core the JVM sees). */
+    public static final String THREADS_PROPERTY = "gradspark.cpu.threads";
     private static final BLAS BLAS_IMPL = BLAS.getInstance();
 
     @Override public String name() { return "cpu"; }

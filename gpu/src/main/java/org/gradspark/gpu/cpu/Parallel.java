@@ -7,7 +7,7 @@ import java.util.concurrent.RecursiveAction;
 final class Parallel {
     /** Below this many elements per task, threading costs more than it saves. */
     static final int GRAIN = 1 << 15;
-    static final int THREADS = Integer.getInteger("gradspark.cpu.threads", Runtime.getRuntime().availableProcessors());
+    static final int THREADS = Integer.getInteger(CpuBackend.THREADS_PROPERTY, Runtime.getRuntime().availableProcessors());
     private static final ForkJoinPool POOL = THREADS > 1 ? new ForkJoinPool(THREADS) : null;
 
     private Parallel() {}
