@@ -97,7 +97,7 @@ public final class BenchReport {
         ratioRow("large MLP, Spark local[2] vs PyTorch", sparkLarge, torchLarge, 1.2);
         if (sparkLarge != null && coreLarge != null) {
             double overhead = sparkLarge.path("median_s").asDouble() / coreLarge.path("median_s").asDouble() - 1;
-            target("large MLP, Spark's overhead over the core (job time)", String.format(Locale.ROOT, "%+.0f%%", 100 * overhead), "≤ 20%", overhead <= 0.2);
+            target("large MLP, Spark's overhead over the core (per evaluation)", String.format(Locale.ROOT, "%+.0f%%", 100 * overhead), "≤ 20%", overhead <= 0.2);
         }
         ratioRow("small MLP weights, core vs PyTorch", e2e("small-weights", "gradspark core").orElse(null), e2e("small-weights", "pytorch").orElse(null), 1.0);
         ratioRow("small MLP --order 2, core vs PyTorch double backward", e2e("small-order2", "gradspark core").orElse(null),
@@ -140,12 +140,15 @@ public final class BenchReport {
                 + "*weights*: gradient w.r.t. the weights; *hvp*: Hessian-vector product w.r.t. the weights; *order2*: second input "
                 + "derivative (`--wrt inputs --order 2`; PyTorch: `create_graph=True` double backward). The core runs in one JVM on 2 threads "
                 + "(each a row range, OpenBLAS 1 thread, as a Spark task); PyTorch uses 2 threads and the better of the whole batch and "
-                + "4096-row chunks; Spark rows are the job's own time from `summary.json` (`wall_s`, from the job's start to its "
-                + "outputs written, without the JVM's and SparkContext's start), a fresh JVM per run, `--driver-memory 8g` on local[2] "
-                + "(the core's heap); the cluster runs use 4 partitions and `--executor-memory 4g`.");
+                + "4096-row chunks; Spark rows are one application per set-up that evaluates the gradient several times (`--repeat`, as "
+                + "an optimiser's loop does: the weights broadcast afresh each time, the rows read in the first evaluation and kept in "
+                + "memory), the median of the evaluations after the same warm-up as the core's, each from the broadcast to the gradient "
+                + "reduced on the driver (`evaluations_s` in `summary.json`); *cold first* is the first evaluation (fresh executor JVMs, "
+                + "rows read and checked) and *process* the whole `gradspark-submit` from launch to exit; `--driver-memory 8g` on "
+                + "local[2] (the core's heap); the cluster runs use 4 partitions, `--executor-memory 4g` and `spark.executor.cores=1`.");
         line("");
-        line("| workload | system | median s | examples/s | vs PyTorch | GFLOP/s | runs (s) |");
-        line("|---|---|---|---|---|---|---|");
+        line("| workload | system | median s | examples/s | vs PyTorch | GFLOP/s | runs (s) | cold first s | process s |");
+        line("|---|---|---|---|---|---|---|---|---|");
         Map<String, Map<String, Double>> chart = new LinkedHashMap<>();
         for (JsonNode r : rows) {
             if (!r.path("kind").asText().equals("e2e") || r.has("skipped")) continue;
@@ -154,9 +157,9 @@ public final class BenchReport {
             String vs = torch.map(t -> String.format(Locale.ROOT, "%.2f×", t.path("median_s").asDouble() / r.path("median_s").asDouble())).orElse("–");
             torch.ifPresent(t -> chart.computeIfAbsent(r.path("system").asText(), k -> new LinkedHashMap<>())
                     .put(w, t.path("median_s").asDouble() / r.path("median_s").asDouble()));
-            line(String.format(Locale.ROOT, "| %s | %s | %.3f | %.0f | %s | %s | %s |", w, r.path("system").asText(), r.path("median_s").asDouble(),
+            line(String.format(Locale.ROOT, "| %s | %s | %.3f | %.0f | %s | %s | %s | %s | %s |", w, r.path("system").asText(), r.path("median_s").asDouble(),
                     r.path("examples_per_s").asDouble(), vs, r.path("gflops").isNumber() ? String.format(Locale.ROOT, "%.0f", r.path("gflops").asDouble()) : "–",
-                    seconds(r.path("seconds"))));
+                    seconds(r.path("seconds")), decimal(r.path("first_s")), decimal(r.path("process_s"))));
         }
         line("");
         if (!chart.isEmpty()) {
@@ -261,6 +264,10 @@ public final class BenchReport {
 
     private static Predicate<JsonNode> kind(String k) {
         return r -> r.path("kind").asText().equals(k);
+    }
+
+    private static String decimal(JsonNode seconds) {
+        return seconds.isNumber() ? String.format(Locale.ROOT, "%.2f", seconds.asDouble()) : "–";
     }
 
     private static String seconds(JsonNode a) {

@@ -17,6 +17,22 @@ final class BinaryF32Kernel extends Kernel implements DeviceArrays.Resident {
     /** NaN and +infinity, passed in because Aparapi has no such constants. */
     float nan, inf;
 
+    /** Binds the operands, their broadcast, a fresh output of {@code n} and the op; returns the output. */
+    float[] bind(DeviceArrays arrays, float[] x, float[] y, OpenCLBackend.Broadcast br, int n, int op) {
+        a = arrays.upload(this, a, x);
+        b = arrays.upload(this, b, y);
+        dims = arrays.upload(this, dims, br.dims);
+        aStrides = arrays.upload(this, aStrides, br.aStrides);
+        bStrides = arrays.upload(this, bStrides, br.bStrides);
+        out = new float[n];
+        this.n = n;
+        rank = br.rank;
+        this.op = op;
+        nan = Float.NaN;
+        inf = Float.POSITIVE_INFINITY;
+        return out;
+    }
+
     @Override
     public Object[] deviceArrays() {
         return new Object[] {a, b, out, dims, aStrides, bStrides};

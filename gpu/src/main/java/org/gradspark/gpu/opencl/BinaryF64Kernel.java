@@ -19,6 +19,22 @@ final class BinaryF64Kernel extends Kernel implements DeviceArrays.Resident {
     /** NaN and +infinity, passed in because Aparapi has no such constants. */
     double nan, inf;
 
+    /** Binds the operands, their broadcast, a fresh output of {@code n} and the op; returns the output. */
+    double[] bind(DeviceArrays arrays, double[] x, double[] y, OpenCLBackend.Broadcast br, int n, int op) {
+        a = arrays.upload(this, a, x);
+        b = arrays.upload(this, b, y);
+        dims = arrays.upload(this, dims, br.dims);
+        aStrides = arrays.upload(this, aStrides, br.aStrides);
+        bStrides = arrays.upload(this, bStrides, br.bStrides);
+        out = new double[n];
+        this.n = n;
+        rank = br.rank;
+        this.op = op;
+        nan = Double.NaN;
+        inf = Double.POSITIVE_INFINITY;
+        return out;
+    }
+
     @Override
     public Object[] deviceArrays() {
         return new Object[] {a, b, out, dims, aStrides, bStrides};

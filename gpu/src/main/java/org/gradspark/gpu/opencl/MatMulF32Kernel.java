@@ -36,6 +36,19 @@ final class MatMulF32Kernel extends Kernel implements DeviceArrays.Resident {
     /** Where op(A)[i, p] and op(B)[p, j] are in srcA and srcB: i * aRow + p * aCol, p * bRow + j * bCol. */
     int aRow, aCol, bRow, bCol;
 
+    /**
+     * Binds the operands as stored, packed buffers of at least the sizes given (device-only: grown,
+     * never uploaded) and a fresh output of {@code cSize}; returns the output.
+     */
+    float[] bind(DeviceArrays arrays, float[] a, float[] b, int lhsSize, int rhsSize, int cSize) {
+        srcA = arrays.upload(this, srcA, a);
+        srcB = arrays.upload(this, srcB, b);
+        if (lhs.length < lhsSize) lhs = new float[lhsSize];
+        if (rhs.length < rhsSize) rhs = new float[rhsSize];
+        c = new float[cSize];
+        return c;
+    }
+
     @Override
     public Object[] deviceArrays() {
         return new Object[] {srcA, srcB, lhs, rhs, c};

@@ -34,6 +34,19 @@ final class MatMulF64Kernel extends Kernel implements DeviceArrays.Resident {
     /** Where op(A)[i, p] and op(B)[p, j] are in srcA and srcB: i * aRow + p * aCol, p * bRow + j * bCol. */
     int aRow, aCol, bRow, bCol;
 
+    /**
+     * Binds the operands as stored, packed buffers of at least the sizes given (device-only: grown,
+     * never uploaded) and a fresh output of {@code cSize}; returns the output.
+     */
+    double[] bind(DeviceArrays arrays, double[] a, double[] b, int lhsSize, int rhsSize, int cSize) {
+        srcA = arrays.upload(this, srcA, a);
+        srcB = arrays.upload(this, srcB, b);
+        if (lhs.length < lhsSize) lhs = new double[lhsSize];
+        if (rhs.length < rhsSize) rhs = new double[rhsSize];
+        c = new double[cSize];
+        return c;
+    }
+
     @Override
     public Object[] deviceArrays() {
         return new Object[] {srcA, srcB, lhs, rhs, c};

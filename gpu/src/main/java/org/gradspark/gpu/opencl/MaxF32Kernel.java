@@ -12,6 +12,17 @@ final class MaxF32Kernel extends Kernel implements DeviceArrays.Resident {
     /** -infinity, the maximum of nothing; passed in because Aparapi has no infinity constants. */
     float lowest;
 
+    /** Binds {@code in} as [outer, len, inner] and a fresh output of outer × inner; returns the output. */
+    float[] bind(DeviceArrays arrays, float[] in, int outer, int len, int inner) {
+        x = arrays.upload(this, x, in);
+        out = new float[outer * inner];
+        this.outer = outer;
+        this.len = len;
+        this.inner = inner;
+        lowest = Float.NEGATIVE_INFINITY;
+        return out;
+    }
+
     @Override
     public Object[] deviceArrays() {
         return new Object[] {x, out};

@@ -1,5 +1,6 @@
 package org.gradspark.gpu.opencl;
 
+import com.aparapi.Kernel;
 import com.aparapi.device.OpenCLDevice;
 import java.util.Arrays;
 import java.util.Locale;
@@ -110,30 +111,16 @@ public final class OpenCLBackend implements Backend {
         if (n == 0) return empty(x.dtype(), x.shape());
         Session s = session();
         synchronized (LOCK) {
-            Tensor result;
-            if (x.dtype() == DType.FLOAT32) {
-                float[] in = x.rawFloats();
-                UnaryF32Kernel k = s.unaryF32.take(in);
-                k.x = s.arrays.upload(k, k.x, in);
-                k.out = new float[n];
-                k.n = n;
-                k.op = code(op);
-                s.launcher.run(k, s.launcher.linear(n, LINEAR_GROUP), 1);
-                k.get(k.out);
-                result = Tensor.wrap(k.out, x.shape());
-            } else {
-                double[] in = x.rawDoubles();
-                UnaryF64Kernel k = s.unaryF64.take(in);
-                k.x = s.arrays.upload(k, k.x, in);
-                k.out = new double[n];
-                k.n = n;
-                k.op = code(op);
-                s.launcher.run(k, s.launcher.linear(n, LINEAR_GROUP), 1);
-                k.get(k.out);
-                result = Tensor.wrap(k.out, x.shape());
+            try {
+                if (x.dtype() == DType.FLOAT32) {
+                    UnaryF32Kernel k = s.unaryF32.take(x.rawFloats());
+                    return launchLinear(s, k, n, k.bind(s.arrays, x.rawFloats(), code(op)), x.shape());
+                }
+                UnaryF64Kernel k = s.unaryF64.take(x.rawDoubles());
+                return launchLinear(s, k, n, k.bind(s.arrays, x.rawDoubles(), code(op)), x.shape());
+            } finally {
+                s.arrays.trim();
             }
-            s.arrays.trim();
-            return result;
         }
     }
 
@@ -146,44 +133,16 @@ public final class OpenCLBackend implements Backend {
         Broadcast br = new Broadcast(out, Strides.broadcast(a.shape(), out), Strides.broadcast(b.shape(), out));
         Session s = session();
         synchronized (LOCK) {
-            Tensor result;
-            if (a.dtype() == DType.FLOAT32) {
-                float[] x = a.rawFloats(), y = b.rawFloats();
-                BinaryF32Kernel k = s.binaryF32.take(x, y);
-                k.a = s.arrays.upload(k, k.a, x);
-                k.b = s.arrays.upload(k, k.b, y);
-                k.dims = s.arrays.upload(k, k.dims, br.dims);
-                k.aStrides = s.arrays.upload(k, k.aStrides, br.aStrides);
-                k.bStrides = s.arrays.upload(k, k.bStrides, br.bStrides);
-                k.out = new float[n];
-                k.n = n;
-                k.rank = br.rank;
-                k.op = code(op);
-                k.nan = Float.NaN;
-                k.inf = Float.POSITIVE_INFINITY;
-                s.launcher.run(k, s.launcher.linear(n, LINEAR_GROUP), 1);
-                k.get(k.out);
-                result = Tensor.wrap(k.out, out);
-            } else {
-                double[] x = a.rawDoubles(), y = b.rawDoubles();
-                BinaryF64Kernel k = s.binaryF64.take(x, y);
-                k.a = s.arrays.upload(k, k.a, x);
-                k.b = s.arrays.upload(k, k.b, y);
-                k.dims = s.arrays.upload(k, k.dims, br.dims);
-                k.aStrides = s.arrays.upload(k, k.aStrides, br.aStrides);
-                k.bStrides = s.arrays.upload(k, k.bStrides, br.bStrides);
-                k.out = new double[n];
-                k.n = n;
-                k.rank = br.rank;
-                k.op = code(op);
-                k.nan = Double.NaN;
-                k.inf = Double.POSITIVE_INFINITY;
-                s.launcher.run(k, s.launcher.linear(n, LINEAR_GROUP), 1);
-                k.get(k.out);
-                result = Tensor.wrap(k.out, out);
+            try {
+                if (a.dtype() == DType.FLOAT32) {
+                    BinaryF32Kernel k = s.binaryF32.take(a.rawFloats(), b.rawFloats());
+                    return launchLinear(s, k, n, k.bind(s.arrays, a.rawFloats(), b.rawFloats(), br, n, code(op)), out);
+                }
+                BinaryF64Kernel k = s.binaryF64.take(a.rawDoubles(), b.rawDoubles());
+                return launchLinear(s, k, n, k.bind(s.arrays, a.rawDoubles(), b.rawDoubles(), br, n, code(op)), out);
+            } finally {
+                s.arrays.trim();
             }
-            s.arrays.trim();
-            return result;
         }
     }
 
@@ -198,39 +157,25 @@ public final class OpenCLBackend implements Backend {
         Session s = session();
         MatMulPlan plan = new MatMulPlan(batch, m, n, k, transA, transB, s.launcher.maxGroupSize());
         synchronized (LOCK) {
-            Tensor result;
-            MatMulF32Program program = a.dtype() == DType.FLOAT32 ? s.matMulF32Program(d) : null;
-            if (program != null) {
-                result = Tensor.wrap(program.multiply(a.rawFloats(), b.rawFloats(), d, transA, transB), outShape);
-                s.openCLCProducts++;
-            } else if (a.dtype() == DType.FLOAT32) {
-                float[] x = a.rawFloats(), y = b.rawFloats();
-                MatMulF32Kernel q = s.matMulF32.take(x, y);
-                q.srcA = s.arrays.upload(q, q.srcA, x);
-                q.srcB = s.arrays.upload(q, q.srcB, y);
-                // The packed operands live on the device only: grown when too small, never uploaded.
-                if (q.lhs.length < plan.lhsSize) q.lhs = new float[plan.lhsSize];
-                if (q.rhs.length < plan.rhsSize) q.rhs = new float[plan.rhsSize];
-                q.c = new float[outShape.size()];
+            try {
+                MatMulF32Program program = a.dtype() == DType.FLOAT32 ? s.matMulF32Program(d) : null;
+                if (program != null) {
+                    s.openCLCProducts++;
+                    return Tensor.wrap(program.multiply(a.rawFloats(), b.rawFloats(), d, transA, transB), outShape);
+                }
+                if (a.dtype() == DType.FLOAT32) {
+                    MatMulF32Kernel q = s.matMulF32.take(a.rawFloats(), b.rawFloats());
+                    float[] c = q.bind(s.arrays, a.rawFloats(), b.rawFloats(), plan.lhsSize, plan.rhsSize, outShape.size());
+                    plan.applyTo(q);
+                    return launch(s, q, plan.range(s.launcher), plan.passes, c, outShape);
+                }
+                MatMulF64Kernel q = s.matMulF64.take(a.rawDoubles(), b.rawDoubles());
+                double[] c = q.bind(s.arrays, a.rawDoubles(), b.rawDoubles(), plan.lhsSize, plan.rhsSize, outShape.size());
                 plan.applyTo(q);
-                s.launcher.run(q, plan.range(s.launcher), plan.passes);
-                q.get(q.c);
-                result = Tensor.wrap(q.c, outShape);
-            } else {
-                double[] x = a.rawDoubles(), y = b.rawDoubles();
-                MatMulF64Kernel q = s.matMulF64.take(x, y);
-                q.srcA = s.arrays.upload(q, q.srcA, x);
-                q.srcB = s.arrays.upload(q, q.srcB, y);
-                if (q.lhs.length < plan.lhsSize) q.lhs = new double[plan.lhsSize];
-                if (q.rhs.length < plan.rhsSize) q.rhs = new double[plan.rhsSize];
-                q.c = new double[outShape.size()];
-                plan.applyTo(q);
-                s.launcher.run(q, plan.range(s.launcher), plan.passes);
-                q.get(q.c);
-                result = Tensor.wrap(q.c, outShape);
+                return launch(s, q, plan.range(s.launcher), plan.passes, c, outShape);
+            } finally {
+                s.arrays.trim();
             }
-            s.arrays.trim();
-            return result;
         }
     }
 
@@ -243,42 +188,16 @@ public final class OpenCLBackend implements Backend {
         int outSize = outShape.size();
         Session s = session();
         synchronized (LOCK) {
-            Tensor result;
-            if (x.dtype() == DType.FLOAT32) {
-                float[] in = x.rawFloats();
-                SumF32Kernel k = s.sumF32.take(in);
-                k.x = s.arrays.upload(k, k.x, in);
-                k.keptDims = s.arrays.upload(k, k.keptDims, red.keptDims);
-                k.keptStrides = s.arrays.upload(k, k.keptStrides, red.keptStrides);
-                k.reducedDims = s.arrays.upload(k, k.reducedDims, red.reducedDims);
-                k.reducedStrides = s.arrays.upload(k, k.reducedStrides, red.reducedStrides);
-                k.out = new float[outSize];
-                k.outSize = outSize;
-                k.keptRank = red.keptRank;
-                k.reducedRank = red.reducedRank;
-                k.reducedSize = red.reducedSize;
-                s.launcher.run(k, s.launcher.linear(outSize, LINEAR_GROUP), 1);
-                k.get(k.out);
-                result = Tensor.wrap(k.out, outShape);
-            } else {
-                double[] in = x.rawDoubles();
-                SumF64Kernel k = s.sumF64.take(in);
-                k.x = s.arrays.upload(k, k.x, in);
-                k.keptDims = s.arrays.upload(k, k.keptDims, red.keptDims);
-                k.keptStrides = s.arrays.upload(k, k.keptStrides, red.keptStrides);
-                k.reducedDims = s.arrays.upload(k, k.reducedDims, red.reducedDims);
-                k.reducedStrides = s.arrays.upload(k, k.reducedStrides, red.reducedStrides);
-                k.out = new double[outSize];
-                k.outSize = outSize;
-                k.keptRank = red.keptRank;
-                k.reducedRank = red.reducedRank;
-                k.reducedSize = red.reducedSize;
-                s.launcher.run(k, s.launcher.linear(outSize, LINEAR_GROUP), 1);
-                k.get(k.out);
-                result = Tensor.wrap(k.out, outShape);
+            try {
+                if (x.dtype() == DType.FLOAT32) {
+                    SumF32Kernel k = s.sumF32.take(x.rawFloats());
+                    return launchLinear(s, k, outSize, k.bind(s.arrays, x.rawFloats(), red, outSize), outShape);
+                }
+                SumF64Kernel k = s.sumF64.take(x.rawDoubles());
+                return launchLinear(s, k, outSize, k.bind(s.arrays, x.rawDoubles(), red, outSize), outShape);
+            } finally {
+                s.arrays.trim();
             }
-            s.arrays.trim();
-            return result;
         }
     }
 
@@ -294,35 +213,34 @@ public final class OpenCLBackend implements Backend {
         int outSize = outShape.size();
         Session s = session();
         synchronized (LOCK) {
-            Tensor result;
-            if (x.dtype() == DType.FLOAT32) {
-                float[] in = x.rawFloats();
-                MaxF32Kernel k = s.maxF32.take(in);
-                k.x = s.arrays.upload(k, k.x, in);
-                k.out = new float[outSize];
-                k.outer = outer;
-                k.len = len;
-                k.inner = inner;
-                k.lowest = Float.NEGATIVE_INFINITY;
-                s.launcher.run(k, s.launcher.linear(outSize, LINEAR_GROUP), 1);
-                k.get(k.out);
-                result = Tensor.wrap(k.out, outShape);
-            } else {
-                double[] in = x.rawDoubles();
-                MaxF64Kernel k = s.maxF64.take(in);
-                k.x = s.arrays.upload(k, k.x, in);
-                k.out = new double[outSize];
-                k.outer = outer;
-                k.len = len;
-                k.inner = inner;
-                k.lowest = Double.NEGATIVE_INFINITY;
-                s.launcher.run(k, s.launcher.linear(outSize, LINEAR_GROUP), 1);
-                k.get(k.out);
-                result = Tensor.wrap(k.out, outShape);
+            try {
+                if (x.dtype() == DType.FLOAT32) {
+                    MaxF32Kernel k = s.maxF32.take(x.rawFloats());
+                    return launchLinear(s, k, outSize, k.bind(s.arrays, x.rawFloats(), outer, len, inner), outShape);
+                }
+                MaxF64Kernel k = s.maxF64.take(x.rawDoubles());
+                return launchLinear(s, k, outSize, k.bind(s.arrays, x.rawDoubles(), outer, len, inner), outShape);
+            } finally {
+                s.arrays.trim();
             }
-            s.arrays.trim();
-            return result;
         }
+    }
+
+    /** Runs {@code k} with one work-item per output over {@code work} items (see {@link #launch}). */
+    private static Tensor launchLinear(Session s, Kernel k, int work, Object out, Shape shape) {
+        return launch(s, k, s.launcher.linear(work, LINEAR_GROUP), 1, out, shape);
+    }
+
+    /** Runs {@code k} (bound, with {@code out} as its output array), reads {@code out} back and wraps it. */
+    private static Tensor launch(Session s, Kernel k, com.aparapi.Range range, int passes, Object out, Shape shape) {
+        s.launcher.run(k, range, passes);
+        if (out instanceof float[] f) {
+            k.get(f);
+            return Tensor.wrap(f, shape);
+        }
+        double[] d = (double[]) out;
+        k.get(d);
+        return Tensor.wrap(d, shape);
     }
 
     /** Releases this backend's own kernels and device buffers (only for one made with its own budget). */

@@ -12,6 +12,21 @@ final class SumF64Kernel extends Kernel implements DeviceArrays.Resident {
     int[] keptDims = new int[1], keptStrides = new int[1], reducedDims = new int[1], reducedStrides = new int[1];
     int outSize, keptRank, reducedRank, reducedSize;
 
+    /** Binds {@code in}, the reduction's layout and a fresh output of {@code outSize}; returns the output. */
+    double[] bind(DeviceArrays arrays, double[] in, OpenCLBackend.Reduction red, int outSize) {
+        x = arrays.upload(this, x, in);
+        keptDims = arrays.upload(this, keptDims, red.keptDims);
+        keptStrides = arrays.upload(this, keptStrides, red.keptStrides);
+        reducedDims = arrays.upload(this, reducedDims, red.reducedDims);
+        reducedStrides = arrays.upload(this, reducedStrides, red.reducedStrides);
+        out = new double[outSize];
+        this.outSize = outSize;
+        keptRank = red.keptRank;
+        reducedRank = red.reducedRank;
+        reducedSize = red.reducedSize;
+        return out;
+    }
+
     @Override
     public Object[] deviceArrays() {
         return new Object[] {x, out, keptDims, keptStrides, reducedDims, reducedStrides};

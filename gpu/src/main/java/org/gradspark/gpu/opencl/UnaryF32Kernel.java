@@ -13,6 +13,15 @@ final class UnaryF32Kernel extends Kernel implements DeviceArrays.Resident {
     float[] x = new float[1], out = new float[1];
     int n, op;
 
+    /** Binds {@code in} (uploaded unless the device holds it), a fresh output and the op; returns the output. */
+    float[] bind(DeviceArrays arrays, float[] in, int op) {
+        x = arrays.upload(this, x, in);
+        out = new float[in.length];
+        n = in.length;
+        this.op = op;
+        return out;
+    }
+
     @Override
     public Object[] deviceArrays() {
         return new Object[] {x, out};

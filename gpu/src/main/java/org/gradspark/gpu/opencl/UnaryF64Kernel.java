@@ -15,6 +15,15 @@ final class UnaryF64Kernel extends Kernel implements DeviceArrays.Resident {
     double[] x = new double[1], out = new double[1];
     int n, op;
 
+    /** Binds {@code in} (uploaded unless the device holds it), a fresh output and the op; returns the output. */
+    double[] bind(DeviceArrays arrays, double[] in, int op) {
+        x = arrays.upload(this, x, in);
+        out = new double[in.length];
+        n = in.length;
+        this.op = op;
+        return out;
+    }
+
     @Override
     public Object[] deviceArrays() {
         return new Object[] {x, out};
