@@ -1,0 +1,75 @@
+"""Writes gpu.md from the files bench/gpu-machine/run leaves in OUT_DIR: the test summaries, the
+opencl backend's JMH figures and the peers' (NumPy on the host CPU, PyTorch on the GPU).
+
+usage: report.py OUT_DIR
+"""
+import json
+import os
+import re
+import statistics
+import sys
+import time
+
+
+def summary(path):
+    """'N tests successful, M failed, K skipped' from a JUnit console log, or why there is none."""
+    if not os.path.exists(path):
+        return "not run"
+    text = open(path).read()
+    found = {k: re.search(r"\[\s*(\d+) tests " + k, text) for k in ("successful", "failed", "skipped", "aborted")}
+    counts = {k: int(m.group(1)) if m else None for k, m in found.items()}
+    if counts["successful"] is None:
+        return "no summary (see the log)"
+    return ", ".join(f"{v} {k}" for k, v in counts.items() if v is not None)
+
+
+def main():
+    out = sys.argv[1]
+    jmh = json.load(open(os.path.join(out, "jmh.json"))) if os.path.exists(os.path.join(out, "jmh.json")) else []
+    peers = json.load(open(os.path.join(out, "peers.json"))) if os.path.exists(os.path.join(out, "peers.json")) else {}
+    device = "n/a"
+    if os.path.exists(os.path.join(out, "devices.tsv")):
+        device = open(os.path.join(out, "devices.tsv")).read().strip().split("\t", 1)[-1]
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+
+    def peer(side, key):
+        v = peers.get(side, {}).get(key)
+        return v
+
+    def cell(v, unit, digits):
+        return f"{v:.{digits}f} {unit}" if v else "n/a"
+
+    def ratio(a, b):
+        return f"{a / b:.2f}×" if a and b else "n/a"
+
+    print("# Kernel benchmarks on a GPU: the opencl backend vs NumPy (host CPU) and PyTorch (same GPU), same run\n")
+    print("- Command: `bench/gpu-machine/pack` here, then `bench/gpu-machine/run OUT` on the GPU machine")
+    print(f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(f"- Host: {cpu}, {os.cpu_count()} cores; JRE: the pack's jlink image of JDK 17")
+    print(f"- OpenCL backend: {device}")
+    print(f"- NumPy {peers.get('numpy_version', '?')} on the host CPU, BLAS: {peers.get('numpy_blas', '?')}")
+    print(f"- PyTorch: {peers.get('torch', '?')}; fp32 with TF32 off")
+    print(f"- Tests with GRADSPARK_REQUIRE_OPENCL=1: OpenCL tests: {summary(os.path.join(out, 'tests-opencl.txt'))}; "
+          f"core-ad suite on the opencl backend: {summary(os.path.join(out, 'tests-core-ad-on-opencl.txt'))}")
+    print("- Ours: median of JMH's iterations (1 fork, 3 warm-up and 5 measured iterations of 1 s). Every call of ours "
+          "copies its operands from the JVM's heap to the GPU and the result back; PyTorch is shown doing the same "
+          "(host → GPU → host) and on operands already on the GPU (the kernel alone).\n")
+    print("| kernel | ours (opencl, host→host) | NumPy (host CPU) | PyTorch host→host | PyTorch on-GPU | ours / NumPy | ours / PyTorch host→host |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in jmh:
+        p = r["params"]
+        ms = statistics.median(x for fork in r["primaryMetric"]["rawData"] for x in fork)
+        n = int(p["n"])
+        if r["benchmark"].endswith(".matMul"):
+            key, what, unit, digits = f"matmul {n}", f"fp32 MatMul {n}³", "GFLOP/s", 1
+            ours = 2.0 * n ** 3 / (ms / 1e3) / 1e9
+        else:
+            key, what, unit, digits = f"{p['op']} {n}", f"fp32 {p['op'].lower()} {n // (1 << 20)}M", "Melem/s", 0
+            ours = n / (ms / 1e3) / 1e6
+        np_v, th, td = peer("numpy", key), peer("torch_host", key), peer("torch_device", key)
+        print(f"| {what} | {cell(ours, unit, digits)} | {cell(np_v, unit, digits)} | {cell(th, unit, digits)} | "
+              f"{cell(td, unit, digits)} | {ratio(ours, np_v)} | {ratio(ours, th)} |")
+
+
+if __name__ == "__main__":
+    main()
