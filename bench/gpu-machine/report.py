@@ -15,7 +15,7 @@ def summary(path):
     """'N tests successful, M failed, K skipped' from a JUnit console log, or why there is none."""
     if not os.path.exists(path):
         return "not run"
-    text = open(path).read()
+    text = open(path, errors="replace").read()
     found = {k: re.search(r"\[\s*(\d+) tests " + k, text) for k in ("successful", "failed", "skipped", "aborted")}
     counts = {k: int(m.group(1)) if m else None for k, m in found.items()}
     if counts["successful"] is None:
@@ -30,7 +30,8 @@ def main():
     device = "n/a"
     if os.path.exists(os.path.join(out, "devices.tsv")):
         device = open(os.path.join(out, "devices.tsv")).read().strip().split("\t", 1)[-1]
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    host = os.path.join(out, "host.txt")  # the GPU machine's CPU, written there (the report may be made elsewhere)
+    cpu, cores = open(host).read().split("\n")[:2] if os.path.exists(host) else ("?", "?")
 
     def peer(side, key):
         v = peers.get(side, {}).get(key)
@@ -45,7 +46,7 @@ def main():
     print("# Kernel benchmarks on a GPU: the opencl backend vs NumPy (host CPU) and PyTorch (same GPU), same run\n")
     print("- Command: `bench/gpu-machine/pack` here, then `bench/gpu-machine/run OUT` on the GPU machine")
     print(f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    print(f"- Host: {cpu}, {os.cpu_count()} cores; JRE: the pack's jlink image of JDK 17")
+    print(f"- Host: {cpu}, {cores} cores; JRE: the pack's jlink image of JDK 17")
     print(f"- OpenCL backend: {device}")
     print(f"- NumPy {peers.get('numpy_version', '?')} on the host CPU, BLAS: {peers.get('numpy_blas', '?')}")
     print(f"- PyTorch: {peers.get('torch', '?')}; fp32 with TF32 off")
