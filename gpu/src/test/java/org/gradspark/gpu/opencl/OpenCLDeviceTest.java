@@ -45,7 +45,8 @@ class OpenCLDeviceTest {
     }
 
     /**
-     * A child JVM whose OpenCL loader finds no driver (OCL_ICD_VENDORS points at an empty directory):
+     * A child JVM whose OpenCL loader finds no driver (OCL_ICD_VENDORS points at an empty directory,
+     * OCL_ICD_FILENAMES is unset):
      * constructing the backend works, using it fails with the one-line message.
      */
     @Test
@@ -53,6 +54,8 @@ class OpenCLDeviceTest {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         ProcessBuilder pb = new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"), NoDeviceProbe.class.getName());
         pb.environment().put("OCL_ICD_VENDORS", emptyVendors.toString());
+        // Both ICD loaders (ocl-icd, Khronos') also load the drivers this variable names, beside the folder's.
+        pb.environment().remove("OCL_ICD_FILENAMES");
         pb.redirectErrorStream(false);
         pb.redirectError(ProcessBuilder.Redirect.DISCARD);
         Process p = pb.start();
