@@ -15,8 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  * underflow, subnormals) handled with lane masks and blends rather than branches.
  *
  * <p>Each method computes {@code out[i] = f(x[i])} for {@code from <= i < to}; {@code out} may be
- * the same array as {@code x}. Nothing is allocated per element or per vector (sin and cos
- * allocate one vector-sized scratch array in a call that meets an argument beyond 2^15). The loop tail
+ * the same array as {@code x}. Nothing is allocated. The loop tail
  * (fewer elements than a vector) is computed with {@link Math} in double precision and rounded,
  * i.e. it is the reference itself.
  *
@@ -35,6 +34,15 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code Math.sin}. Only basic lane arithmetic, comparisons, blends and bit reinterpretation are,
  * and every kernel body is written out inside its own loop so that C2 keeps all vectors in
  * registers (a vector escaping through a non-inlined helper is boxed on the heap).
+ *
+ * <p>Each public kernel must stay above C2's {@code FreqInlineSize} (325 bytes of bytecode on
+ * x86), which {@code VectorMath32Test} asserts. A smaller one can be inlined into the caller,
+ * {@code ForkJoinPool}'s worker loop, whose compilation then reaches C2's node-count cutoff
+ * partway through the kernel's loop: the Vector API intrinsics are not applied there, and the
+ * kernel runs on the library's Java fallbacks, allocating vectors on the heap. That happened to
+ * sin and cos (321 bytes) in some JVMs and not others, depending on whether the pool's loop or
+ * the kernel was compiled first: 100-300 Melem/s instead of about 700. Compiled on their own,
+ * the kernels are intrinsified every time.
  */
 public final class VectorMath32 {
 
@@ -58,6 +66,9 @@ public final class VectorMath32 {
     }
 
     private static final int LANES = F.length();
+
+    /** Int lanes of the same shape, for the bit-level work on {@link #F}'s lanes. */
+    private static final VectorSpecies<Integer> I = F.vectorShape().withLanes(int.class);
 
     // ---- shared constants -----------------------------------------------------------------
 
@@ -86,6 +97,15 @@ public final class VectorMath32 {
      * practically never get here, so the scalar path costs nothing in practice.
      */
     private static final float TRIG_LIMIT = 0x1p15f;
+    private static final int TRIG_LIMIT_BITS = Float.floatToRawIntBits(TRIG_LIMIT);
+
+    /**
+     * sin and cos run their vector loop over blocks of this many elements, noting the largest
+     * |x| of the block, and only then repair the lanes beyond {@link #TRIG_LIMIT} (if any), so the
+     * vector loop has no branch of its own; a block fits in L1, so the repair reads cached values.
+     * The block structure is also what lifts them above FreqInlineSize (see the class comment).
+     */
+    private static final int BLOCK = 1024;
 
     // sin(d) ~ d + d^3 (S3 + S5 d^2 + S7 d^4 + S9 d^6) on [-pi/2, pi/2] (SLEEF sinf u35).
     private static final float S9 = 2.6083159809786593541503e-06f;
@@ -150,34 +170,35 @@ public final class VectorMath32 {
     public static void sin(float[] x, float[] out, int from, int to) {
         checkRange(x, out, from, to);
         int bound = from + F.loopBound(to - from);
-        float[] spill = null;
         int i = from;
-        for (; i < bound; i += LANES) {
-            FloatVector v = FloatVector.fromArray(F, x, i);
-            FloatVector t = v.fma(INV_PI, RINT_MAGIC);
-            FloatVector q = t.sub(RINT_MAGIC);
-            FloatVector d = q.fma(c(-PI_A), v);
-            d = q.fma(c(-PI_B), d);
-            d = q.fma(c(-PI_C), d);
-            FloatVector s = d.mul(d);
-            // the parity of q is the lowest mantissa bit of t; odd q flips the sign
-            d = d.reinterpretAsInts()
-                    .lanewise(VectorOperators.XOR, t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 31))
-                    .reinterpretAsFloats();
-            FloatVector u = s.fma(c(S9), c(S7));
-            u = u.fma(s, c(S5));
-            u = u.fma(s, c(S3));
-            u = s.fma(u.mul(d), d);
-            // d + (+0) is +0 even for d = -0, so zeros take their input back
-            u = u.blend(v, v.compare(VectorOperators.EQ, 0f));
-            VectorMask<Float> big = v.abs().compare(VectorOperators.GT, TRIG_LIMIT);
-            u.intoArray(out, i);
-            if (big.anyTrue()) {
-                if (spill == null) {
-                    spill = new float[LANES];
-                }
-                v.intoArray(spill, 0);
-                sinLargeLanes(spill, out, i);
+        while (i < bound) {
+            int start = i, end = Math.min(bound, i + BLOCK);
+            IntVector seen = IntVector.zero(I);
+            for (; i < end; i += LANES) {
+                FloatVector v = FloatVector.fromArray(F, x, i);
+                FloatVector t = v.fma(INV_PI, RINT_MAGIC);
+                FloatVector q = t.sub(RINT_MAGIC);
+                FloatVector d = q.fma(c(-PI_A), v);
+                d = q.fma(c(-PI_B), d);
+                d = q.fma(c(-PI_C), d);
+                FloatVector s = d.mul(d);
+                // the parity of q is the lowest mantissa bit of t; odd q flips the sign
+                d = d.reinterpretAsInts()
+                        .lanewise(VectorOperators.XOR, t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 31))
+                        .reinterpretAsFloats();
+                FloatVector u = s.fma(c(S9), c(S7));
+                u = u.fma(s, c(S5));
+                u = u.fma(s, c(S3));
+                u = s.fma(u.mul(d), d);
+                // d + (+0) is +0 even for d = -0, so zeros take their input back
+                u = u.blend(v, v.compare(VectorOperators.EQ, 0f));
+                FloatVector a = v.abs();
+                seen = seen.max(a.reinterpretAsInts());
+                // large lanes keep their argument, which sinLargeLanes finds and replaces
+                u.blend(v, a.compare(VectorOperators.GT, TRIG_LIMIT)).intoArray(out, i);
+            }
+            if (seen.reduceLanes(VectorOperators.MAX) > TRIG_LIMIT_BITS) {
+                sinLargeLanes(out, start, end);
             }
         }
         for (; i < to; i++) {
@@ -185,10 +206,16 @@ public final class VectorMath32 {
         }
     }
 
-    private static void sinLargeLanes(float[] in, float[] out, int at) {
-        for (int j = 0; j < in.length; j++) {
-            if (!(Math.abs(in[j]) <= TRIG_LIMIT)) {
-                out[at + j] = (float) Math.sin(in[j]);
+    /**
+     * Replaces the arguments that {@link #sin}'s vector loop left in {@code out[from, to)} for
+     * |x| > 2^15 and infinities by {@code Math.sin}. They are told from the results by their size
+     * (a result is at most 1), and reading them from {@code out} rather than {@code x} keeps this
+     * right when {@code out == x}.
+     */
+    private static void sinLargeLanes(float[] out, int from, int to) {
+        for (int j = from; j < to; j++) {
+            if (!(Math.abs(out[j]) <= TRIG_LIMIT)) {
+                out[j] = (float) Math.sin(out[j]);
             }
         }
     }
@@ -206,34 +233,35 @@ public final class VectorMath32 {
     public static void cos(float[] x, float[] out, int from, int to) {
         checkRange(x, out, from, to);
         int bound = from + F.loopBound(to - from);
-        float[] spill = null;
         int i = from;
-        for (; i < bound; i += LANES) {
-            FloatVector v = FloatVector.fromArray(F, x, i);
-            FloatVector t = v.fma(INV_PI, -0.5f).add(RINT_MAGIC);
-            FloatVector q = t.sub(RINT_MAGIC).fma(2f, 1f);
-            FloatVector d = q.fma(c(-0.5f * PI_A), v);
-            d = q.fma(c(-0.5f * PI_B), d);
-            d = q.fma(c(-0.5f * PI_C), d);
-            FloatVector s = d.mul(d);
-            // negate when (q-1)/2 is even: its parity is the lowest mantissa bit of t
-            d = d.reinterpretAsInts()
-                    .lanewise(VectorOperators.XOR,
-                            t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 31)
-                                    .lanewise(VectorOperators.XOR, SIGN_BIT))
-                    .reinterpretAsFloats();
-            FloatVector u = s.fma(c(S9), c(S7));
-            u = u.fma(s, c(S5));
-            u = u.fma(s, c(S3));
-            u = s.fma(u.mul(d), d);
-            VectorMask<Float> big = v.abs().compare(VectorOperators.GT, TRIG_LIMIT);
-            u.intoArray(out, i);
-            if (big.anyTrue()) {
-                if (spill == null) {
-                    spill = new float[LANES];
-                }
-                v.intoArray(spill, 0);
-                cosLargeLanes(spill, out, i);
+        while (i < bound) {
+            int start = i, end = Math.min(bound, i + BLOCK);
+            IntVector seen = IntVector.zero(I);
+            for (; i < end; i += LANES) {
+                FloatVector v = FloatVector.fromArray(F, x, i);
+                FloatVector t = v.fma(INV_PI, -0.5f).add(RINT_MAGIC);
+                FloatVector q = t.sub(RINT_MAGIC).fma(2f, 1f);
+                FloatVector d = q.fma(c(-0.5f * PI_A), v);
+                d = q.fma(c(-0.5f * PI_B), d);
+                d = q.fma(c(-0.5f * PI_C), d);
+                FloatVector s = d.mul(d);
+                // negate when (q-1)/2 is even: its parity is the lowest mantissa bit of t
+                d = d.reinterpretAsInts()
+                        .lanewise(VectorOperators.XOR,
+                                t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 31)
+                                        .lanewise(VectorOperators.XOR, SIGN_BIT))
+                        .reinterpretAsFloats();
+                FloatVector u = s.fma(c(S9), c(S7));
+                u = u.fma(s, c(S5));
+                u = u.fma(s, c(S3));
+                u = s.fma(u.mul(d), d);
+                FloatVector a = v.abs();
+                seen = seen.max(a.reinterpretAsInts());
+                // large lanes keep their argument, which cosLargeLanes finds and replaces
+                u.blend(v, a.compare(VectorOperators.GT, TRIG_LIMIT)).intoArray(out, i);
+            }
+            if (seen.reduceLanes(VectorOperators.MAX) > TRIG_LIMIT_BITS) {
+                cosLargeLanes(out, start, end);
             }
         }
         for (; i < to; i++) {
@@ -241,10 +269,11 @@ public final class VectorMath32 {
         }
     }
 
-    private static void cosLargeLanes(float[] in, float[] out, int at) {
-        for (int j = 0; j < in.length; j++) {
-            if (!(Math.abs(in[j]) <= TRIG_LIMIT)) {
-                out[at + j] = (float) Math.cos(in[j]);
+    /** As {@link #sinLargeLanes}, for {@link #cos}. */
+    private static void cosLargeLanes(float[] out, int from, int to) {
+        for (int j = from; j < to; j++) {
+            if (!(Math.abs(out[j]) <= TRIG_LIMIT)) {
+                out[j] = (float) Math.cos(out[j]);
             }
         }
     }

@@ -1,11 +1,19 @@
 package org.gradspark.gpu.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -136,7 +144,87 @@ class VectorMath32Test {
         assertThrows(IndexOutOfBoundsException.class, () -> VectorMath32.log(a, a, 5, 4));
     }
 
+    /**
+     * A kernel within FreqInlineSize may be inlined into ForkJoinPool's worker loop, where C2 hits
+     * its node-count cutoff inside the kernel's loop, leaves the Vector API calls unintrinsified
+     * and runs them on the heap-allocating Java fallbacks: 3-7 times slower, in some JVMs only
+     * (see {@link VectorMath32}). Compiled on its own, a kernel is intrinsified every time.
+     */
+    @Test
+    void kernelsAreTooLargeToBeInlinedIntoTheirCaller() throws IOException {
+        int freqInlineSize = Integer.parseInt(ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
+                .getVMOption("FreqInlineSize").getValue());
+        Map<String, Integer> sizes = bytecodeSizes(VectorMath32.class);
+        for (String kernel : new String[] {"sin", "cos", "exp", "tanh", "sigmoid", "log"}) {
+            Integer size = sizes.get(kernel + "([F[FII)V");
+            assertNotNull(size, "no method VectorMath32." + kernel + "(float[], float[], int, int)");
+            assertTrue(size > freqInlineSize, "VectorMath32." + kernel + " has " + size
+                    + " bytes of bytecode, within FreqInlineSize = " + freqInlineSize + ": C2 may inline it"
+                    + " into ForkJoinPool's worker loop, give up partway through it (node-count cutoff) and"
+                    + " run the Vector API without its intrinsics, several times slower");
+        }
+    }
+
     // -------------------------------------------------------------------------------------------
+
+    /**
+     * Code length of each method of {@code c}, by name and descriptor, read from its class file
+     * (JVMS 4): the constant pool for the names, then each method's Code attribute.
+     */
+    static Map<String, Integer> bytecodeSizes(Class<?> c) throws IOException {
+        try (InputStream raw = c.getResourceAsStream(c.getSimpleName() + ".class");
+                DataInputStream in = new DataInputStream(raw)) {
+            in.readInt(); // magic
+            in.readInt(); // minor, major version
+            int poolCount = in.readUnsignedShort();
+            String[] utf8 = new String[poolCount];
+            for (int k = 1; k < poolCount; k++) {
+                int tag = in.readUnsignedByte();
+                switch (tag) {
+                    case 1 -> utf8[k] = in.readUTF();
+                    case 7, 8, 16, 19, 20 -> in.skipNBytes(2);
+                    case 15 -> in.skipNBytes(3);
+                    case 3, 4, 9, 10, 11, 12, 17, 18 -> in.skipNBytes(4);
+                    case 5, 6 -> { in.skipNBytes(8); k++; } // takes two pool entries
+                    default -> throw new IOException("constant pool tag " + tag);
+                }
+            }
+            in.skipNBytes(6); // access flags, this class, super class
+            in.skipNBytes(2L * in.readUnsignedShort()); // interfaces
+            int fields = in.readUnsignedShort();
+            for (int f = 0; f < fields; f++) {
+                in.skipNBytes(6);
+                skipAttributes(in);
+            }
+            Map<String, Integer> sizes = new HashMap<>();
+            int methods = in.readUnsignedShort();
+            for (int m = 0; m < methods; m++) {
+                in.skipNBytes(2);
+                String name = utf8[in.readUnsignedShort()] + utf8[in.readUnsignedShort()];
+                int attributes = in.readUnsignedShort();
+                for (int a = 0; a < attributes; a++) {
+                    String attribute = utf8[in.readUnsignedShort()];
+                    int length = in.readInt();
+                    if (attribute.equals("Code")) {
+                        in.skipNBytes(4); // max stack, max locals
+                        sizes.put(name, in.readInt());
+                        in.skipNBytes(length - 8);
+                    } else {
+                        in.skipNBytes(length);
+                    }
+                }
+            }
+            return sizes;
+        }
+    }
+
+    private static void skipAttributes(DataInputStream in) throws IOException {
+        int attributes = in.readUnsignedShort();
+        for (int a = 0; a < attributes; a++) {
+            in.skipNBytes(2);
+            in.skipNBytes(in.readInt());
+        }
+    }
 
     private void check(String name, Kernel k, DoubleUnaryOperator ref, double bound, boolean trig)
             throws Exception {
