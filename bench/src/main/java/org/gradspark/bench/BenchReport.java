@@ -48,7 +48,7 @@ public final class BenchReport {
         JsonNode m = first(kind("machine")).orElseThrow(() -> new IllegalArgumentException("no machine record in the results"));
         line("# GradSpark end-to-end benchmarks");
         line("");
-        line("Produced by `" + command + "` on " + m.path("date").asText() + (m.path("quick").asBoolean() ? " (**--quick**: smaller sizes, fewer repeats)" : "")
+        line("Produced by `" + command + "` on " + m.path("date").asText() + (m.path("quick").asBoolean() ? " (**--quick**: smaller sizes, fewer repeats, one round of the core and PyTorch, no Hessian-vector product, no small-MLP cluster runs, no collected reduction)" : "")
                 + ". Times are medians over repeated runs after warm-up; the machine is shared and noisy, so compare the ratios, "
                 + "which come from the same run.");
         line("");
@@ -140,7 +140,9 @@ public final class BenchReport {
                 + "*weights*: gradient w.r.t. the weights; *hvp*: Hessian-vector product w.r.t. the weights; *order2*: second input "
                 + "derivative (`--wrt inputs --order 2`; PyTorch: `create_graph=True` double backward). The core runs in one JVM on 2 threads "
                 + "(each a row range, OpenBLAS 1 thread, as a Spark task); PyTorch uses 2 threads and the better of the whole batch and "
-                + "4096-row chunks; Spark rows are one application per set-up that evaluates the gradient several times (`--repeat`, as "
+                + "4096-row chunks; the core and PyTorch each run twice, right before and right after the local[2] application, and their "
+                + "median is over both rounds' runs (this machine's speed drifts within minutes; the bracket keeps a drift off one side "
+                + "of a ratio); Spark rows are one application per set-up that evaluates the gradient several times (`--repeat`, as "
                 + "an optimiser's loop does: the weights broadcast afresh each time, the rows read in the first evaluation and kept in "
                 + "memory), the median of the evaluations after the same warm-up as the core's, each from the broadcast to the gradient "
                 + "reduced on the driver (`evaluations_s` in `summary.json`); *cold first* is the first evaluation (fresh executor JVMs, "
