@@ -55,6 +55,29 @@ def blas_of_numpy():
         return "unknown (threadpoolctl not installed)"
 
 
+class JmhKernel:
+    """One JMH result of KernelBenchmarks as a rate: GFLOP/s for matMul (2n³ flops), Melem/s for unary.
+
+    key names the same kernel among a peer's figures ("matmul 1024", "SIN 4194304"); ms is the median of
+    JMH's iterations, the statistic the peers get (a mean lets one slow iteration on a shared machine
+    move a ratio)."""
+
+    def __init__(self, key, label, unit, digits, rate, ms):
+        self.key, self.label, self.unit, self.digits, self.rate, self.ms = key, label, unit, digits, rate, ms
+
+    def cell(self, rate):
+        return f"{rate:.{self.digits}f} {self.unit}" if rate else "n/a"
+
+
+def jmh_kernel(r):
+    p = r["params"]
+    ms = statistics.median(x for fork in r["primaryMetric"]["rawData"] for x in fork)
+    n = int(p["n"])
+    if r["benchmark"].endswith(".matMul"):
+        return JmhKernel(f"matmul {n}", f"fp32 MatMul {n}³", "GFLOP/s", 1, 2.0 * n ** 3 / (ms / 1e3) / 1e9, ms)
+    return JmhKernel(f"{p['op']} {n}", f"fp32 {p['op'].lower()} {n // (1 << 20)}M", "Melem/s", 0, n / (ms / 1e3) / 1e6, ms)
+
+
 MATMUL_SIZES = (1024, 2048)
 UNARY = (("SIN", 1 << 22), ("TANH", 1 << 22), ("EXP", 1 << 22))
 
@@ -82,21 +105,10 @@ def main():
 
     rows = []
     for r in jmh:
-        p = r["params"]
-        # The median of JMH's iterations, the statistic NumPy's side gets (a mean lets one slow
-        # iteration on this shared machine move the ratio); JMH's mean and error are shown beside it.
-        ms = statistics.median(x for fork in r["primaryMetric"]["rawData"] for x in fork)
+        k = jmh_kernel(r)
         mean, err = r["primaryMetric"]["score"], r["primaryMetric"]["scoreError"]
-        if r["benchmark"].endswith(".matMul"):
-            n = int(p["n"])
-            ours = 2.0 * n ** 3 / (ms / 1e3) / 1e9
-            peer = numpy[f"matmul {n}"]
-            rows.append((f"fp32 MatMul {n}³", p["backend"], f"{ours:.1f} GFLOP/s", f"{peer:.1f} GFLOP/s", ours / peer, ms, mean, err))
-        else:
-            n = int(p["n"])
-            ours = n / (ms / 1e3) / 1e6
-            peer = numpy[f"{p['op']} {n}"]
-            rows.append((f"fp32 {p['op'].lower()} {n // (1 << 20)}M", p["backend"], f"{ours:.0f} Melem/s", f"{peer:.0f} Melem/s", ours / peer, ms, mean, err))
+        peer = numpy[k.key]
+        rows.append((k.label, r["params"]["backend"], k.cell(k.rate), k.cell(peer), k.rate / peer, k.ms, mean, err))
 
     print("# Kernel benchmarks: GradSpark backends vs NumPy, same run\n")
     print(f"- Command: `{command}`")

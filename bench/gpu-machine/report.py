@@ -6,9 +6,11 @@ usage: report.py OUT_DIR
 import json
 import os
 import re
-import statistics
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from kernels_report import jmh_kernel  # noqa: E402
 
 
 def summary(path):
@@ -33,13 +35,6 @@ def main():
     host = os.path.join(out, "host.txt")  # the GPU machine's CPU, written there (the report may be made elsewhere)
     cpu, cores = open(host).read().split("\n")[:2] if os.path.exists(host) else ("?", "?")
 
-    def peer(side, key):
-        v = peers.get(side, {}).get(key)
-        return v
-
-    def cell(v, unit, digits):
-        return f"{v:.{digits}f} {unit}" if v else "n/a"
-
     def ratio(a, b):
         return f"{a / b:.2f}×" if a and b else "n/a"
 
@@ -58,19 +53,10 @@ def main():
     print("| kernel | ours (opencl, host→host) | NumPy (host CPU) | PyTorch host→host | PyTorch on-GPU | ours / NumPy | ours / PyTorch host→host |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in jmh:
-        p = r["params"]
-        ms = statistics.median(x for fork in r["primaryMetric"]["rawData"] for x in fork)
-        n = int(p["n"])
-        if r["benchmark"].endswith(".matMul"):
-            key, what, unit, digits = f"matmul {n}", f"fp32 MatMul {n}³", "GFLOP/s", 1
-            ours = 2.0 * n ** 3 / (ms / 1e3) / 1e9
-        else:
-            key, what, unit, digits = f"{p['op']} {n}", f"fp32 {p['op'].lower()} {n // (1 << 20)}M", "Melem/s", 0
-            ours = n / (ms / 1e3) / 1e6
-        np_v, th, td = peer("numpy", key), peer("torch_host", key), peer("torch_device", key)
-        print(f"| {what} | {cell(ours, unit, digits)} | {cell(np_v, unit, digits)} | {cell(th, unit, digits)} | "
-              f"{cell(td, unit, digits)} | {ratio(ours, np_v)} | {ratio(ours, th)} |")
-
+        k = jmh_kernel(r)
+        np_v, th, td = (peers.get(side, {}).get(k.key) for side in ("numpy", "torch_host", "torch_device"))
+        print(f"| {k.label} | {k.cell(k.rate)} | {k.cell(np_v)} | {k.cell(th)} | {k.cell(td)} | "
+              f"{ratio(k.rate, np_v)} | {ratio(k.rate, th)} |")
 
 if __name__ == "__main__":
     main()
