@@ -7,7 +7,9 @@ torch.autograd.grad:
   weights  d objective / d weights
   order2   d sum(d objective / d x) / d x        (create_graph=True double backward)
   hvp      d <d objective / d weights, v> / d weights
-Prints one JSON line: the median over --repeats timed runs after --warmup runs.
+Prints one JSON line: the median over --repeats timed runs after --warmup runs. --profile FILE:
+torch.profiler over the timed runs, each op's self time summed by name into FILE (JSON), for
+bench/profile_report.py.
 
   torch_mlp.py --what weights --layers 256,1024,1024,10 --activation tanh --rows 65536 --threads 2
 """
@@ -41,6 +43,7 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--profile", help="write the timed runs' per-op self CPU time here (JSON)")
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -88,12 +91,22 @@ def main():
 
     times = []
     checksum = 0.0
-    for i in range(a.warmup + a.repeats):
+    for i in range(a.warmup):
+        checksum = step()
+    profiler = None
+    if a.profile:
+        from torch.profiler import profile, ProfilerActivity
+        profiler = profile(activities=[ProfilerActivity.CPU])
+        profiler.__enter__()
+    for i in range(a.repeats):
         t0 = time.perf_counter()
         checksum = step()
-        dt = time.perf_counter() - t0
-        if i >= a.warmup:
-            times.append(dt)
+        times.append(time.perf_counter() - t0)
+    if profiler is not None:
+        profiler.__exit__(None, None, None)
+        self_us = {e.key: e.self_cpu_time_total for e in profiler.key_averages()}
+        with open(a.profile, "w") as f:
+            json.dump({"runs": a.repeats, "wall_s": sum(times), "threads": a.threads, "self_cpu_us": self_us}, f, indent=1)
     med = statistics.median(times)
     flops = None
     if a.what == "weights":

@@ -67,6 +67,7 @@ public final class BenchReport {
         mllib();
         reduction();
         fusion();
+        profile();
         List<JsonNode> errors = rows.stream().filter(kind("error")).toList();
         if (!errors.isEmpty()) {
             line("## Measurements that failed");
@@ -147,10 +148,15 @@ public final class BenchReport {
                 + "memory), the median of the evaluations after the same warm-up as the core's, each from the broadcast to the gradient "
                 + "reduced on the driver (`evaluations_s` in `summary.json`); *cold first* is the first evaluation (fresh executor JVMs, "
                 + "rows read and checked) and *process* the whole `gradspark-submit` from launch to exit; `--driver-memory 8g` on "
-                + "local[2] (the core's heap); the cluster runs use 4 partitions, `--executor-memory 4g` and `spark.executor.cores=1`.");
+                + "local[2] (the core's heap); the cluster runs use 4 partitions, `--executor-memory 4g` and `spark.executor.cores=1`. "
+                + "*task CPU* is the CPU time the partitions' threads got over their time in the last evaluation (`partition_cpu_share`: "
+                + "below 1 when a task waits for a core; on local[2] also while the CPU backend's 2 pool threads run its large elementwise "
+                + "kernels, which the cluster's 1-core executors run in the task's thread), *slowest task* the longest partition over the mean one, and *stolen* the share "
+                + "of the machine's CPU time the hypervisor gave other guests while the row's process ran (steal in `/proc/stat`; "
+                + "for two rounds their mean): work here runs that much slower.");
         line("");
-        line("| workload | system | median s | examples/s | vs PyTorch | GFLOP/s | runs (s) | cold first s | process s |");
-        line("|---|---|---|---|---|---|---|---|---|");
+        line("| workload | system | median s | examples/s | vs PyTorch | GFLOP/s | runs (s) | cold first s | process s | task CPU | slowest task | stolen |");
+        line("|---|---|---|---|---|---|---|---|---|---|---|---|");
         Map<String, Map<String, Double>> chart = new LinkedHashMap<>();
         for (JsonNode r : rows) {
             if (!r.path("kind").asText().equals("e2e") || r.has("skipped")) continue;
@@ -159,9 +165,13 @@ public final class BenchReport {
             String vs = torch.map(t -> String.format(Locale.ROOT, "%.2f×", t.path("median_s").asDouble() / r.path("median_s").asDouble())).orElse("–");
             torch.ifPresent(t -> chart.computeIfAbsent(r.path("system").asText(), k -> new LinkedHashMap<>())
                     .put(w, t.path("median_s").asDouble() / r.path("median_s").asDouble()));
-            line(String.format(Locale.ROOT, "| %s | %s | %.3f | %.0f | %s | %s | %s | %s | %s |", w, r.path("system").asText(), r.path("median_s").asDouble(),
+            String cpu = r.path("partition_cpu_share").isNumber() ? String.format(Locale.ROOT, "%.0f%%", 100 * r.path("partition_cpu_share").asDouble()) : "–";
+            String slowest = r.path("partition_s_max").isNumber() ? String.format(Locale.ROOT, "%.2f×",
+                    r.path("partition_s_max").asDouble() / Math.max(1e-9, r.path("partition_s_mean").asDouble())) : "–";
+            String stolen = r.path("cpu_stolen").isNumber() ? String.format(Locale.ROOT, "%.1f%%", 100 * r.path("cpu_stolen").asDouble()) : "–";
+            line(String.format(Locale.ROOT, "| %s | %s | %.3f | %.0f | %s | %s | %s | %s | %s | %s | %s | %s |", w, r.path("system").asText(), r.path("median_s").asDouble(),
                     r.path("examples_per_s").asDouble(), vs, r.path("gflops").isNumber() ? String.format(Locale.ROOT, "%.0f", r.path("gflops").asDouble()) : "–",
-                    seconds(r.path("seconds")), decimal(r.path("first_s")), decimal(r.path("process_s"))));
+                    seconds(r.path("seconds")), decimal(r.path("first_s")), decimal(r.path("process_s")), cpu, slowest, stolen));
         }
         line("");
         if (!chart.isEmpty()) {
@@ -239,6 +249,20 @@ public final class BenchReport {
         line("The profile of the large MLP put the elementwise chains of the activations' backward passes (3-4 passes each) and the "
                 + "bias gradient's axis sum right after the BLAS calls; they are now one fused kernel each (`tanhBackward`, "
                 + "`sigmoidBackward`) and a vectorised loop. Before/after: [fusion.md](fusion.md), from `bench/run-fusion-ab`.");
+        line("");
+    }
+
+    /** bench/run-profile's breakdown (profile.md beside the report, when there is one), one level down. */
+    private void profile() throws IOException {
+        Path p = outDir.resolve("profile.md");
+        if (!Files.exists(p)) return;
+        List<String> lines = Files.readAllLines(p);
+        line("## Where the time goes (large MLP, core and PyTorch profiled)");
+        line("");
+        line("From [profile.md](profile.md):");
+        for (String l : lines.subList(lines.isEmpty() || !lines.get(0).startsWith("# ") ? 0 : 1, lines.size())) {
+            line(l.startsWith("## ") ? "#" + l : l);
+        }
         line("");
     }
 

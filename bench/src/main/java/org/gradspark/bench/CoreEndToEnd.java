@@ -24,8 +24,11 @@ import org.gradspark.job.RowSource;
  * (each a contiguous row range, partial sums added in float64 in range order, as the job does).
  * Prints one JSON line: the median over {@code --repeats} timed runs after {@code --warmup} runs.
  *
- * <pre>CoreEndToEnd --what weights|order2|hvp --threads T --chunk-rows R --repeats K --warmup W -- [grad job options]</pre>
+ * <pre>CoreEndToEnd --what weights|order2|hvp --threads T --chunk-rows R --repeats K --warmup W [--profile FILE] -- [grad job options]</pre>
  * The job options after {@code --} are the grad job's (layers, activation, dtype, loss, synthetic rows).
+ * {@code --profile FILE}: async-profiler samples every thread's CPU time (Java, JVM, native and kernel
+ * frames) over the timed runs only, written to FILE as collapsed stacks with the thread's name first
+ * ({@code bench/profile_report.py} sorts them into where the time goes).
  */
 public final class CoreEndToEnd {
     private CoreEndToEnd() {}
@@ -33,6 +36,7 @@ public final class CoreEndToEnd {
     public static void main(String[] args) throws Exception {
         String what = "weights";
         int threads = 2, chunk = 4096, repeats = 5, warmup = 2;
+        String profile = null;
         int split = Arrays.asList(args).indexOf("--");
         for (int i = 0; i < split; i += 2) {
             switch (args[i]) {
@@ -41,6 +45,7 @@ public final class CoreEndToEnd {
                 case "--chunk-rows" -> chunk = Integer.parseInt(args[i + 1]);
                 case "--repeats" -> repeats = Integer.parseInt(args[i + 1]);
                 case "--warmup" -> warmup = Integer.parseInt(args[i + 1]);
+                case "--profile" -> profile = args[i + 1];
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -68,13 +73,16 @@ public final class CoreEndToEnd {
         Work work = new Work(cfg, weights, what, chunks, threads);
         double[] times = new double[repeats], warmupTimes = new double[warmup];
         double checksum = 0;
+        Profiler profiler = profile == null ? null : new Profiler(profile);
         for (int i = 0; i < warmup + repeats; i++) {
+            if (i == warmup && profiler != null) profiler.start();
             long t0 = System.nanoTime();
             checksum = work.run();
             double s = (System.nanoTime() - t0) / 1e9;
             if (i >= warmup) times[i - warmup] = s;
             else warmupTimes[i] = s;
         }
+        if (profiler != null) profiler.stop();
         double median = median(times);
         double flops = what.equals("weights") ? weightGradientFlops(cfg.layers(), n) : Double.NaN;
         System.out.printf(Locale.ROOT,

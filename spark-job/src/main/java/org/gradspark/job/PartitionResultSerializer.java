@@ -18,6 +18,7 @@ final class PartitionResultSerializer extends Serializer<PartitionResult> {
         }
         out.writeDouble(r.outputSum());
         out.writeVarLong(r.nanos(), true);
+        out.writeVarLong(r.cpuNanos(), true);
         out.writeString(r.executor());
         out.writeString(r.backend());
     }
@@ -28,7 +29,7 @@ final class PartitionResultSerializer extends Serializer<PartitionResult> {
         double[][] partials = new double[in.readVarInt(true)][];
         for (int k = 0; k < partials.length; k++) partials[k] = in.readDoubles(in.readVarInt(true));
         double outputSum = in.readDouble();
-        long nanos = in.readVarLong(true);
-        return new PartitionResult(index, rows, skipped, partials, outputSum, nanos, in.readString(), in.readString());
+        long nanos = in.readVarLong(true), cpuNanos = in.readVarLong(true);
+        return new PartitionResult(index, rows, skipped, partials, outputSum, nanos, cpuNanos, in.readString(), in.readString());
     }
 }

@@ -25,6 +25,7 @@ import org.gradspark.job.io.Npy;
  */
 public final class PartitionTask implements java.io.Serializable {
     private static final long serialVersionUID = 1L;
+    private static final java.lang.management.ThreadMXBean THREAD_CPU = java.lang.management.ManagementFactory.getThreadMXBean();
     private final JobConfig cfg;
     private final RowSource input;
     private final RowSource sens;      // null: ones
@@ -89,7 +90,7 @@ public final class PartitionTask implements java.io.Serializable {
 
     /** Partition {@code index} over the given chunks of its rows. */
     public PartitionResult run(int index, Iterator<Chunk> chunks, Map<String, Tensor> weights, Map<String, Tensor> vector) {
-        long start = System.nanoTime();
+        long start = System.nanoTime(), cpuStart = THREAD_CPU.getCurrentThreadCpuTime();
         Backend backend = Backends.require(cfg.backend());
         JobModel model = JobModel.build(cfg, weights);
         Cell net = model.network(), loss = JobModel.loss(cfg.loss());
@@ -138,7 +139,8 @@ public final class PartitionTask implements java.io.Serializable {
                 Npy.writeRows(Path.of(inputGrads), inputGradsHeader, r, g);
             }
         }
-        return new PartitionResult(index, end - first, skipped, partials, outputSum, System.nanoTime() - start, executorId(),
+        return new PartitionResult(index, end - first, skipped, partials, outputSum, System.nanoTime() - start,
+                THREAD_CPU.getCurrentThreadCpuTime() - cpuStart, executorId(),
                 backend.name() + " on " + backend.device());
     }
 

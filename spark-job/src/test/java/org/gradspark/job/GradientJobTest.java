@@ -252,6 +252,8 @@ class GradientJobTest {
         assertEquals(4, summary.get("partitions_per_executor").get("driver").asInt(), summary.toString());
         assertEquals(100, summary.get("rows").asInt());
         assertTrue(summary.get("rows_per_s").asDouble() > 0);
+        double cpuShare = summary.get("partition_cpu_share").asDouble();
+        assertTrue(cpuShare > 0 && cpuShare <= 1.05, "CPU time over task time, measured in the task's thread: " + cpuShare);
         assertEquals("collected, summed on the driver", summary.get("reduction_path").asText());
         com.fasterxml.jackson.databind.JsonNode heap = summary.get("driver_heap");
         assertTrue(heap.get("peak_used_mib").asDouble() > 0 && heap.get("peak_used_mib").asDouble() <= heap.get("max_mib").asDouble(), heap.toString());
@@ -310,5 +312,18 @@ class GradientJobTest {
             if (c.s() != null) assertTrue(back.s().allClose(c.s(), 0, 0));
             assertArrayEquals(c.bad(), back.bad());
         }
+    }
+
+    /** A partition's result, times included, survives Kryo field for field (it travels to the driver that way). */
+    @Test
+    void aPartitionResultRoundTripsThroughKryo() {
+        org.apache.spark.serializer.SerializerInstance kryo = new org.apache.spark.serializer.KryoSerializer(jsc.getConf()).newInstance();
+        PartitionResult r = new PartitionResult(3, 40, 2, new double[][] {{1.5, -2}, {}}, 0.25, 123_456_789L, 98_765_432L, "7", "cpu on CPU");
+        scala.reflect.ClassTag<PartitionResult> tag = scala.reflect.ClassTag$.MODULE$.apply(PartitionResult.class);
+        PartitionResult back = kryo.deserialize(kryo.serialize(r, tag), tag);
+        assertEquals(List.of(r.index(), r.rows(), r.skippedRows(), r.outputSum(), r.nanos(), r.cpuNanos(), r.executor(), r.backend()),
+                List.of(back.index(), back.rows(), back.skippedRows(), back.outputSum(), back.nanos(), back.cpuNanos(), back.executor(), back.backend()));
+        assertArrayEquals(r.partials()[0], back.partials()[0]);
+        assertEquals(0, back.partials()[1].length);
     }
 }
