@@ -45,8 +45,10 @@ public final class Backends {
      * @throws IllegalArgumentException for an unknown name, or one whose device is missing
      */
     public static synchronized Backend require(String name) {
-        Backend b = current();
-        if (!b.name().equals(name)) {
+        // The field, not current(): asking for a backend must not start the default one first (auto
+        // probes OpenCL, which loads the driver, and PoCL's LLVM takes over the JVM's signal handlers).
+        Backend b = current;
+        if (b == null || !b.name().equals(name)) {
             b = byName(name);
             use(b);
         }
