@@ -18,6 +18,8 @@ import sys
 import tempfile
 import time
 
+from profile_report import cpu_ticks, steal_share
+
 HOME, RESULTS = sys.argv[1], sys.argv[2]
 QUICK = "--quick" in sys.argv[3:]
 SUBMIT = os.path.join(HOME, "submit-scripts", "gradspark-submit")
@@ -73,11 +75,11 @@ def json_line(out):
     raise RuntimeError("no JSON line in:\n" + out[-2000:])
 
 
-def cpu_ticks():
+def proc_stat():
     """The machine's CPU time so far by state (/proc/stat's first line), or None off Linux."""
     try:
         with open("/proc/stat") as f:
-            return [int(v) for v in f.readline().split()[1:9]]
+            return cpu_ticks(f.readline())
     except OSError:
         return None
 
@@ -89,11 +91,12 @@ LAST_STOLEN = None
 
 def run(cmd, **kw):
     global LAST_STOLEN
-    before = cpu_ticks()
+    before = proc_stat()
     p = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    after = cpu_ticks()
-    if before and after and sum(after) > sum(before):
-        LAST_STOLEN = (after[7] - before[7]) / (sum(after) - sum(before))
+    after = proc_stat()
+    share = steal_share(before, after) if before and after else None
+    if share is not None:
+        LAST_STOLEN = share
     if p.returncode != 0:
         raise RuntimeError("%s exited with %d:\n%s" % (" ".join(cmd[:6]), p.returncode, p.stderr[-3000:]))
     return p.stdout

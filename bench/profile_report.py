@@ -101,11 +101,22 @@ def torch_table(path):
     return out
 
 
+def cpu_ticks(line):
+    """The machine's CPU time so far by state (user ... steal) from /proc/stat's first line."""
+    return [int(v) for v in line.split()[1:9]]
+
+
+def steal_share(before, after):
+    """The share of the machine's CPU time the hypervisor gave other guests (steal) between two
+    cpu_ticks readings, or None when no time passed."""
+    total = sum(after) - sum(before)
+    return (after[7] - before[7]) / total if total > 0 else None
+
+
 def stolen(path):
-    """The share of the machine's CPU time the hypervisor gave other guests (steal) between the two
-    /proc/stat lines in `path`."""
-    a, b = ([int(v) for v in line.split()[1:9]] for line in open(path).read().splitlines()[:2])
-    return (b[7] - a[7]) / max(1, sum(b) - sum(a))
+    """steal_share between the two /proc/stat lines in `path` (bench/run-profile writes them)."""
+    before, after = (cpu_ticks(line) for line in open(path).read().splitlines()[:2])
+    return steal_share(before, after) or 0.0
 
 
 def markdown(tmp, repeats, warmup, interval_ms, commit):

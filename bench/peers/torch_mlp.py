@@ -14,6 +14,7 @@ bench/profile_report.py.
   torch_mlp.py --what weights --layers 256,1024,1024,10 --activation tanh --rows 65536 --threads 2
 """
 import argparse
+import contextlib
 import json
 import statistics
 import sys
@@ -93,17 +94,13 @@ def main():
     checksum = 0.0
     for i in range(a.warmup):
         checksum = step()
-    profiler = None
+    profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) if a.profile else contextlib.nullcontext()
+    with profiler:
+        for i in range(a.repeats):
+            t0 = time.perf_counter()
+            checksum = step()
+            times.append(time.perf_counter() - t0)
     if a.profile:
-        from torch.profiler import profile, ProfilerActivity
-        profiler = profile(activities=[ProfilerActivity.CPU])
-        profiler.__enter__()
-    for i in range(a.repeats):
-        t0 = time.perf_counter()
-        checksum = step()
-        times.append(time.perf_counter() - t0)
-    if profiler is not None:
-        profiler.__exit__(None, None, None)
         self_us = {e.key: e.self_cpu_time_total for e in profiler.key_averages()}
         with open(a.profile, "w") as f:
             json.dump({"runs": a.repeats, "wall_s": sum(times), "threads": a.threads, "self_cpu_us": self_us}, f, indent=1)

@@ -42,14 +42,14 @@ final class JobSummary {
         s.put("wall_s", wallSeconds);
         s.put("phases_s", new java.util.TreeMap<>(phases));
         // Each partition's own time (in its task, from the backend's first call to its partial sums).
-        s.put("partition_s_max", results.stream().mapToLong(PartitionResult::nanos).max().orElse(0) / 1e9);
-        s.put("partition_s_mean", results.stream().mapToLong(PartitionResult::nanos).average().orElse(0) / 1e9);
+        java.util.LongSummaryStatistics taskNanos = results.stream().mapToLong(PartitionResult::nanos).summaryStatistics();
+        s.put("partition_s_max", (taskNanos.getCount() == 0 ? 0 : taskNanos.getMax()) / 1e9);
+        s.put("partition_s_mean", taskNanos.getAverage() / 1e9);
         // The CPU time the partitions' threads got over their time: below 1 when tasks wait for a core
         // (more busy threads than cores: other tasks, the driver, JIT and GC threads on the same machine)
         // or, with more than one core per executor, for the CPU backend's pool threads, which run the
         // elementwise kernels of large tensors outside the task's thread.
-        long taskNanos = results.stream().mapToLong(PartitionResult::nanos).sum();
-        s.put("partition_cpu_share", results.stream().mapToLong(PartitionResult::cpuNanos).sum() / (double) Math.max(1, taskNanos));
+        s.put("partition_cpu_share", results.stream().mapToLong(PartitionResult::cpuNanos).sum() / (double) Math.max(1, taskNanos.getSum()));
         s.put("rows_per_s", rows / Math.max(1e-9, wallSeconds));
         return s;
     }
