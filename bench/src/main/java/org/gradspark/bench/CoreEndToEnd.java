@@ -57,7 +57,7 @@ public final class CoreEndToEnd {
         int width = cfg.layers()[0], outWidth = cfg.layers()[cfg.layers().length - 1];
 
         // The data, in chunks, made before any timing (the peers also time in-memory data).
-        RowSource rows = new RowSource.Synthetic(n, width, cfg.seed());
+        RowSource.Synthetic rows = new RowSource.Synthetic(n, width, cfg.seed());
         List<Tensor[]> chunks = new ArrayList<>();
         for (long r = 0; r < n; r += chunk) {
             int count = (int) Math.min(chunk, n - r);

@@ -140,7 +140,7 @@ public final class MllibPeer {
         // The job's .npy input and --out, in a fresh directory (removed at the end) that executors can read.
         Path work = Files.createTempDirectory(Files.createDirectories(Path.of(o.workDir)), "gradspark-mllib-peer-");
         try {
-            RowSource features = new RowSource.Synthetic(o.rows, o.layers[0], o.seed);
+            RowSource.Synthetic features = new RowSource.Synthetic(o.rows, o.layers[0], o.seed);
             Path x = work.resolve("features.npy"), y = work.resolve("labels.npy");
             writeNpy(features, o, x, y);
             Dataset<Row> df = dataFrame(spark, jsc, features, o).cache();
@@ -180,7 +180,7 @@ public final class MllibPeer {
     }
 
     /** The job's input: features in --dtype and one-hot labels, written a chunk at a time. */
-    private static void writeNpy(RowSource features, Options o, Path x, Path y) {
+    private static void writeNpy(RowSource.Synthetic features, Options o, Path x, Path y) {
         Npy.Header hx = Npy.allocate(x, o.dtype, o.rows, o.layers[0]);
         Npy.Header hy = Npy.allocate(y, o.dtype, o.rows, o.classes());
         for (long r = 0; r < o.rows; r += o.chunkRows) {
@@ -200,7 +200,7 @@ public final class MllibPeer {
      * MLlib's input, (label double, features vector), one partition per row range of the job's
      * partitions, made on the executors from the same synthetic rows rounded to --dtype.
      */
-    private static Dataset<Row> dataFrame(SparkSession spark, JavaSparkContext jsc, RowSource features, Options o) {
+    private static Dataset<Row> dataFrame(SparkSession spark, JavaSparkContext jsc, RowSource.Synthetic features, Options o) {
         long n = o.rows;
         int parts = o.partitions, width = o.layers[0], classes = o.classes(), chunk = o.chunkRows;
         DType dtype = o.dtype;

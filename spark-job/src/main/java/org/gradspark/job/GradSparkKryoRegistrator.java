@@ -31,6 +31,8 @@ public final class GradSparkKryoRegistrator implements KryoRegistrator {
         kryo.register(ShardedReduction.Slice.class, new SliceSerializer());
         kryo.register(ShardedReduction.ShardSum.class, new SliceSerializer.ShardSumSerializer());
         kryo.register(PartitionTask.Chunk.class, new ChunkSerializer());
+        // Broadcast once per job: the Hadoop configuration writes itself (Configuration.write).
+        kryo.register(org.gradspark.job.io.Storage.class, new com.esotericsoftware.kryo.serializers.JavaSerializer());
         kryo.register(java.util.ArrayList.class);
         kryo.register(scala.Tuple2.class);
         kryo.register(double[].class);

@@ -61,7 +61,7 @@ public final class GradSparkMain {
             out.printf("GradSpark %s: %d rows in %d partitions on %s, %.2f s (%.0f rows/s); backend %s; sum of outputs %.6g%n",
                     cfg.mode() == JobConfig.Mode.HVP ? "hvp" : "grad", r.rows(), r.partitions(), r.summary().get("master"),
                     (Double) r.summary().get("wall_s"), (Double) r.summary().get("rows_per_s"), r.summary().get("backend"), r.outputSum());
-            out.println("GradSpark wrote " + r.out());
+            out.println("GradSpark wrote " + org.gradspark.job.io.Storage.display(r.out()));
             return 0;
         } catch (RuntimeException e) {
             BadInputException bad = badInputIn(e);

@@ -1,17 +1,11 @@
 package org.gradspark.job;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.IntStream;
-import java.util.stream.Stream;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
@@ -24,115 +18,159 @@ import org.gradspark.ad.Tensor;
 import org.gradspark.job.io.BadInputException;
 import org.gradspark.job.io.Npy;
 import org.gradspark.job.io.Npz;
+import org.gradspark.job.io.Storage;
 import scala.Tuple2;
 
 /**
  * The {@code grad} job and its Java API: checks the inputs on the driver, runs one
  * {@link PartitionTask} per partition, adds the partial gradients in partition-index order (so the
  * result is bit-identical whatever ran where and however often), and writes {@code grads.npz} or
- * {@code hvp.npz}, {@code input_grads.npy} and {@code summary.json} into a temporary directory that
- * is moved into place only on success.
+ * {@code hvp.npz}, {@code input_grads/part-NNNNN.npy} (by the executors) and {@code summary.json}
+ * into a temporary directory that is moved into place only on success ({@link JobOutput}). Every
+ * file is read and written through {@link Storage}, on any Hadoop filesystem.
  */
 public final class GradientJob {
     private GradientJob() {}
 
-    /** What a run produced (also written to summary.json). */
-    public record Result(Map<String, Tensor> gradients, long rows, long skippedRows, int partitions, double outputSum, Path out,
-                         Map<String, Object> summary) {}
+    /**
+     * What a run produced (also written to summary.json). {@code out} is the output directory's
+     * URI; {@code inputGradients} the directory of the per-partition input derivatives in it
+     * ({@code out/input_grads}), or null when they were not asked for.
+     */
+    public record Result(Map<String, Tensor> gradients, long rows, long skippedRows, int partitions, double outputSum, String out,
+                         String inputGradients, Map<String, Object> summary) {}
 
-    /** Runs the job on an existing Spark context (the Java API; the CLI calls this too). */
+    /** The directory under --out of the per-example input derivatives (parts or a Parquet dataset). */
+    public static final String INPUT_GRADS = "input_grads";
+
+    /**
+     * Runs the job on an existing Spark context (the Java API; the CLI calls this too). Every path
+     * is a Hadoop path resolved with {@code jsc.hadoopConfiguration()}: {@code hdfs://},
+     * {@code s3a://}, {@code file:} or a bare path on {@code fs.defaultFS}.
+     */
     public static Result run(JavaSparkContext jsc, JobConfig cfg) {
+        Storage storage = Storage.of(jsc.hadoopConfiguration());
+        if (cfg.input() != null && TabularInput.handles(cfg.input())) return runTabular(jsc, storage, cfg);
+        return run(jsc, storage, check(cfg, storage), null);
+    }
+
+    /** Runs checked inputs; {@code output} is the output already begun (rows materialised in it), or null. */
+    private static Result run(JavaSparkContext jsc, Storage storage, Inputs checked, JobOutput output) {
         long t0 = System.nanoTime();
-        Path out = Path.of(cfg.out());
-        if (cfg.input() != null && TabularInput.handles(cfg.input())) return runTabular(jsc, cfg);
-        Inputs checked = check(cfg);
+        JobConfig cfg = checked.cfg();
         Map<String, Tensor> weights = checked.weights(), vector = checked.vector();
-        RowSource input = checked.input(), sens = checked.sens(), labels = checked.labels();
+        RowSource input = checked.input();
         long n = input.rows();
 
         int partitions = cfg.partitions() > 0 ? cfg.partitions() : jsc.defaultParallelism();
         partitions = (int) Math.max(1, Math.min(partitions, n));
-        Path tmp = temporarySibling(out);
+        JobOutput out = output != null ? output : JobOutput.begin(storage, cfg.out());
         DriverHeap heap = new DriverHeap();
+        Broadcast<Storage> bs = jsc.broadcast(storage);
         try {
             String inputGrads = null;
-            Npy.Header gradsHeader = null;
             if (cfg.inputsWanted()) {
-                inputGrads = tmp.resolve("input_grads.npy").toString();
-                gradsHeader = Npy.allocate(Path.of(inputGrads), cfg.dtype(), n, input.width());
+                inputGrads = out.file(cfg.inputGradsFormat() == JobConfig.InputGradsFormat.NPY ? INPUT_GRADS : "_input_grads_npy");
+                storage.mkdirs(inputGrads);
             }
             long tSetup = System.nanoTime();
-            PartitionTask task = new PartitionTask(cfg, input, sens, labels, inputGrads, gradsHeader, partitions);
-            JavaRDD<Integer> parts = jsc.parallelize(IntStream.range(0, partitions).boxed().toList(), partitions);
-            // With --repeat, each partition's rows are read (and checked) once, in the first evaluation,
-            // and kept in the executors' memory, as an optimiser's loop keeps its data.
-            JavaPairRDD<Integer, List<PartitionTask.Chunk>> kept = cfg.repeat() == 1 ? null
-                    : parts.mapToPair(i -> new Tuple2<>(i, task.readAll(i))).persist(StorageLevel.MEMORY_ONLY());
-            List<String> keys = JobModel.build(cfg, weights).keys();
-            int[] sizes = keys.stream().mapToInt(k -> weights.get(k).size()).toArray();
-            long totalSize = java.util.Arrays.stream(sizes).asLongStream().sum();
-            boolean sharded = cfg.weightsWanted() && (long) partitions * totalSize >= shardThreshold(jsc);
-            ProgressListener progress = new ProgressListener(n, partitions);
-            jsc.sc().addSparkListener(progress);
-            Map<String, Tensor> grads = null;
-            List<PartitionResult> results = null;
-            List<Double> evaluations = new ArrayList<>();
-            boolean identical = true;
-            long broadcastNanos = 0, computeNanos = 0;
-            try {
-                // Each evaluation broadcasts the weights afresh (in an optimiser they change every step).
-                for (int e = 0; e < cfg.repeat(); e++) {
-                    long te = System.nanoTime();
-                    Broadcast<Map<String, Tensor>> bw = jsc.broadcast(weights);
-                    Broadcast<Map<String, Tensor>> bv = vector == null ? null : jsc.broadcast(vector);
+            PartitionTask task = new PartitionTask(cfg, input, checked.sens(), checked.labels(), inputGrads, partitions, bs);
+            Evaluation ev = evaluate(jsc, cfg, task, weights, vector, n, partitions);
+            long tCompute = System.nanoTime();
+            if (cfg.weightsWanted()) Npz.write(storage, out.file(cfg.mode() == JobConfig.Mode.HVP ? "hvp.npz" : "grads.npz"), ev.grads(), Npz.Compression.STORED);
+            if (inputGrads != null) InputGradients.finish(jsc, storage, cfg, inputGrads, partitions, out.file(INPUT_GRADS), input.width());
+            long rows = ev.results().stream().mapToLong(PartitionResult::rows).sum();
+            long skipped = ev.results().stream().mapToLong(PartitionResult::skippedRows).sum();
+            double outputSum = 0;
+            for (PartitionResult r : ev.results()) outputSum += r.outputSum();
+            long tEnd = System.nanoTime();
+            Map<String, Object> summary = JobSummary.of(cfg, jsc, ev.results(), outputSum,
+                    Map.of("setup_s", (tSetup - t0) / 1e9, "broadcast_s", ev.broadcastNanos() / 1e9,
+                            "compute_reduce_s", ev.computeNanos() / 1e9, "write_s", (tEnd - tCompute) / 1e9),
+                    (tEnd - t0) / 1e9);
+            if (cfg.repeat() > 1) {
+                // Each evaluation from its broadcast to its reduced gradient; the first also reads the rows.
+                summary.put("evaluations_s", ev.evaluations());
+                summary.put("evaluations_identical", ev.identical());
+            }
+            summary.put("reduction_path", ev.sharded() ? "sharded on the executors" : "collected, summed on the driver");
+            summary.put("driver_heap", heap.report());
+            if (inputGrads != null) summary.put("input_grads", Map.of("path", INPUT_GRADS, "format", cfg.inputGradsFormat().name().toLowerCase(),
+                    "shape", List.of(n, input.width()), "parts", partitions));
+            JobSummary.write(storage, out.file("summary.json"), summary);
+            storage.delete(out.file(TabularInput.ROWS_DIR), true);
+            out.commit();
+            return new Result(ev.grads(), rows, skipped, partitions, outputSum, cfg.out(),
+                    inputGrads == null ? null : Storage.child(cfg.out(), INPUT_GRADS), summary);
+        } catch (Throwable e) {
+            out.abort();
+            BadInputException bad = wrappedBadInput(e);
+            if (bad != null) throw bad;
+            if (e instanceof java.io.IOException io) throw Storage.unchecked("--out " + Storage.display(cfg.out()), io);
+            throw sneaky(e);
+        } finally {
+            bs.destroy();
+            heap.close();
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T extends Throwable> RuntimeException sneaky(Throwable e) throws T {
+        throw (T) e;
+    }
+
+    /** The evaluations' outcome: the last gradients, the partitions' results, timings. */
+    private record Evaluation(Map<String, Tensor> grads, List<PartitionResult> results, List<Double> evaluations, boolean identical,
+                              boolean sharded, long broadcastNanos, long computeNanos) {}
+
+    /** Evaluates the gradient {@code --repeat} times, each with the weights broadcast afresh, reduced in partition order. */
+    private static Evaluation evaluate(JavaSparkContext jsc, JobConfig cfg, PartitionTask task, Map<String, Tensor> weights,
+                                       Map<String, Tensor> vector, long n, int partitions) {
+        JavaRDD<Integer> parts = jsc.parallelize(IntStream.range(0, partitions).boxed().toList(), partitions);
+        // With --repeat, each partition's rows are read (and checked) once, in the first evaluation,
+        // and kept in the executors' memory, as an optimiser's loop keeps its data.
+        JavaPairRDD<Integer, List<PartitionTask.Chunk>> kept = cfg.repeat() == 1 ? null
+                : parts.mapToPair(i -> new Tuple2<>(i, task.readAll(i))).persist(StorageLevel.MEMORY_ONLY());
+        List<String> keys = JobModel.build(cfg, weights).keys();
+        int[] sizes = keys.stream().mapToInt(k -> weights.get(k).size()).toArray();
+        long totalSize = java.util.Arrays.stream(sizes).asLongStream().sum();
+        boolean sharded = cfg.weightsWanted() && (long) partitions * totalSize >= shardThreshold(jsc);
+        ProgressListener progress = new ProgressListener(n, partitions);
+        jsc.sc().addSparkListener(progress);
+        Map<String, Tensor> grads = null;
+        List<PartitionResult> results = null;
+        List<Double> evaluations = new ArrayList<>();
+        boolean identical = true;
+        long broadcastNanos = 0, computeNanos = 0;
+        try {
+            // Each evaluation broadcasts the weights afresh (in an optimiser they change every step).
+            for (int e = 0; e < cfg.repeat(); e++) {
+                long te = System.nanoTime();
+                Broadcast<Map<String, Tensor>> bw = jsc.broadcast(weights);
+                Broadcast<Map<String, Tensor>> bv = vector == null ? null : jsc.broadcast(vector);
+                try {
                     long tb = System.nanoTime();
                     JavaRDD<PartitionResult> computed = kept == null
                             ? parts.map(i -> task.run(i, bw.value(), bv == null ? null : bv.value()))
                             : kept.map(p -> task.run(p._1(), p._2().iterator(), bw.value(), bv == null ? null : bv.value()));
                     Map<String, Tensor> g = new LinkedHashMap<>();
                     results = sharded ? reduceSharded(computed, cfg, keys, sizes, weights, partitions, g) : collect(computed, cfg, keys, weights, g);
-                    bw.destroy();
-                    if (bv != null) bv.destroy();
                     long tc = System.nanoTime();
                     broadcastNanos += tb - te;
                     computeNanos += tc - tb;
                     evaluations.add((tc - te) / 1e9);
                     if (grads != null && !sameBits(grads, g)) identical = false;
                     grads = g;
+                } finally {
+                    bw.destroy();
+                    if (bv != null) bv.destroy();
                 }
-            } finally {
-                jsc.sc().removeSparkListener(progress);
-                if (kept != null) kept.unpersist(false);
             }
-            long tCompute = System.nanoTime();
-            if (cfg.weightsWanted()) Npz.write(tmp.resolve(cfg.mode() == JobConfig.Mode.HVP ? "hvp.npz" : "grads.npz"), grads);
-            long rows = results.stream().mapToLong(PartitionResult::rows).sum();
-            long skipped = results.stream().mapToLong(PartitionResult::skippedRows).sum();
-            double outputSum = 0;
-            for (PartitionResult r : results) outputSum += r.outputSum();
-            long tEnd = System.nanoTime();
-            Map<String, Object> summary = JobSummary.of(cfg, jsc, results, outputSum,
-                    Map.of("setup_s", (tSetup - t0) / 1e9, "broadcast_s", broadcastNanos / 1e9,
-                            "compute_reduce_s", computeNanos / 1e9, "write_s", (tEnd - tCompute) / 1e9),
-                    (tEnd - t0) / 1e9);
-            if (cfg.repeat() > 1) {
-                // Each evaluation from its broadcast to its reduced gradient; the first also reads the rows.
-                summary.put("evaluations_s", evaluations);
-                summary.put("evaluations_identical", identical);
-            }
-            summary.put("reduction_path", sharded ? "sharded on the executors" : "collected, summed on the driver");
-            summary.put("driver_heap", heap.report());
-            JobSummary.write(tmp.resolve("summary.json"), summary);
-            moveIntoPlace(tmp, out);
-            return new Result(grads, rows, skipped, partitions, outputSum, out, summary);
-        } catch (Throwable e) {
-            deleteTree(tmp);
-            BadInputException bad = wrappedBadInput(e);
-            if (bad != null) throw bad;
-            throw e;
         } finally {
-            heap.close();
+            jsc.sc().removeSparkListener(progress);
+            if (kept != null) kept.unpersist(false);
         }
+        return new Evaluation(grads, results, evaluations, identical, sharded, broadcastNanos, computeNanos);
     }
 
     /**
@@ -155,7 +193,8 @@ public final class GradientJob {
      */
     public static Result run(JavaSparkContext jsc, JobConfig cfg, Dataset<Row> rows, String featuresCol) {
         if (cfg.input() != null) throw new BadInputException("--input " + cfg.input() + ": not used when the rows come from a Dataset; leave it unset");
-        return runMaterialized(jsc, cfg, "the Dataset", npy -> TabularInput.materialize(rows, "the Dataset", featuresCol, npy));
+        Storage storage = Storage.of(jsc.hadoopConfiguration());
+        return runMaterialized(jsc, storage, cfg, "the Dataset", (st, dir) -> TabularInput.materialize(rows, "the Dataset", featuresCol, st, dir));
     }
 
     /**
@@ -222,83 +261,95 @@ public final class GradientJob {
         return metas;
     }
 
-    /** What {@link #check} read: the weights, where the rows come from, and the hvp direction (or null). */
-    record Inputs(Map<String, Tensor> weights, RowSource input, RowSource sens, RowSource labels, Map<String, Tensor> vector) {}
+    /** What {@link #check} read: the configuration with every path qualified, the weights, where the rows come from, and the hvp direction (or null). */
+    record Inputs(JobConfig cfg, Map<String, Tensor> weights, RowSource input, RowSource sens, RowSource labels, Map<String, Tensor> vector) {}
 
     /**
      * Checks everything the job names before any work is done: {@code --out}, the weights and the
      * hvp vector (read whole), and the headers of the input, sensitivities and labels against each
-     * other and {@code --layers}. Needs no Spark context, so the CLI runs it before starting one.
+     * other and {@code --layers}, on whatever filesystem they are. Needs no Spark context, so the
+     * CLI runs it before starting one.
      *
      * @throws BadInputException naming the option and file (and key or row) at fault
      */
-    static Inputs check(JobConfig cfg) {
-        checkOutputPath(Path.of(cfg.out()));
-        Map<String, Tensor> weights = loadWeights(cfg);
+    static Inputs check(JobConfig given, Storage storage) {
+        JobConfig cfg = given.qualified(storage);
+        JobOutput.check(storage, cfg.out(), cfg.inputFiles());
+        Map<String, Tensor> weights = loadWeights(cfg, storage);
         RowSource input;
         if (cfg.input() != null && TabularInput.handles(cfg.input())) {
             // Read with Spark in run(); here only what needs no Spark.
-            if (!Files.exists(Path.of(cfg.input()))) throw new BadInputException("--input " + cfg.input() + ": no such file or directory");
-            return new Inputs(weights, null, null, null, null);
+            try {
+                if (!storage.exists(cfg.input())) throw new BadInputException("--input " + Storage.display(cfg.input()) + ": no such file or directory");
+            } catch (java.io.IOException e) {
+                throw new BadInputException("--input " + Storage.failure(cfg.input(), e).getMessage(), e);
+            }
+            return new Inputs(cfg, weights, null, null, null, null);
         }
-        if (cfg.input() == null) {
+        if (cfg.inputParts() != null) {
+            input = cfg.inputParts();
+        } else if (cfg.input() == null) {
             input = new RowSource.Synthetic(cfg.syntheticRows(), cfg.layers()[0], cfg.seed());
         } else {
-            Npy.Header h = named("--input", () -> Npy.readHeader(Path.of(cfg.input())));
+            Npy.Header h = named("--input", () -> Npy.readHeader(storage, cfg.input()));
             String where = cfg.inputWhere();
             if (h.rank() < 1 || h.rank() > 2) {
                 throw new BadInputException(where + ": shape " + shapeText(h) + ", expected rows of features (N, features)");
             }
             if (h.rows() == 0) throw new BadInputException(where + ": no rows");
             input = new RowSource.NpyRows(cfg.input(), h);
-            if (cfg.modelClass() == null && input.width() != cfg.layers()[0]) {
-                throw new BadInputException(where + ": rows have " + input.width() + " values but --layers starts with " + cfg.layers()[0]);
-            }
+        }
+        if (cfg.modelClass() == null && input.width() != cfg.layers()[0]) {
+            throw new BadInputException(cfg.inputWhere() + ": rows have " + input.width() + " values but --layers starts with " + cfg.layers()[0]);
         }
         long n = input.rows();
         int outWidth = cfg.layers()[cfg.layers().length - 1];
-        RowSource sens = companion(cfg.sens(), "--sens", n, cfg.loss() == JobConfig.Loss.NONE ? outWidth : 1);
-        RowSource labels = companion(cfg.labels(), "--labels", n, outWidth);
+        RowSource sens = companion(storage, cfg.sens(), "--sens", n, cfg.loss() == JobConfig.Loss.NONE ? outWidth : 1);
+        RowSource labels = companion(storage, cfg.labels(), "--labels", n, outWidth);
         Map<String, Tensor> vector = null;
         if (cfg.vector() != null) {
-            vector = named("--vector", () -> Npz.read(Path.of(cfg.vector())));
-            JobModel.checkLike(vector, weights, "--vector " + cfg.vector());
+            vector = named("--vector", () -> Npz.read(storage, cfg.vector(), Npz.DEFAULT_MAX_INFLATED_BYTES));
+            JobModel.checkLike(vector, weights, "--vector " + Storage.display(cfg.vector()));
         }
-        return new Inputs(weights, input, sens, labels, vector);
+        return new Inputs(cfg, weights, input, sens, labels, vector);
     }
 
     /**
-     * A Parquet or CSV input: its rows are first written as an .npy in a temporary directory beside
-     * --out (by the executors, at the rows' offsets in the file's order), then the job runs on that.
+     * A Parquet or CSV input: its rows are first written as .npy parts by the executors, inside the
+     * job's temporary output (removed before the commit), then the job runs on those.
      */
-    private static Result runTabular(JavaSparkContext jsc, JobConfig cfg) {
-        return runMaterialized(jsc, cfg, "--input " + cfg.input(), npy -> TabularInput.materialize(jsc, cfg.input(), cfg.featuresCol(), npy));
+    private static Result runTabular(JavaSparkContext jsc, Storage storage, JobConfig cfg) {
+        JobConfig q = cfg.qualified(storage);
+        return runMaterialized(jsc, storage, q, "--input " + Storage.display(q.input()),
+                (st, dir) -> TabularInput.materialize(jsc, q.input(), q.featuresCol(), st, dir));
     }
 
     /**
-     * Rows from elsewhere (a Parquet/CSV file, a Dataset): {@code write} puts them into the .npy it
-     * is given, in a temporary directory beside --out that is removed afterwards; then the job runs
-     * on that file, with {@code name} naming the rows in error messages.
+     * Rows from elsewhere (a Parquet/CSV file, a Dataset): {@code write} puts them into .npy parts
+     * in the directory it is given (inside the job's temporary output), then the job runs on them,
+     * with {@code name} naming the rows in error messages.
      */
-    private static Result runMaterialized(JavaSparkContext jsc, JobConfig cfg, String name, java.util.function.Function<Path, String> write) {
-        checkOutputPath(Path.of(cfg.out()));
-        Path work = temporarySibling(Path.of(cfg.out() + "-input"));
+    private static Result runMaterialized(JavaSparkContext jsc, Storage storage, JobConfig given, String name,
+                                          java.util.function.BiFunction<Storage, String, RowSource.NpyParts> write) {
+        JobConfig cfg = given.qualified(storage);
+        JobOutput.check(storage, cfg.out(), cfg.inputFiles());
+        JobOutput out = JobOutput.begin(storage, cfg.out());
         try {
-            return run(jsc, cfg.withInput(write.apply(work.resolve("input.npy")), name));
+            RowSource.NpyParts rows = write.apply(storage, out.file(TabularInput.ROWS_DIR));
+            return run(jsc, storage, check(cfg.withRows(rows, name), storage), out);
         } catch (Throwable e) {
+            out.abort();
             BadInputException bad = wrappedBadInput(e);
             if (bad != null) throw bad;
-            throw e;
-        } finally {
-            deleteTree(work);
+            throw sneaky(e);
         }
     }
 
     /** Sensitivities or labels: N rows of the given width (or a 1-D array of N when width is 1). */
-    private static RowSource companion(String file, String option, long n, int width) {
+    private static RowSource companion(Storage storage, String file, String option, long n, int width) {
         if (file == null) return null;
-        Npy.Header h = named(option, () -> Npy.readHeader(Path.of(file)));
-        String where = option + " " + file;
+        Npy.Header h = named(option, () -> Npy.readHeader(storage, file));
+        String where = option + " " + Storage.display(file);
         if (h.rank() < 1) throw new BadInputException(where + ": shape (), expected " + n + " rows");
         if (h.rows() != n) throw new BadInputException(where + ": has " + h.rows() + " rows but the input has " + n);
         long rowWidth = h.rank() == 1 ? 1 : h.rowWidth();
@@ -319,7 +370,7 @@ public final class GradientJob {
         return java.util.Arrays.toString(h.shape()).replace('[', '(').replace(']', ')');
     }
 
-    private static Map<String, Tensor> loadWeights(JobConfig cfg) {
+    private static Map<String, Tensor> loadWeights(JobConfig cfg, Storage storage) {
         if (cfg.modelClass() != null) {
             if (cfg.weights() != null) throw new BadInputException("--weights is not supported with --model-class (the Cell initialises its own)");
             Map<String, Tensor> w = new LinkedHashMap<>();
@@ -328,45 +379,9 @@ public final class GradientJob {
             return w;
         }
         if (cfg.weights() == null) return JobModel.initialWeights(cfg.layers(), cfg.dtype(), cfg.seed());
-        Map<String, Tensor> w = named("--weights", () -> Npz.read(Path.of(cfg.weights())));
-        JobModel.checkWeights(w, cfg.layers(), "--weights " + cfg.weights());
+        Map<String, Tensor> w = named("--weights", () -> Npz.read(storage, cfg.weights(), Npz.DEFAULT_MAX_INFLATED_BYTES));
+        JobModel.checkWeights(w, cfg.layers(), "--weights " + Storage.display(cfg.weights()));
         return w;
-    }
-
-    /** An existing --out is only replaced when it holds an earlier GradSpark result. */
-    private static void checkOutputPath(Path out) {
-        if (!Files.exists(out)) return;
-        if (!Files.isDirectory(out) || !Files.exists(out.resolve("summary.json"))) {
-            throw new BadInputException("--out " + out + ": exists and is not an earlier GradSpark output; choose another directory");
-        }
-    }
-
-    private static Path temporarySibling(Path out) {
-        try {
-            Path parent = out.toAbsolutePath().getParent();
-            Files.createDirectories(parent);
-            return Files.createTempDirectory(parent, "." + out.getFileName() + ".tmp-");
-        } catch (IOException e) {
-            throw new BadInputException("--out " + out + ": cannot create a directory beside it: " + e.getMessage());
-        }
-    }
-
-    private static void moveIntoPlace(Path tmp, Path out) {
-        try {
-            if (Files.exists(out)) deleteTree(out);
-            Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot move the results into " + out, e);
-        }
-    }
-
-    static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) return;
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     /** The Spark settings GradSpark relies on: Kryo with its registrator. */

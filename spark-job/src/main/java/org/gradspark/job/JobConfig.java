@@ -32,7 +32,9 @@ public record JobConfig(
         OnNan onNan,
         String out,
         int repeat,                   // evaluations in one application (benchmarks); the outputs are the last one's
-        String inputName) implements Serializable {   // null: named by --input; else what the rows were read from
+        InputGradsFormat inputGradsFormat,
+        String inputName,             // null: named by --input; else what the rows were read from
+        RowSource.NpyParts inputParts) implements Serializable {   // non-null: the rows, written as .npy parts (Parquet/CSV, a Dataset)
 
     public enum Loss { NONE, MSE, SOFTMAX_CROSS_ENTROPY }
 
@@ -44,19 +46,54 @@ public record JobConfig(
 
     public enum OnNan { FAIL, SKIP }
 
+    /** How the per-example input derivatives are written under {@code --out/input_grads}. */
+    public enum InputGradsFormat { NPY, PARQUET }
+
     /**
-     * The same job reading its rows from another file (a Parquet/CSV input or a Dataset written as
-     * .npy); {@code name} still names the rows' origin in error messages.
+     * The same job reading its rows from .npy parts (a Parquet/CSV input or a Dataset written out);
+     * {@code name} still names the rows' origin in error messages.
      */
-    public JobConfig withInput(String npy, String name) {
-        return new JobConfig(modelClass, layers, activation, weights, seed, npy, null, syntheticRows, sens, labels, loss, wrt, order, mode,
-                vector, reduction, partitions, dtype, backend, chunkRows, onNan, out, repeat, name);
+    public JobConfig withRows(RowSource.NpyParts rows, String name) {
+        return new JobConfig(modelClass, layers, activation, weights, seed, null, null, syntheticRows, sens, labels, loss, wrt, order, mode,
+                vector, reduction, partitions, dtype, backend, chunkRows, onNan, out, repeat, inputGradsFormat, name, rows);
+    }
+
+    /**
+     * The same job with every path fully qualified by {@code storage} ({@code hdfs://nn:8020/x.npy},
+     * {@code file:/home/me/x.npy}), so that the driver and every executor mean the same file.
+     *
+     * @throws BadInputException naming the option whose path has no filesystem or is not a path
+     */
+    public JobConfig qualified(org.gradspark.job.io.Storage storage) {
+        return new JobConfig(modelClass, layers, activation, q(storage, "--weights", weights), seed, q(storage, "--input", input), featuresCol,
+                syntheticRows, q(storage, "--sens", sens), q(storage, "--labels", labels), loss, wrt, order, mode, q(storage, "--vector", vector),
+                reduction, partitions, dtype, backend, chunkRows, onNan, q(storage, "--out", out), repeat, inputGradsFormat, inputName, inputParts);
+    }
+
+    private static String q(org.gradspark.job.io.Storage storage, String option, String path) {
+        if (path == null) return null;
+        try {
+            return storage.qualify(path);
+        } catch (org.gradspark.job.io.BadInputException e) {
+            throw new org.gradspark.job.io.BadInputException(option + " " + e.getMessage(), e);
+        }
+    }
+
+    /** The files the job reads, by option (values null when not given). */
+    public java.util.Map<String, String> inputFiles() {
+        java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+        m.put("--input", input);
+        m.put("--weights", weights);
+        m.put("--sens", sens);
+        m.put("--labels", labels);
+        m.put("--vector", vector);
+        return m;
     }
 
     /** How error messages name the rows: {@code --input FILE}, {@code synthetic input} or the Dataset. */
     public String inputWhere() {
         if (inputName != null) return inputName;
-        return input == null ? "synthetic input" : "--input " + input;
+        return input == null ? "synthetic input" : "--input " + org.gradspark.job.io.Storage.display(input);
     }
 
     public boolean weightsWanted() { return wrt != Wrt.INPUTS || mode == Mode.HVP; }

@@ -1,6 +1,5 @@
 package org.gradspark.job;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -11,6 +10,7 @@ import java.util.TreeMap;
 import org.gradspark.ad.DType;
 import org.gradspark.ad.nn.Activation;
 import org.gradspark.job.io.BadInputException;
+import org.gradspark.job.io.Storage;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -28,25 +28,27 @@ public final class JobOptions {
     @Option(names = "--model-class", description = "a user Cell with a no-argument constructor") String modelClass;
     @Option(names = "--layers", description = "widths, input first: 8,32,32,3") String layers = "8,32,32,3";
     @Option(names = "--activation", description = "tanh|sin|sigmoid|relu|identity") String activation = "tanh";
-    @Option(names = "--weights", description = ".npz with w0,b0,w1,b1,...") Path weights;
+    @Option(names = "--weights", description = ".npz with w0,b0,w1,b1,...") String weights;
     @Option(names = "--seed") long seed = 42;
-    @Option(names = "--input", description = ".npy, .parquet or .csv of N rows") Path input;
+    @Option(names = "--input", description = ".npy, .parquet or .csv of N rows") String input;
     @Option(names = "--features-col", description = "parquet/csv: the array column of features (default: every column)") String featuresCol;
     @Option(names = "--synthetic", description = "N synthetic rows when there is no --input") long synthetic = 100_000;
-    @Option(names = "--sens", description = ".npy N x out sensitivities (default ones)") Path sens;
-    @Option(names = "--labels", description = ".npy labels for --loss") Path labels;
+    @Option(names = "--sens", description = ".npy N x out sensitivities (default ones)") String sens;
+    @Option(names = "--labels", description = ".npy labels for --loss") String labels;
     @Option(names = "--loss", description = "mse|softmax-cross-entropy (needs --labels)") String loss;
     @Option(names = "--wrt", description = "weights|inputs|all") String wrt = "weights";
     @Option(names = "--order", description = "input derivative order K") int order = 1;
     @Option(names = "--mode", description = "grad|hvp") String mode = "grad";
-    @Option(names = "--vector", description = ".npz direction for hvp, the weights' keys") Path vector;
+    @Option(names = "--vector", description = ".npz direction for hvp, the weights' keys") String vector;
     @Option(names = "--reduction", description = "sum|mean") String reduction = "sum";
     @Option(names = "--partitions", description = "0: Spark's default parallelism") int partitions = 0;
     @Option(names = "--dtype", description = "float32|float64") String dtype = "float32";
     @Option(names = "--backend", description = "auto|cpu|opencl|reference") String backend = "auto";
     @Option(names = "--chunk-rows", description = "rows per chunk inside a partition") int chunkRows = 4096;
     @Option(names = "--on-nan", description = "fail|skip rows with NaN/Inf inputs") String onNan = "fail";
-    @Option(names = "--out", description = "output directory") Path out = Path.of("gradspark-out");
+    @Option(names = "--out", description = "output directory (a Hadoop path: hdfs://, s3a://, file: or a bare path on fs.defaultFS)") String out = "gradspark-out";
+    @Option(names = "--input-grads-format", description = "npy|parquet: input derivatives as input_grads/part-NNNNN.npy or a Parquet dataset (row, grad)")
+    String inputGradsFormat = "npy";
     @Option(names = "--repeat", description = "evaluate N times in one application, rows kept in memory (benchmarks: each evaluation's time in summary.json)")
     int repeat = 1;
 
@@ -97,8 +99,7 @@ public final class JobOptions {
         }
         o.keyOf = keyOf;
         JobConfig cfg = o.toConfig();
-        GradientJob.check(cfg);
-        return cfg;
+        return GradientJob.check(cfg, Storage.fromSparkConf(sparkConf)).cfg();
     }
 
     /** The usage text. */
@@ -146,23 +147,20 @@ public final class JobOptions {
             case "float64" -> DType.FLOAT64;
             default -> throw new BadInputException(opt("--dtype") + ": expected float32 or float64, got '" + dtype + "'");
         };
-        if (featuresCol != null && (input == null || !TabularInput.handles(input.toString()))) {
+        if (featuresCol != null && (input == null || !TabularInput.handles(input))) {
             throw new BadInputException(opt("--features-col") + ": only used with a .parquet or .csv --input");
         }
-        return new JobConfig(modelCls, widths, act, abs(weights), seed, abs(input), featuresCol, input == null ? synthetic : 0, abs(sens), abs(labels),
-                lossKind, choice(opt("--wrt"), wrt, JobConfig.Wrt.class), order, m, abs(vector),
+        return new JobConfig(modelCls, widths, act, weights, seed, input, featuresCol, input == null ? synthetic : 0, sens, labels,
+                lossKind, choice(opt("--wrt"), wrt, JobConfig.Wrt.class), order, m, vector,
                 choice(opt("--reduction"), reduction, JobConfig.Reduction.class), partitions, dt, backend, chunkRows,
-                choice(opt("--on-nan"), onNan, JobConfig.OnNan.class), abs(out), repeat, null);
+                choice(opt("--on-nan"), onNan, JobConfig.OnNan.class), out, repeat,
+                choice(opt("--input-grads-format"), inputGradsFormat, JobConfig.InputGradsFormat.class), null, null);
     }
 
     /** The option's name, and the spark.gradspark.* key its value came from, if it did. */
     private String opt(String name) {
         String key = keyOf.get(name);
         return key == null ? name : name + " (key " + key + ")";
-    }
-
-    private static String abs(Path p) {
-        return p == null ? null : p.toAbsolutePath().normalize().toString();
     }
 
     private static <E extends Enum<E>> E choice(String option, String value, Class<E> type) {

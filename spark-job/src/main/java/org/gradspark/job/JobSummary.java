@@ -3,14 +3,13 @@ package org.gradspark.job;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.gradspark.job.io.Storage;
 
 /** {@code summary.json}: what ran, where, on what, how fast (Jackson, which Spark ships). */
 final class JobSummary {
@@ -54,11 +53,11 @@ final class JobSummary {
         return s;
     }
 
-    static void write(Path file, Map<String, Object> summary) {
-        try {
-            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), summary);
+    static void write(Storage storage, String file, Map<String, Object> summary) {
+        try (java.io.OutputStream out = storage.create(file)) {
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(out, summary);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file, e);
+            throw Storage.unchecked("cannot write " + Storage.display(file), e);
         }
     }
 }

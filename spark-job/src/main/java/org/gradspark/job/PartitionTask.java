@@ -1,6 +1,5 @@
 package org.gradspark.job;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -16,12 +15,14 @@ import org.gradspark.ad.backend.Backends;
 import org.gradspark.ad.batch.BatchGradient;
 import org.gradspark.job.io.BadInputException;
 import org.gradspark.job.io.Npy;
+import org.gradspark.job.io.Storage;
+import org.apache.spark.broadcast.Broadcast;
 
 /**
  * The work of one partition: its rows in chunks of {@code chunkRows} (so memory does not grow with
  * the partition), each chunk differentiated by {@link BatchGradient}; weight gradients summed in
- * float64 in chunk order, input derivatives written straight into {@code input_grads.npy} at the
- * chunk's rows. Contains no maths of its own.
+ * float64 in chunk order, input derivatives written as the partition's own
+ * {@code input_grads/part-NNNNN.npy}, chunk after chunk, through the job's {@link Storage}.
  */
 public final class PartitionTask implements java.io.Serializable {
     private static final long serialVersionUID = 1L;
@@ -30,18 +31,28 @@ public final class PartitionTask implements java.io.Serializable {
     private final RowSource input;
     private final RowSource sens;      // null: ones
     private final RowSource labels;    // null: no loss
-    private final String inputGrads;   // null: not wanted
-    private final Npy.Header inputGradsHeader;
+    private final String inputGrads;   // the directory of the parts (inside the job's temporary output); null: not wanted
     private final int partitions;
+    private final Broadcast<Storage> storage;
 
-    public PartitionTask(JobConfig cfg, RowSource input, RowSource sens, RowSource labels, String inputGrads, Npy.Header inputGradsHeader, int partitions) {
+    /**
+     * @param inputGrads where partition i writes its input derivatives, {@code inputGrads/part-0000i.npy}
+     *        (a directory the driver made); null when they are not wanted
+     */
+    public PartitionTask(JobConfig cfg, RowSource input, RowSource sens, RowSource labels, String inputGrads, int partitions,
+                         Broadcast<Storage> storage) {
         this.cfg = cfg;
         this.input = input;
         this.sens = sens;
         this.labels = labels;
         this.inputGrads = inputGrads;
-        this.inputGradsHeader = inputGradsHeader;
         this.partitions = partitions;
+        this.storage = storage;
+    }
+
+    /** The file partition {@code index} writes its input derivatives to, under {@code dir}. */
+    public static String partFile(String dir, int index) {
+        return Storage.child(dir, String.format("part-%05d.npy", index));
     }
 
     /** Rows [first, end) of partition {@code index}: a fixed split of N rows into P ranges. */
@@ -78,66 +89,98 @@ public final class PartitionTask implements java.io.Serializable {
     }
 
     private Chunk read(long r, int count) {
-        Tensor x = input.read(r, count, cfg.dtype());
-        return new Chunk(r, x, sens == null ? null : sens.read(r, count, cfg.dtype()), labels == null ? null : labels.read(r, count, cfg.dtype()),
-                nonFinite(x, r));
+        Tensor x = read(input, r, count);
+        return new Chunk(r, x, sens == null ? null : read(sens, r, count), labels == null ? null : read(labels, r, count), nonFinite(x, r));
     }
 
-    /** Partition {@code index}, reading its rows as it goes. */
-    public PartitionResult run(int index, Map<String, Tensor> weights, Map<String, Tensor> vector) {
-        return run(index, chunks(index), weights, vector);
-    }
+    /**
+     * Rows of a source; a file the driver has read (it checked every header) but this executor
+     * cannot find is a cluster mistake: a path on the driver's disk only.
+     */
+    private Tensor read(RowSource source, long r, int count) {
+        try {
+                return source.read(storage.value(), r, count, cfg.dtype());
+            } catch (BadInputException e) {
+                if (e.getCause() instanceof java.io.FileNotFoundException && source instanceof RowSource.NpyRows f) {
+                    throw new BadInputException(Storage.display(f.file()) + ": the driver read it, but " + executorAndHost()
+                            + " finds no such file: executors need a filesystem they all reach (HDFS, object storage, or a shared mount), "
+                            + "not a path on the driver's disk", e);
+                }
+                throw e;
+            }
+        }
 
-    /** Partition {@code index} over the given chunks of its rows. */
-    public PartitionResult run(int index, Iterator<Chunk> chunks, Map<String, Tensor> weights, Map<String, Tensor> vector) {
-        long start = System.nanoTime(), cpuStart = THREAD_CPU.getCurrentThreadCpuTime();
-        Backend backend = Backends.require(cfg.backend());
-        JobModel model = JobModel.build(cfg, weights);
-        Cell net = model.network(), loss = JobModel.loss(cfg.loss());
-        List<Parameter> params = model.params();
-        Tensor[] v = vector == null ? null : model.keys().stream().map(k -> vector.get(k).astype(cfg.dtype())).toArray(Tensor[]::new);
-        long n = input.rows();
-        long first = firstRow(n, partitions, index), end = firstRow(n, partitions, index + 1);
-        double scale = cfg.reduction() == JobConfig.Reduction.MEAN ? 1.0 / n : 1.0;
-        double[][] partials = cfg.weightsWanted() ? params.stream().map(p -> new double[p.size()]).toArray(double[][]::new) : new double[0][];
-        double outputSum = 0;
-        long skipped = 0;
-        while (chunks.hasNext()) {
-            Chunk c = chunks.next();
-            long r = c.first();
-            int count = c.x().shape().dim(0);
-            Tensor x = c.x(), s = c.s(), y = c.y();
-            boolean[] bad = c.bad();
-            // The outputs' shape is known for the MLP; then the weight gradient's own forward pass
-            // gives the outputs too (one forward per chunk instead of two).
-            Shape outShape = outputShape(count);
-            boolean fused = outShape != null && bad == null && cfg.mode() == JobConfig.Mode.GRAD && cfg.weightsWanted();
-            Tensor out = fused ? null : BatchGradient.outputs(net, loss, x, y);
-            if (out != null) outShape = out.shape();
-            if (s == null) s = Tensor.full(1, cfg.dtype(), outShape);
-            else if (!s.shape().equals(outShape)) s = Ops.reshape(s, outShape);
-            if (bad != null) {
-                skipped += count(bad);
-                s = Ops.mul(s, keepMask(bad, out.shape(), cfg.dtype()));
-                x = Ops.where(keepMask(bad, x.shape(), cfg.dtype()), x, 0.0);
-                // Skipped rows add nothing to the output sum either (their outputs at x = 0 are not data).
-                out = Ops.mul(BatchGradient.outputs(net, loss, x, y), keepMask(bad, out.shape(), cfg.dtype()));
+        /** {@code executor 1 (host 10.0.0.5)}, or {@code the driver (host ...)} in local mode. */
+        static String executorAndHost() {
+            org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
+            String host;
+            try {
+                host = env != null ? env.blockManager().blockManagerId().host() : java.net.InetAddress.getLocalHost().getHostName();
+            } catch (java.net.UnknownHostException | RuntimeException e) {
+                host = "unknown";
             }
-            s = Ops.mul(s, scale);
-            if (cfg.mode() == JobConfig.Mode.HVP) {
-                add(partials, BatchGradient.hessianVectorProduct(net, loss, params, v, x, s, y));
-            } else if (fused) {
-                BatchGradient.WithOutputs g = BatchGradient.weightGradientsAndOutputs(net, loss, params, x, s, y);
-                add(partials, g.gradients());
-                out = g.outputs();
-            } else if (cfg.weightsWanted()) {
-                add(partials, BatchGradient.weightGradients(net, loss, params, x, s, y));
+            String id = env == null ? "driver" : env.executorId();
+            return (id.equals("driver") ? "the driver" : "executor " + id) + " (host " + host + ")";
+        }
+
+        /** Partition {@code index}, reading its rows as it goes. */
+        public PartitionResult run(int index, Map<String, Tensor> weights, Map<String, Tensor> vector) {
+            return run(index, chunks(index), weights, vector);
+        }
+
+        /** Partition {@code index} over the given chunks of its rows. */
+        public PartitionResult run(int index, Iterator<Chunk> chunks, Map<String, Tensor> weights, Map<String, Tensor> vector) {
+            long start = System.nanoTime(), cpuStart = THREAD_CPU.getCurrentThreadCpuTime();
+            Backend backend = Backends.require(cfg.backend());
+            JobModel model = JobModel.build(cfg, weights);
+            Cell net = model.network(), loss = JobModel.loss(cfg.loss());
+            List<Parameter> params = model.params();
+            Tensor[] v = vector == null ? null : model.keys().stream().map(k -> vector.get(k).astype(cfg.dtype())).toArray(Tensor[]::new);
+            long n = input.rows();
+            long first = firstRow(n, partitions, index), end = firstRow(n, partitions, index + 1);
+            double scale = cfg.reduction() == JobConfig.Reduction.MEAN ? 1.0 / n : 1.0;
+            double[][] partials = cfg.weightsWanted() ? params.stream().map(p -> new double[p.size()]).toArray(double[][]::new) : new double[0][];
+            double outputSum = 0;
+            long skipped = 0;
+            PartWriter part = inputGrads == null ? null : new PartWriter(index, end - first, input.width());
+            try {
+            while (chunks.hasNext()) {
+                Chunk c = chunks.next();
+                long r = c.first();
+                int count = c.x().shape().dim(0);
+                Tensor x = c.x(), s = c.s(), y = c.y();
+                boolean[] bad = c.bad();
+                // The outputs' shape is known for the MLP; then the weight gradient's own forward pass
+                // gives the outputs too (one forward per chunk instead of two).
+                Shape outShape = outputShape(count);
+                boolean fused = outShape != null && bad == null && cfg.mode() == JobConfig.Mode.GRAD && cfg.weightsWanted();
+                Tensor out = fused ? null : BatchGradient.outputs(net, loss, x, y);
+                if (out != null) outShape = out.shape();
+                if (s == null) s = Tensor.full(1, cfg.dtype(), outShape);
+                else if (!s.shape().equals(outShape)) s = Ops.reshape(s, outShape);
+                if (bad != null) {
+                    skipped += count(bad);
+                    s = Ops.mul(s, keepMask(bad, out.shape(), cfg.dtype()));
+                    x = Ops.where(keepMask(bad, x.shape(), cfg.dtype()), x, 0.0);
+                    // Skipped rows add nothing to the output sum either (their outputs at x = 0 are not data).
+                    out = Ops.mul(BatchGradient.outputs(net, loss, x, y), keepMask(bad, out.shape(), cfg.dtype()));
+                }
+                s = Ops.mul(s, scale);
+                if (cfg.mode() == JobConfig.Mode.HVP) {
+                    add(partials, BatchGradient.hessianVectorProduct(net, loss, params, v, x, s, y));
+                } else if (fused) {
+                    BatchGradient.WithOutputs g = BatchGradient.weightGradientsAndOutputs(net, loss, params, x, s, y);
+                    add(partials, g.gradients());
+                    out = g.outputs();
+                } else if (cfg.weightsWanted()) {
+                    add(partials, BatchGradient.weightGradients(net, loss, params, x, s, y));
+                }
+                for (int i = 0; i < out.size(); i++) outputSum += out.getDouble(i);
+                if (part != null) part.append(BatchGradient.inputDerivative(net, loss, cfg.order(), x, s, y));
             }
-            for (int i = 0; i < out.size(); i++) outputSum += out.getDouble(i);
-            if (inputGrads != null) {
-                Tensor g = BatchGradient.inputDerivative(net, loss, cfg.order(), x, s, y);
-                Npy.writeRows(Path.of(inputGrads), inputGradsHeader, r, g);
-            }
+            if (part != null) part.commit();
+        } finally {
+            if (part != null) part.discard();
         }
         return new PartitionResult(index, end - first, skipped, partials, outputSum, System.nanoTime() - start,
                 THREAD_CPU.getCurrentThreadCpuTime() - cpuStart, executorId(),
@@ -184,6 +227,72 @@ public final class PartitionTask implements java.io.Serializable {
     private static Tensor keepMask(boolean[] bad, Shape like, DType dtype) {
         int width = like.size() / Math.max(1, bad.length);
         return Tensor.fromFunction(dtype, like, i -> bad[i / width] ? 0 : 1);
+    }
+
+    /**
+     * This task attempt's part of the input derivatives: written sequentially (any filesystem,
+     * object stores too) to a hidden attempt file, renamed to {@code part-NNNNN.npy} when
+     * complete. A retried or speculative attempt writes the same bytes, so whichever rename wins,
+     * the part is the same.
+     */
+    private final class PartWriter {
+        private final String attempt, file;
+        private Npy.RowWriter writer;
+        private boolean done;
+
+        PartWriter(int index, long rows, int width) {
+            file = partFile(inputGrads, index);
+            org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
+            attempt = Storage.child(inputGrads, String.format(".part-%05d.attempt-%d", index, tc == null ? 0 : tc.taskAttemptId()));
+            Storage st = storage.value();
+            try {
+                if (!st.exists(inputGrads)) {
+                    throw new BadInputException("--out " + Storage.display(cfg.out()) + ": " + executorAndHost() + " cannot see the driver's temporary output "
+                            + Storage.display(inputGrads) + ": executors need a filesystem they all reach (HDFS, object storage, or a shared mount)");
+                }
+                writer = new Npy.RowWriter(st.create(attempt), Storage.display(file), cfg.dtype(), rows, width);
+            } catch (java.io.IOException e) {
+                throw Storage.unchecked("cannot write " + Storage.display(attempt), e);
+            }
+        }
+
+        void append(Tensor rows) {
+            try {
+                writer.append(rows);
+            } catch (java.io.IOException e) {
+                throw Storage.unchecked("cannot write " + Storage.display(attempt), e);
+            }
+        }
+
+        void commit() {
+            Storage st = storage.value();
+            try {
+                writer.close();
+                writer = null;
+                if (!st.rename(attempt, file)) {
+                    if (!st.exists(file)) throw new java.io.IOException("cannot rename " + attempt + " to " + file);
+                    st.delete(attempt, false);   // another attempt's identical part is in place
+                }
+                done = true;
+            } catch (java.io.IOException e) {
+                throw Storage.unchecked("cannot write " + Storage.display(file), e);
+            }
+        }
+
+        /** After a failure: the attempt file goes (the driver also removes any a killed executor left). */
+        void discard() {
+            if (done) return;
+            try {
+                if (writer != null) writer.close();
+            } catch (java.io.IOException | IllegalStateException ignored) {
+                // incomplete on purpose
+            }
+            try {
+                storage.value().delete(attempt, false);
+            } catch (java.io.IOException ignored) {
+                // the driver's clean-up removes it
+            }
+        }
     }
 
     private static void add(double[][] acc, Tensor[] g) {

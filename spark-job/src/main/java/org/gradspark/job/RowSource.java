@@ -1,14 +1,20 @@
 package org.gradspark.job;
 
 import java.io.Serializable;
-import java.nio.file.Path;
+import java.util.List;
 import java.util.SplittableRandom;
 import org.gradspark.ad.DType;
+import org.gradspark.ad.Ops;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
 import org.gradspark.job.io.Npy;
+import org.gradspark.job.io.Storage;
 
-/** Where rows come from: a range of an {@code .npy} file, or synthetic rows that depend on (seed, row) only. */
+/**
+ * Where rows come from: a range of an {@code .npy} file (or of several, one after the other), or
+ * synthetic rows that depend on (seed, row) only. Files are read through the job's
+ * {@link Storage}, on whatever filesystem they live.
+ */
 public sealed interface RowSource extends Serializable {
 
     long rows();
@@ -16,7 +22,7 @@ public sealed interface RowSource extends Serializable {
     int width();
 
     /** Rows [first, first + count) as a [count, width] tensor of {@code dtype}. */
-    Tensor read(long first, int count, DType dtype);
+    Tensor read(Storage storage, long first, int count, DType dtype);
 
     /** A file's rows, read by positional reads (the file is never read whole). */
     record NpyRows(String file, Npy.Header header) implements RowSource {
@@ -24,16 +30,47 @@ public sealed interface RowSource extends Serializable {
 
         @Override public int width() { return (int) header.rowWidth(); }
 
-        @Override public Tensor read(long first, int count, DType dtype) {
-            Tensor t = Npy.readRows(Path.of(file), header, first, count);
-            if (t.rank() == 1) t = org.gradspark.ad.Ops.reshape(t, count, 1);
+        @Override public Tensor read(Storage storage, long first, int count, DType dtype) {
+            Tensor t = Npy.readRows(storage, file, header, first, count);
+            if (t.rank() == 1) t = Ops.reshape(t, count, 1);
             return t.astype(dtype);
+        }
+    }
+
+    /**
+     * The rows of several {@code .npy} files of the same width, concatenated in list order (the
+     * per-partition files a Parquet/CSV input or a Dataset is written to).
+     */
+    record NpyParts(List<NpyRows> parts) implements RowSource {
+        public NpyParts {
+            parts = List.copyOf(parts);
+        }
+
+        @Override public long rows() { return parts.stream().mapToLong(NpyRows::rows).sum(); }
+
+        @Override public int width() { return parts.get(0).width(); }
+
+        @Override public Tensor read(Storage storage, long first, int count, DType dtype) {
+            Tensor[] pieces = new Tensor[parts.size()];
+            int n = 0;
+            long start = 0;
+            for (NpyRows p : parts) {
+                long lo = Math.max(first, start), hi = Math.min(first + count, start + p.rows());
+                if (lo < hi) pieces[n++] = p.read(storage, lo - start, (int) (hi - lo), dtype);
+                start += p.rows();
+            }
+            return n == 1 ? pieces[0] : Ops.concat(0, java.util.Arrays.copyOf(pieces, n));
         }
     }
 
     /** Uniform values in [-1, 1): row r is the same whichever partition or run reads it. */
     record Synthetic(long rows, int width, long seed) implements RowSource {
-        @Override public Tensor read(long first, int count, DType dtype) {
+        @Override public Tensor read(Storage storage, long first, int count, DType dtype) {
+            return read(first, count, dtype);
+        }
+
+        /** The rows; synthetic rows need no storage. */
+        public Tensor read(long first, int count, DType dtype) {
             double[] v = new double[count * width];
             for (int i = 0; i < count; i++) {
                 SplittableRandom r = new SplittableRandom(seed ^ ((first + i) * 0x9E3779B97F4A7C15L));

@@ -1,6 +1,5 @@
 package org.gradspark.job;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -18,12 +17,14 @@ import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
 import org.gradspark.job.io.BadInputException;
 import org.gradspark.job.io.Npy;
+import org.gradspark.job.io.Storage;
+import org.apache.spark.broadcast.Broadcast;
 
 /**
  * Parquet and CSV inputs, read with Spark SQL: the features are every column (all numeric), or
  * one array column ({@code --features-col}). The rows, in the order Spark reads the files, are
- * written as float64 into an .npy by the executors, each partition at its rows' offset, so the
- * job then reads row ranges as from any .npy and {@code input_grads.npy} keeps this row order.
+ * written as float64 .npy parts by the executors, one per Dataset partition, so the job then reads
+ * row ranges as from any .npy and the input derivatives keep this row order.
  */
 final class TabularInput {
     private TabularInput() {}
@@ -33,25 +34,30 @@ final class TabularInput {
         return s.endsWith(".parquet") || s.endsWith(".csv");
     }
 
-    /** Reads a Parquet or CSV file (every numeric column, or the array column {@code featuresCol}) into {@code npy}. */
-    static String materialize(JavaSparkContext jsc, String input, String featuresCol, Path npy) {
+    /** The directory (inside the job's temporary output, removed before the commit) that the rows are written to. */
+    static final String ROWS_DIR = "_rows";
+
+    /** Reads a Parquet or CSV file (every numeric column, or the array column {@code featuresCol}) into .npy parts under {@code dir}. */
+    static RowSource.NpyParts materialize(JavaSparkContext jsc, String input, String featuresCol, Storage storage, String dir) {
         SparkSession spark = SparkSession.builder().sparkContext(jsc.sc()).getOrCreate();
         Dataset<Row> df;
+        String where = "--input " + Storage.display(input);
         try {
             df = input.toLowerCase(Locale.ROOT).endsWith(".csv")
                     ? spark.read().option("header", "true").option("inferSchema", "true").csv(input)
                     : spark.read().parquet(input);
         } catch (Exception e) {  // also Spark's checked SparkException (a footer that cannot be read)
-            throw new BadInputException("--input " + input + ": cannot be read: " + firstLine(e.getMessage()));
+            throw new BadInputException(where + ": cannot be read: " + firstLine(e.getMessage()));
         }
-        return materialize(df, "--input " + input, featuresCol, npy);
+        return materialize(df, where, featuresCol, storage, dir);
     }
 
     /**
-     * Writes a Dataset's rows, in its partitions' order, into {@code npy} (float64, one row per
-     * Dataset row). {@code where} names the source in error messages.
+     * Writes a Dataset's rows, in its partitions' order, as float64 .npy parts under {@code dir}
+     * (one per non-empty Dataset partition, written by the executors), and returns them as one
+     * source of rows. {@code where} names the source in error messages.
      */
-    static String materialize(Dataset<Row> df, String where, String featuresCol, Path npy) {
+    static RowSource.NpyParts materialize(Dataset<Row> df, String where, String featuresCol, Storage storage, String dir) {
         if (df.isEmpty()) throw new BadInputException(where + ": no rows");  // before the types: an empty CSV infers strings
         int[] columns = featureColumns(df, where, featuresCol);
         boolean array = featuresCol != null;
@@ -59,17 +65,34 @@ final class TabularInput {
         List<Long> counts = rows.mapPartitions(TabularInput::count).collect();
         long n = counts.stream().mapToLong(Long::longValue).sum();
         if (n == 0) throw new BadInputException(where + ": no rows");
-        double[] first = rows.first();
-        int width = first.length;
+        int width = rows.first().length;
+        long[] sizes = counts.stream().mapToLong(Long::longValue).toArray();
         long[] offsets = new long[counts.size()];
         for (int i = 1; i < offsets.length; i++) offsets[i] = offsets[i - 1] + counts.get(i - 1);
-        Npy.Header header = Npy.allocate(npy, DType.FLOAT64, n, width);
-        String file = npy.toString();
-        rows.mapPartitionsWithIndex((index, it) -> {
-            writeRows(it, Path.of(file), header, offsets[index], width, where);
-            return List.<Long>of().iterator();
-        }, false).count();
-        return file;
+        try {
+            storage.mkdirs(dir);
+        } catch (java.io.IOException e) {
+            throw Storage.unchecked("cannot create " + Storage.display(dir), e);
+        }
+        Broadcast<Storage> bs = JavaSparkContext.fromSparkContext(df.sparkSession().sparkContext()).broadcast(storage);
+        try {
+            rows.mapPartitionsWithIndex((index, it) -> {
+                if (sizes[index] > 0) writePart(it, bs.value(), partFile(dir, index), sizes[index], width, offsets[index], where);
+                return List.<Long>of().iterator();
+            }, false).count();
+        } finally {
+            bs.destroy();
+        }
+        List<RowSource.NpyRows> parts = new ArrayList<>();
+        for (int i = 0; i < sizes.length; i++) {
+            if (sizes[i] == 0) continue;
+            parts.add(new RowSource.NpyRows(partFile(dir, i), Npy.readHeader(storage, partFile(dir, i))));
+        }
+        return new RowSource.NpyParts(parts);
+    }
+
+    private static String partFile(String dir, int index) {
+        return Storage.child(dir, String.format("part-%05d.npy", index));
     }
 
     private static Iterator<Long> count(Iterator<double[]> it) {
@@ -119,23 +142,28 @@ final class TabularInput {
         return v;
     }
 
-    private static void writeRows(Iterator<double[]> it, Path file, Npy.Header header, long firstRow, int width, String where) {
+    /** One Dataset partition's rows, {@code rows} of {@code width}, as one .npy written in sequence. */
+    private static void writePart(Iterator<double[]> it, Storage storage, String file, long rows, int width, long firstRow, String where) {
         final int chunk = 4096;
         List<double[]> buf = new ArrayList<>(chunk);
         long row = firstRow;
-        while (it.hasNext()) {
-            double[] r = it.next();
-            if (r.length != width) {
-                throw new BadInputException(where + ", row " + (row + buf.size()) + ": has " + r.length + " features, the first row has " + width);
+        try (Npy.RowWriter w = new Npy.RowWriter(storage.create(file), Storage.display(file), DType.FLOAT64, rows, width)) {
+            while (it.hasNext()) {
+                double[] r = it.next();
+                if (r.length != width) {
+                    throw new BadInputException(where + ", row " + (row + buf.size()) + ": has " + r.length + " features, the first row has " + width);
+                }
+                buf.add(r);
+                if (buf.size() == chunk || !it.hasNext()) {
+                    double[] flat = new double[buf.size() * width];
+                    for (int i = 0; i < buf.size(); i++) System.arraycopy(buf.get(i), 0, flat, i * width, width);
+                    w.append(Tensor.wrap(flat, Shape.of(buf.size(), width)));
+                    row += buf.size();
+                    buf.clear();
+                }
             }
-            buf.add(r);
-            if (buf.size() == chunk || !it.hasNext()) {
-                double[] flat = new double[buf.size() * width];
-                for (int i = 0; i < buf.size(); i++) System.arraycopy(buf.get(i), 0, flat, i * width, width);
-                Npy.writeRows(file, header, row, Tensor.wrap(flat, Shape.of(buf.size(), width)));
-                row += buf.size();
-                buf.clear();
-            }
+        } catch (java.io.IOException e) {
+            throw Storage.unchecked("cannot write " + Storage.display(file), e);
         }
     }
 

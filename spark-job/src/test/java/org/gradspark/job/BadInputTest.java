@@ -408,6 +408,88 @@ class BadInputTest {
         assertRefusedOut(file);
     }
 
+    /**
+     * The data-loss case: a directory that merely contains a {@code summary.json} (here with the
+     * job's own input and weights and the user's notes) was deleted whole on success. It is not an
+     * earlier output, so it is refused and every file stays.
+     */
+    @Test
+    void directoryWithASummaryJsonIsNotDeleted() throws IOException {
+        Path proj = Files.createDirectories(dir.resolve("proj"));
+        Files.copy(x, proj.resolve("x.npy"));
+        Files.copy(w, proj.resolve("w.npz"));
+        Files.writeString(proj.resolve("summary.json"), "{}");
+        Files.writeString(proj.resolve("notes.md"), "n");
+        Map<String, String> before = contents(proj);
+        Run r = grad("grad", "--layers", "4,3,2", "--backend", "reference", "--input", proj.resolve("x.npy").toString(),
+                "--weights", proj.resolve("w.npz").toString(), "--out", proj.toString());
+        assertEquals(2, r.code(), r.err());
+        assertOneLine(r.err(), "--out " + proj, "--input " + proj.resolve("x.npy"), "reads");
+        assertEquals(before, contents(proj));
+        // Without the inputs inside it, the same directory is still not ours.
+        Path elsewhere = Files.createDirectories(dir.resolve("elsewhere"));
+        Files.writeString(elsewhere.resolve("summary.json"), "{}");
+        Files.writeString(elsewhere.resolve("notes.md"), "n");
+        assertRefusedOut(elsewhere);
+    }
+
+    /** A file the user added to an earlier output (a notebook) is neither deleted nor overwritten: the run is refused. */
+    @Test
+    void fileAddedToAnEarlierOutputIsKept() throws IOException {
+        Path out = dir.resolve("out");
+        Run first = grad(join(job("--wrt", "all"), List.of("--out", out.toString())));
+        assertEquals(0, first.code(), first.err());
+        Files.writeString(out.resolve("analysis.ipynb"), "{}");
+        Map<String, String> before = contents(out);
+        Run second = grad(join(job("--wrt", "all"), List.of("--out", out.toString())));
+        assertEquals(2, second.code(), second.err());
+        assertOneLine(second.err(), "--out " + out, "analysis.ipynb", "not an earlier GradSpark output");
+        assertEquals(before, contents(out));
+        assertNoTemporaryDirectoryBeside(out);
+    }
+
+    /** An earlier output (every file in its manifest) is replaced by the next run, file for file, nothing else touched. */
+    @Test
+    void earlierOutputIsReplaced() throws IOException {
+        Path out = dir.resolve("out");
+        assertEquals(0, grad(join(job("--wrt", "all"), List.of("--out", out.toString()))).code());
+        Path marker = out.resolve("_SUCCESS");
+        assertTrue(Files.readString(marker).contains("\"gradspark\""), Files.readString(marker));
+        Run again = grad(join(job("--wrt", "weights"), List.of("--out", out.toString())));
+        assertEquals(0, again.code(), again.err());
+        assertEquals(List.of("_SUCCESS", "grads.npz", "summary.json"), contents(out).keySet().stream().filter(k -> !k.isEmpty()).toList(),
+                "the earlier input derivatives went with the earlier output");
+        try (Stream<Path> siblings = Files.list(dir)) {
+            assertEquals(List.of(), siblings.filter(p -> p.getFileName().toString().startsWith(".out.")).toList(), "nothing left beside --out");
+        }
+    }
+
+    /** An input of the running job inside --out (the hvp direction taken from the last output's grads.npz) is never deleted. */
+    @Test
+    void inputInsideOutIsRefused() throws IOException {
+        Path out = dir.resolve("out");
+        assertEquals(0, grad(join(job(), List.of("--out", out.toString()))).code());
+        Map<String, String> before = contents(out);
+        Run r = grad(join(job("--mode", "hvp", "--vector", out.resolve("grads.npz").toString()), List.of("--out", out.toString())));
+        assertEquals(2, r.code(), r.err());
+        assertOneLine(r.err(), "--out " + out, "--vector " + out.resolve("grads.npz"));
+        assertEquals(before, contents(out));
+    }
+
+    /** A --out whose parents do not exist gets them; a failed run removes the ones it made. */
+    @Test
+    void failedRunLeavesNoParentsBehind() {
+        Path out = dir.resolve("a/b/out");
+        Run r = grad(join(job("--input", dir.resolve("nope.npy").toString()), List.of("--out", out.toString())));
+        assertEquals(2, r.code(), r.err());
+        assertTrue(!Files.exists(dir.resolve("a")), "parents made for a failed run are left behind");
+        Path nan = dir.resolve("nan.npy");
+        Npy.write(nan, rows(10, 4, 3, 1, Float.NaN));
+        r = grad(join(job("--input", nan.toString()), List.of("--out", out.toString())));
+        assertEquals(2, r.code(), r.err());
+        assertTrue(!Files.exists(dir.resolve("a")), "parents made for a run that failed in its tasks are left behind");
+    }
+
     private void assertRefusedOut(Path out) {
         Map<String, String> before = contents(out);
         Run r = grad(join(job(), List.of("--out", out.toString())));
@@ -514,22 +596,24 @@ class BadInputTest {
 
     private static void assertNoTemporaryDirectoryBeside(Path out) {
         try (Stream<Path> siblings = Files.list(out.getParent())) {
-            List<Path> left = siblings.filter(p -> p.getFileName().toString().startsWith("." + out.getFileName() + ".tmp-")).toList();
+            List<Path> left = siblings.filter(p -> p.getFileName().toString().startsWith("." + out.getFileName() + ".gradspark-")).toList();
             assertEquals(List.of(), left, "temporary directories left");
         } catch (IOException e) {
             throw new AssertionError(e);
         }
     }
 
-    /** An output directory of an earlier run (made by hand: only summary.json marks it). */
+    /** An output directory of an earlier run (made by hand: its _SUCCESS manifest lists its files). */
     private Path earlierResult() {
         Path out = dir.resolve("earlier");
         if (Files.exists(out)) return out;
         try {
-            Files.createDirectories(out);
+            Files.createDirectories(out.resolve("input_grads"));
             Files.writeString(out.resolve("summary.json"), "{\"rows\": 7}\n");
             Npz.write(out.resolve("grads.npz"), weights(4, 3, 2));
-            Npy.write(out.resolve("input_grads.npy"), rows(7, 4));
+            Npy.write(out.resolve("input_grads/part-00000.npy"), rows(7, 4));
+            Files.writeString(out.resolve("_SUCCESS"),
+                    "{\"committer\": \"gradspark\", \"files\": [\"grads.npz\", \"input_grads/part-00000.npy\", \"summary.json\"]}\n");
         } catch (IOException e) {
             throw new AssertionError(e);
         }

@@ -94,7 +94,7 @@ class GradientJobTest {
         JobModel m = JobModel.build(cfg, w);
         Tensor sMean = org.gradspark.ad.Ops.mul(s, 1.0 / 500);
         Tensor expected = BatchGradient.inputDerivative(m.network(), null, 2, x, sMean, null);
-        Tensor got = Npy.read(dir.resolve("out/input_grads.npy"));
+        Tensor got = Outputs.inputGrads(dir.resolve("out"));
         assertTrue(got.allClose(expected, 1e-12, 1e-14));
         Tensor[] wg = BatchGradient.weightGradients(m.network(), null, m.params(), x, sMean, null);
         assertTrue(Npz.read(dir.resolve("out/grads.npz")).get("w0").allClose(wg[0], 1e-12, 1e-14));
@@ -163,7 +163,7 @@ class GradientJobTest {
         JobModel m = JobModel.build(cfg, JobModel.initialWeights(cfg.layers(), cfg.dtype(), cfg.seed()));
         Tensor ones = Tensor.full(1, DType.FLOAT64, org.gradspark.ad.Shape.of(120));
         Tensor expected = BatchGradient.inputDerivative(m.network(), JobModel.loss(cfg.loss()), 3, x, ones, y);
-        assertTrue(Npy.read(dir.resolve("out/input_grads.npy")).allClose(expected, 1e-10, 1e-12));
+        assertTrue(Outputs.inputGrads(dir.resolve("out")).allClose(expected, 1e-10, 1e-12));
         assertTrue(!Files.exists(dir.resolve("out/grads.npz")), "--wrt inputs writes no weight gradients");
     }
 
@@ -194,7 +194,7 @@ class GradientJobTest {
             GradientJob.Result r = GradientJob.run(jsc, config(args));
             assertEquals(300, r.rows(), inputs[k]);
             grads[k] = Files.readAllBytes(dir.resolve("out/grads.npz"));
-            inputGrads[k] = Npy.read(dir.resolve("out/input_grads.npy"));
+            inputGrads[k] = Outputs.inputGrads(dir.resolve("out"));
         }
         assertArrayEquals(grads[0], grads[1], "parquet");
         assertArrayEquals(grads[0], grads[2], "csv");
@@ -226,16 +226,16 @@ class GradientJobTest {
         fromFile[common.length + 1] = dir.resolve("x.npy").toString();
         GradientJob.run(jsc, config(fromFile));
         byte[] grads = Files.readAllBytes(dir.resolve("out/grads.npz"));
-        Tensor inputGrads = Npy.read(dir.resolve("out/input_grads.npy"));
+        Tensor inputGrads = Outputs.inputGrads(dir.resolve("out"));
 
         GradientJob.Result r = GradientJob.run(jsc, config(common), byColumn.coalesce(1), null);
         assertEquals(257, r.rows());
         assertArrayEquals(grads, Files.readAllBytes(dir.resolve("out/grads.npz")), "every column");
-        assertTrue(Npy.read(dir.resolve("out/input_grads.npy")).allClose(inputGrads, 0, 0), "every column: input rows in the Dataset's order");
+        assertTrue(Outputs.inputGrads(dir.resolve("out")).allClose(inputGrads, 0, 0), "every column: input rows in the Dataset's order");
 
         GradientJob.run(jsc, config(common), byArray, "features");
         assertArrayEquals(grads, Files.readAllBytes(dir.resolve("out/grads.npz")), "array column");
-        assertTrue(Npy.read(dir.resolve("out/input_grads.npy")).allClose(inputGrads, 0, 0), "array column: input rows in the Dataset's order");
+        assertTrue(Outputs.inputGrads(dir.resolve("out")).allClose(inputGrads, 0, 0), "array column: input rows in the Dataset's order");
         try (java.util.stream.Stream<Path> left = Files.list(dir)) {
             assertTrue(left.noneMatch(p -> p.getFileName().toString().contains("-input")), "the materialised rows are removed");
         }
@@ -274,7 +274,7 @@ class GradientJobTest {
         String[] job = {"--layers", "5,16,3", "--dtype", "float64", "--input", dir.resolve("x.npy").toString(), "--on-nan", "skip",
             "--wrt", "all", "--partitions", "3", "--chunk-rows", "128", "--backend", "cpu"};
         GradientJob.run(jsc, config(job));
-        byte[] grads = Files.readAllBytes(dir.resolve("out/grads.npz")), inputGrads = Files.readAllBytes(dir.resolve("out/input_grads.npy"));
+        byte[] grads = Files.readAllBytes(dir.resolve("out/grads.npz")), inputGrads = Outputs.inputGradBytes(dir.resolve("out"));
         String[] repeated = java.util.Arrays.copyOf(job, job.length + 2);
         repeated[job.length] = "--repeat";
         repeated[job.length + 1] = "3";
@@ -291,7 +291,7 @@ class GradientJobTest {
                 jsc.setLocalProperty("spark.gradspark.shardThreshold", null);
             }
             assertArrayEquals(grads, Files.readAllBytes(dir.resolve("out/grads.npz")), "shard threshold " + threshold);
-            assertArrayEquals(inputGrads, Files.readAllBytes(dir.resolve("out/input_grads.npy")), "shard threshold " + threshold);
+            assertArrayEquals(inputGrads, Outputs.inputGradBytes(dir.resolve("out")), "shard threshold " + threshold);
         }
     }
 

@@ -1,14 +1,12 @@
 package org.gradspark.job.io;
 
-import java.nio.file.Path;
-
 /**
  * Input the job cannot use: a missing, unreadable, corrupt or unsupported file, or data that does
  * not fit. The job prints the message as one line and exits with code 2, so the message must say
  * which file (and key, row, column) is at fault and what is wrong with it.
  *
  * <pre>{@code
- * throw BadInputException.inKey(Path.of("w.npz"), "w0", "dtype '<i8' (int64) is not supported");
+ * throw new BadInputException("w.npz, key 'w0': dtype '<i8' (int64) is not supported");
  * // w.npz, key 'w0': dtype '<i8' (int64) is not supported
  * }</pre>
  *
@@ -23,26 +21,6 @@ public class BadInputException extends RuntimeException {
 
     public BadInputException(String message, Throwable cause) {
         super(oneLine(message), cause);
-    }
-
-    /** {@code file: problem} */
-    public static BadInputException inFile(Path file, String problem) {
-        return new BadInputException(file + ": " + problem);
-    }
-
-    /** {@code file, key 'k': problem}: for a member of an {@code .npz} archive. */
-    public static BadInputException inKey(Path file, String key, String problem) {
-        return new BadInputException(file + ", key '" + key + "': " + problem);
-    }
-
-    /** {@code file, row r: problem} */
-    public static BadInputException atRow(Path file, long row, String problem) {
-        return new BadInputException(file + ", row " + row + ": " + problem);
-    }
-
-    /** {@code file, row r, column c: problem} */
-    public static BadInputException atCell(Path file, long row, long column, String problem) {
-        return new BadInputException(file + ", row " + row + ", column " + column + ": " + problem);
     }
 
     // The job's contract is one line per failure; causes (zip or OS messages) may carry newlines.

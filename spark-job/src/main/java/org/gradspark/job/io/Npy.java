@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -113,15 +114,21 @@ public final class Npy {
         }
     }
 
+    /** {@link #readHeader(Storage, String)} of a local file. */
+    public static Header readHeader(Path path) {
+        return readHeader(Storage.local(), Storage.uri(path));
+    }
+
     /**
      * Reads and validates the header, and checks that the file holds exactly the data it declares.
      *
+     * @param uri a qualified path ({@link Storage#qualify}) on any filesystem
      * @throws BadInputException naming the file: missing, unreadable, not {@code .npy}, an
      *         unsupported dtype or version, or a size that disagrees with the header
      */
-    public static Header readHeader(Path path) {
-        Origin origin = Origin.of(path);
-        try (FileChannel ch = openForRead(path, origin)) {
+    public static Header readHeader(Storage storage, String uri) {
+        Origin origin = Origin.of(uri);
+        try (SeekableByteChannel ch = storage.openRead(uri)) {
             Header h = NpyHeaderCodec.read(ch, origin);
             long size = ch.size(), expected = h.dataOffset() + h.dataBytes();
             if (size != expected) {
@@ -140,41 +147,52 @@ public final class Npy {
         return read(path, DEFAULT_MAX_READ_BYTES);
     }
 
+    /** {@link #read(Storage, String, long)} of a local file. */
+    public static Tensor read(Path path, long maxDataBytes) {
+        return read(Storage.local(), Storage.uri(path), maxDataBytes);
+    }
+
     /**
      * The whole array, refusing one whose data exceeds {@code maxDataBytes}, so that a huge input
      * passed where a small one belongs fails with a message instead of exhausting the heap.
      */
-    public static Tensor read(Path path, long maxDataBytes) {
-        Header h = readHeader(path);
-        Origin origin = Origin.of(path);
+    public static Tensor read(Storage storage, String uri, long maxDataBytes) {
+        Header h = readHeader(storage, uri);
+        Origin origin = Origin.of(uri);
         if (h.dataBytes() > maxDataBytes) {
             throw origin.fail("holds " + h.dataBytes() + " bytes of " + h.dtype().numpyName() + " " + NpyHeaderCodec.shapeRepr(h.shape())
                     + ", more than the " + maxDataBytes + " bytes read at once; read it in row ranges");
         }
         checkFitsOneTensor(h, origin);
-        try (FileChannel ch = openForRead(path, origin)) {
+        try (SeekableByteChannel ch = storage.openRead(uri)) {
             return NpyData.readRows(ch, h, 0, h.rank() == 0 ? 1 : (int) h.rows(), origin);
         } catch (IOException e) {
             throw origin.readFailure(e);
         }
     }
 
+    /** {@link #readRows(Storage, String, Header, long, int)} of a local file. */
+    public static Tensor readRows(Path path, Header header, long firstRow, int rows) {
+        return readRows(Storage.local(), Storage.uri(path), header, firstRow, rows);
+    }
+
     /**
      * Rows {@code [firstRow, firstRow + rows)} of the array (any rank of at least 1), as a tensor
      * of shape {@code (rows, shape[1], ...)}. Only those rows are read, with positional reads, so
-     * the cost does not depend on the file's size and tasks can read their ranges concurrently.
+     * the cost does not depend on the file's size and tasks can read their ranges concurrently,
+     * on HDFS and object stores as on local disks.
      *
      * @param header the file's header, from {@link #readHeader}
      * @throws IllegalArgumentException if the range is outside the array
      * @throws BadInputException if the file cannot be read or ends early
      */
-    public static Tensor readRows(Path path, Header header, long firstRow, int rows) {
+    public static Tensor readRows(Storage storage, String uri, Header header, long firstRow, int rows) {
         checkRowRange(header, firstRow, rows);
-        Origin origin = Origin.of(path);
+        Origin origin = Origin.of(uri);
         if (header.rowWidth() * rows > Integer.MAX_VALUE - 8 || header.rowWidth() > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException(rows + " rows of " + header.rowWidth() + " elements do not fit one tensor");
         }
-        try (FileChannel ch = openForRead(path, origin)) {
+        try (SeekableByteChannel ch = storage.openRead(uri)) {
             return NpyData.readRows(ch, header, firstRow, rows, origin);
         } catch (IOException e) {
             throw origin.readFailure(e);
@@ -188,12 +206,72 @@ public final class Npy {
      * @throws UncheckedIOException naming the file if it cannot be written
      */
     public static void write(Path path, Tensor tensor) {
-        long[] shape = longs(tensor.shape());
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-            writeFully(ch, ByteBuffer.wrap(NpyHeaderCodec.encode(tensor.dtype(), shape)), -1);
-            NpyData.encode(tensor, 0, tensor.size(), ByteOrder.LITTLE_ENDIAN, slice -> writeFully(ch, slice, -1));
+        write(Storage.local(), Storage.uri(path), tensor);
+    }
+
+    /** {@link #write(Path, Tensor)} on any filesystem. */
+    public static void write(Storage storage, String uri, Tensor tensor) {
+        try (RowWriter w = new RowWriter(storage.create(uri), uri, tensor.dtype(), tensor.rank() == 0 ? -1 : tensor.shape().dim(0),
+                tensor.rank() == 0 ? new int[0] : java.util.Arrays.copyOfRange(tensor.shape().dims(), 1, tensor.rank()))) {
+            w.append(tensor);
         } catch (IOException e) {
-            throw writeFailure(path, e);
+            throw writeFailure(uri, e);
+        }
+    }
+
+    /**
+     * Writes a {@code .npy} of a known number of rows sequentially, rows appended in order: what an
+     * executor writes for its partition ({@code input_grads/part-00003.npy}) on any filesystem,
+     * object stores included (no positional writes). The bytes are those {@code np.save} writes.
+     * {@link #close} fails if fewer or more rows were appended than declared.
+     */
+    public static final class RowWriter implements java.io.Closeable {
+        private final java.io.OutputStream out;
+        private final String name;
+        private final DType dtype;
+        private final long rows;   // -1: a 0-d array
+        private final int[] rowShape;
+        private long written;
+
+        /** Writes the header for {@code rows} rows of {@code rowShape} ({@code rows} = -1: a 0-d array) to {@code out}, which it then owns. */
+        public RowWriter(java.io.OutputStream out, String name, DType dtype, long rows, int... rowShape) throws IOException {
+            this.out = new java.io.BufferedOutputStream(out, 1 << 16);
+            this.name = name;
+            this.dtype = dtype;
+            this.rows = rows;
+            this.rowShape = rowShape.clone();
+            long[] shape;
+            if (rows < 0) {
+                shape = new long[0];
+            } else {
+                shape = new long[rowShape.length + 1];
+                shape[0] = rows;
+                for (int k = 0; k < rowShape.length; k++) shape[k + 1] = rowShape[k];
+            }
+            this.out.write(NpyHeaderCodec.encode(dtype, shape));
+        }
+
+        /** Appends rows (shape {@code (k, rowShape...)}, the declared dtype) after those already written. */
+        public void append(Tensor t) throws IOException {
+            if (t.dtype() != dtype) throw new IllegalArgumentException("rows of " + t.dtype().numpyName() + " for " + name + ", which holds " + dtype.numpyName());
+            int[] d = t.shape().dims();
+            boolean fits = rows < 0 ? d.length == 0 : d.length == rowShape.length + 1;
+            for (int k = 0; fits && rows >= 0 && k < rowShape.length; k++) fits = d[k + 1] == rowShape[k];
+            if (!fits) throw new IllegalArgumentException("rows of shape " + t.shape() + " do not fit " + name);
+            long k = rows < 0 ? 1 : d[0];
+            if (written + k > Math.max(rows, 1)) throw new IllegalStateException(name + ": more rows than the " + rows + " declared");
+            NpyData.encode(t, 0, t.size(), ByteOrder.LITTLE_ENDIAN, slice -> out.write(slice.array(), slice.position(), slice.remaining()));
+            written += k;
+        }
+
+        @Override public void close() throws IOException {
+            try {
+                if (written != Math.max(rows, rows < 0 ? 1 : 0)) {
+                    throw new IllegalStateException(name + ": " + written + " rows written of the " + rows + " declared");
+                }
+            } finally {
+                out.close();
+            }
         }
     }
 
@@ -284,11 +362,6 @@ public final class Npy {
         }
     }
 
-    private static FileChannel openForRead(Path path, Origin origin) throws IOException {
-        if (Files.isDirectory(path)) throw origin.fail("is a directory, not a file");
-        return FileChannel.open(path, StandardOpenOption.READ);
-    }
-
     /** Writes all of {@code buf} at {@code pos}, or at the channel's position when {@code pos < 0}. */
     private static void writeFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
         long at = pos;
@@ -298,8 +371,9 @@ public final class Npy {
         }
     }
 
-    private static UncheckedIOException writeFailure(Path path, IOException e) {
-        return new UncheckedIOException("cannot write " + path + ": " + e, e);
+    private static UncheckedIOException writeFailure(Object path, IOException e) {
+        String where = path instanceof String uri ? Storage.display(uri) : String.valueOf(path);
+        return new UncheckedIOException("cannot write " + where + ": " + Storage.reason(e), e);
     }
 
     private static long[] longs(Shape shape) {

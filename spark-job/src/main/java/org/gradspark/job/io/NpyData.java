@@ -4,7 +4,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.channels.ReadableByteChannel;
 import org.gradspark.ad.DType;
 import org.gradspark.ad.Shape;
@@ -28,7 +28,7 @@ final class NpyData {
     /**
      * Rows {@code [firstRow, firstRow + rows)} of the array {@code h} describes, as a row-major
      * tensor of shape {@code (rows, shape[1], ...)} ({@code ()} for a 0-d array). With a
-     * {@link FileChannel} the reads are positional and touch only those rows; any other channel is
+     * {@link SeekableByteChannel} the reads are positional and touch only those rows; any other channel is
      * read sequentially from the start of the data, which is only valid for the whole array.
      *
      * <p>A Fortran-order array stores column {@code t} of the rows (for each trailing index t)
@@ -116,9 +116,15 @@ final class NpyData {
 
     private static void fill(ReadableByteChannel ch, ByteBuffer buf, long pos, Npy.Header h) throws IOException {
         while (buf.hasRemaining()) {
-            int r = ch instanceof FileChannel fc ? fc.read(buf, pos + buf.position()) : ch.read(buf);
+            int r;
+            if (ch instanceof SeekableByteChannel sc) {
+                sc.position(pos + buf.position());
+                r = sc.read(buf);
+            } else {
+                r = ch.read(buf);
+            }
             if (r < 0) {
-                long end = ch instanceof FileChannel fc ? fc.size() : pos + buf.position();
+                long end = ch instanceof SeekableByteChannel sc ? sc.size() : pos + buf.position();
                 throw new EOFException("the data ends at byte " + end + ", but the header's shape "
                         + NpyHeaderCodec.shapeRepr(h.shape()) + " needs " + (h.dataOffset() + h.dataBytes()));
             }

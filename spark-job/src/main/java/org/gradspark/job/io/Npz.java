@@ -7,11 +7,9 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteOrder;
 import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.LocalDateTime;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -22,9 +20,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
-import java.util.zip.ZipException;
-import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
+import org.apache.commons.compress.archivers.zip.ZipArchiveEntry;
+import org.apache.commons.compress.archivers.zip.ZipFile;
 import org.gradspark.ad.DType;
 import org.gradspark.ad.Tensor;
 
@@ -41,7 +39,7 @@ import org.gradspark.ad.Tensor;
  * members together are counted and capped (a zip bomb stops at the bound), a member's size is
  * checked against both its zip entry and its {@code .npy} header (a lying entry fails), and its
  * CRC is verified. Duplicate keys, members that are not {@code .npy}, compression methods other
- * than stored and deflated (refused by {@link ZipFile} when it opens the archive), and corrupt or
+ * than stored and deflated, and corrupt or
  * truncated archives are rejected; every message names
  * the file and, where there is one, the key.
  *
@@ -50,8 +48,13 @@ import org.gradspark.ad.Tensor;
  * equal to what {@link Npy#write} (and so {@code np.save}) writes. {@link Compression#STORED}
  * is the default, as in {@code np.savez}: its bytes do not depend on the zlib version.
  *
+ * <p><b>Reading from any filesystem.</b> The archive is opened with Apache Commons Compress's
+ * {@link ZipFile} over a {@link SeekableByteChannel} of positional reads ({@link Storage#openRead}),
+ * the zip reader Spark itself ships, because {@code java.util.zip.ZipFile} needs a local
+ * {@code File}: an {@code .npz} on HDFS or an object store is read in place, never copied.
+ *
  * <p><b>Why not a library.</b> The NPZ code of {@code org.openlca:npy} 0.0.3 and
- * {@code org.jetbrains.bio:npy} 0.3.5 inflates whatever {@link ZipFile} hands it, with no bound
+ * {@code org.jetbrains.bio:npy} 0.3.5 inflates whatever {@code java.util.zip.ZipFile} hands it, with no bound
  * and no size, CRC or duplicate check, and creates entries without setting their time, so they
  * carry the clock and two runs never give the same bytes.
  */
@@ -74,8 +77,15 @@ public final class Npz {
         return read(path, DEFAULT_MAX_INFLATED_BYTES);
     }
 
+    /** {@link #read(Storage, String, long)} of a local file. */
+    public static Map<String, Tensor> read(Path path, long maxInflatedBytes) {
+        return read(Storage.local(), Storage.uri(path), maxInflatedBytes);
+    }
+
     /**
-     * The archive's arrays by key (member name without {@code .npy}), in archive order.
+     * The archive's arrays by key (member name without {@code .npy}), in archive order, from any
+     * filesystem: the zip's central directory and members are read with positional reads, so the
+     * archive is never copied or read whole.
      *
      * @param maxInflatedBytes a bound on the bytes inflated from all members together; an archive
      *        that needs more is rejected before or while inflating, never after
@@ -83,14 +93,26 @@ public final class Npz {
      * @throws BadInputException naming the file and key, for any archive or member that is not a
      *         sound {@code .npz} of float32/float64 arrays within the bound
      */
-    public static Map<String, Tensor> read(Path path, long maxInflatedBytes) {
-        Origin origin = Origin.of(path);
-        checkReadable(path, origin);
-        try (ZipFile zip = new ZipFile(path.toFile(), ZipFile.OPEN_READ, StandardCharsets.UTF_8)) {
-            List<ZipEntry> members = members(zip, origin, maxInflatedBytes);
+    public static Map<String, Tensor> read(Storage storage, String uri, long maxInflatedBytes) {
+        Origin origin = Origin.of(uri);
+        SeekableByteChannel ch;
+        try {
+            ch = storage.openRead(uri);
+        } catch (IOException e) {
+            throw origin.readFailure(e);
+        }
+        ZipFile zip;
+        try {
+            zip = ZipFile.builder().setSeekableByteChannel(ch).setCharset(StandardCharsets.UTF_8).setUseUnicodeExtraFields(false).get();
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(ch);
+            throw origin.fail("not a valid zip archive, so not an .npz; truncated or corrupt? (" + e.getMessage() + ")" + npyHint(storage, uri), e);
+        }
+        try (zip) {
+            List<ZipArchiveEntry> members = members(zip, origin, maxInflatedBytes);
             Map<String, Tensor> arrays = new LinkedHashMap<>();
             long inflated = 0;
-            for (ZipEntry e : members) {
+            for (ZipArchiveEntry e : members) {
                 String key = keyOf(e);
                 Origin member = origin.member(key);
                 try (CountingInput in = new CountingInput(zip.getInputStream(e), maxInflatedBytes - inflated, maxInflatedBytes, member)) {
@@ -101,8 +123,6 @@ public final class Npz {
                 }
             }
             return arrays;
-        } catch (ZipException e) {
-            throw origin.fail("not a valid zip archive, so not an .npz; truncated or corrupt? (" + e.getMessage() + ")" + npyHint(path), e);
         } catch (IOException e) {
             throw origin.readFailure(e);
         }
@@ -121,11 +141,16 @@ public final class Npz {
      * @throws UncheckedIOException naming the file if it cannot be written
      */
     public static void write(Path path, Map<String, Tensor> arrays, Compression compression) {
+        write(Storage.local(), Storage.uri(path), arrays, compression);
+    }
+
+    /** {@link #write(Path, Map, Compression)} on any filesystem. */
+    public static void write(Storage storage, String uri, Map<String, Tensor> arrays, Compression compression) {
         arrays.forEach((key, t) -> {
             if (key == null || key.isEmpty()) throw new IllegalArgumentException("an .npz key must be a non-empty string, not " + (key == null ? "null" : "''"));
             if (t == null) throw new IllegalArgumentException("the array for key '" + key + "' is null");
         });
-        try (OutputStream file = new BufferedOutputStream(Files.newOutputStream(path), 1 << 16);
+        try (OutputStream file = new BufferedOutputStream(storage.create(uri), 1 << 16);
              ZipOutputStream zip = new ZipOutputStream(file, StandardCharsets.UTF_8)) {
             for (Map.Entry<String, Tensor> a : arrays.entrySet()) {
                 Tensor t = a.getValue();
@@ -151,22 +176,27 @@ public final class Npz {
                 zip.closeEntry();
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + path + ": " + e, e);
+            throw new UncheckedIOException("cannot write " + Storage.display(uri) + ": " + Storage.reason(e), e);
         }
     }
 
     /** Checks every entry before inflating anything, so a bad archive fails fast and whole. */
-    private static List<ZipEntry> members(ZipFile zip, Origin origin, long maxInflatedBytes) {
-        List<ZipEntry> members = new ArrayList<>();
+    private static List<ZipArchiveEntry> members(ZipFile zip, Origin origin, long maxInflatedBytes) {
+        List<ZipArchiveEntry> members = new ArrayList<>();
         Set<String> names = new HashSet<>();
         long declared = 0;
-        for (ZipEntry e : Collections.list(zip.entries())) {
+        for (ZipArchiveEntry e : Collections.list(zip.getEntriesInPhysicalOrder())) {
             String name = e.getName();
             if (e.isDirectory() || !name.endsWith(SUFFIX)) {
                 throw origin.fail("member '" + name + "' is not a .npy array (an .npz holds only KEY.npy members)");
             }
             Origin member = origin.member(keyOf(e));
             if (!names.add(name)) throw member.fail("the key appears twice in the archive");
+            // java.util.zip's ZipFile refused other methods when it opened the archive; keep that rule.
+            if (e.getMethod() != ZipEntry.STORED && e.getMethod() != ZipEntry.DEFLATED) {
+                throw origin.fail("not a valid zip archive for an .npz (bad compression method: " + e.getMethod()
+                        + "; np.savez stores, np.savez_compressed deflates)");
+            }
             if (e.getSize() >= 0) declared += e.getSize();
             if (e.getSize() > maxInflatedBytes || declared > maxInflatedBytes) {
                 throw member.fail("the archive declares " + declared + " bytes up to this member, past the bound of "
@@ -177,7 +207,7 @@ public final class Npz {
         return members;
     }
 
-    private static Tensor readMember(CountingInput in, ZipEntry e, Origin member, long budget) throws IOException {
+    private static Tensor readMember(CountingInput in, ZipArchiveEntry e, Origin member, long budget) throws IOException {
         var ch = Channels.newChannel(in);
         Npy.Header h = NpyHeaderCodec.read(ch, member);
         long needed = h.dataOffset() + h.dataBytes();
@@ -199,28 +229,28 @@ public final class Npz {
         return t;
     }
 
-    private static String keyOf(ZipEntry e) {
+    private static String keyOf(ZipArchiveEntry e) {
         String name = e.getName();
         return name.endsWith(SUFFIX) ? name.substring(0, name.length() - SUFFIX.length()) : name;
     }
 
-    private static void checkReadable(Path path, Origin origin) {
-        if (Files.isDirectory(path)) throw origin.fail("is a directory, not a file");
-        // ZipFile reports a missing file as a bare FileNotFoundException; opening it ourselves gives the precise cause.
-        try {
-            FileChannel.open(path, StandardOpenOption.READ).close();
-        } catch (IOException e) {
-            throw origin.readFailure(e);
-        }
-    }
-
-    private static String npyHint(Path path) {
-        try (InputStream in = Files.newInputStream(path)) {
-            byte[] start = in.readNBytes(6);
-            return start.length == 6 && (start[0] & 0xff) == 0x93 && new String(start, 1, 5, StandardCharsets.ISO_8859_1).equals("NUMPY")
+    private static String npyHint(Storage storage, String uri) {
+        try (SeekableByteChannel ch = storage.openRead(uri)) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(6);
+            while (b.hasRemaining() && ch.read(b) > 0) { /* fill */ }
+            byte[] start = b.array();
+            return b.position() == 6 && (start[0] & 0xff) == 0x93 && new String(start, 1, 5, StandardCharsets.ISO_8859_1).equals("NUMPY")
                     ? "; it is a .npy array" : "";
         } catch (IOException e) {
             return "";
+        }
+    }
+
+    private static void closeQuietly(java.io.Closeable c) {
+        try {
+            c.close();
+        } catch (IOException ignored) {
+            // the archive's own failure is the one to report
         }
     }
 

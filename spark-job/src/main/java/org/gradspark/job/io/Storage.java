@@ -1,0 +1,337 @@
+package org.gradspark.job.io;
+
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.io.OutputStream;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.NonWritableChannelException;
+import java.nio.channels.SeekableByteChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocalFileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.RemoteIterator;
+import org.apache.hadoop.fs.UnsupportedFileSystemException;
+import org.apache.hadoop.security.AccessControlException;
+
+/**
+ * Every file the job reads or writes, on any filesystem Hadoop knows ({@code file:}, {@code hdfs:},
+ * {@code s3a:}, {@code gs:}, {@code abfs:}, ...), through Hadoop's {@link FileSystem} API with the
+ * configuration Spark gives (the driver's {@code SparkContext.hadoopConfiguration()}, shipped to the
+ * executors with this object). Paths resolve as Spark resolves them: a scheme picks the filesystem,
+ * a bare path is qualified against {@code fs.defaultFS} (the local filesystem, relative to the
+ * driver's working directory, unless the Hadoop configuration says otherwise).
+ *
+ * <pre>{@code
+ * Storage s = Storage.of(jsc.hadoopConfiguration());
+ * String x = s.qualify("data/x.npy");               // file:/home/me/data/x.npy
+ * try (SeekableByteChannel ch = s.openRead(x)) { ... }  // positional reads on HDFS too
+ * }</pre>
+ *
+ * <p>The local filesystem is used without Hadoop's checksum layer (no {@code .crc} sidecar files
+ * beside the outputs; {@code np.load} users do not expect them).
+ */
+public final class Storage implements Serializable {
+    private static final long serialVersionUID = 1L;
+    /** The Spark conf prefix whose keys go into the Hadoop configuration (as Spark does). */
+    private static final String SPARK_HADOOP_PREFIX = "spark.hadoop.";
+
+    private transient Configuration conf;
+
+    private Storage(Configuration conf) {
+        this.conf = conf;
+    }
+
+    /** The filesystems of a Hadoop configuration (a copy is kept: later changes to {@code conf} do not reach it). */
+    public static Storage of(Configuration conf) {
+        return new Storage(new Configuration(conf));
+    }
+
+    /** Hadoop's defaults: bare paths are local files. */
+    public static Storage local() {
+        return Local.INSTANCE;
+    }
+
+    private static final class Local {
+        static final Storage INSTANCE = new Storage(new Configuration());
+    }
+
+    /** A local file's URI ({@code file:/...}). */
+    public static String uri(java.nio.file.Path local) {
+        return local.toAbsolutePath().normalize().toUri().toString();
+    }
+
+    /**
+     * Before a SparkContext exists: Hadoop's defaults plus the {@code spark.hadoop.*} keys of a Spark
+     * conf, as Spark builds its own Hadoop configuration from them.
+     */
+    public static Storage fromSparkConf(Map<String, String> sparkConf) {
+        Configuration c = new Configuration();
+        sparkConf.forEach((k, v) -> {
+            if (k.startsWith(SPARK_HADOOP_PREFIX)) c.set(k.substring(SPARK_HADOOP_PREFIX.length()), v);
+        });
+        return new Storage(c);
+    }
+
+    /**
+     * The fully qualified form of a user's path ({@code scheme://authority/absolute/path}), the same
+     * on the driver and every executor.
+     *
+     * @throws BadInputException naming the path when it is empty or has a scheme no filesystem serves
+     */
+    public String qualify(String path) {
+        if (path == null || path.isBlank()) throw new BadInputException("an empty path");
+        try {
+            Path p = new Path(path);
+            return fs(p).makeQualified(p).toString();
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException(path + ": not a valid path or URI (" + e.getMessage() + ")");
+        } catch (IOException e) {
+            throw failure(path, e);
+        }
+    }
+
+    /** How messages show a path: a local file as its plain path, anything else as its URI. */
+    public static String display(String uri) {
+        if (uri == null) return null;
+        URI u = new Path(uri).toUri();
+        return "file".equals(u.getScheme()) ? u.getPath() : uri;
+    }
+
+    /** The file or directory's status, or null when nothing is there. */
+    public FileStatus status(String uri) throws IOException {
+        Path p = new Path(uri);
+        try {
+            return fs(p).getFileStatus(p);
+        } catch (FileNotFoundException e) {
+            return null;
+        }
+    }
+
+    public boolean exists(String uri) throws IOException {
+        return status(uri) != null;
+    }
+
+    /** Opens a file for positional reads (also sequential ones, from position 0). */
+    public SeekableByteChannel openRead(String uri) throws IOException {
+        Path p = new Path(uri);
+        FileSystem fs = fs(p);
+        FileStatus st = fs.getFileStatus(p);
+        if (st.isDirectory()) throw new IsADirectory(uri);
+        return new PositionedChannel(fs.open(p), st.getLen());
+    }
+
+    /** Creates (or replaces) a file; its parent directories are created as needed. */
+    public OutputStream create(String uri) throws IOException {
+        Path p = new Path(uri);
+        return fs(p).create(p, true);
+    }
+
+    /** Creates a directory and its parents; false when it (or a file) is already there. */
+    public boolean mkdirs(String uri) throws IOException {
+        Path p = new Path(uri);
+        FileSystem fs = fs(p);
+        if (fs.exists(p)) return false;
+        return fs.mkdirs(p);
+    }
+
+    /** Renames {@code from} to {@code to} (atomic on HDFS and local files); false when the filesystem refuses. */
+    public boolean rename(String from, String to) throws IOException {
+        Path f = new Path(from);
+        return fs(f).rename(f, new Path(to));
+    }
+
+    /** Deletes a file, or a directory with everything in it. */
+    public boolean delete(String uri, boolean recursive) throws IOException {
+        Path p = new Path(uri);
+        return fs(p).delete(p, recursive);
+    }
+
+    /** The entries of a directory (not recursive), sorted by name. */
+    public List<FileStatus> list(String dir) throws IOException {
+        Path p = new Path(dir);
+        List<FileStatus> out = new ArrayList<>(List.of(fs(p).listStatus(p)));
+        out.sort(java.util.Comparator.comparing(s -> s.getPath().getName()));
+        return out;
+    }
+
+    /** Every file under {@code dir}, recursively, as paths relative to it, sorted. */
+    public List<String> filesUnder(String dir) throws IOException {
+        Path p = new Path(dir);
+        FileSystem fs = fs(p);
+        String base = fs.makeQualified(p).toUri().getPath();
+        List<String> out = new ArrayList<>();
+        RemoteIterator<org.apache.hadoop.fs.LocatedFileStatus> it = fs.listFiles(p, true);
+        while (it.hasNext()) {
+            String path = it.next().getPath().toUri().getPath();
+            out.add(path.substring(Math.min(path.length(), base.length() + 1)));
+        }
+        out.sort(null);
+        return out;
+    }
+
+    /** {@code child} under {@code parent} (both URIs). */
+    public static String child(String parent, String name) {
+        return new Path(new Path(parent), name).toString();
+    }
+
+    /** The parent directory's URI, or null at the root. */
+    public static String parent(String uri) {
+        Path p = new Path(uri).getParent();
+        return p == null ? null : p.toString();
+    }
+
+    /** The last component of the path. */
+    public static String name(String uri) {
+        return new Path(uri).getName();
+    }
+
+    /** Whether {@code uri} is {@code dir} itself or lies under it (both qualified). */
+    public static boolean within(String uri, String dir) {
+        URI u = new Path(uri).toUri(), d = new Path(dir).toUri();
+        if (!java.util.Objects.equals(u.getScheme(), d.getScheme()) || !java.util.Objects.equals(u.getAuthority(), d.getAuthority())) return false;
+        String up = u.getPath(), dp = d.getPath();
+        return up.equals(dp) || up.startsWith(dp.endsWith("/") ? dp : dp + "/");
+    }
+
+    private FileSystem fs(Path p) throws IOException {
+        FileSystem fs = p.getFileSystem(conf);
+        // The raw local filesystem: Hadoop's checksummed one would write a .crc beside every output.
+        return fs instanceof LocalFileSystem local ? local.getRawFileSystem() : fs;
+    }
+
+    /**
+     * A one-line reason for a failure on {@code path}, naming it: a missing file, an unknown
+     * scheme, a NameNode or store that does not answer, missing credentials or permissions.
+     */
+    public static BadInputException failure(String path, IOException e) {
+        return new BadInputException(display(path) + ": " + reason(e), e);
+    }
+
+    /** The cause of an I/O failure in words (without the path). */
+    public static String reason(IOException e) {
+        if (e instanceof IsADirectory) return "is a directory, not a file";
+        if (e instanceof FileNotFoundException || e instanceof java.nio.file.NoSuchFileException) return "no such file";
+        if (e instanceof UnsupportedFileSystemException) {
+            return "no filesystem serves this scheme (" + firstLine(e.getMessage()) + "; the schemes Hadoop knows here: file, hdfs"
+                    + " and those whose connector jars are on the class path, e.g. s3a with hadoop-aws)";
+        }
+        if (e instanceof AccessControlException || e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied (" + firstLine(e.getMessage()) + ")";
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof ConnectException) return "the filesystem does not answer (" + firstLine(e.getMessage()) + ")";
+        }
+        String m = firstLine(e.getMessage());
+        if (m.contains("No AWS Credentials") || m.contains("NoAuthWithAWSException") || m.contains("credentials")) {
+            return "no credentials for this store (" + m + ")";
+        }
+        return e.getClass().getSimpleName() + ": " + m;
+    }
+
+    private static String firstLine(String s) {
+        return s == null ? "" : s.lines().findFirst().orElse("");
+    }
+
+    private void writeObject(ObjectOutputStream out) throws IOException {
+        out.defaultWriteObject();
+        conf.write(out);
+    }
+
+    private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
+        in.defaultReadObject();
+        conf = new Configuration(false);
+        conf.readFields(in);
+    }
+
+    /** Raised when a directory is opened as a file. */
+    static final class IsADirectory extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        IsADirectory(String uri) {
+            super(uri + " is a directory");
+        }
+    }
+
+    /**
+     * A read-only channel over a Hadoop input stream: {@link #read(ByteBuffer)} reads from the
+     * channel's position with positional reads ({@code readFully(position, ...)}), which HDFS and
+     * the object-store connectors serve without reading from the start.
+     */
+    private static final class PositionedChannel implements SeekableByteChannel {
+        private final FSDataInputStream in;
+        private final long size;
+        private long position;
+        private boolean open = true;
+
+        PositionedChannel(FSDataInputStream in, long size) {
+            this.in = in;
+            this.size = size;
+        }
+
+        @Override public int read(ByteBuffer dst) throws IOException {
+            if (!open) throw new ClosedChannelException();
+            if (position >= size) return -1;
+            int n = (int) Math.min(dst.remaining(), size - position);
+            if (n == 0) return 0;
+            if (dst.hasArray()) {
+                in.readFully(position, dst.array(), dst.arrayOffset() + dst.position(), n);
+                dst.position(dst.position() + n);
+            } else {
+                byte[] b = new byte[n];
+                in.readFully(position, b, 0, n);
+                dst.put(b);
+            }
+            position += n;
+            return n;
+        }
+
+        @Override public int write(ByteBuffer src) {
+            throw new NonWritableChannelException();
+        }
+
+        @Override public long position() {
+            return position;
+        }
+
+        @Override public SeekableByteChannel position(long newPosition) {
+            if (newPosition < 0) throw new IllegalArgumentException("negative position " + newPosition);
+            position = newPosition;
+            return this;
+        }
+
+        @Override public long size() {
+            return size;
+        }
+
+        @Override public SeekableByteChannel truncate(long s) {
+            throw new NonWritableChannelException();
+        }
+
+        @Override public boolean isOpen() {
+            return open;
+        }
+
+        @Override public void close() throws IOException {
+            open = false;
+            in.close();
+        }
+    }
+
+    /** For callers that cannot throw IOException. */
+    public static UncheckedIOException unchecked(String what, IOException e) {
+        return new UncheckedIOException(what + ": " + e.getMessage(), e);
+    }
+}
