@@ -22,6 +22,8 @@ public final class GradSparkKryoRegistrator implements KryoRegistrator {
             "org.apache.spark.sql.types.ShortType$",
             "org.apache.spark.sql.types.ByteType$",
             "org.apache.spark.sql.types.BinaryType$",
+            // The (row, grad) Dataset of input derivatives (InputGradients).
+            "org.apache.spark.sql.types.ArrayType",
     };
 
     @Override public void registerClasses(Kryo kryo) {

@@ -100,6 +100,50 @@ class GradientJobTest {
         assertTrue(Npz.read(dir.resolve("out/grads.npz")).get("w0").allClose(wg[0], 1e-12, 1e-14));
     }
 
+    /**
+     * One {@code part-NNNNN.npy} per partition, each the partition's rows in input order; the same
+     * derivatives as a Dataset ({@link InputGradients#read}) and, with {@code --input-grads-format
+     * parquet}, as a Parquet dataset that {@code spark.read.parquet} reads, row for row.
+     */
+    @Test
+    void inputDerivativesAsPartsAsADatasetAndAsParquet() throws Exception {
+        String[] job = {"--layers", "3,5,2", "--dtype", "float64", "--synthetic", "1000", "--wrt", "inputs", "--partitions", "3",
+            "--chunk-rows", "128", "--backend", "reference"};
+        GradientJob.Result r = GradientJob.run(jsc, config(job));
+        List<Path> parts = Outputs.inputGradParts(dir.resolve("out"));
+        assertEquals(List.of("part-00000.npy", "part-00001.npy", "part-00002.npy"), parts.stream().map(p -> p.getFileName().toString()).toList());
+        assertEquals(List.of(333, 333, 334), parts.stream().map(p -> Npy.read(p).shape().dim(0)).toList());
+        Tensor all = Outputs.inputGrads(dir.resolve("out"));
+        JobConfig cfg = config(job);
+        JobModel m = JobModel.build(cfg, JobModel.initialWeights(cfg.layers(), cfg.dtype(), cfg.seed()));
+        Tensor x = new RowSource.Synthetic(1000, 3, cfg.seed()).read(0, 1000, cfg.dtype());
+        Tensor expected = BatchGradient.inputDerivative(m.network(), null, 1, x, Tensor.full(1, DType.FLOAT64, org.gradspark.ad.Shape.of(1000, 2)), null);
+        assertTrue(all.allClose(expected, 1e-12, 1e-14));
+
+        org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().sparkContext(jsc.sc()).getOrCreate();
+        assertSameRows(all, InputGradients.read(spark, r.inputGradients()));
+
+        Path parquetOut = dir.resolve("parquet-out");
+        List<String> args = new java.util.ArrayList<>(List.of(job));
+        args.addAll(List.of("--input-grads-format", "parquet", "--out", parquetOut.toString()));
+        GradientJob.run(jsc, JobOptions.parse(Map.of(), args.toArray(new String[0])));
+        assertSameRows(all, spark.read().parquet(parquetOut.resolve("input_grads").toString()));
+        assertTrue(Files.exists(parquetOut.resolve("_SUCCESS")));
+    }
+
+    /** Every (row, grad) of the Dataset equals row {@code row} of {@code expected}, and every row is there once. */
+    private static void assertSameRows(Tensor expected, org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> ds) {
+        List<org.apache.spark.sql.Row> rows = new java.util.ArrayList<>(ds.collectAsList());
+        rows.sort(java.util.Comparator.comparingLong(row -> row.getLong(0)));
+        int n = expected.shape().dim(0), width = expected.shape().dim(1);
+        assertEquals(n, rows.size());
+        for (int i = 0; i < n; i++) {
+            assertEquals(i, rows.get(i).getLong(0));
+            List<Object> g = rows.get(i).getList(1);
+            for (int j = 0; j < width; j++) assertEquals(expected.getDouble(i * width + j), ((Number) g.get(j)).doubleValue(), 0.0, "row " + i);
+        }
+    }
+
     @Test
     void sameInputSamePartitioningGivesTheSameBytes() throws Exception {
         byte[] first = null;
