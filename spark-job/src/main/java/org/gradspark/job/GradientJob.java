@@ -67,6 +67,7 @@ public final class GradientJob {
         JobOutput out = output != null ? output : JobOutput.begin(storage, cfg.out());
         DriverHeap heap = new DriverHeap();
         Broadcast<Storage> bs = jsc.broadcast(storage);
+        BadInputStop stop = BadInputStop.watch(jsc.sc());
         try {
             String inputGrads = null;
             if (cfg.inputsWanted()) {
@@ -104,11 +105,13 @@ public final class GradientJob {
                     inputGrads == null ? null : Storage.child(cfg.out(), INPUT_GRADS), summary);
         } catch (Throwable e) {
             out.abort();
-            BadInputException bad = wrappedBadInput(e);
+            BadInputException bad = stop.stopped(e);
+            if (bad == null) bad = wrappedBadInput(e);
             if (bad != null) throw bad;
             if (e instanceof java.io.IOException io) throw Storage.unchecked("--out " + Storage.display(cfg.out()), io);
             throw sneaky(e);
         } finally {
+            stop.close();
             bs.destroy();
             heap.close();
         }
@@ -334,14 +337,23 @@ public final class GradientJob {
         JobConfig cfg = given.qualified(storage);
         JobOutput.check(storage, cfg.out(), cfg.inputFiles());
         JobOutput out = JobOutput.begin(storage, cfg.out());
+        RowSource.NpyParts rows;
+        try (BadInputStop stop = BadInputStop.watch(jsc.sc())) {
+            try {
+                rows = write.apply(storage, out.file(TabularInput.ROWS_DIR));
+            } catch (Throwable e) {
+                out.abort();
+                BadInputException bad = stop.stopped(e);
+                if (bad == null) bad = wrappedBadInput(e);
+                if (bad != null) throw bad;
+                throw sneaky(e);
+            }
+        }
         try {
-            RowSource.NpyParts rows = write.apply(storage, out.file(TabularInput.ROWS_DIR));
             return run(jsc, storage, check(cfg.withRows(rows, name), storage), out);
-        } catch (Throwable e) {
-            out.abort();
-            BadInputException bad = wrappedBadInput(e);
-            if (bad != null) throw bad;
-            throw sneaky(e);
+        } catch (BadInputException e) {
+            out.abort();   // check() refused the rows: run() never took over the output
+            throw e;
         }
     }
 
