@@ -189,7 +189,7 @@ public final class GradientJob {
      * Runs the job on the rows of a Dataset from the caller's own Spark application: the features
      * are every column (all numeric), or the numeric array column {@code featuresCol} (null: every
      * column). The rows keep the Dataset's order (partition by partition), which is the row order of
-     * {@code input_grads.npy} and the order in which {@code --sens} and {@code --labels} rows are
+     * the input derivatives and the order in which {@code --sens} and {@code --labels} rows are
      * matched; {@code cfg.input()} must be null.
      *
      * @throws BadInputException naming the column or row at fault

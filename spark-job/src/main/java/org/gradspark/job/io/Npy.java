@@ -17,16 +17,21 @@ import org.gradspark.ad.Tensor;
 
 /**
  * NumPy's {@code .npy} format (versions 1.0, 2.0 and 3.0) for float32 and float64 arrays: whole
- * small arrays, row ranges of arrays far larger than memory, and a row writer that executors
- * share.
+ * small arrays, row ranges of arrays far larger than memory (positional reads, on any filesystem
+ * {@link Storage} reaches), and a sequential row writer (what each executor writes its part with).
  *
  * <pre>{@code
- * Npy.Header h = Npy.readHeader(Path.of("x.npy"));             // float32 (10000000, 256), C order, ...
- * Tensor chunk = Npy.readRows(Path.of("x.npy"), h, 4096, 1024); // rows 4096..5119, shape [1024, 256]
+ * String x = "hdfs://nn:8020/data/x.npy";
+ * Npy.Header h = Npy.readHeader(storage, x);                    // float32 (10000000, 256), C order, ...
+ * Tensor chunk = Npy.readRows(storage, x, h, 4096, 1024);      // rows 4096..5119, shape [1024, 256]
  *
- * Npy.Header out = Npy.allocate(Path.of("g.npy"), DType.FLOAT32, 10_000_000L, 256);  // driver
- * Npy.writeRows(Path.of("g.npy"), out, 4096, grads);                             // each task
+ * try (Npy.RowWriter w = new Npy.RowWriter(storage.create(part), part, DType.FLOAT32, 1024, 256)) {
+ *     w.append(grads);                                         // rows in order, 1024 in all
+ * }
  * }</pre>
+ *
+ * <p>{@link #allocate} and {@link #writeRows} (positional writes into one preallocated file) work
+ * on local files only; the job writes parts instead, which every filesystem supports.
  *
  * <p><b>What is accepted.</b> dtype {@code <f4} or {@code <f8}; {@code >f4}/{@code >f8} are
  * converted from big-endian; {@code =}, {@code |} or no prefix mean native order, as in NumPy.
@@ -44,7 +49,7 @@ import org.gradspark.ad.Tensor;
  * 2^31 elements, while a 10M x 256 input has 2.56e9; and it writes only whole files.
  * {@code org.jetbrains.bio:npy} 0.3.5 (Kotlin, pulls in the Kotlin standard library) reads and
  * writes only whole arrays. Neither can preallocate a file and write row ranges into it at their
- * offsets, which {@code input_grads.npy} needs. The format is small (NEP 1), so it is
+ * offsets, which a single local output file needs. The format is small (NEP 1), so it is
  * implemented here against NumPy's own {@code format.py} and tested against files NumPy wrote.
  */
 public final class Npy {
