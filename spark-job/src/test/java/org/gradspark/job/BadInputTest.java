@@ -108,6 +108,16 @@ class BadInputTest {
         assertRejected(job(), "--input " + x, "permission denied");
     }
 
+    /** Cluster-storage mistakes: a scheme no filesystem serves, a NameNode that does not answer. */
+    @Test
+    void unknownSchemeAndANameNodeThatDoesNotAnswer() {
+        assertRejected(job("--input", "foo://bucket/x.npy"), "--input foo://bucket/x.npy", "no filesystem serves this scheme");
+        assertRejected(job("--weights", "foo://bucket/w.npz"), "--weights foo://bucket/w.npz", "no filesystem serves this scheme");
+        // Hadoop's client retries a refused connection 10 times a second apart unless told otherwise (a spark.hadoop.* key).
+        withSystemProperty("spark.hadoop.ipc.client.connect.max.retries", "0", () ->
+                assertRejected(job("--input", "hdfs://127.0.0.1:1/data/x.npy"), "--input hdfs://127.0.0.1:1/data/x.npy", "does not answer"));
+    }
+
     @Test
     void directoryWhereAFileBelongs() {
         assertRejected(job("--input", dir.toString()), "--input " + dir, "is a directory");
