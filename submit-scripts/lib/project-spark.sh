@@ -38,8 +38,9 @@ gradspark_build_if_missing() {
   done
 }
 
-# Replaces this shell with Spark class $1 (args after it) run from the project's Spark jars.
-gradspark_exec_spark_class() {
+# Sets gradspark_spark_cmd to the command that runs Spark class $1 (args after it) from the
+# project's Spark jars, as Spark's launcher builds it (exits with the launcher's status if it fails).
+gradspark_spark_class_command() {
   export SPARK_HOME=$gradspark_spark_home SPARK_SCALA_VERSION=2.13
   local cmd rc
   # The launcher prints a NUL and a newline, then the command with a NUL after each argument;
@@ -52,5 +53,11 @@ gradspark_exec_spark_class() {
   [ -z "${cmd[0]}" ] || printf '%s\n' "${cmd[0]}" >&2
   cmd=("${cmd[@]:1}")
   cmd[0]=${cmd[0]#$'\n'}
-  exec "${cmd[@]}"
+  gradspark_spark_cmd=("${cmd[@]}")
+}
+
+# Replaces this shell with Spark class $1 (args after it) run from the project's Spark jars.
+gradspark_exec_spark_class() {
+  gradspark_spark_class_command "$@"
+  exec "${gradspark_spark_cmd[@]}"
 }

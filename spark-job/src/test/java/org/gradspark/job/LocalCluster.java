@@ -14,6 +14,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -35,11 +37,17 @@ final class LocalCluster implements AutoCloseable {
     private final Path logs;
     final String masterUrl;
     private final List<Process> submitted = new ArrayList<>();
+    /** local-cluster start's flags (--hdfs, --isolated). */
+    private final List<String> flags;
+    /** The HDFS's hdfs://127.0.0.1:PORT, once started with --hdfs; else null. */
+    private String hdfsUrl;
+    private int hdfsRuns;
 
-    private LocalCluster(Path home, String masterUrl) {
+    private LocalCluster(Path home, String masterUrl, List<String> flags) {
         this.dir = home.resolve("state");
         this.logs = home;
         this.masterUrl = masterUrl;
+        this.flags = flags;
     }
 
     /** Whether GRADSPARK_SKIP_CLUSTER_TESTS=1 asks to leave out the tests that start a cluster. */
@@ -54,14 +62,88 @@ final class LocalCluster implements AutoCloseable {
 
     /** Starts a Master and {@code workers} Workers of 1 core each in {@code home}; returns once all have registered. */
     static LocalCluster start(Path home, int workers) {
+        return start(home, workers, new String[0]);
+    }
+
+    /**
+     * Starts a cluster as {@link #start(Path, int)} does, with local-cluster start's {@code flags}:
+     * {@code "--hdfs"} (an HDFS on a free port as well: {@link #hdfsUrl()}, {@link #hdfs(String...)}) and
+     * {@code "--isolated"} (each Worker, with its executors, in a mount namespace of its own that hides
+     * /tmp, the script's working directory and, passed in GRADSPARK_ISOLATE_DIRS, the project's
+     * directory {@link #HOME}; needs root: see {@link #isolationPermitted()}).
+     */
+    static LocalCluster start(Path home, int workers, String... flags) {
         int port = freePort();
-        LocalCluster cluster = new LocalCluster(home, "spark://127.0.0.1:" + port);
-        Run r = run(Duration.ofMinutes(3), cluster.env(), cluster.logs.resolve("start"), script("local-cluster"), "start", String.valueOf(workers));
+        LocalCluster cluster = new LocalCluster(home, "spark://127.0.0.1:" + port, List.of(flags));
+        List<String> cmd = new ArrayList<>(List.of(script("local-cluster"), "start", String.valueOf(workers)));
+        cmd.addAll(cluster.flags);
+        Run r = run(Duration.ofMinutes(3), cluster.env(), cluster.logs.resolve("start"), cmd.toArray(new String[0]));
         if (r.exitCode() != 0) {
             cluster.close();
             fail("local-cluster start failed (" + r.exitCode() + "):\n" + r.stdout() + r.stderr());
         }
+        if (cluster.flags.contains("--hdfs")) {
+            try {
+                cluster.hdfsUrl = Files.readString(cluster.dir.resolve("hdfs.url")).trim();
+            } catch (IOException e) {
+                cluster.close();
+                throw new UncheckedIOException("local-cluster start --hdfs wrote no hdfs.url", e);
+            }
+        }
         return cluster;
+    }
+
+    /** The HDFS's URL, {@code hdfs://127.0.0.1:PORT}, when started with {@code --hdfs}; null otherwise. */
+    String hdfsUrl() {
+        return hdfsUrl;
+    }
+
+    /**
+     * Runs Hadoop's shell on this cluster's HDFS ({@code local-cluster hdfs ARGS}: put, get, ls, cat,
+     * rm, mkdir...), to its end; its output and exit code in the result. Local paths must be
+     * absolute (it runs in a directory of its own under the cluster's home).
+     */
+    Run hdfs(String... args) {
+        List<String> cmd = new ArrayList<>(List.of(script("local-cluster"), "hdfs"));
+        cmd.addAll(Arrays.asList(args));
+        return run(Duration.ofMinutes(2), env(), logs.resolve("hdfs-" + (++hdfsRuns)), cmd.toArray(new String[0]));
+    }
+
+    /** The Workers' PIDs (worker-1, worker-2...: the JVMs local-cluster started; with --isolated, each in its own mount namespace). */
+    List<Long> workerPids() {
+        try (Stream<Path> pids = Files.list(dir)) {
+            List<Long> found = new ArrayList<>();
+            for (Path pidFile : pids.filter(p -> p.getFileName().toString().matches("worker-\\d+\\.pid"))
+                    .sorted(Comparator.comparingInt(p -> Integer.parseInt(p.getFileName().toString().replaceAll("\\D", ""))))
+                    .toList()) {
+                found.add(Long.parseLong(Files.readString(pidFile).trim()));
+            }
+            return found;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Whether this JVM may make a mount namespace and mount a tmpfs in it, as {@code --isolated}
+     * needs (root, or CAP_SYS_ADMIN); tried in a throwaway namespace on a fresh temporary directory.
+     */
+    static boolean isolationPermitted() {
+        try {
+            Path probe = Files.createTempDirectory("gradspark-isolation-probe");
+            try {
+                Process p = new ProcessBuilder("unshare", "--mount", "--propagation", "private", "mount", "-t", "tmpfs", "gradspark-probe", probe.toString())
+                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                return p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
+            } finally {
+                Files.deleteIfExists(probe);
+            }
+        } catch (IOException e) {
+            return false;  // no unshare
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     /** Submits {@code grad} with the job options to this cluster, without waiting for it. */
@@ -122,8 +204,15 @@ final class LocalCluster implements AutoCloseable {
     }
 
     private Map<String, String> env() {
-        return Map.of("GRADSPARK_CLUSTER_DIR", dir.toString(), "GRADSPARK_MASTER_PORT", masterUrl.substring(masterUrl.lastIndexOf(':') + 1),
-                "GRADSPARK_MASTER_WEBUI_PORT", "0", "GRADSPARK_WORKER_WEBUI_PORT", "0");
+        Map<String, String> env = new HashMap<>(Map.of("GRADSPARK_CLUSTER_DIR", dir.toString(),
+                "GRADSPARK_MASTER_PORT", masterUrl.substring(masterUrl.lastIndexOf(':') + 1),
+                "GRADSPARK_MASTER_WEBUI_PORT", "0", "GRADSPARK_WORKER_WEBUI_PORT", "0", "GRADSPARK_HDFS_PORT", "0"));
+        if (flags.contains("--isolated")) {
+            // The driver's files are the project's tree too (the application jar, conf/, the tests' fixtures).
+            String more = System.getenv("GRADSPARK_ISOLATE_DIRS");
+            env.put("GRADSPARK_ISOLATE_DIRS", HOME + (more == null || more.isEmpty() ? "" : ":" + more));
+        }
+        return env;
     }
 
     // ---- running the scripts ----
