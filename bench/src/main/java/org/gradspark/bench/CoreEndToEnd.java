@@ -126,22 +126,32 @@ public final class CoreEndToEnd {
             }
         }
 
-        /** One thread's chunks, on its own model instance (as a Spark task has). */
+        /**
+         * One thread's chunks, on its own model instance (as a Spark task has), through the very call
+         * each partition task makes per chunk ({@link BatchGradient#chunk}: sensitivities of ones, the
+         * MLP's output shape known, so the weight gradient's forward pass also gives the outputs).
+         */
         private double range(int lo, int hi) {
             JobModel m = JobModel.build(cfg, weights);
             Cell net = m.network(), loss = JobModel.loss(cfg.loss());
             List<Parameter> params = m.params();
             Tensor[] v = params.stream().map(p -> Tensor.full(0.5, cfg.dtype(), p.shape())).toArray(Tensor[]::new);
+            BatchGradient.Request request = switch (what) {
+                case "weights" -> new BatchGradient.Request(true, null, 0, 1.0);
+                case "hvp" -> new BatchGradient.Request(true, v, 0, 1.0);
+                case "order2" -> new BatchGradient.Request(false, null, 2, 1.0);
+                default -> throw new IllegalArgumentException("--what: weights, hvp or order2, got " + what);
+            };
+            int outWidth = cfg.layers()[cfg.layers().length - 1];
             double[][] acc = params.stream().map(p -> new double[p.size()]).toArray(double[][]::new);
             double inputSum = 0;
             for (int c = lo; c < hi; c++) {
                 Tensor[] ch = chunks.get(c);
-                switch (what) {
-                    case "weights" -> add(acc, BatchGradient.weightGradients(net, loss, params, ch[0], ch[1], ch[2]));
-                    case "hvp" -> add(acc, BatchGradient.hessianVectorProduct(net, loss, params, v, ch[0], ch[1], ch[2]));
-                    case "order2" -> inputSum += total(BatchGradient.inputDerivative(net, loss, 2, ch[0], ch[1], ch[2]));
-                    default -> throw new IllegalArgumentException("--what: weights, hvp or order2, got " + what);
-                }
+                int rows = ch[0].shape().dim(0);
+                org.gradspark.ad.Shape outShape = cfg.loss() == JobConfig.Loss.NONE ? org.gradspark.ad.Shape.of(rows, outWidth) : org.gradspark.ad.Shape.of(rows);
+                BatchGradient.ChunkResult r = BatchGradient.chunk(net, loss, params, ch[0], null, ch[2], null, outShape, request);
+                if (r.weightGradients() != null) add(acc, r.weightGradients());
+                if (r.inputDerivative() != null) inputSum += total(r.inputDerivative());
             }
             double s = inputSum;
             for (double[] a : acc) for (double d : a) s += d;

@@ -5,8 +5,6 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import org.gradspark.ad.Cell;
-import org.gradspark.ad.DType;
-import org.gradspark.ad.Ops;
 import org.gradspark.ad.Parameter;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
@@ -20,7 +18,7 @@ import org.apache.spark.broadcast.Broadcast;
 
 /**
  * The work of one partition: its rows in chunks of {@code chunkRows} (so memory does not grow with
- * the partition), each chunk differentiated by {@link BatchGradient}; weight gradients summed in
+ * the partition), each chunk differentiated by {@link BatchGradient#chunk}; weight gradients summed in
  * float64 in chunk order, input derivatives written as the partition's own
  * {@code input_grads/part-NNNNN.npy}, chunk after chunk, through the job's {@link Storage}.
  */
@@ -99,84 +97,59 @@ public final class PartitionTask implements java.io.Serializable {
      */
     private Tensor read(RowSource source, long r, int count) {
         try {
-                return source.read(storage.value(), r, count, cfg.dtype());
-            } catch (BadInputException e) {
-                if (e.getCause() instanceof java.io.FileNotFoundException && source instanceof RowSource.NpyRows f) {
-                    throw new BadInputException(Storage.display(f.file()) + ": the driver read it, but " + executorAndHost()
-                            + " finds no such file: executors need a filesystem they all reach (HDFS, object storage, or a shared mount), "
-                            + "not a path on the driver's disk", e);
-                }
-                throw e;
+            return source.read(storage.value(), r, count, cfg.dtype());
+        } catch (BadInputException e) {
+            if (e.getCause() instanceof java.io.FileNotFoundException && source instanceof RowSource.NpyRows f) {
+                throw new BadInputException(Storage.display(f.file()) + ": the driver read it, but " + executorAndHost()
+                        + " finds no such file: executors need a filesystem they all reach (HDFS, object storage, or a shared mount), "
+                        + "not a path on the driver's disk", e);
             }
+            throw e;
         }
+    }
 
-        /** {@code executor 1 (host 10.0.0.5)}, or {@code the driver (host ...)} in local mode. */
-        static String executorAndHost() {
-            org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
-            String host;
-            try {
-                host = env != null ? env.blockManager().blockManagerId().host() : java.net.InetAddress.getLocalHost().getHostName();
-            } catch (java.net.UnknownHostException | RuntimeException e) {
-                host = "unknown";
-            }
-            String id = env == null ? "driver" : env.executorId();
-            return (id.equals("driver") ? "the driver" : "executor " + id) + " (host " + host + ")";
+    /** {@code executor 1 (host 10.0.0.5)}, or {@code the driver (host ...)} in local mode. */
+    static String executorAndHost() {
+        org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
+        String host;
+        try {
+            host = env != null ? env.blockManager().blockManagerId().host() : java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException | RuntimeException e) {
+            host = "unknown";
         }
+        String id = env == null ? "driver" : env.executorId();
+        return (id.equals("driver") ? "the driver" : "executor " + id) + " (host " + host + ")";
+    }
 
-        /** Partition {@code index}, reading its rows as it goes. */
-        public PartitionResult run(int index, Map<String, Tensor> weights, Map<String, Tensor> vector) {
-            return run(index, chunks(index), weights, vector);
-        }
+    /** Partition {@code index}, reading its rows as it goes. */
+    public PartitionResult run(int index, Map<String, Tensor> weights, Map<String, Tensor> vector) {
+        return run(index, chunks(index), weights, vector);
+    }
 
-        /** Partition {@code index} over the given chunks of its rows. */
-        public PartitionResult run(int index, Iterator<Chunk> chunks, Map<String, Tensor> weights, Map<String, Tensor> vector) {
-            long start = System.nanoTime(), cpuStart = THREAD_CPU.getCurrentThreadCpuTime();
-            Backend backend = Backends.require(cfg.backend());
-            JobModel model = JobModel.build(cfg, weights);
-            Cell net = model.network(), loss = JobModel.loss(cfg.loss());
-            List<Parameter> params = model.params();
-            Tensor[] v = vector == null ? null : model.keys().stream().map(k -> vector.get(k).astype(cfg.dtype())).toArray(Tensor[]::new);
-            long n = input.rows();
-            long first = firstRow(n, partitions, index), end = firstRow(n, partitions, index + 1);
-            double scale = cfg.reduction() == JobConfig.Reduction.MEAN ? 1.0 / n : 1.0;
-            double[][] partials = cfg.weightsWanted() ? params.stream().map(p -> new double[p.size()]).toArray(double[][]::new) : new double[0][];
-            double outputSum = 0;
-            long skipped = 0;
-            PartWriter part = inputGrads == null ? null : new PartWriter(index, end - first, input.width());
-            try {
+    /** Partition {@code index} over the given chunks of its rows. */
+    public PartitionResult run(int index, Iterator<Chunk> chunks, Map<String, Tensor> weights, Map<String, Tensor> vector) {
+        long start = System.nanoTime(), cpuStart = THREAD_CPU.getCurrentThreadCpuTime();
+        Backend backend = Backends.require(cfg.backend());
+        JobModel model = JobModel.build(cfg, weights);
+        Cell net = model.network(), loss = JobModel.loss(cfg.loss());
+        List<Parameter> params = model.params();
+        Tensor[] v = vector == null ? null : model.keys().stream().map(k -> vector.get(k).astype(cfg.dtype())).toArray(Tensor[]::new);
+        long n = input.rows();
+        long first = firstRow(n, partitions, index), end = firstRow(n, partitions, index + 1);
+        double scale = cfg.reduction() == JobConfig.Reduction.MEAN ? 1.0 / n : 1.0;
+        double[][] partials = cfg.weightsWanted() ? params.stream().map(p -> new double[p.size()]).toArray(double[][]::new) : new double[0][];
+        double outputSum = 0;
+        long skipped = 0;
+        PartWriter part = inputGrads == null ? null : new PartWriter(index, end - first, input.width());
+        BatchGradient.Request what = new BatchGradient.Request(cfg.weightsWanted(), v, part == null ? 0 : cfg.order(), scale);
+        try {
             while (chunks.hasNext()) {
                 Chunk c = chunks.next();
-                long r = c.first();
-                int count = c.x().shape().dim(0);
-                Tensor x = c.x(), s = c.s(), y = c.y();
-                boolean[] bad = c.bad();
-                // The outputs' shape is known for the MLP; then the weight gradient's own forward pass
-                // gives the outputs too (one forward per chunk instead of two).
-                Shape outShape = outputShape(count);
-                boolean fused = outShape != null && bad == null && cfg.mode() == JobConfig.Mode.GRAD && cfg.weightsWanted();
-                Tensor out = fused ? null : BatchGradient.outputs(net, loss, x, y);
-                if (out != null) outShape = out.shape();
-                if (s == null) s = Tensor.full(1, cfg.dtype(), outShape);
-                else if (!s.shape().equals(outShape)) s = Ops.reshape(s, outShape);
-                if (bad != null) {
-                    skipped += count(bad);
-                    s = Ops.mul(s, keepMask(bad, out.shape(), cfg.dtype()));
-                    x = Ops.where(keepMask(bad, x.shape(), cfg.dtype()), x, 0.0);
-                    // Skipped rows add nothing to the output sum either (their outputs at x = 0 are not data).
-                    out = Ops.mul(BatchGradient.outputs(net, loss, x, y), keepMask(bad, out.shape(), cfg.dtype()));
-                }
-                s = Ops.mul(s, scale);
-                if (cfg.mode() == JobConfig.Mode.HVP) {
-                    add(partials, BatchGradient.hessianVectorProduct(net, loss, params, v, x, s, y));
-                } else if (fused) {
-                    BatchGradient.WithOutputs g = BatchGradient.weightGradientsAndOutputs(net, loss, params, x, s, y);
-                    add(partials, g.gradients());
-                    out = g.outputs();
-                } else if (cfg.weightsWanted()) {
-                    add(partials, BatchGradient.weightGradients(net, loss, params, x, s, y));
-                }
-                for (int i = 0; i < out.size(); i++) outputSum += out.getDouble(i);
-                if (part != null) part.append(BatchGradient.inputDerivative(net, loss, cfg.order(), x, s, y));
+                BatchGradient.ChunkResult r = BatchGradient.chunk(net, loss, params, c.x(), c.s(), c.y(), c.bad(), outputShape(c.x().shape().dim(0)), what);
+                if (r.weightGradients() != null) add(partials, r.weightGradients());
+                for (int i = 0; i < r.outputs().size(); i++) outputSum += r.outputs().getDouble(i);
+                skipped += r.skipped();
+                if (part != null) part.append(r.inputDerivative());
             }
             if (part != null) part.commit();
         } finally {
@@ -215,18 +188,6 @@ public final class PartitionTask implements java.io.Serializable {
             }
         }
         return bad;
-    }
-
-    private static int count(boolean[] bad) {
-        int c = 0;
-        for (boolean b : bad) if (b) c++;
-        return c;
-    }
-
-    /** 1 for kept rows and 0 for skipped ones, broadcast over a row's values. */
-    private static Tensor keepMask(boolean[] bad, Shape like, DType dtype) {
-        int width = like.size() / Math.max(1, bad.length);
-        return Tensor.fromFunction(dtype, like, i -> bad[i / width] ? 0 : 1);
     }
 
     /**

@@ -123,6 +123,72 @@ public final class BatchGradient {
         return h.leaves().toArray(new Tensor[0]);
     }
 
+    /**
+     * What a job asks of every chunk: the weight gradients (or, with {@code hvpVector}, the
+     * Hessian-vector product in weight space), the input derivative of order {@code inputOrder}
+     * (0: none), with the sensitivities scaled by {@code scale} (1/N for a mean over N rows).
+     */
+    public record Request(boolean weights, Tensor[] hvpVector, int inputOrder, double scale) {}
+
+    /**
+     * One chunk's share: the weight gradients or Hessian-vector product (null when not asked),
+     * the per-example outputs (0 for rows left out), the input derivatives (null when not asked),
+     * and the number of rows left out.
+     */
+    public record ChunkResult(Tensor[] weightGradients, Tensor outputs, Tensor inputDerivative, int skipped) {}
+
+    /**
+     * One chunk of a batch as the gradient job computes it. The per-example outputs are
+     * {@code out = model(x)}, or {@code loss(model(x), labels)}; the objective is
+     * {@code sum(out * s * scale)} over the kept rows. A row in {@code skip} is left out: its
+     * sensitivities become 0 and its features 0 (so it adds nothing, not even a NaN), and its output
+     * is not summed.
+     *
+     * @param s           per-example sensitivities, shaped like {@code out} (or with a trailing 1); null: ones
+     * @param skip        rows to leave out, or null for none
+     * @param outputShape the outputs' shape when it is known without a forward pass (an MLP's
+     *                    {@code [rows, out]}, {@code [rows]} with a loss): the weight gradient's own
+     *                    forward pass then gives the outputs too; null: one more forward pass
+     */
+    public static ChunkResult chunk(Cell model, Cell loss, List<Parameter> params, Tensor x, Tensor s, Tensor labels, boolean[] skip,
+                                    org.gradspark.ad.Shape outputShape, Request what) {
+        org.gradspark.ad.DType dtype = x.dtype();
+        boolean hvp = what.hvpVector() != null;
+        org.gradspark.ad.Shape outShape = outputShape;
+        boolean fused = outShape != null && skip == null && !hvp && what.weights();
+        Tensor out = fused ? null : outputs(model, loss, x, labels);
+        if (out != null) outShape = out.shape();
+        if (s == null) s = Tensor.full(1, dtype, outShape);
+        else if (!s.shape().equals(outShape)) s = org.gradspark.ad.Ops.reshape(s, outShape);
+        int skipped = 0;
+        if (skip != null) {
+            for (boolean b : skip) if (b) skipped++;
+            s = mul(s, keepMask(skip, outShape, dtype));
+            x = org.gradspark.ad.Ops.where(keepMask(skip, x.shape(), dtype), x, 0.0);
+            // Skipped rows add nothing to the output sum either (their outputs at x = 0 are not data).
+            out = mul(outputs(model, loss, x, labels), keepMask(skip, outShape, dtype));
+        }
+        s = mul(s, what.scale());
+        Tensor[] weights = null;
+        if (hvp) {
+            weights = hessianVectorProduct(model, loss, params, what.hvpVector(), x, s, labels);
+        } else if (fused) {
+            WithOutputs g = weightGradientsAndOutputs(model, loss, params, x, s, labels);
+            weights = g.gradients();
+            out = g.outputs();
+        } else if (what.weights()) {
+            weights = weightGradients(model, loss, params, x, s, labels);
+        }
+        Tensor dx = what.inputOrder() > 0 ? inputDerivative(model, loss, what.inputOrder(), x, s, labels) : null;
+        return new ChunkResult(weights, out, dx, skipped);
+    }
+
+    /** 1 for kept rows and 0 for skipped ones, broadcast over a row's values. */
+    private static Tensor keepMask(boolean[] skip, org.gradspark.ad.Shape like, org.gradspark.ad.DType dtype) {
+        int width = like.size() / Math.max(1, skip.length);
+        return Tensor.fromFunction(dtype, like, i -> skip[i / width] ? 0 : 1);
+    }
+
     private static Tensor[] args(Tensor x, Tensor s, Tensor labels) {
         return labels == null ? new Tensor[] {x, s} : new Tensor[] {x, s, labels};
     }

@@ -41,6 +41,41 @@ class BatchGradientTest {
         assertTrue(both.outputs().allClose(BatchGradient.outputs(net, null, X, null), 0, 0), "the same outputs");
     }
 
+    /**
+     * What the job asks of a chunk: a row left out (a NaN row with --on-nan skip) contributes
+     * nothing, so the chunk equals the chunk of its kept rows; its output and input derivative are 0.
+     */
+    @Test
+    void aChunkWithARowLeftOutEqualsTheChunkOfItsKeptRows() {
+        Dense d = new Dense(2, 3, DType.FLOAT64, 4);
+        Sequential net = new Sequential(d, Activation.tanh(), new Dense(3, 2, DType.FLOAT64, 5));
+        Tensor x = Tensor.uniform(7, -1, 1, DType.FLOAT64, 6, 2), s = Tensor.uniform(8, -1, 1, DType.FLOAT64, 6, 2);
+        double[] xs = x.toDoubleArray();
+        xs[2 * 2 + 1] = Double.NaN;
+        Tensor withNan = Tensor.of(xs, 6, 2);
+        boolean[] skip = {false, false, true, false, false, false};
+        BatchGradient.Request what = new BatchGradient.Request(true, null, 1, 0.25);
+        BatchGradient.ChunkResult r = BatchGradient.chunk(net, null, net.trainableParams(), withNan, s, null, skip, null, what);
+        Tensor keptX = concat(0, rows(x, 0, 2), rows(x, 3, 6)), keptS = concat(0, rows(s, 0, 2), rows(s, 3, 6));
+        BatchGradient.ChunkResult kept = BatchGradient.chunk(net, null, net.trainableParams(), keptX, keptS, null, null,
+                org.gradspark.ad.Shape.of(5, 2), what);
+        assertEquals(1, r.skipped());
+        for (int k = 0; k < 4; k++) assertTrue(r.weightGradients()[k].allClose(kept.weightGradients()[k], 1e-14, 1e-15), "parameter " + k);
+        assertTrue(rows(r.outputs(), 2, 3).allClose(Tensor.zeros(DType.FLOAT64, 1, 2), 0, 0));
+        assertTrue(rows(r.inputDerivative(), 2, 3).allClose(Tensor.zeros(DType.FLOAT64, 1, 2), 0, 0));
+        assertTrue(concat(0, rows(r.inputDerivative(), 0, 2), rows(r.inputDerivative(), 3, 6)).allClose(kept.inputDerivative(), 1e-14, 1e-15));
+        // Scaled: the same chunk at scale 1 is 4 times as large.
+        BatchGradient.ChunkResult unscaled = BatchGradient.chunk(net, null, net.trainableParams(), keptX, keptS, null, null, null,
+                new BatchGradient.Request(true, null, 0, 1.0));
+        assertTrue(mul(kept.weightGradients()[0], 4.0).allClose(unscaled.weightGradients()[0], 1e-14, 1e-15));
+        assertEquals(null, unscaled.inputDerivative());
+    }
+
+    /** Rows [from, to) of a matrix. */
+    private static Tensor rows(Tensor t, int from, int to) {
+        return slice(t, new int[] {from, 0}, new int[] {to - from, t.shape().dim(1)});
+    }
+
     @Test
     void inputDerivativesOfOrderOneTwoThreeAreMindSporeNesting() {
         // One input, one output: out = sin(x w), s = 1. g1 = w cos(xw), g2 = -w^2 sin(xw), g3 = -w^3 cos(xw).
