@@ -11,7 +11,7 @@ import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.nn.Activation;
 import org.gradspark.ad.nn.Dense;
-import org.gradspark.ad.nn.MSELoss;
+import org.gradspark.ad.nn.PerExampleMSELoss;
 import org.gradspark.ad.nn.Reduction;
 import org.gradspark.ad.nn.Sequential;
 import org.gradspark.ad.nn.SoftmaxCrossEntropy;
@@ -37,10 +37,6 @@ public final class JobModel {
     public List<Parameter> params() { return new ArrayList<>(byKey.values()); }
 
     public List<String> keys() { return new ArrayList<>(byKey.keySet()); }
-
-    public int outputWidth(JobConfig cfg) {
-        return cfg.modelClass() == null ? cfg.layers()[cfg.layers().length - 1] : -1;
-    }
 
     /** Seeded Glorot-uniform weights (zero biases) for the MLP of {@code layers}. */
     public static Map<String, Tensor> initialWeights(int[] layers, DType dtype, long seed) {
@@ -101,18 +97,48 @@ public final class JobModel {
         return new JobModel(new Sequential(cells), byKey);
     }
 
+    /**
+     * The user's Cell: the class is loaded without being initialised, checked to be a concrete
+     * {@link Cell} with a public no-argument constructor, and only then created, so that a wrong
+     * class runs none of its code (no static initialiser, no constructor).
+     */
     private static JobModel userCell(String className) {
+        String opt = "--model-class " + className;
+        Class<?> c;
+        try {
+            c = Class.forName(className, false, Thread.currentThread().getContextClassLoader());
+        } catch (ClassNotFoundException | NoClassDefFoundError e) {
+            throw new BadInputException("--model-class: class " + className + " not found (add its jar with --jars)");
+        }
+        if (!Cell.class.isAssignableFrom(c)) {
+            throw new BadInputException(opt + ": not an org.gradspark.ad.Cell (it extends " + (c.getSuperclass() == null ? "nothing" : c.getSuperclass().getName()) + ")");
+        }
+        if (java.lang.reflect.Modifier.isAbstract(c.getModifiers())) throw new BadInputException(opt + ": an abstract class cannot be created");
+        java.lang.reflect.Constructor<?> k;
+        try {
+            k = c.getConstructor();
+        } catch (NoSuchMethodException e) {
+            throw new BadInputException(opt + ": has no public no-argument constructor");
+        }
         Cell cell;
         try {
-            cell = (Cell) Class.forName(className, true, Thread.currentThread().getContextClassLoader()).getDeclaredConstructor().newInstance();
-        } catch (ClassNotFoundException e) {
-            throw new BadInputException("--model-class: class " + className + " not found (add its jar with --jars)");
-        } catch (ClassCastException e) {
-            throw new BadInputException("--model-class: " + className + " is not an org.gradspark.ad.Cell");
-        } catch (ReflectiveOperationException e) {
-            throw new BadInputException("--model-class: cannot create " + className + " with its no-argument constructor: " + e);
+            cell = (Cell) k.newInstance();
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            throw new BadInputException(opt + ": its constructor failed: " + describe(e.getCause()), e.getCause());
+        } catch (ExceptionInInitializerError e) {
+            throw new BadInputException(opt + ": its static initialiser failed: " + describe(e.getCause()), e.getCause());
+        } catch (NoClassDefFoundError e) {
+            // An initialiser that failed before in this JVM: the JVM keeps the class unusable.
+            Throwable first = e.getCause() != null ? e.getCause() : e;
+            throw new BadInputException(opt + ": its static initialiser failed: " + describe(first), e);
+        } catch (ReflectiveOperationException | LinkageError e) {
+            throw new BadInputException(opt + ": cannot be created: " + describe(e), e);
         }
         return new JobModel(cell, new LinkedHashMap<>(cell.namedParameters()));
+    }
+
+    private static String describe(Throwable t) {
+        return t == null ? "unknown cause" : t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
     }
 
     /** The per-example loss cell for {@code --loss}, or null: MSE is the mean over the outputs of an example. */
@@ -120,19 +146,7 @@ public final class JobModel {
         return switch (loss) {
             case NONE -> null;
             case SOFTMAX_CROSS_ENTROPY -> new SoftmaxCrossEntropy(Reduction.NONE);
-            case MSE -> new PerExampleMse();
+            case MSE -> new PerExampleMSELoss();
         };
-    }
-
-    /** mean_j (prediction_ij - label_ij)^2 for each example i. */
-    static final class PerExampleMse extends Cell {
-        private static final long serialVersionUID = 1L;
-        private final MSELoss elementwise = new MSELoss(Reduction.NONE);
-
-        @Override public int inputCount() { return 2; }
-
-        @Override public Tensor construct(Tensor... in) {
-            return org.gradspark.ad.Ops.mean(elementwise.<Tensor>call(in[0], in[1]), -1, false);
-        }
     }
 }

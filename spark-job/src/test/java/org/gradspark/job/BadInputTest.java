@@ -386,6 +386,29 @@ class BadInputTest {
         assertRejected(List.of("--model-class", "org.example.Net"), "--model-class", "org.example.Net not found");
     }
 
+    /** A wrong --model-class runs none of its code; a failing constructor or initialiser is named in one line. */
+    @Test
+    void modelClassIsCheckedBeforeAnyOfItsCodeRuns() throws IOException {
+        Path mark = dir.resolve("mark.txt");
+        withSystemProperty(UserCells.MARK, mark.toString(), () -> {
+            assertRejected(List.of("--model-class", UserCells.NotACell.class.getName()), "--model-class " + UserCells.NotACell.class.getName(),
+                    "not an org.gradspark.ad.Cell");
+            assertRejected(List.of("--model-class", UserCells.NeedsArguments.class.getName()), "has no public no-argument constructor");
+            assertRejected(List.of("--model-class", UserCells.ThrowingStatic.class.getName()), "its static initialiser failed", "no licence server");
+            assertRejected(List.of("--model-class", UserCells.ThrowingConstructor.class.getName()),
+                    "its constructor failed: IllegalArgumentException: weights file /models/net.bin not found");
+        });
+        assertTrue(!Files.exists(mark), () -> "code of a refused class ran: " + readQuietly(mark));
+    }
+
+    private static String readQuietly(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (IOException e) {
+            return e.toString();
+        }
+    }
+
     /** Keys come from --conf, a properties file or -D: system properties here, as SparkConf reads them. */
     @Test
     void unknownKey() {
