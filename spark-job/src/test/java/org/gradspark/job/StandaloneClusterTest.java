@@ -18,18 +18,29 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import java.net.URI;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A real standalone cluster (a Master and 2 Workers of 1 core each on 127.0.0.1, started from the
- * project's jars by {@code submit-scripts/local-cluster}) loses an executor mid-job: the JVM of one
- * that is running a task is killed with SIGKILL. Spark runs the lost tasks again and the job,
- * submitted through {@code submit-scripts/gradspark-submit}, still exits with 0, and its
- * {@code grads.npz} is byte-identical to an undisturbed run on the cluster and to {@code local[2]}.
- * Skipped only when GRADSPARK_SKIP_CLUSTER_TESTS=1.
+ * A real standalone cluster whose machines share no disk: a Master and 2 Workers of 1 core each on
+ * 127.0.0.1, started from the project's jars by {@code submit-scripts/local-cluster start 2 --hdfs
+ * --isolated}, so each Worker and its executors run in a mount namespace where the driver's files
+ * (/tmp, the project's tree) are out of sight, with an HDFS beside them. Every job is submitted
+ * through {@code submit-scripts/gradspark-submit}, and its inputs and outputs are on {@code hdfs://}:
+ * <ul>
+ *   <li>{@code grads.npz} is byte-identical to the same job on {@code local[2]} with local files,
+ *       and the input derivatives (parts, and the Parquet dataset) equal it row for row;</li>
+ *   <li>an executor killed mid-job (SIGKILL of a JVM running a task) changes no bit;</li>
+ *   <li>an input path only the driver can read exits 2 with one line naming the path and the
+ *       executor's host, and no stack trace.</li>
+ * </ul>
+ * Skipped only when GRADSPARK_SKIP_CLUSTER_TESTS=1; without mount namespaces (not root) the
+ * workers are not isolated and the driver-only case is skipped.
  */
 class StandaloneClusterTest {
     /** Six tasks of 60000 rows on two 1-core executors: three waves, each task seconds long. */
@@ -41,16 +52,24 @@ class StandaloneClusterTest {
     static Path dir;
     static LocalCluster cluster;
 
+    static boolean isolated;
+    static FileSystem hdfs;
+
     @BeforeAll
-    static void startCluster() {
+    static void startCluster() throws IOException {
         if (LocalCluster.skipped()) return;  // the test reports itself skipped
         long t0 = System.nanoTime();
-        cluster = LocalCluster.start(dir.resolve("cluster"), 2);
-        log("cluster started in %.1f s (%s)", seconds(t0), cluster.masterUrl);
+        isolated = LocalCluster.isolationPermitted();
+        cluster = isolated ? LocalCluster.start(dir.resolve("cluster"), 2, "--hdfs", "--isolated")
+                : LocalCluster.start(dir.resolve("cluster"), 2, "--hdfs");
+        hdfs = FileSystem.newInstance(URI.create(cluster.hdfsUrl()), new Configuration());
+        log("cluster started in %.1f s (%s, HDFS %s, %s)", seconds(t0), cluster.masterUrl, cluster.hdfsUrl(),
+                isolated ? "isolated workers" : "workers NOT isolated: no mount namespaces here");
     }
 
     @AfterAll
-    static void stopCluster() {
+    static void stopCluster() throws IOException {
+        if (hdfs != null) hdfs.close();
         if (cluster != null) cluster.close();
     }
 
@@ -63,7 +82,7 @@ class StandaloneClusterTest {
         log("undisturbed run on the cluster: %.1f s", seconds(t0));
         // The summary reports what the executors ran: the cpu backend, every partition on an executor, none on the driver.
         com.fasterxml.jackson.databind.JsonNode summary = new com.fasterxml.jackson.databind.ObjectMapper()
-                .readTree(dir.resolve("undisturbed").resolve("out").resolve("summary.json").toFile());
+                .readTree(fromHdfs("/undisturbed/out/summary.json"));
         assertTrue(summary.get("backend").asText().startsWith("cpu on "), summary.toString());
         assertFalse(summary.get("partitions_per_executor").has("driver"), summary.toString());
         int partitions = 0;
@@ -86,9 +105,12 @@ class StandaloneClusterTest {
                 "the driver never noticed the lost executor; driver log:\n" + killed.stderr());
 
         t0 = System.nanoTime();
+        List<String> localOptions = new ArrayList<>(List.of(JOB));
+        localOptions.addAll(List.of("--out", dir.resolve("local2").resolve("out").toString()));
         LocalCluster.Run local = LocalCluster.run(JOB_TIMEOUT, Map.of(), dir.resolve("local2"),
-                LocalCluster.submitCommand("local[2]", List.of(), options("local2")));
-        byte[] local2 = grads(local, "local2");
+                LocalCluster.submitCommand("local[2]", List.of(), localOptions.toArray(new String[0])));
+        LocalCluster.succeeded(local);
+        byte[] local2 = Files.readAllBytes(dir.resolve("local2").resolve("out").resolve("grads.npz"));
         log("local[2] run: %.1f s", seconds(t0));
 
         assertArrayEquals(undisturbed, afterKill, "grads.npz after losing an executor differs from the undisturbed run");
@@ -122,19 +144,132 @@ class StandaloneClusterTest {
         return apps;
     }
 
+    /** The job with its --out on HDFS. */
     private static String[] options(String name) {
         List<String> o = new ArrayList<>(List.of(JOB));
-        o.addAll(List.of("--out", dir.resolve(name).resolve("out").toString()));
+        o.addAll(List.of("--out", cluster.hdfsUrl() + "/" + name + "/out"));
         return o.toArray(new String[0]);
     }
 
     private static byte[] grads(LocalCluster.Run run, String name) {
         LocalCluster.succeeded(run);
-        try {
-            return Files.readAllBytes(dir.resolve(name).resolve("out").resolve("grads.npz"));
+        return fromHdfs("/" + name + "/out/grads.npz");
+    }
+
+    /** A file's bytes on the cluster's HDFS. */
+    static byte[] fromHdfs(String path) {
+        try (java.io.InputStream in = hdfs.open(new org.apache.hadoop.fs.Path(cluster.hdfsUrl() + path))) {
+            return in.readAllBytes();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Copies a local file to the cluster's HDFS; returns its hdfs:// URI. */
+    static String toHdfs(Path local, String path) throws IOException {
+        String uri = cluster.hdfsUrl() + path;
+        hdfs.copyFromLocalFile(new org.apache.hadoop.fs.Path(local.toUri()), new org.apache.hadoop.fs.Path(uri));
+        return uri;
+    }
+
+    /** Every file and directory under an HDFS directory, by path relative to it: files with their bytes. */
+    static Map<String, byte[]> filesOnHdfs(String dirPath) throws IOException {
+        Map<String, byte[]> out = new java.util.TreeMap<>();
+        org.apache.hadoop.fs.Path root = new org.apache.hadoop.fs.Path(cluster.hdfsUrl() + dirPath);
+        var it = hdfs.listFiles(root, true);
+        String base = root.toUri().getPath();
+        while (it.hasNext()) {
+            String p = it.next().getPath().toUri().getPath();
+            out.put(p.substring(base.length() + 1), fromHdfs(p));
+        }
+        return out;
+    }
+
+    /**
+     * Every input and output on HDFS: --input, --weights and --sens put there, --out there. The
+     * cluster's grads.npz is byte-identical to local[2] with local files, and so is every
+     * input-derivative part; with --input-grads-format parquet the dataset holds the same rows.
+     */
+    @Test
+    void everyInputAndOutputOnHdfsGivesTheBytesOfLocalFiles() throws IOException {
+        LocalCluster.assumeWanted();
+        long t0 = System.nanoTime();
+        Path data = Files.createDirectories(dir.resolve("data"));
+        int n = 30_000;
+        org.gradspark.ad.Tensor x = org.gradspark.ad.Tensor.uniform(5, -1, 1, org.gradspark.ad.DType.FLOAT64, n, 8);
+        org.gradspark.job.io.Npy.write(data.resolve("x.npy"), x);
+        org.gradspark.job.io.Npy.write(data.resolve("s.npy"), org.gradspark.ad.Tensor.uniform(6, -1, 1, org.gradspark.ad.DType.FLOAT64, n, 3));
+        org.gradspark.job.io.Npz.write(data.resolve("w.npz"), JobModel.initialWeights(new int[] {8, 32, 32, 3}, org.gradspark.ad.DType.FLOAT64, 9));
+        List<String> common = List.of("--layers", "8,32,32,3", "--dtype", "float64", "--wrt", "all", "--partitions", "4", "--chunk-rows", "2048",
+                "--backend", "cpu");
+
+        List<String> onHdfs = new ArrayList<>(common);
+        onHdfs.addAll(List.of("--input", toHdfs(data.resolve("x.npy"), "/in/x.npy"), "--weights", toHdfs(data.resolve("w.npz"), "/in/w.npz"),
+                "--sens", toHdfs(data.resolve("s.npy"), "/in/s.npy")));
+        List<String> npyRun = new ArrayList<>(onHdfs);
+        npyRun.addAll(List.of("--out", cluster.hdfsUrl() + "/files/out"));
+        LocalCluster.succeeded(LocalCluster.await(cluster.submit(dir.resolve("files"), npyRun.toArray(new String[0])), dir.resolve("files"), JOB_TIMEOUT));
+        List<String> parquetRun = new ArrayList<>(onHdfs);
+        parquetRun.addAll(List.of("--input-grads-format", "parquet", "--out", cluster.hdfsUrl() + "/parquet/out"));
+        LocalCluster.succeeded(LocalCluster.await(cluster.submit(dir.resolve("parquet"), parquetRun.toArray(new String[0])), dir.resolve("parquet"),
+                JOB_TIMEOUT));
+        log("two all-HDFS runs on the cluster: %.1f s", seconds(t0));
+
+        List<String> localRun = new ArrayList<>(common);
+        Path localOut = dir.resolve("local-files").resolve("out");
+        localRun.addAll(List.of("--input", data.resolve("x.npy").toString(), "--weights", data.resolve("w.npz").toString(),
+                "--sens", data.resolve("s.npy").toString(), "--out", localOut.toString()));
+        LocalCluster.succeeded(LocalCluster.run(JOB_TIMEOUT, Map.of(), dir.resolve("local-files"),
+                LocalCluster.submitCommand("local[2]", List.of(), localRun.toArray(new String[0]))));
+
+        assertArrayEquals(Files.readAllBytes(localOut.resolve("grads.npz")), fromHdfs("/files/out/grads.npz"), "grads.npz: HDFS on the cluster vs local[2]");
+        Map<String, byte[]> clusterFiles = filesOnHdfs("/files/out");
+        List<Path> localParts = Outputs.inputGradParts(localOut);
+        assertEquals(4, localParts.size());
+        for (Path part : localParts) {
+            assertArrayEquals(Files.readAllBytes(part), clusterFiles.get("input_grads/" + part.getFileName()), "input derivatives " + part.getFileName());
+        }
+        assertEquals(java.util.Set.of("_SUCCESS", "grads.npz", "summary.json", "input_grads/part-00000.npy", "input_grads/part-00001.npy",
+                "input_grads/part-00002.npy", "input_grads/part-00003.npy"), clusterFiles.keySet(), "what --out holds");
+
+        // The Parquet dataset, copied here and read with Spark: the rows of the local run's parts.
+        Path pq = dir.resolve("parquet-copy");
+        hdfs.copyToLocalFile(new org.apache.hadoop.fs.Path(cluster.hdfsUrl() + "/parquet/out/input_grads"), new org.apache.hadoop.fs.Path(pq.toUri()));
+        org.gradspark.ad.Tensor expected = Outputs.inputGrads(localOut);
+        try (org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().master("local[1]").appName("read parquet")
+                .config("spark.ui.enabled", "false").getOrCreate()) {
+            List<org.apache.spark.sql.Row> rows = new ArrayList<>(spark.read().parquet(pq.toString()).collectAsList());
+            rows.sort(java.util.Comparator.comparingLong(r -> r.getLong(0)));
+            assertEquals(n, rows.size());
+            for (int i = 0; i < n; i++) {
+                assertEquals(i, rows.get(i).getLong(0));
+                List<Object> g = rows.get(i).getList(1);
+                for (int j = 0; j < 8; j++) assertEquals(expected.getDouble(i * 8 + j), ((Number) g.get(j)).doubleValue(), 0.0, "row " + i);
+            }
+        }
+    }
+
+    /**
+     * The first example of the cluster-storage issue: --input is a path on the driver's disk that the
+     * isolated executors cannot see. One line, naming the path and the executor's host; no trace.
+     */
+    @Test
+    void aPathOnlyTheDriverCanReadFailsWithOneLine() throws IOException {
+        LocalCluster.assumeWanted();
+        org.junit.jupiter.api.Assumptions.assumeTrue(isolated, "the workers are not isolated here (no mount namespaces)");
+        Path x = dir.resolve("driver-only").resolve("x.npy");
+        Files.createDirectories(x.getParent());
+        org.gradspark.job.io.Npy.write(x, org.gradspark.ad.Tensor.uniform(5, -1, 1, org.gradspark.ad.DType.FLOAT32, 1000, 8));
+        LocalCluster.Run r = LocalCluster.await(cluster.submit(dir.resolve("driver-only-run"), "--input", x.toString(), "--layers", "8,16,1",
+                "--wrt", "all", "--partitions", "2", "--out", cluster.hdfsUrl() + "/driver-only/out"), dir.resolve("driver-only-run"), JOB_TIMEOUT);
+        assertEquals(2, r.exitCode(), r.stderr());
+        List<String> ours = r.stderr().lines().filter(l -> l.startsWith("gradspark:")).toList();
+        assertEquals(1, ours.size(), r.stderr());
+        String line = ours.get(0);
+        assertTrue(line.contains(x.toString()) && line.contains("host 127.0.0.1") && line.contains("executor ")
+                && line.contains("executors need a filesystem they all reach"), line);
+        assertFalse(r.stderr().contains("\tat "), "a stack trace on the console:\n" + r.stderr());
+        assertFalse(hdfs.exists(new org.apache.hadoop.fs.Path(cluster.hdfsUrl() + "/driver-only/out")), "--out was written");
     }
 
     private static void sleep(long ms) {

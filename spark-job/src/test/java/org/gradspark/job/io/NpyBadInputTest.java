@@ -26,12 +26,23 @@ class NpyBadInputTest {
 
     @TempDir Path dir;
 
+    /** The filesystem the case is read from (the HDFS subclass reads the same files from HDFS). */
+    Storage storage() {
+        return Storage.local();
+    }
+
+    /** Where the case's file is read from: the local file itself here. */
+    String locate(Path p) {
+        return Storage.uri(p);
+    }
+
     /** Reads the file both ways the job does and returns the message, checking it names the file on one line. */
     private String failure(Path p) {
-        BadInputException e = assertThrows(BadInputException.class, () -> Npy.read(p));
-        BadInputException h = assertThrows(BadInputException.class, () -> Npy.readHeader(p));
+        String uri = locate(p);
+        BadInputException e = assertThrows(BadInputException.class, () -> Npy.read(storage(), uri, Npy.DEFAULT_MAX_READ_BYTES));
+        BadInputException h = assertThrows(BadInputException.class, () -> Npy.readHeader(storage(), uri));
         assertEquals(e.getMessage(), h.getMessage());
-        assertTrue(e.getMessage().startsWith(p + ": "), e.getMessage());
+        assertTrue(e.getMessage().startsWith(Storage.display(uri) + ": "), e.getMessage());
         assertFalse(e.getMessage().contains("\n"), e.getMessage());
         return e.getMessage();
     }
@@ -172,18 +183,19 @@ class NpyBadInputTest {
     void leniencyNumpyAlsoHas() throws Exception {
         // Python 2 longs, no byte-order prefix, extra spaces: NumPy reads all of these.
         byte[] data = {0, 0, (byte) 0x80, 0x3f, 0, 0, 0, 0x40};
-        Path p = file(BadFiles.npy("{ 'descr' : 'f4' , 'fortran_order' : False , \"shape\" : ( 2L , ) }", data));
-        assertSameTensor(Tensor.of(new float[] {1f, 2f}), Npy.read(p));
-        assertEquals(DType.FLOAT32, Npy.readHeader(p).dtype());
+        String p = locate(file(BadFiles.npy("{ 'descr' : 'f4' , 'fortran_order' : False , \"shape\" : ( 2L , ) }", data)));
+        assertSameTensor(Tensor.of(new float[] {1f, 2f}), Npy.read(storage(), p, Npy.DEFAULT_MAX_READ_BYTES));
+        assertEquals(DType.FLOAT32, Npy.readHeader(storage(), p).dtype());
     }
 
     @Test
     void fileShrunkAfterItsHeaderWasRead() throws Exception {
-        Path p = dir.resolve("shrinks.npy");
-        Npy.write(p, Fixtures.values(DType.FLOAT32, 10, 2));
-        Npy.Header h = Npy.readHeader(p);
-        Files.write(p, Arrays.copyOf(Files.readAllBytes(p), 150));
-        BadInputException e = assertThrows(BadInputException.class, () -> Npy.readRows(p, h, 8, 2));
-        assertContains(e.getMessage(), p + ": truncated", "ends at byte 150", "needs 208");
+        Path local = dir.resolve("shrinks.npy");
+        Npy.write(local, Fixtures.values(DType.FLOAT32, 10, 2));
+        Npy.Header h = Npy.readHeader(storage(), locate(local));
+        Files.write(local, Arrays.copyOf(Files.readAllBytes(local), 150));
+        String p = locate(local);
+        BadInputException e = assertThrows(BadInputException.class, () -> Npy.readRows(storage(), p, h, 8, 2));
+        assertContains(e.getMessage(), Storage.display(p) + ": truncated", "ends at byte 150", "needs 208");
     }
 }

@@ -25,14 +25,25 @@ class NpzBadInputTest {
 
     @TempDir Path dir;
 
-    private static String failure(Path p, long bound) {
-        BadInputException e = assertThrows(BadInputException.class, () -> Npz.read(p, bound));
-        assertTrue(e.getMessage().startsWith(p.toString()), e.getMessage());
+    /** The filesystem the case is read from (the HDFS subclass reads the same archives from HDFS). */
+    Storage storage() {
+        return Storage.local();
+    }
+
+    /** Where the case's file is read from: the local file itself here. */
+    String locate(Path p) {
+        return Storage.uri(p);
+    }
+
+    private String failure(Path p, long bound) {
+        String uri = locate(p);
+        BadInputException e = assertThrows(BadInputException.class, () -> Npz.read(storage(), uri, bound));
+        assertTrue(e.getMessage().startsWith(Storage.display(uri)), e.getMessage());
         assertFalse(e.getMessage().contains("\n"), e.getMessage());
         return e.getMessage();
     }
 
-    private static String failure(Path p) {
+    private String failure(Path p) {
         return failure(p, 64 * MB);
     }
 
