@@ -27,6 +27,7 @@ final class Engine {
     private static final class State {
         int openLevels;
         boolean paused;
+        boolean watchFinite;
         final Deque<Map<Parameter, Tensor>> bindings = new ArrayDeque<>();
     }
 
@@ -44,6 +45,7 @@ final class Engine {
             tracked |= in[i].isTracked();
         }
         Tensor out = p.forward(in, attrs);
+        if (st.watchFinite) checkFinite(p, in, out);
         if (tracked && !st.paused) return out.withNode(new Node(p, attrs, in));
         return out.detached();
     }
@@ -71,6 +73,30 @@ final class Engine {
         Tensor r = resolve(x);
         if (r.isTracked() && !STATE.get().paused) return Primitives.IDENTITY.call(null, r);
         return r.detached().withNode(Node.leaf());
+    }
+
+    /** Runs {@code body} with every primitive's output checked: the first to turn finite inputs non-finite throws. */
+    static <T> T watchingFinite(Supplier<T> body) {
+        State st = STATE.get();
+        boolean was = st.watchFinite;
+        st.watchFinite = true;
+        try {
+            return body.get();
+        } finally {
+            st.watchFinite = was;
+        }
+    }
+
+    private static void checkFinite(Primitive p, Tensor[] in, Tensor out) {
+        int bad = out.firstNonFinite();
+        if (bad < 0) return;
+        StringBuilder shapes = new StringBuilder();
+        for (Tensor t : in) {
+            if (t.firstNonFinite() >= 0) return;   // it came in: an earlier op (or the data) made it
+            shapes.append(shapes.length() == 0 ? "" : ", ").append(t.shape());
+        }
+        throw new NonFiniteException(p.name(), "op '" + p.name() + "' turned finite inputs (" + shapes + ") into " + out.getDouble(bad)
+                + " at " + out.indexText(bad) + " of its output " + out.shape());
     }
 
     /** Runs {@code body} with recording paused: its results carry no graph. */

@@ -21,6 +21,20 @@ import java.util.List;
 public final class Functional {
     private Functional() {}
 
+    /**
+     * Runs {@code body} watching for non-finite values (PyTorch's {@code detect_anomaly}): the first
+     * primitive, in the forward pass or in a derivative rule, whose inputs are all finite but whose
+     * output holds a NaN or an infinity throws a {@link NonFiniteException} naming it. Every op's
+     * output is scanned, so it costs a pass over each result: turn it on to find a NaN's origin.
+     *
+     * <pre>{@code
+     * Tensor g = Functional.detectAnomaly(() -> grad(f).apply(x).asTensor());  // NonFiniteException: op 'log' ...
+     * }</pre>
+     */
+    public static <T> T detectAnomaly(java.util.function.Supplier<T> body) {
+        return Engine.watchingFinite(body);
+    }
+
     /** d(sum f)/d(first input). */
     public static Fn grad(Fn f) {
         return grad(f, new int[] {0}, null, false);

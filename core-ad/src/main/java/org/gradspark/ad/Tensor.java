@@ -146,6 +146,28 @@ public sealed class Tensor implements Value, Serializable permits Parameter {
 
     public int size() { return shape.size(); }
 
+    /** The flat (row-major) index of the first NaN or infinity, or -1 when every element is finite. */
+    public int firstNonFinite() {
+        for (int i = 0; i < size(); i++) {
+            if (!Double.isFinite(getDouble(i))) return i;
+        }
+        return -1;
+    }
+
+    /** A flat index as NumPy's index tuple for this shape, e.g. {@code (2, 3)}. */
+    public String indexText(int flat) {
+        int[] d = shape().dims();
+        if (d.length == 0) return "()";
+        int[] idx = new int[d.length];
+        for (int k = d.length - 1; k >= 0; k--) {
+            idx[k] = flat % d[k];
+            flat /= d[k];
+        }
+        StringBuilder b = new StringBuilder("(");
+        for (int k = 0; k < idx.length; k++) b.append(k == 0 ? "" : ", ").append(idx[k]);
+        return b.append(d.length == 1 ? ",)" : ")").toString();
+    }
+
     /** Element at a flat row-major index, widened to double. */
     public double getDouble(int flatIndex) {
         return dtype == DType.FLOAT32 ? f32[flatIndex] : f64[flatIndex];

@@ -78,6 +78,7 @@ public final class GradientJob {
             PartitionTask task = new PartitionTask(cfg, input, checked.sens(), checked.labels(), inputGrads, partitions, bs);
             Evaluation ev = evaluate(jsc, cfg, task, weights, vector, n, partitions);
             long tCompute = System.nanoTime();
+            requireFiniteResult(cfg, ev.grads());
             if (cfg.weightsWanted()) Npz.write(storage, out.file(cfg.mode() == JobConfig.Mode.HVP ? "hvp.npz" : "grads.npz"), ev.grads(), Npz.Compression.STORED);
             if (inputGrads != null) InputGradients.finish(jsc, storage, cfg, inputGrads, partitions, out.file(INPUT_GRADS), input.width());
             long rows = ev.results().stream().mapToLong(PartitionResult::rows).sum();
@@ -313,6 +314,7 @@ public final class GradientJob {
         if (cfg.vector() != null) {
             vector = named("--vector", () -> Npz.read(storage, cfg.vector(), Npz.DEFAULT_MAX_INFLATED_BYTES));
             JobModel.checkLike(vector, weights, "--vector " + Storage.display(cfg.vector()));
+            requireFinite(vector, "--vector " + Storage.display(cfg.vector()));
         }
         return new Inputs(cfg, weights, input, sens, labels, vector);
     }
@@ -369,6 +371,31 @@ public final class GradientJob {
         return new RowSource.NpyRows(file, h);
     }
 
+    /** Every array of an .npz input holds finite values only, or the first NaN/infinity is named. */
+    private static void requireFinite(Map<String, Tensor> arrays, String where) {
+        arrays.forEach((key, t) -> {
+            int bad = t.firstNonFinite();
+            if (bad >= 0) throw new BadInputException(where + ", key '" + key + "': " + t.getDouble(bad) + " at " + t.indexText(bad));
+        });
+    }
+
+    /**
+     * The reduced gradients hold no NaN or infinity, unless {@code --check-finite none}: a job does
+     * not report success with a non-finite {@code grads.npz}.
+     */
+    private static void requireFiniteResult(JobConfig cfg, Map<String, Tensor> grads) {
+        if (cfg.checkFinite() == JobConfig.CheckFinite.NONE || grads == null) return;
+        String file = cfg.mode() == JobConfig.Mode.HVP ? "hvp.npz" : "grads.npz";
+        grads.forEach((key, t) -> {
+            int bad = t.firstNonFinite();
+            if (bad >= 0) {
+                throw new BadInputException(file + " would hold " + t.getDouble(bad) + " at key '" + key + "', " + t.indexText(bad)
+                        + (cfg.checkFinite() == JobConfig.CheckFinite.OPS ? "" : "; --check-finite ops names the op that produced it")
+                        + "; --check-finite none writes it anyway");
+            }
+        });
+    }
+
     /** Runs a reader, prefixing its message (which names the file) with the option that named the file. */
     private static <T> T named(String option, java.util.function.Supplier<T> read) {
         try {
@@ -393,6 +420,7 @@ public final class GradientJob {
         if (cfg.weights() == null) return JobModel.initialWeights(cfg.layers(), cfg.dtype(), cfg.seed());
         Map<String, Tensor> w = named("--weights", () -> Npz.read(storage, cfg.weights(), Npz.DEFAULT_MAX_INFLATED_BYTES));
         JobModel.checkWeights(w, cfg.layers(), "--weights " + Storage.display(cfg.weights()));
+        requireFinite(w, "--weights " + Storage.display(cfg.weights()));
         return w;
     }
 

@@ -33,6 +33,7 @@ public record JobConfig(
         String out,
         int repeat,                   // evaluations in one application (benchmarks); the outputs are the last one's
         InputGradsFormat inputGradsFormat,
+        CheckFinite checkFinite,
         String inputName,             // null: named by --input; else what the rows were read from
         RowSource.NpyParts inputParts) implements Serializable {   // non-null: the rows, written as .npy parts (Parquet/CSV, a Dataset)
 
@@ -46,6 +47,13 @@ public record JobConfig(
 
     public enum OnNan { FAIL, SKIP }
 
+    /**
+     * Non-finite values in the results: {@code OUTPUTS} refuses to write a NaN or an infinity into
+     * grads.npz or the input derivatives; {@code OPS} also watches every op and names the first that
+     * produced one ({@code Functional.detectAnomaly}, slower); {@code NONE} writes whatever came out.
+     */
+    public enum CheckFinite { OUTPUTS, OPS, NONE }
+
     /** How the per-example input derivatives are written under {@code --out/input_grads}. */
     public enum InputGradsFormat { NPY, PARQUET }
 
@@ -55,7 +63,7 @@ public record JobConfig(
      */
     public JobConfig withRows(RowSource.NpyParts rows, String name) {
         return new JobConfig(modelClass, layers, activation, weights, seed, null, null, syntheticRows, sens, labels, loss, wrt, order, mode,
-                vector, reduction, partitions, dtype, backend, chunkRows, onNan, out, repeat, inputGradsFormat, name, rows);
+                vector, reduction, partitions, dtype, backend, chunkRows, onNan, out, repeat, inputGradsFormat, checkFinite, name, rows);
     }
 
     /**
@@ -67,7 +75,7 @@ public record JobConfig(
     public JobConfig qualified(org.gradspark.job.io.Storage storage) {
         return new JobConfig(modelClass, layers, activation, q(storage, "--weights", weights), seed, q(storage, "--input", input), featuresCol,
                 syntheticRows, q(storage, "--sens", sens), q(storage, "--labels", labels), loss, wrt, order, mode, q(storage, "--vector", vector),
-                reduction, partitions, dtype, backend, chunkRows, onNan, q(storage, "--out", out), repeat, inputGradsFormat, inputName, inputParts);
+                reduction, partitions, dtype, backend, chunkRows, onNan, q(storage, "--out", out), repeat, inputGradsFormat, checkFinite, inputName, inputParts);
     }
 
     private static String q(org.gradspark.job.io.Storage storage, String option, String path) {

@@ -49,6 +49,8 @@ public final class JobOptions {
     @Option(names = "--out", description = "output directory (a Hadoop path: hdfs://, s3a://, file: or a bare path on fs.defaultFS)") String out = "gradspark-out";
     @Option(names = "--input-grads-format", description = "npy|parquet: input derivatives as input_grads/part-NNNNN.npy or a Parquet dataset (row, grad)")
     String inputGradsFormat = "npy";
+    @Option(names = "--check-finite", description = "outputs|ops|none: refuse NaN/Inf in the results; ops also names the first op that made one (slower)")
+    String checkFinite = "outputs";
     @Option(names = "--repeat", description = "evaluate N times in one application, rows kept in memory (benchmarks: each evaluation's time in summary.json)")
     int repeat = 1;
 
@@ -154,7 +156,8 @@ public final class JobOptions {
                 lossKind, choice(opt("--wrt"), wrt, JobConfig.Wrt.class), order, m, vector,
                 choice(opt("--reduction"), reduction, JobConfig.Reduction.class), partitions, dt, backend, chunkRows,
                 choice(opt("--on-nan"), onNan, JobConfig.OnNan.class), out, repeat,
-                choice(opt("--input-grads-format"), inputGradsFormat, JobConfig.InputGradsFormat.class), null, null);
+                choice(opt("--input-grads-format"), inputGradsFormat, JobConfig.InputGradsFormat.class),
+                choice(opt("--check-finite"), checkFinite, JobConfig.CheckFinite.class), null, null);
     }
 
     /** The option's name, and the spark.gradspark.* key its value came from, if it did. */

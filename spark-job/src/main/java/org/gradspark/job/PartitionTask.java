@@ -88,7 +88,17 @@ public final class PartitionTask implements java.io.Serializable {
 
     private Chunk read(long r, int count) {
         Tensor x = read(input, r, count);
-        return new Chunk(r, x, sens == null ? null : read(sens, r, count), labels == null ? null : read(labels, r, count), nonFinite(x, r));
+        return new Chunk(r, x, sens == null ? null : finite(read(sens, r, count), "--sens", cfg.sens(), r),
+                labels == null ? null : finite(read(labels, r, count), "--labels", cfg.labels(), r), nonFinite(x, r));
+    }
+
+    /** Sensitivities and labels must be finite (a NaN there would make every gradient NaN): the first bad one is named. */
+    private static Tensor finite(Tensor rows, String option, String file, long firstRow) {
+        int bad = rows.firstNonFinite();
+        if (bad < 0) return rows;
+        int width = rows.size() / Math.max(1, rows.shape().dim(0));
+        throw new BadInputException(option + " " + Storage.display(file) + ", row " + (firstRow + bad / width) + ": column " + (bad % width)
+                + " is " + rows.getDouble(bad));
     }
 
     /**
@@ -145,11 +155,11 @@ public final class PartitionTask implements java.io.Serializable {
         try {
             while (chunks.hasNext()) {
                 Chunk c = chunks.next();
-                BatchGradient.ChunkResult r = BatchGradient.chunk(net, loss, params, c.x(), c.s(), c.y(), c.bad(), outputShape(c.x().shape().dim(0)), what);
+                BatchGradient.ChunkResult r = chunk(net, loss, params, c, what);
                 if (r.weightGradients() != null) add(partials, r.weightGradients());
                 for (int i = 0; i < r.outputs().size(); i++) outputSum += r.outputs().getDouble(i);
                 skipped += r.skipped();
-                if (part != null) part.append(r.inputDerivative());
+                if (part != null) part.append(finiteInputDerivative(r.inputDerivative(), c.first()));
             }
             if (part != null) part.commit();
         } finally {
@@ -158,6 +168,29 @@ public final class PartitionTask implements java.io.Serializable {
         return new PartitionResult(index, end - first, skipped, partials, outputSum, System.nanoTime() - start,
                 THREAD_CPU.getCurrentThreadCpuTime() - cpuStart, executorId(),
                 backend.name() + " on " + backend.device());
+    }
+
+    /** One chunk; with --check-finite ops, the first op that turns finite values into NaN or an infinity is named. */
+    private BatchGradient.ChunkResult chunk(Cell net, Cell loss, List<Parameter> params, Chunk c, BatchGradient.Request what) {
+        java.util.function.Supplier<BatchGradient.ChunkResult> work =
+                () -> BatchGradient.chunk(net, loss, params, c.x(), c.s(), c.y(), c.bad(), outputShape(c.x().shape().dim(0)), what);
+        if (cfg.checkFinite() != JobConfig.CheckFinite.OPS) return work.get();
+        try {
+            return org.gradspark.ad.Functional.detectAnomaly(work);
+        } catch (org.gradspark.ad.NonFiniteException e) {
+            throw new BadInputException(cfg.inputWhere() + ", rows " + c.first() + ".." + (c.first() + c.x().shape().dim(0) - 1) + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The chunk's input derivatives, refused when one is NaN or infinite (unless --check-finite none). */
+    private Tensor finiteInputDerivative(Tensor g, long firstRow) {
+        if (cfg.checkFinite() == JobConfig.CheckFinite.NONE) return g;
+        int bad = g.firstNonFinite();
+        if (bad < 0) return g;
+        int width = g.size() / Math.max(1, g.shape().dim(0));
+        throw new BadInputException("the input derivative of " + cfg.inputWhere() + ", row " + (firstRow + bad / width) + ", column " + (bad % width)
+                + " would be " + g.getDouble(bad) + (cfg.checkFinite() == JobConfig.CheckFinite.OPS ? "" : "; --check-finite ops names the op that produced it")
+                + "; --check-finite none writes it anyway");
     }
 
     /** The per-example outputs' shape for the built-in MLP: [rows, out], or [rows] with a loss; null for a user Cell. */

@@ -26,6 +26,7 @@ import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 import org.gradspark.ad.DType;
+import org.gradspark.ad.Ops;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.backend.Backends;
@@ -233,6 +234,41 @@ class BadInputTest {
         assertRejected(job(), "--input " + x + ", row 3: column 1 is NaN", "--on-nan skip");
         Npy.write(x, rows(10, 4, 7, 0, Float.NEGATIVE_INFINITY));
         assertRejected(job("--on-nan", "fail"), "--input " + x + ", row 7: column 0 is -Infinity");
+    }
+
+    /** NaN in the other inputs made every gradient NaN, with exit 0: each is refused naming the file, the row or key, and the index. */
+    @Test
+    void nanInSensLabelsWeightsOrVectorIsRefused() {
+        Npy.write(s, rows(10, 2, 6, 1, Float.NaN));
+        assertRejected(job("--sens", s.toString()), "--sens " + s + ", row 6: column 1 is NaN");
+        Npy.write(y, rows(10, 2, 2, 0, Float.POSITIVE_INFINITY));
+        assertRejected(job("--loss", "mse", "--labels", y.toString()), "--labels " + y + ", row 2: column 0 is Infinity");
+        Map<String, Tensor> bad = weights(4, 3, 2);
+        float[] w1 = bad.get("w1").toFloatArray();
+        w1[1 * 2 + 1] = Float.NaN;
+        bad.put("w1", Tensor.wrap(w1, Shape.of(3, 2)));
+        Npz.write(w, bad);
+        assertRejected(job(), "--weights " + w + ", key 'w1': NaN at (1, 1)");
+        Npz.write(w, weights(4, 3, 2));
+        Npz.write(v, bad);
+        assertRejected(job("--mode", "hvp", "--vector", v.toString()), "--vector " + v + ", key 'w1': NaN at (1, 1)");
+    }
+
+    /**
+     * Finite inputs whose results overflow (weights of 1e30 in float32): the job does not report
+     * success with Infinity in grads.npz; --check-finite ops names the op; --check-finite none writes it.
+     */
+    @Test
+    void nonFiniteResultsAreRefusedAndTheirOpNamed() {
+        Map<String, Tensor> huge = new LinkedHashMap<>();
+        weights(4, 3, 2).forEach((k, t) -> huge.put(k, Ops.add(Ops.mul(t, 0.0), k.startsWith("w") ? 1e30 : 0.0).astype(DType.FLOAT32)));
+        Npz.write(w, huge);
+        List<String> overflow = job("--activation", "identity", "--loss", "mse", "--labels", y.toString());
+        assertRejected(overflow, "grads.npz would hold", "--check-finite ops names the op");
+        assertRejected(join(overflow, List.of("--check-finite", "ops")), "--input " + x + ", rows ", ": op 'matMul' turned finite inputs");
+        assertRejected(join(overflow, List.of("--wrt", "inputs")), "the input derivative of --input " + x + ", row ", "would be");
+        Run written = grad(join(join(overflow, List.of("--check-finite", "none")), List.of("--out", dir.resolve("anyway").toString())));
+        assertEquals(0, written.code(), written.err());
     }
 
     /** With skip, the bad rows count as skipped and add nothing: the gradients are those of the other rows. */

@@ -1,6 +1,5 @@
 package org.gradspark.job;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -20,9 +19,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A task that fails on bad input is not retried: with 4 attempts allowed per task
- * ({@code local[2,4]}, as {@code spark.task.maxFailures} on a cluster), a NaN row fails its task
- * once and the job reports that row.
+ * A task that fails on bad input is not retried to the end: with 4 attempts allowed per task
+ * ({@code local[2,4]}, as {@code spark.task.maxFailures} on a cluster), the first failure cancels the
+ * stage (usually before any retry reaches the row) and the job reports that row.
  */
 class FailFastTest {
     @TempDir
@@ -51,8 +50,10 @@ class FailFastTest {
             BadInputException e = assertThrows(BadInputException.class, () -> GradientJob.run(jsc, cfg));
             assertTrue(e.getMessage().contains("row " + (n - 1) + ": column 2 is NaN"), e.getMessage());
             jsc.sc().listenerBus().waitUntilEmpty();
-            // The first attempt's failure cancels the stage; a retry is killed before it reaches the row.
-            assertEquals(1, badAttempts.get(), "attempts of the task with the bad row that failed on it");
+            // The first attempt's failure cancels the stage. Spark tells listeners asynchronously, so on a
+            // loaded machine a retry can fail before the cancel lands: fewer attempts than allowed, not always one.
+            // (Without the cancel: 4 of 4, every time.)
+            assertTrue(badAttempts.get() >= 1 && badAttempts.get() < 4, "attempts of the task with the bad row that failed on it: " + badAttempts.get());
         }
     }
 }
