@@ -35,6 +35,10 @@ public final class GradSparkMain {
             return 2;
         }
         String[] jobArgs = java.util.Arrays.copyOfRange(args, 1, args.length);
+        if (java.util.Arrays.asList(jobArgs).contains("--help") || java.util.Arrays.asList(jobArgs).contains("-h")) {
+            out.println("usage: gradspark-submit [spark-submit options] grad [job options]\n\n" + JobOptions.usage());
+            return 0;
+        }
         SparkConf conf = new SparkConf();
         if (!conf.contains("spark.master")) conf.setMaster("local[*]");
         if (!conf.contains("spark.app.name")) conf.setAppName("GradSpark grad");

@@ -303,6 +303,12 @@ public final class GradientJob {
             if (h.rows() == 0) throw new BadInputException(where + ": no rows");
             input = new RowSource.NpyRows(cfg.input(), h);
         }
+        if (input.width() <= 0) throw new BadInputException(cfg.inputWhere() + ": rows of " + (input instanceof RowSource.NpyRows r
+                ? r.header().rowWidth() : "no") + " values are more than one tensor holds (2^31 - 9 at most)");
+        if (cfg.partitions() > input.rows()) {
+            throw new BadInputException("--partitions " + cfg.partitions() + ": more than the " + input.rows() + " rows of " + cfg.inputWhere()
+                    + " (a partition needs rows; thousands each keep the tasks' overhead small)");
+        }
         if (cfg.modelClass() == null && input.width() != cfg.layers()[0]) {
             throw new BadInputException(cfg.inputWhere() + ": rows have " + input.width() + " values but --layers starts with " + cfg.layers()[0]);
         }

@@ -62,6 +62,8 @@ public final class JobOptions {
 
     // Options whose value came from a spark.gradspark.* key (no flag overrode it): messages name the key too.
     private Map<String, String> keyOf = Map.of();
+    // Whether --synthetic was on the command line (the defaults file always sets its key).
+    private boolean syntheticGiven;
 
     /**
      * Parses the flags after the {@code spark.gradspark.*} keys (which they override), and checks
@@ -100,6 +102,7 @@ public final class JobOptions {
             throw new BadInputException("bad option: " + msg + " (gradspark-submit grad --help lists the options)");
         }
         o.keyOf = keyOf;
+        o.syntheticGiven = Arrays.stream(args).anyMatch(a -> a.equals("--synthetic") || a.startsWith("--synthetic="));
         JobConfig cfg = o.toConfig();
         return GradientJob.check(cfg, Storage.fromSparkConf(sparkConf)).cfg();
     }
@@ -115,7 +118,7 @@ public final class JobOptions {
         else if (!model.equals("mlp")) throw new BadInputException(opt("--model") + ": expected mlp (or --model-class NAME), got '" + model + "'");
         int[] widths;
         try {
-            widths = Arrays.stream(layers.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
+            widths = Arrays.stream(layers.split(",", -1)).map(String::trim).mapToInt(Integer::parseInt).toArray();
         } catch (NumberFormatException e) {
             throw new BadInputException(opt("--layers") + ": expected comma-separated widths like 8,32,32,3, got '" + layers + "'");
         }
@@ -137,6 +140,14 @@ public final class JobOptions {
             throw new BadInputException(vector == null ? "--mode hvp needs --vector V.npz" : "--vector is only used with --mode hvp");
         }
         if (order < 1 || order > 8) throw new BadInputException(opt("--order") + ": expected 1..8, got " + order);
+        JobConfig.Wrt wrtKind = choice(opt("--wrt"), wrt, JobConfig.Wrt.class);
+        if (order != 1 && (wrtKind == JobConfig.Wrt.WEIGHTS || m == JobConfig.Mode.HVP)) {
+            throw new BadInputException(opt("--order") + " " + order + " is the order of the input derivatives, which "
+                    + (m == JobConfig.Mode.HVP ? "--mode hvp does not compute" : "--wrt weights does not compute: use --wrt inputs or --wrt all"));
+        }
+        if (input != null && syntheticGiven) {
+            throw new BadInputException("--synthetic " + synthetic + " and --input " + input + " both name the rows: give one");
+        }
         if (synthetic <= 0 && input == null) throw new BadInputException(opt("--synthetic") + ": expected a positive row count, got " + synthetic);
         if (partitions < 0) throw new BadInputException(opt("--partitions") + ": expected >= 0, got " + partitions);
         if (repeat < 1 || repeat > 10_000) throw new BadInputException(opt("--repeat") + ": expected 1..10000, got " + repeat);
@@ -153,7 +164,7 @@ public final class JobOptions {
             throw new BadInputException(opt("--features-col") + ": only used with a .parquet or .csv --input");
         }
         return new JobConfig(modelCls, widths, act, weights, seed, input, featuresCol, input == null ? synthetic : 0, sens, labels,
-                lossKind, choice(opt("--wrt"), wrt, JobConfig.Wrt.class), order, m, vector,
+                lossKind, wrtKind, order, m, vector,
                 choice(opt("--reduction"), reduction, JobConfig.Reduction.class), partitions, dt, backend, chunkRows,
                 choice(opt("--on-nan"), onNan, JobConfig.OnNan.class), out, repeat,
                 choice(opt("--input-grads-format"), inputGradsFormat, JobConfig.InputGradsFormat.class),

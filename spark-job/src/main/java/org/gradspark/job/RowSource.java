@@ -28,7 +28,8 @@ public sealed interface RowSource extends Serializable {
     record NpyRows(String file, Npy.Header header) implements RowSource {
         @Override public long rows() { return header.rows(); }
 
-        @Override public int width() { return (int) header.rowWidth(); }
+        /** Values per row; -1 when a row has more than one tensor can hold. */
+        @Override public int width() { return header.rowWidth() > Integer.MAX_VALUE - 8 ? -1 : (int) header.rowWidth(); }
 
         @Override public Tensor read(Storage storage, long first, int count, DType dtype) {
             Tensor t = Npy.readRows(storage, file, header, first, count);

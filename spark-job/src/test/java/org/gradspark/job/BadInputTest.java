@@ -462,8 +462,38 @@ class BadInputTest {
     @Test
     void keysAFlagOverridesAndSettingsAreAccepted() {
         Map<String, String> keys = Map.of("spark.gradspark.order", "0", "spark.gradspark.logLevel", "ERROR", "spark.gradspark.shardThreshold", "1");
-        JobConfig cfg = JobOptions.parse(keys, "--order", "2", "--synthetic", "5", "--out", dir.resolve("o").toString());
+        JobConfig cfg = JobOptions.parse(keys, "--order", "2", "--wrt", "inputs", "--synthetic", "5", "--out", dir.resolve("o").toString());
         assertEquals(2, cfg.order());
+    }
+
+    /** Options that contradict each other or would be ignored are refused (issue 17, item 7). */
+    @Test
+    void contradictoryOrIgnoredOptions() {
+        assertRejected(job("--order", "3"), "--order 3 is the order of the input derivatives", "--wrt inputs");
+        assertRejected(job("--order", "2", "--mode", "hvp", "--vector", v.toString()), "--order 2", "--mode hvp does not compute");
+        assertRejected(job("--synthetic", "5"), "--synthetic 5 and --input", "give one");
+        assertRejected(job("--layers", "4,3,"), "--layers", "'4,3,'");
+        assertRejected(job("--partitions", "11"), "--partitions 11: more than the 10 rows of --input " + x);
+    }
+
+    /** A FIFO where a file belongs blocked forever; it is refused at once (issue 17, item 5). */
+    @Test
+    void fifoIsRefused() throws Exception {
+        Path fifo = dir.resolve("x.fifo");
+        Process mk = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mk.waitFor() == 0, "no mkfifo here");
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60), () -> {
+            assertRejected(job("--input", fifo.toString()), "--input " + fifo, "not a regular file");
+            assertRejected(job("--weights", fifo.toString()), "--weights " + fifo, "not a regular file");
+        });
+    }
+
+    /** grad --help lists the job's options and exits 0 (issue 17, item 4). */
+    @Test
+    void gradHelpListsTheOptions() {
+        Run r = grad("grad", "--help");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("--check-finite") && r.out().contains("--input-grads-format") && r.out().contains("--layers"), r.out());
     }
 
     // ---- --out ----

@@ -130,6 +130,10 @@ public final class Storage implements Serializable {
         FileSystem fs = fs(p);
         FileStatus st = fs.getFileStatus(p);
         if (st.isDirectory()) throw new IsADirectory(uri);
+        // Hadoop's local filesystem calls a FIFO, a device or a socket a file; opening a FIFO blocks until a writer comes.
+        if ("file".equals(p.toUri().getScheme()) && !java.nio.file.Files.isRegularFile(java.nio.file.Path.of(p.toUri()))) {
+            throw new NotARegularFile(uri);
+        }
         return new PositionedChannel(fs.open(p), st.getLen());
     }
 
@@ -223,6 +227,7 @@ public final class Storage implements Serializable {
     /** The cause of an I/O failure in words (without the path). */
     public static String reason(IOException e) {
         if (e instanceof IsADirectory) return "is a directory, not a file";
+        if (e instanceof NotARegularFile) return "not a regular file (a FIFO, a device or a socket): give a file";
         if (e instanceof FileNotFoundException || e instanceof java.nio.file.NoSuchFileException) return "no such file";
         if (e instanceof UnsupportedFileSystemException) {
             return "no filesystem serves this scheme (" + firstLine(e.getMessage()) + "; the schemes Hadoop knows here: file, hdfs"
@@ -254,6 +259,15 @@ public final class Storage implements Serializable {
         in.defaultReadObject();
         conf = new Configuration(false);
         conf.readFields(in);
+    }
+
+    /** Raised when a FIFO, a device or a socket is opened as a file. */
+    static final class NotARegularFile extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        NotARegularFile(String uri) {
+            super(uri + " is not a regular file");
+        }
     }
 
     /** Raised when a directory is opened as a file. */
