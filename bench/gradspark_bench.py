@@ -3,11 +3,16 @@
 Runs every workload in the core in one JVM, in PyTorch, through gradspark-submit on local[2], and
 on standalone clusters of 2 and 1 workers; Spark MLlib's MultilayerPerceptronClassifier against the
 job; the reduction of 1M/10M/50M parameters over 32 partitions, collected vs sharded; NumPy's
-sgemm as the hardware anchor. Appends one JSON object per measurement to RESULTS (JSON lines), then
-bench/results/REPORT.md and its charts are made from that file by org.gradspark.bench.BenchReport.
+sgemm as the hardware anchor; the large MLP and the 10M/50M reductions with their files on an HDFS
+beside the same runs with local files (storage). Appends one JSON object per measurement to RESULTS
+(JSON lines), then bench/results/REPORT.md and its charts are made from that file by
+org.gradspark.bench.BenchReport.
 
-usage: gradspark_bench.py HOME RESULTS [--quick]
+usage: gradspark_bench.py HOME RESULTS [--quick] [--only storage]
+  --only storage: the machine record and that section alone (a --quick suite leaves it out: it
+  needs about 3 minutes even at --quick's sizes)
 """
+import hashlib
 import json
 import os
 import platform
@@ -16,12 +21,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from profile_report import cpu_ticks, steal_share
 
 HOME, RESULTS = sys.argv[1], sys.argv[2]
 QUICK = "--quick" in sys.argv[3:]
+SECTIONS = ("storage",)
+ONLY = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv[3:-1] else None
+if ("--only" in sys.argv[3:] and ONLY is None) or (ONLY is not None and ONLY not in SECTIONS):
+    sys.exit("gradspark_bench.py: --only takes one of: " + ", ".join(SECTIONS))
 SUBMIT = os.path.join(HOME, "submit-scripts", "gradspark-submit")
 CLUSTER = os.path.join(HOME, "submit-scripts", "local-cluster")
 WORK = tempfile.mkdtemp(prefix="gradspark-bench-")
@@ -57,6 +67,9 @@ def spark_opens():
 SPARK_OPENS = spark_opens()
 
 
+RUN_MARK, RUN_ID = "GRADSPARK_BENCH_RUN", "%d-%d" % (os.getpid(), time.time())
+
+
 def env(**extra):
     e = dict(os.environ)
     java_home = os.path.dirname(os.path.dirname(os.path.realpath(shutil.which("java"))))
@@ -64,6 +77,9 @@ def env(**extra):
     if os.path.exists(jsig):
         e["LD_PRELOAD"] = jsig
     e.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Every process this run starts carries it (executors inherit their worker's environment):
+    # CpuWatch tells this benchmark's processes from the machine's other ones by it.
+    e[RUN_MARK] = RUN_ID
     e.update({k: str(v) for k, v in extra.items()})
     return e
 
@@ -102,6 +118,113 @@ def run(cmd, **kw):
     return p.stdout
 
 
+class CpuWatch:
+    """What else used the machine while a measurement ran (with CpuWatch() as w: ...; then w.result()):
+    the share of the machine's CPU time (all cores over the interval, /proc/stat) that went to
+    processes other than this benchmark's, i.e. the busy time less the CPU time of the processes
+    that carry this run's RUN_MARK in their environment (the driver, the cluster's daemons, their
+    executors, the HDFS) and of this script, sampled every half second (a process of ours that lives
+    less than that is missed and counted as another's); the hypervisor's steal beside it; and the
+    other processes that used most. On this 2-core machine another user's build or tests can take a
+    core from the cluster: the row says so."""
+
+    PERIOD_S = 0.5
+
+    def __init__(self):
+        self._seen = {}      # (pid, start time) -> [ticks when first seen, ticks last seen, ours, label]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._first = True
+
+    def __enter__(self):
+        self._t0 = time.perf_counter()
+        self._before = proc_stat()
+        self._sample()
+        self._first = False
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self._after = proc_stat()
+        self._t1 = time.perf_counter()
+
+    def _loop(self):
+        while not self._stop.wait(self.PERIOD_S):
+            self._sample()
+
+    def _sample(self):
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    rest = f.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # gone, or not ours to read
+            key, ticks = (pid, rest[19]), int(rest[11]) + int(rest[12])  # starttime; utime + stime
+            entry = self._seen.get(key)
+            if entry is None:
+                # Present when the watch began: counted from now on; started since: all of it.
+                self._seen[key] = [ticks if self._first else 0, ticks, *self._whose(pid)]
+            else:
+                entry[1] = ticks
+
+    @staticmethod
+    def _whose(pid):
+        """(ours, label) of process pid: ours when it carries RUN_MARK=RUN_ID, or is this script."""
+        try:
+            with open("/proc/%s/environ" % pid, "rb") as f:
+                ours = ("%s=%s" % (RUN_MARK, RUN_ID)).encode() in f.read().split(b"\0")
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+        except OSError:
+            return False, "?"
+        return ours or int(pid) == os.getpid(), CpuWatch._label(argv)
+
+    @staticmethod
+    def _label(argv):
+        """A short name for a command line: java's main class or jar, else the program and its first argument."""
+        if not argv:
+            return "(kernel thread)"
+        if os.path.basename(argv[0]) == "java":
+            i = 1
+            while i < len(argv):
+                a = argv[i]
+                if a in ("-cp", "-classpath", "--class-path", "--add-modules", "--add-opens", "--add-exports", "--module-path", "-p"):
+                    i += 2
+                elif a == "-jar":
+                    return "java -jar " + os.path.basename(argv[i + 1]) if i + 1 < len(argv) else "java"
+                elif a.startswith("-"):
+                    i += 1
+                else:
+                    return "java " + a
+            return "java"
+        return " ".join([os.path.basename(argv[0])] + argv[1:2])[:80]
+
+    def result(self):
+        """{cpu_stolen, others_cpu, others_top}: shares of the machine's CPU time over the interval."""
+        if not self._before or not self._after:
+            return {}
+        total = sum(self._after) - sum(self._before)
+        if total <= 0:
+            return {}
+        busy = sum(self._after[i] - self._before[i] for i in (0, 1, 2, 5, 6))  # user nice system irq softirq
+        ours, others = 0, {}
+        for first, last, mine, label in self._seen.values():
+            if mine:
+                ours += last - first
+            else:
+                others[label] = others.get(label, 0) + last - first
+        hz = os.sysconf("SC_CLK_TCK")
+        top = sorted(((t, l) for l, t in others.items() if t >= hz), reverse=True)[:3]
+        return {"cpu_stolen": steal_share(self._before, self._after), "others_cpu": max(0, busy - ours) / total,
+                "ours_cpu": ours / total, "others_top": [{"cpu_s": t / hz, "what": l} for t, l in top],
+                "watched_s": self._t1 - self._t0}
+
+
 # ---------------------------------------------------------------- peers and machine
 
 def python_with(module):
@@ -130,7 +253,7 @@ def machine():
          "jdk": java_version(),
          "backends": dict(line.split("\t", 1) for line in devices.strip().splitlines()),
          "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "(auto)"),
-         "quick": QUICK, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+         "quick": QUICK, "only": ONLY, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     if TORCH_PY:
         m["pytorch"] = subprocess.run([TORCH_PY, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True).stdout.strip()
     if NUMPY_PY:
@@ -262,17 +385,31 @@ def submit(name, model, what, activation, master, system, partitions, extra_subm
 
 
 class Cluster:
-    """A standalone cluster of n 1-core workers from submit-scripts/local-cluster, on its own ports."""
+    """A standalone cluster of n 1-core workers from submit-scripts/local-cluster, on its own ports;
+    flags: local-cluster start's (--hdfs: hdfs_url is its HDFS, on a free port; --isolated)."""
 
-    def __init__(self, n, worker_memory="2g"):
-        self.n = n
-        self.env = env(GRADSPARK_CLUSTER_DIR=os.path.join(WORK, "cluster-%d" % n), GRADSPARK_MASTER_PORT=7377,
+    def __init__(self, n, worker_memory="2g", flags=()):
+        self.n, self.flags = n, tuple(flags)
+        self.dir = os.path.join(WORK, "cluster-%d%s" % (n, "".join(f.replace("--", "-") for f in self.flags)))
+        self.env = env(GRADSPARK_CLUSTER_DIR=self.dir, GRADSPARK_MASTER_PORT=7377, GRADSPARK_HDFS_PORT=0,
                        GRADSPARK_MASTER_WEBUI_PORT=0, GRADSPARK_WORKER_WEBUI_PORT=0, GRADSPARK_WORKER_MEMORY=worker_memory)
         self.url = "spark://127.0.0.1:7377"
+        self.hdfs_url = None
 
     def __enter__(self):
-        run([CLUSTER, "start", str(self.n)], env=self.env)
+        try:
+            run([CLUSTER, "start", str(self.n), *self.flags], env=self.env)
+            if "--hdfs" in self.flags:
+                with open(os.path.join(self.dir, "hdfs.url")) as f:
+                    self.hdfs_url = f.read().strip()
+        except BaseException:
+            self.__exit__()
+            raise
         return self
+
+    def hdfs(self, *args):
+        """local-cluster hdfs ARGS (Hadoop's FsShell on this cluster's HDFS): its standard output."""
+        return run([CLUSTER, "hdfs", *args], env=self.env)
 
     def __exit__(self, *exc):
         subprocess.run([CLUSTER, "stop"], env=self.env, capture_output=True)
@@ -381,14 +518,176 @@ def reduction():
                 shutil.rmtree(out_dir, ignore_errors=True)
 
 
+# ---------------------------------------------------------------- storage: HDFS vs local files
+
+def storage():
+    """The large MLP's large-weights job (as on the clusters above: 4 partitions, --repeat, 1-core
+    executors with 4g) with its rows in a real .npy file instead of --synthetic, and the 10M/50M
+    sharded reductions, on the 2-worker cluster: *local*, `local-cluster start 2`, --input and --out
+    local files; *hdfs*, `local-cluster start 2 --hdfs --isolated`, the input put on the cluster's HDFS
+    beforehand and --out there too, the workers unable to see the driver's files. The MLP runs in
+    rounds local, hdfs, hdfs, local (one application and a fresh cluster each; the report pools the
+    rounds of each side: this machine's speed drifts, and the order cancels a steady drift), the
+    reductions once on each side in the first two rounds. --quick: one round each, 1M reduction."""
+    if not NUMPY_PY:
+        record({"kind": "error", "what": "storage", "error": "needs NumPy to write the input file (apt-get install python3-numpy)"})
+        return
+    layers = LARGE["layers"]
+    x = os.path.join(WORK, "x-%s-%d.npy" % (layers.split(",")[0], LARGE["rows"]))
+    run([NUMPY_PY, "-c", "import numpy as np, sys\n"
+         "np.save(sys.argv[1], np.random.default_rng(7).uniform(-1, 1, (int(sys.argv[2]), int(sys.argv[3]))).astype(np.float32))\n",
+         x, str(LARGE["rows"]), layers.split(",")[0]])
+    rounds = ("local", "hdfs") if QUICK else ("local", "hdfs", "hdfs", "local")
+    sizes = [(1000, 1000)] if QUICK else [(1000, 10000), (5000, 10000)]
+    run_info = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": git_commit()}
+    for i, where in enumerate(rounds):
+        attempt("storage round %d (%s)" % (i + 1, where), storage_round, i + 1, where, x, sizes if i < 2 else [], run_info)
+
+
+def storage_round(number, where, x, sizes, run_info):
+    flags = ("--hdfs", "--isolated") if where == "hdfs" else ()
+    with Cluster(2, worker_memory="6g", flags=flags) as c:
+        if where == "hdfs":
+            c.hdfs("mkdir", "-p", "/bench")
+            t0 = time.perf_counter()
+            c.hdfs("put", "-f", x, "/bench/" + os.path.basename(x))
+            put_s = time.perf_counter() - t0
+            inp = c.hdfs_url + "/bench/" + os.path.basename(x)
+        else:
+            put_s, inp = None, x
+        common = {"kind": "storage", "storage": where, "round": number, **run_info, "only": ONLY, "quick": QUICK,
+                  "setup": "standalone cluster, 2 workers" + (", isolated, HDFS" if where == "hdfs" else ", local files")}
+        # Reductions first in the HDFS round and last in the local one: the two MLP applications of the
+        # first pair stay as near in time as the reductions let them.
+        if where == "hdfs":
+            for a, b in sizes:
+                attempt("storage reduction %d,%d (%s)" % (a, b, where), storage_reduction, c, where, a, b, common)
+        attempt("storage large-weights round %d (%s)" % (number, where), storage_mlp, c, where, inp, put_s, x, common)
+        if where == "local":
+            for a, b in sizes:
+                attempt("storage reduction %d,%d (%s)" % (a, b, where), storage_reduction, c, where, a, b, common)
+
+
+def storage_out(c, where, name):
+    return c.hdfs_url + "/bench/" + name if where == "hdfs" else os.path.join(WORK, name)
+
+
+def storage_summary(c, where, out_dir, digest=False):
+    """summary.json of --out, grads.npz's size and (digest) its SHA-256; then --out is removed."""
+    sha = None
+    if where == "hdfs":
+        s = json.loads(c.hdfs("cat", out_dir + "/summary.json"))
+        size = int(c.hdfs("stat", "%b", out_dir + "/grads.npz").strip())
+        if digest:
+            local = os.path.join(WORK, "grads-from-hdfs.npz")
+            c.hdfs("get", "-f", out_dir + "/grads.npz", local)
+            sha = sha256(local)
+            os.remove(local)
+        c.hdfs("rm", "-r", "-f", "-skipTrash", out_dir)
+    else:
+        with open(os.path.join(out_dir, "summary.json")) as f:
+            s = json.load(f)
+        size = os.path.getsize(os.path.join(out_dir, "grads.npz"))
+        sha = sha256(os.path.join(out_dir, "grads.npz")) if digest else None
+        shutil.rmtree(out_dir, ignore_errors=True)
+    return s, size, sha
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def git_commit():
+    """HEAD's short hash, with "+changes" when the tree differs from it (None outside a git checkout)."""
+    p = subprocess.run(["git", "-C", HOME, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    if p.returncode != 0:
+        return None
+    dirty = subprocess.run(["git", "-C", HOME, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
+    return p.stdout.strip() + ("+changes" if dirty else "")
+
+
+def storage_mlp(c, where, inp, put_s, x, common):
+    out_dir = storage_out(c, where, "out-large-%d" % common["round"])
+    args = model_args(LARGE, "tanh")
+    i = args.index("--synthetic")
+    args[i:i + 2] = ["--input", inp]
+    cmd = [SUBMIT, "--master", c.url, "--executor-memory", "4g", "--conf", "spark.executor.cores=1", "grad", *args,
+           "--partitions", "4", "--repeat", str(WARMUP + REPEATS), "--out", out_dir]
+    with CpuWatch() as w:
+        t0 = time.perf_counter()
+        run(cmd, env=env())
+        wall = time.perf_counter() - t0
+    s, size, sha = storage_summary(c, where, out_dir, digest=True)
+    evaluations = s["evaluations_s"]
+    measured = evaluations[WARMUP:]
+    r = dict(common, workload="large-weights", layers=LARGE["layers"], rows=LARGE["rows"], partitions=4,
+             input_mib=os.path.getsize(x) / 2 ** 20, input_put_s=put_s, median_s=statistics.median(measured), seconds=measured,
+             first_s=evaluations[0], evaluations_s=evaluations, evaluations_identical=s["evaluations_identical"],
+             process_s=wall, job_wall_s=s["wall_s"], phases_s=s["phases_s"], driver_heap=s.get("driver_heap"),
+             grads_mib=size / 2 ** 20, grads_sha256=sha, executors=s["executors"], partition_cpu_share=s["partition_cpu_share"],
+             output_sum=s.get("output_sum"), **w.result())
+    record(r)
+    log("storage large-weights %s round %d: median %.3f s per evaluation (first %.2f s), process %.1f s, others' CPU %.0f%%, stolen %.1f%%"
+        % (where, common["round"], r["median_s"], r["first_s"], wall, 100 * r.get("others_cpu", 0), 100 * (r.get("cpu_stolen") or 0)))
+
+
+# The sharded reduction's shuffle: an executor reads a same-host peer's shuffle files straight from
+# its disk (spark.shuffle.readHostLocalDisk) instead of fetching them, and on `local-cluster --isolated`
+# every worker is on 127.0.0.1 with a /tmp of its own, so the reads fail (FetchFailedException:
+# NoSuchFileException .../blockmgr-.../shuffle_0_N_0.index) and the job fails after 4 attempts.
+# Executors on separate machines fetch over the network; so do these, on both sides alike.
+STORAGE_SHUFFLE = ("--conf", "spark.shuffle.readHostLocalDisk=false")
+
+
+def error_line(stderr, code):
+    """The last line of a failed run's stderr that is not a stack frame (the exception's message)."""
+    lines = [l for l in stderr.strip().splitlines() if l.strip() and not l.startswith(("\tat ", "\t... ", "    at "))]
+    return lines[-1][:300] if lines else "exit %d" % code
+
+
+def storage_reduction(c, where, a, b, common):
+    """reduction()'s sharded run of an a x b identity layer over 32 partitions, --out local or on HDFS."""
+    params = a * b + b
+    out_dir = storage_out(c, where, "red-%d" % params)
+    cmd = [SUBMIT, "--master", c.url, "--driver-memory", "1g", "--executor-memory", "4g", *STORAGE_SHUFFLE,
+           "--conf", "spark.gradspark.shardThreshold=1", "grad", "--layers", "%d,%d" % (a, b),
+           "--activation", "identity", "--synthetic", "32", "--partitions", "32", "--dtype", "float32",
+           "--backend", "cpu", "--out", out_dir]
+    with CpuWatch() as w:
+        t0 = time.perf_counter()
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env())
+        wall = time.perf_counter() - t0
+    r = dict(common, workload="reduction", params=params, path="sharded", partitions=32, driver_memory="1g",
+             spark_conf=dict([STORAGE_SHUFFLE[1].split("=", 1)]), ok=p.returncode == 0, process_s=wall, **w.result())
+    if p.returncode == 0:
+        s, size, _ = storage_summary(c, where, out_dir)
+        r.update(wall_s=s["wall_s"], phases_s=s["phases_s"], driver_heap=s["driver_heap"], reduction_path=s["reduction_path"],
+                 grads_mib=size / 2 ** 20)
+    else:
+        r["error"] = error_line(p.stderr, p.returncode)
+    record(r)
+    log("storage reduction %d params %s: %s" % (params, where, json.dumps(r)[:400]))
+
+
 def main():
     t0 = time.perf_counter()
     machine()
-    anchor()
-    mllib()
-    workloads()
-    reduction()
-    record({"kind": "done", "seconds": time.perf_counter() - t0})
+    if ONLY == "storage":
+        storage()
+    else:
+        anchor()
+        mllib()
+        workloads()
+        reduction()
+        if QUICK:  # about 3 minutes more: --quick --only storage runs it
+            log("storage: left out of --quick (--quick --only storage runs it alone)")
+        else:
+            storage()
+    record({"kind": "done", "seconds": time.perf_counter() - t0, "only": ONLY})
     shutil.rmtree(WORK, ignore_errors=True)
 
 

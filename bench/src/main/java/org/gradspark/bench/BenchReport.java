@@ -48,7 +48,7 @@ public final class BenchReport {
         JsonNode m = first(kind("machine")).orElseThrow(() -> new IllegalArgumentException("no machine record in the results"));
         line("# GradSpark end-to-end benchmarks");
         line("");
-        line("Produced by `" + command + "` on " + m.path("date").asText() + (m.path("quick").asBoolean() ? " (**--quick**: smaller sizes, fewer repeats, one round of the core and PyTorch, no Hessian-vector product, no small-MLP cluster runs, no collected reduction)" : "")
+        line("Produced by `" + command + "` on " + m.path("date").asText() + (m.path("quick").asBoolean() ? " (**--quick**: smaller sizes, fewer repeats, one round of the core and PyTorch, no Hessian-vector product, no small-MLP cluster runs, no collected reduction, no storage comparison unless run alone)" : "")
                 + ". Times are medians over repeated runs after warm-up; the machine is shared and noisy, so compare the ratios, "
                 + "which come from the same run.");
         line("");
@@ -66,6 +66,7 @@ public final class BenchReport {
         workloads();
         mllib();
         reduction();
+        storage();
         fusion();
         profile();
         List<JsonNode> errors = rows.stream().filter(kind("error")).toList();
@@ -241,6 +242,197 @@ public final class BenchReport {
             line("![driver heap during the reduction](reduction-heap.png)");
             line("");
         }
+    }
+
+    // ------------------------------------------------------------ storage
+
+    /** HDFS's cost beside local files (gradspark_bench.py's storage(): records of kind "storage"). */
+    private void storage() {
+        List<JsonNode> st = rows.stream().filter(kind("storage")).toList();
+        if (st.isEmpty()) return;
+        List<JsonNode> mlp = st.stream().filter(r -> r.path("workload").asText().equals("large-weights")).toList();
+        List<JsonNode> red = st.stream().filter(r -> r.path("workload").asText().equals("reduction")).toList();
+        JsonNode any = st.get(0);
+        line("## Storage: HDFS vs local files");
+        line("");
+        String by = any.path("only").isTextual()
+                ? "`submit-scripts/gradspark-bench" + (any.path("quick").asBoolean() ? " --quick" : "") + " --only " + any.path("only").asText() + "`"
+                : "the run above";
+        String job = mlp.isEmpty() ? "" : String.format(Locale.ROOT, "The large MLP's weight gradient (%s, tanh, float32, `--wrt weights`) over %,d rows read from a "
+                        + "`.npy` file (%.0f MiB, uniform in [-1, 1), seeded) instead of `--synthetic`, with the cluster rows' settings above (4 partitions, "
+                        + "`--executor-memory 4g`, `spark.executor.cores=1`, `--repeat %d`: the median of the evaluations after the %d warm-up one%s). ",
+                mlp.get(0).path("layers").asText().replace(',', '-'), mlp.get(0).path("rows").asLong(), mlp.get(0).path("input_mib").asDouble(),
+                mlp.get(0).path("evaluations_s").size(), mlp.get(0).path("evaluations_s").size() - mlp.get(0).path("seconds").size(),
+                mlp.get(0).path("evaluations_s").size() - mlp.get(0).path("seconds").size() == 1 ? "" : "s");
+        line("Measured by " + by + (any.path("commit").isTextual() ? " at commit " + any.path("commit").asText() : "") + " on " + any.path("date").asText()
+                + " on the 2-worker standalone cluster. " + job
+                + "*local*: `local-cluster start 2`, `--input` and `--out` local files. *HDFS*: `local-cluster start 2 --hdfs --isolated`: the input "
+                + "put on the cluster's HDFS first (`local-cluster hdfs put`, timed apart: *put s*), `--input` and `--out` `hdfs://` paths, and each "
+                + "worker in a mount namespace that hides the driver's files, so the executors read every row from HDFS. One application on a fresh "
+                + "cluster per round, in the order " + String.join(", ", mlp.stream().map(BenchReport::side).toList())
+                + (mlp.size() == 4 ? " (a steady drift of the machine's speed falls on both sides alike)" : "") + "; "
+                + "each side is pooled over its rounds: the median of all its warm evaluations, the mean of its cold first evaluations and processes. "
+                + "A warm evaluation reads no file (the first one reads the rows, which the executors then keep in memory); the *write* phase writes "
+                + "`grads.npz`, `summary.json` and `_SUCCESS` from the driver. Driver heap from `summary.json` (peak of the heap pools, and live after a "
+                + "collection). *others' CPU*: the share of the machine's CPU time that processes other than the benchmark's used while the "
+                + "application ran (another user's build or tests; this machine has 2 cores), *stolen* the hypervisor's steal, as above.");
+        line("");
+        // Run alone (--only storage), the section may come from another machine than the rest of the report.
+        JsonNode main = first(kind("machine")).orElseThrow();
+        rows.stream().filter(kind("machine").and(m -> m != main && m.path("only").asText().equals(any.path("only").asText()))).reduce((a, b) -> b)
+                .filter(m -> !m.path("cpu").equals(main.path("cpu")) || !m.path("backends").path("cpu").equals(main.path("backends").path("cpu")))
+                .ifPresent(m -> {
+                    line("**This section ran on another machine than the rest of this report**: " + m.path("cpu").asText() + ", " + m.path("cores").asInt()
+                            + " cores; GradSpark cpu backend: " + m.path("backends").path("cpu").asText() + ". Compare its rows with each other, not with the sections above.");
+                    line("");
+                });
+        if (!mlp.isEmpty()) {
+            line("| round | storage | warm evaluations (s) | median s | cold first s | process s | job s | write s | put s | driver heap peak / live MiB | stolen | others' CPU |");
+            line("|---|---|---|---|---|---|---|---|---|---|---|---|");
+            for (JsonNode r : mlp) {
+                line(String.format(Locale.ROOT, "| %d | %s | %s | %.3f | %.2f | %.1f | %.1f | %.2f | %s | %s | %s | %s |", r.path("round").asInt(), side(r),
+                        seconds(r.path("seconds")), r.path("median_s").asDouble(), r.path("first_s").asDouble(), r.path("process_s").asDouble(),
+                        r.path("job_wall_s").asDouble(), r.path("phases_s").path("write_s").asDouble(), decimal(r.path("input_put_s")), heap(r.path("driver_heap")),
+                        percent(r.path("cpu_stolen"), 1), percent(r.path("others_cpu"), 0)));
+            }
+            line("");
+            List<JsonNode> local = mlp.stream().filter(r -> r.path("storage").asText().equals("local")).toList();
+            List<JsonNode> hdfs = mlp.stream().filter(r -> r.path("storage").asText().equals("hdfs")).toList();
+            if (!local.isEmpty() && !hdfs.isEmpty()) {
+                double warmL = median(local, "seconds"), warmH = median(hdfs, "seconds");
+                line("| pooled | local | HDFS | HDFS / local |");
+                line("|---|---|---|---|");
+                pooledRow("per warm evaluation (median s; each round's)", warmL, warmH, roundMedians(local), roundMedians(hdfs));
+                pooledRow("cold first evaluation (mean s)", mean(local, r -> r.path("first_s").asDouble()), mean(hdfs, r -> r.path("first_s").asDouble()), "", "");
+                pooledRow("whole process (mean s)", mean(local, r -> r.path("process_s").asDouble()), mean(hdfs, r -> r.path("process_s").asDouble()), "", "");
+                pooledRow("job wall (mean s)", mean(local, r -> r.path("job_wall_s").asDouble()), mean(hdfs, r -> r.path("job_wall_s").asDouble()), "", "");
+                pooledRow("write phase (mean s)", mean(local, r -> r.path("phases_s").path("write_s").asDouble()),
+                        mean(hdfs, r -> r.path("phases_s").path("write_s").asDouble()), "", "");
+                pooledRow("driver heap peak (max MiB)", max(local, r -> r.path("driver_heap").path("peak_used_mib").asDouble()),
+                        max(hdfs, r -> r.path("driver_heap").path("peak_used_mib").asDouble()), "", "");
+                line("");
+                List<String> digests = mlp.stream().map(r -> r.path("grads_sha256").asText("")).distinct().toList();
+                if (!digests.contains("")) {
+                    line("`grads.npz` " + (digests.size() == 1 ? "came out byte-identical in every round on both sides (SHA-256 " + digests.get(0).substring(0, 12)
+                            + "…)." : "**differed between rounds**: " + String.join(", ", digests.stream().map(d -> d.substring(0, 12)).toList()) + "."));
+                    line("");
+                }
+                double cost = warmH / warmL - 1;
+                List<String> shared = mlp.stream().filter(BenchReport::disturbed).map(r -> r.path("round").asInt() + " (" + side(r) + ")").toList();
+                line(String.format(Locale.ROOT, "**HDFS's cost per warm evaluation: %+.1f%%** (goal ≤ +10%%: %s%s); on the whole process %+.1f%%, on the cold first "
+                                + "evaluation %+.1f%%.", 100 * cost, cost <= 0.10 ? "met" : "**not met**",
+                        shared.isEmpty() ? "" : "; round" + (shared.size() > 1 ? "s " : " ") + String.join(", ", shared) + " shared the machine, below",
+                        100 * (mean(hdfs, r -> r.path("process_s").asDouble()) / mean(local, r -> r.path("process_s").asDouble()) - 1),
+                        100 * (mean(hdfs, r -> r.path("first_s").asDouble()) / mean(local, r -> r.path("first_s").asDouble()) - 1)));
+                line("");
+            }
+        }
+        if (!red.isEmpty()) {
+            line("The sharded reduction of the *Reduction* section (identity layer, 32 partitions, `--synthetic 32`, `--driver-memory 1g`, executors 4g) "
+                    + "with `--out` local or on HDFS: the driver writes the summed `grads.npz` (float32). Both sides with "
+                    + "`spark.shuffle.readHostLocalDisk=false`: the executors fetch each other's shuffle blocks over the network, as on separate machines. "
+                    + "On the isolated cluster they must: its workers are all 127.0.0.1, so Spark has an executor read a peer's shuffle files "
+                    + "straight from that peer's disk, but each worker has a /tmp of its own, and the job fails (`FetchFailedException`: "
+                    + "`NoSuchFileException .../blockmgr-.../shuffle_0_N_0.index`); the *Reduction* section's runs read them from disk.");
+            line("");
+            line("| parameters | storage | completed | job s | write s | grads.npz MiB | driver heap peak MiB | live after GC MiB | process s | stolen | others' CPU |");
+            line("|---|---|---|---|---|---|---|---|---|---|---|");
+            for (JsonNode r : red) {
+                boolean ok = r.path("ok").asBoolean();
+                JsonNode h = r.path("driver_heap");
+                line(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %.1f | %s | %s |", millions(r.path("params").asLong()), side(r),
+                        ok ? "yes" : "**no**: " + r.path("error").asText(),
+                        ok ? String.format(Locale.ROOT, "%.1f", r.path("wall_s").asDouble()) : "–",
+                        ok ? String.format(Locale.ROOT, "%.2f", r.path("phases_s").path("write_s").asDouble()) : "–",
+                        ok ? String.format(Locale.ROOT, "%.0f", r.path("grads_mib").asDouble()) : "–",
+                        ok ? String.format(Locale.ROOT, "%.0f", h.path("peak_used_mib").asDouble()) : "–",
+                        ok ? String.format(Locale.ROOT, "%.0f", h.path("peak_after_gc_mib").asDouble()) : "–",
+                        r.path("process_s").asDouble(), percent(r.path("cpu_stolen"), 1), percent(r.path("others_cpu"), 0)));
+            }
+            line("");
+            List<String> ratios = new ArrayList<>();
+            red.stream().filter(r -> r.path("storage").asText().equals("hdfs") && r.path("ok").asBoolean()).forEach(h -> red.stream()
+                    .filter(l -> l.path("storage").asText().equals("local") && l.path("ok").asBoolean() && l.path("params").asLong() == h.path("params").asLong())
+                    .findFirst().ifPresent(l -> ratios.add(String.format(Locale.ROOT,
+                            "%s: job %.2f×, write phase %.2f s vs %.2f s (%.0f vs %.0f MiB/s), whole process %.2f×, driver heap peak %.0f vs %.0f MiB, live after GC %.0f vs %.0f MiB",
+                            millions(h.path("params").asLong()), h.path("wall_s").asDouble() / l.path("wall_s").asDouble(),
+                            h.path("phases_s").path("write_s").asDouble(), l.path("phases_s").path("write_s").asDouble(),
+                            h.path("grads_mib").asDouble() / h.path("phases_s").path("write_s").asDouble(),
+                            l.path("grads_mib").asDouble() / l.path("phases_s").path("write_s").asDouble(),
+                            h.path("process_s").asDouble() / l.path("process_s").asDouble(),
+                            h.path("driver_heap").path("peak_used_mib").asDouble(), l.path("driver_heap").path("peak_used_mib").asDouble(),
+                            h.path("driver_heap").path("peak_after_gc_mib").asDouble(), l.path("driver_heap").path("peak_after_gc_mib").asDouble()))));
+            if (!ratios.isEmpty()) {
+                line("HDFS against local files (HDFS first):");
+                line("");
+                for (String r : ratios) line("- " + r);
+                line("");
+            }
+        }
+        List<String> disturbed = new ArrayList<>();
+        for (JsonNode r : st) {
+            if (!disturbed(r)) continue;
+            List<String> top = new ArrayList<>();
+            r.path("others_top").forEach(t -> top.add(String.format(Locale.ROOT, "`%s` %.0f CPU-s", t.path("what").asText().replace('`', '\''), t.path("cpu_s").asDouble())));
+            disturbed.add(String.format(Locale.ROOT, "%s %s (%s): other processes %.0f%% of the machine's CPU, steal %.1f%%%s",
+                    r.path("workload").asText().equals("reduction") ? "reduction " + millions(r.path("params").asLong()) : "large MLP round " + r.path("round").asInt(),
+                    side(r), r.path("setup").asText(), 100 * r.path("others_cpu").asDouble(), 100 * r.path("cpu_stolen").asDouble(),
+                    top.isEmpty() ? "" : "; most: " + String.join(", ", top)));
+        }
+        if (disturbed.isEmpty()) {
+            line("No run here shared the machine with other processes using 10% of its CPU or more, or with 5% steal or more.");
+        } else {
+            line("Runs that shared the machine (other processes ≥ 10% of its CPU, or steal ≥ 5%): their times are longer than the machine alone gives.");
+            line("");
+            for (String d : disturbed) line("- " + d);
+        }
+        line("");
+    }
+
+    private void pooledRow(String what, double local, double hdfs, String localNote, String hdfsNote) {
+        String f = what.contains("MiB") ? "%.0f" : what.contains("write") ? "%.2f" : what.contains("warm") ? "%.3f" : "%.1f";
+        line(String.format(Locale.ROOT, "| %s | " + f + "%s | " + f + "%s | %.2f× |", what, local, localNote.isEmpty() ? "" : " (" + localNote + ")",
+                hdfs, hdfsNote.isEmpty() ? "" : " (" + hdfsNote + ")", hdfs / local));
+    }
+
+    /** Whether other processes used 10% of the machine's CPU or more, or the hypervisor stole 5% or more, while r ran. */
+    private static boolean disturbed(JsonNode r) {
+        return r.path("others_cpu").asDouble() >= 0.10 || r.path("cpu_stolen").asDouble() >= 0.05;
+    }
+
+    private static String side(JsonNode r) {
+        return r.path("storage").asText().equals("hdfs") ? "HDFS" : "local";
+    }
+
+    private static String heap(JsonNode h) {
+        return h.isObject() ? String.format(Locale.ROOT, "%.0f / %.0f", h.path("peak_used_mib").asDouble(), h.path("peak_after_gc_mib").asDouble()) : "–";
+    }
+
+    private static String percent(JsonNode share, int decimals) {
+        return share.isNumber() ? String.format(Locale.ROOT, "%." + decimals + "f%%", 100 * share.asDouble()) : "–";
+    }
+
+    /** The median of the arrays {@code field} of all the records together. */
+    private static double median(List<JsonNode> records, String field) {
+        List<Double> all = new ArrayList<>();
+        records.forEach(r -> r.path(field).forEach(v -> all.add(v.asDouble())));
+        all.sort(null);
+        int n = all.size();
+        return n == 0 ? Double.NaN : n % 2 == 1 ? all.get(n / 2) : (all.get(n / 2 - 1) + all.get(n / 2)) / 2;
+    }
+
+    private static String roundMedians(List<JsonNode> records) {
+        List<String> s = new ArrayList<>();
+        records.forEach(r -> s.add(String.format(Locale.ROOT, "%.3f", r.path("median_s").asDouble())));
+        return String.join(", ", s);
+    }
+
+    private static double mean(List<JsonNode> records, java.util.function.ToDoubleFunction<JsonNode> f) {
+        return records.stream().mapToDouble(f).average().orElse(Double.NaN);
+    }
+
+    private static double max(List<JsonNode> records, java.util.function.ToDoubleFunction<JsonNode> f) {
+        return records.stream().mapToDouble(f).max().orElse(Double.NaN);
     }
 
     private void fusion() {
