@@ -205,23 +205,25 @@ class CpuWatch:
         return " ".join([os.path.basename(argv[0])] + argv[1:2])[:80]
 
     def result(self):
-        """{cpu_stolen, others_cpu, others_top}: shares of the machine's CPU time over the interval."""
+        """{cpu_stolen, others_cpu, ours_cpu}: shares of the machine's CPU time over the interval; others_top and
+        ours_top: the processes (by command) that used most, in CPU seconds."""
         if not self._before or not self._after:
             return {}
         total = sum(self._after) - sum(self._before)
         if total <= 0:
             return {}
         busy = sum(self._after[i] - self._before[i] for i in (0, 1, 2, 5, 6))  # user nice system irq softirq
-        ours, others = 0, {}
+        mine_by, others = {}, {}
         for first, last, mine, label in self._seen.values():
-            if mine:
-                ours += last - first
-            else:
-                others[label] = others.get(label, 0) + last - first
+            into = mine_by if mine else others
+            into[label] = into.get(label, 0) + last - first
+        ours = sum(mine_by.values())
         hz = os.sysconf("SC_CLK_TCK")
-        top = sorted(((t, l) for l, t in others.items() if t >= hz), reverse=True)[:3]
+
+        def top(by, n):
+            return [{"cpu_s": t / hz, "what": l} for t, l in sorted(((t, l) for l, t in by.items() if t >= hz), reverse=True)[:n]]
         return {"cpu_stolen": steal_share(self._before, self._after), "others_cpu": max(0, busy - ours) / total,
-                "ours_cpu": ours / total, "others_top": [{"cpu_s": t / hz, "what": l} for t, l in top],
+                "ours_cpu": ours / total, "others_top": top(others, 3), "ours_top": top(mine_by, 6),
                 "watched_s": self._t1 - self._t0}
 
 
