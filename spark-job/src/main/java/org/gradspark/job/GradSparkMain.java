@@ -55,11 +55,20 @@ public final class GradSparkMain {
             if (!plugins.contains(GradSparkPlugin.class.getName())) {
                 conf.set("spark.plugins", plugins.isEmpty() ? GradSparkPlugin.class.getName() : plugins + "," + GradSparkPlugin.class.getName());
             }
+            // In local mode this JVM runs the tasks: a backend it cannot start is known before Spark starts.
+            if (conf.get("spark.master").startsWith("local")) requireBackend(cfg.backend());
         } catch (BadInputException e) {
             err.println("gradspark: " + e.getMessage());
             return 2;
         }
-        try (JavaSparkContext jsc = new JavaSparkContext(GradientJob.configure(conf))) {
+        JavaSparkContext jsc;
+        try {
+            jsc = new JavaSparkContext(GradientJob.configure(conf));
+        } catch (RuntimeException e) {
+            return fail(err, "cannot start Spark with --master " + conf.get("spark.master") + ": " + rootMessage(e), e, 2);
+        }
+        Thread interrupted = interruptNotice(err);
+        try (jsc) {
             jsc.setLogLevel(conf.get("spark.gradspark.logLevel", "WARN"));
             GradientJob.Result r = GradientJob.run(jsc, cfg);
             out.printf("GradSpark %s: %d rows in %d partitions on %s, %.2f s (%.0f rows/s); backend %s; sum of outputs %.6g%n",
@@ -67,13 +76,72 @@ public final class GradSparkMain {
                     (Double) r.summary().get("wall_s"), (Double) r.summary().get("rows_per_s"), r.summary().get("backend"), r.outputSum());
             out.println("GradSpark wrote " + org.gradspark.job.io.Storage.display(r.out()));
             return 0;
-        } catch (RuntimeException e) {
+        } catch (Exception | Error e) {   // Scala code throws checked exceptions undeclared
+            if (INTERRUPTED.get()) return 130;   // the shutdown notice has said it
             BadInputException bad = badInputIn(e);
             if (bad != null) {
                 err.println("gradspark: " + bad.getMessage());
                 return 2;
             }
-            throw e;
+            if (jsc.sc().isStopped() && !jsc.master().startsWith("local")) {
+                return fail(err, "the Spark application was stopped before the job ended: did --master " + jsc.master()
+                        + " accept it (is the URL right, the master running, and a worker with enough memory and cores registered)?", e, 2);
+            }
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof OutOfMemoryError) {
+                    return fail(err, "out of memory in the driver (heap " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB, which also runs the tasks"
+                            + " in local mode): raise --driver-memory, or lower --chunk-rows", e, 2);
+                }
+                if (t instanceof java.io.UncheckedIOException || t instanceof java.io.IOException) {
+                    return fail(err, t.getMessage(), e, 2);
+                }
+            }
+            return fail(err, "failed: " + rootMessage(e), e, 1);
+        } finally {
+            Runtime.getRuntime().removeShutdownHook(interrupted);
+        }
+    }
+
+    private static final java.util.concurrent.atomic.AtomicBoolean INTERRUPTED = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * On Ctrl-C (or a TERM) the JVM runs its shutdown hooks while the job still runs: say so in one
+     * line (the temporary output is removed by {@link JobOutput}'s own hook), instead of the traces
+     * of the job's threads as Spark stops under them.
+     */
+    private static Thread interruptNotice(PrintStream err) {
+        Thread t = new Thread(() -> {
+            INTERRUPTED.set(true);
+            err.println("gradspark: interrupted; nothing was written to --out");
+            err.flush();
+            System.setErr(new PrintStream(java.io.OutputStream.nullOutputStream()));
+        }, "gradspark-interrupt");
+        Runtime.getRuntime().addShutdownHook(t);
+        return t;
+    }
+
+    /** Prints one line, keeps the stack trace in the log file, and returns the exit code. */
+    private static int fail(PrintStream err, String line, Throwable e, int code) {
+        org.slf4j.LoggerFactory.getLogger("org.gradspark.failure").error(line, e);
+        String log = System.getProperty("gradspark.logFile");
+        err.println("gradspark: " + line + (code == 1 && log != null ? " (stack trace in " + log + ")" : ""));
+        return code;
+    }
+
+    /** The innermost cause's first line, which is what the user can act on. */
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) t = t.getCause();
+        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getClass().getSimpleName() + ": " + t.getMessage();
+        return m.lines().findFirst().orElse(m);
+    }
+
+    /** The job's backend, started here: a missing device (no OpenCL) is one line before Spark starts. */
+    private static void requireBackend(String name) {
+        try {
+            Backends.require(name).device();
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            throw new BadInputException("--backend " + name + ": " + e.getMessage(), e);
         }
     }
 

@@ -33,7 +33,13 @@ public final class GradSparkPlugin implements SparkPlugin {
                 if (ops.isEmpty()) return;
                 Thread t = new Thread(() -> {
                     long t0 = System.nanoTime();
-                    Backends.current().warmUp(ops);
+                    try {
+                        Backends.current().warmUp(ops);
+                    } catch (RuntimeException e) {
+                        // A backend that cannot start (no OpenCL device) fails the job's tasks, with one line; not here.
+                        System.getLogger("org.gradspark.warmup").log(System.Logger.Level.DEBUG, "GradSpark: no warm-up: " + e, e);
+                        return;
+                    }
                     System.getLogger("org.gradspark.warmup").log(System.Logger.Level.INFO,
                             String.format(Locale.ROOT, "GradSpark: kernels %s warmed up in %.1f s", ops, (System.nanoTime() - t0) / 1e9));
                 }, "gradspark-warm-up");

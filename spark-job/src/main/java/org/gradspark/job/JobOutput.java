@@ -48,12 +48,24 @@ final class JobOutput {
     private final String out;
     private final String tmp;
     private final String createdAncestor;  // the highest parent directory this run created, or null
+    // Removes the temporary when the JVM is stopped mid-job (Ctrl-C, TERM); a SIGKILL leaves it to the next run.
+    private final Thread onShutdown = new Thread(this::removeTemporary, "gradspark-remove-temporary");
 
     private JobOutput(Storage storage, String out, String tmp, String createdAncestor) {
         this.storage = storage;
         this.out = out;
         this.tmp = tmp;
         this.createdAncestor = createdAncestor;
+        Runtime.getRuntime().addShutdownHook(onShutdown);
+    }
+
+    /** Done with the temporary: no shutdown hook needed any more (none can be removed once the JVM is stopping). */
+    private void settled() {
+        try {
+            Runtime.getRuntime().removeShutdownHook(onShutdown);
+        } catch (IllegalStateException stopping) {
+            // the hook runs, or has run
+        }
     }
 
     /**
@@ -167,6 +179,7 @@ final class JobOutput {
                 if (old != null) storage.rename(old, out);
                 throw new IOException("cannot rename " + tmp + " to " + out);
             }
+            settled();
             if (old != null) removeEarlier(old);
         } catch (IOException e) {
             throw Storage.unchecked("cannot move the results into " + Storage.display(out), e);
@@ -190,6 +203,11 @@ final class JobOutput {
 
     /** Removes this run's temporary directory, and the parent directories it created. */
     void abort() {
+        settled();
+        removeTemporary();
+    }
+
+    private void removeTemporary() {
         try {
             storage.delete(tmp, true);
             if (createdAncestor != null) removeEmptyDirectories(createdAncestor);

@@ -139,7 +139,13 @@ public final class PartitionTask implements java.io.Serializable {
     /** Partition {@code index} over the given chunks of its rows. */
     public PartitionResult run(int index, Iterator<Chunk> chunks, Map<String, Tensor> weights, Map<String, Tensor> vector) {
         long start = System.nanoTime(), cpuStart = THREAD_CPU.getCurrentThreadCpuTime();
-        Backend backend = Backends.require(cfg.backend());
+        Backend backend;
+        try {
+            backend = Backends.require(cfg.backend());
+            backend.device();
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            throw new BadInputException("--backend " + cfg.backend() + " on " + executorAndHost() + ": " + e.getMessage(), e);
+        }
         JobModel model = JobModel.build(cfg, weights);
         Cell net = model.network(), loss = JobModel.loss(cfg.loss());
         List<Parameter> params = model.params();

@@ -242,6 +242,8 @@ final class LocalCluster implements AutoCloseable {
                     .redirectOutput(logs.resolve("stdout").toFile()).redirectError(logs.resolve("stderr").toFile());
             // The project's own Spark, whatever the machine has.
             pb.environment().remove("SPARK_HOME");
+            // gradspark-submit's log file (Spark's warnings and failed tasks' traces) beside the run's output.
+            pb.environment().put("GRADSPARK_LOG_DIR", logs.toString());
             pb.environment().putAll(env);
             return pb.start();
         } catch (IOException e) {
@@ -267,6 +269,19 @@ final class LocalCluster implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
+        }
+    }
+
+    /** The driver's log file(s) gradspark-submit wrote for runs in {@code logs}, concatenated ("" when none). */
+    static String driverLog(Path logs) {
+        try (Stream<Path> s = Files.list(logs)) {
+            StringBuilder b = new StringBuilder();
+            for (Path p : s.filter(f -> f.getFileName().toString().startsWith("driver-") && f.toString().endsWith(".log")).sorted().toList()) {
+                b.append(Files.readString(p));
+            }
+            return b.toString();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

@@ -101,8 +101,9 @@ class StandaloneClusterTest {
         log("run with a killed executor: %.1f s", seconds(t0));
         // The kill hit the job while it ran: the driver saw the executor go (with its running task, when
         // Spark attributes the task to it before the worker reports the exit; which comes first is a race).
-        assertTrue(killed.stderr().contains("ExecutorLostFailure") || killed.stderr().contains("Lost executor"),
-                "the driver never noticed the lost executor; driver log:\n" + killed.stderr());
+        String driverLog = killed.stderr() + LocalCluster.driverLog(dir.resolve("killed"));
+        assertTrue(driverLog.contains("ExecutorLostFailure") || driverLog.contains("Lost executor"),
+                "the driver never noticed the lost executor; driver log:\n" + driverLog);
 
         t0 = System.nanoTime();
         List<String> localOptions = new ArrayList<>(List.of(JOB));

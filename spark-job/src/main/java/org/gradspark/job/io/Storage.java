@@ -137,10 +137,52 @@ public final class Storage implements Serializable {
         return new PositionedChannel(fs.open(p), st.getLen());
     }
 
-    /** Creates (or replaces) a file; its parent directories are created as needed. */
+    /**
+     * Creates (or replaces) a file; its parent directories are created as needed. A write that
+     * fails (a full disk) is an IOException naming the file: Hadoop's local filesystem throws an
+     * {@code FSError}, an Error, instead.
+     */
     public OutputStream create(String uri) throws IOException {
         Path p = new Path(uri);
-        return fs(p).create(p, true);
+        OutputStream out = fs(p).create(p, true);
+        return new java.io.FilterOutputStream(out) {
+            @Override public void write(int b) throws IOException {
+                try {
+                    out.write(b);
+                } catch (org.apache.hadoop.fs.FSError e) {
+                    throw unwrap(e);
+                }
+            }
+
+            @Override public void write(byte[] b, int off, int len) throws IOException {
+                try {
+                    out.write(b, off, len);
+                } catch (org.apache.hadoop.fs.FSError e) {
+                    throw unwrap(e);
+                }
+            }
+
+            @Override public void flush() throws IOException {
+                try {
+                    out.flush();
+                } catch (org.apache.hadoop.fs.FSError e) {
+                    throw unwrap(e);
+                }
+            }
+
+            @Override public void close() throws IOException {
+                try {
+                    out.close();
+                } catch (org.apache.hadoop.fs.FSError e) {
+                    throw unwrap(e);
+                }
+            }
+
+            private IOException unwrap(org.apache.hadoop.fs.FSError e) {
+                Throwable c = e.getCause();
+                return new IOException(display(uri) + ": " + (c == null ? e.toString() : c.getMessage()), c == null ? e : c);
+            }
+        };
     }
 
     /** Creates a directory and its parents; false when it (or a file) is already there. */

@@ -1,0 +1,182 @@
+package org.gradspark.job;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.stream.Stream;
+import org.gradspark.ad.DType;
+import org.gradspark.ad.Tensor;
+import org.gradspark.job.io.Npy;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Mistakes and failures through the real {@code submit-scripts/gradspark-submit}, as a user meets
+ * them: each exits with its code and one line on stderr that names the culprit (option, file, row,
+ * device, master, disk), no Java stack trace on the console (it goes to the driver's log file), and
+ * nothing left beside {@code --out}. The JVM's own "Using incubator modules" line may precede it.
+ */
+class SubmittedFailuresTest {
+    static final Duration TIMEOUT = Duration.ofMinutes(3);
+
+    @TempDir
+    Path dir;
+
+    /** Runs gradspark-submit with spark-submit's and the job's options (local[2] unless --master is among them). */
+    private LocalCluster.Run submit(Map<String, String> env, List<String> sparkOptions, String... job) {
+        List<String> cmd = new ArrayList<>(List.of(LocalCluster.script("gradspark-submit")));
+        if (!sparkOptions.contains("--master")) cmd.addAll(List.of("--master", "local[2]"));
+        cmd.addAll(List.of("--conf", "spark.ui.enabled=false"));
+        cmd.addAll(sparkOptions);
+        cmd.add("grad");
+        cmd.addAll(Arrays.asList(job));
+        return LocalCluster.run(TIMEOUT, env, dir.resolve("run-" + System.nanoTime()), cmd.toArray(new String[0]));
+    }
+
+    /**
+     * Exit code; one error line, the last on stderr, starting "gradspark" and naming every part (before
+     * it only GradSpark's own progress lines, Spark's progress bar and the JVM's and Aparapi's
+     * start-up warnings); no trace, no temporary left.
+     */
+    static void assertFailure(LocalCluster.Run r, int code, Path dir, String... named) {
+        assertEquals(code, r.exitCode(), r.stderr());
+        List<String> errors = r.stderr().lines().map(l -> l.replaceAll("^(\\[Stage [^]]*\\]\\s*)+", ""))
+                .filter(l -> l.startsWith("gradspark") || l.contains(" ERROR ") || l.contains("Exception")).toList();
+        assertEquals(1, errors.size(), "one error line on stderr:\n" + r.stderr());
+        String line = errors.get(0);
+        assertTrue(r.stderr().strip().endsWith(line), "the error line is the last:\n" + r.stderr());
+        for (String part : named) assertTrue(line.contains(part), "'" + part + "' in: " + line);
+        assertFalse(r.stderr().contains("\tat "), r.stderr());
+        try (Stream<Path> s = Files.list(dir)) {
+            assertEquals(List.of(), s.filter(p -> p.getFileName().toString().contains(".gradspark-tmp-")).toList(), "temporaries left");
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void openclWithoutADevice() {
+        LocalCluster.Run r = submit(Map.of("OCL_ICD_VENDORS", dir.resolve("no-vendors").toString(), "OCL_ICD_FILENAMES", ""), List.of(),
+                "--backend", "opencl", "--synthetic", "100", "--out", dir.resolve("out").toString());
+        assertFailure(r, 2, dir, "--backend opencl", "no OpenCL device");
+    }
+
+    @Test
+    void aMissingPropertiesFile() {
+        LocalCluster.Run r = submit(Map.of(), List.of("--properties-file", dir.resolve("missing.conf").toString()), "--synthetic", "100");
+        assertFailure(r, 2, dir, "--properties-file " + dir.resolve("missing.conf"), "no such file");
+    }
+
+    /** Spark gives an unreachable master 60 s (3 registration attempts of 20 s, fixed in Spark) before it gives up. */
+    @Test
+    void aMasterThatDoesNotAnswer() {
+        LocalCluster.Run r = submit(Map.of(), List.of("--master", "spark://127.0.0.1:1"), "--synthetic", "100", "--out", dir.resolve("out").toString());
+        assertFailure(r, 2, dir, "--master spark://127.0.0.1:1");
+        assertFalse(Files.exists(dir.resolve("out")));
+    }
+
+    @Test
+    void helpListsTheOptions() {
+        LocalCluster.Run r = submit(Map.of(), List.of(), "--help");
+        assertEquals(0, r.exitCode(), r.stderr());
+        assertTrue(r.stdout().contains("--check-finite") && r.stdout().contains("--layers"), r.stdout());
+    }
+
+    @Test
+    void contradictoryOptionsAndInputThatIsNotAFile() throws Exception {
+        assertFailure(submit(Map.of(), List.of(), "--order", "3", "--synthetic", "100"), 2, dir, "--order 3", "--wrt inputs");
+        Path fifo = dir.resolve("x.fifo");
+        assumeTrue(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0, "no mkfifo");
+        assertFailure(submit(Map.of(), List.of(), "--input", fifo.toString(), "--out", dir.resolve("out").toString()), 2, dir,
+                "--input " + fifo, "not a regular file");
+    }
+
+    @Test
+    void nanInTheSensitivities() {
+        Path x = dir.resolve("x.npy"), s = dir.resolve("s.npy");
+        Npy.write(x, Tensor.uniform(1, -1, 1, DType.FLOAT32, 64, 8));
+        double[] sv = new double[64 * 3];
+        sv[40 * 3 + 2] = Double.NaN;
+        Npy.write(s, Tensor.wrap(sv, org.gradspark.ad.Shape.of(64, 3)));
+        assertFailure(submit(Map.of(), List.of(), "--input", x.toString(), "--sens", s.toString(), "--out", dir.resolve("out").toString()), 2, dir,
+                "--sens " + s + ", row 40: column 2 is NaN");
+    }
+
+    /** A class that is not a Cell, given with --jars: refused before any of its code runs. */
+    @Test
+    void aModelClassThatIsNotACellRunsNoCode() throws IOException {
+        Path jar = dir.resolve("cells.jar");
+        Path classes = Path.of(UserCells.class.getProtectionDomain().getCodeSource().getLocation().getPath());
+        try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar)); Stream<Path> all = Files.list(classes.resolve("org/gradspark/job"))) {
+            for (Path c : all.filter(p -> p.getFileName().toString().startsWith("UserCells")).toList()) {
+                out.putNextEntry(new JarEntry("org/gradspark/job/" + c.getFileName()));
+                out.write(Files.readAllBytes(c));
+                out.closeEntry();
+            }
+        }
+        Path mark = dir.resolve("mark.txt");
+        String notACell = UserCells.NotACell.class.getName();
+        LocalCluster.Run r = submit(Map.of(), List.of("--jars", jar.toString(), "--driver-java-options", "-D" + UserCells.MARK + "=" + mark),
+                "--model-class", notACell, "--synthetic", "100", "--out", dir.resolve("out").toString());
+        assertFailure(r, 2, dir, "--model-class " + notACell, "not an org.gradspark.ad.Cell");
+        assertFalse(Files.exists(mark), "the class's code ran");
+    }
+
+    /** A TERM (what Ctrl-C's SIGINT also does) mid-job: one line, no --out, no temporary left. */
+    @Test
+    void stoppedMidJob() throws Exception {
+        Path out = dir.resolve("out"), logs = dir.resolve("stopped");
+        Process p = LocalCluster.launch(Map.of(), logs, LocalCluster.submitCommand("local[2]", List.of(), "--layers", "8,256,256,3",
+                "--synthetic", "3000000", "--wrt", "all", "--out", out.toString()));
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (!temporaryExists() && System.nanoTime() < deadline) {
+            assertTrue(p.isAlive(), "the job ended before it started writing");
+            Thread.sleep(100);
+        }
+        Thread.sleep(2000);
+        p.destroy();   // SIGTERM to the JVM (the script execs it)
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the job did not stop");
+        LocalCluster.Run r = LocalCluster.await(p, logs, TIMEOUT);
+        assertTrue(r.stderr().contains("gradspark: interrupted; nothing was written to --out"), r.stderr());
+        assertFalse(r.stderr().contains("\tat "), r.stderr());
+        assertFalse(Files.exists(out));
+        assertFalse(temporaryExists(), "the temporary was left");
+    }
+
+    private boolean temporaryExists() throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.anyMatch(p -> p.getFileName().toString().startsWith(".out.gradspark-tmp-"));
+        }
+    }
+
+    /** A full disk under --out: one line naming the file and the cause, and nothing left there. Needs root (a small tmpfs). */
+    @Test
+    void aFullDisk() throws Exception {
+        Path small = Files.createDirectories(dir.resolve("small"));
+        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "gradspark-test", small.toString()).redirectErrorStream(true).start();
+        assumeTrue(mount.waitFor() == 0, "cannot mount a tmpfs here (needs root)");
+        try {
+            LocalCluster.Run r = submit(Map.of(), List.of(), "--layers", "8,3", "--synthetic", "200000", "--wrt", "inputs",
+                    "--partitions", "2", "--out", small.resolve("out").toString());
+            assertFailure(r, 2, small, small.toString(), "No space left on device");
+            try (Stream<Path> left = Files.list(small)) {
+                assertEquals(List.of(), left.toList(), "left on the full disk");
+            }
+        } finally {
+            new ProcessBuilder("umount", small.toString()).start().waitFor();
+        }
+    }
+}
