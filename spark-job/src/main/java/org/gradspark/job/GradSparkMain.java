@@ -60,6 +60,9 @@ public final class GradSparkMain {
         } catch (BadInputException e) {
             err.println("gradspark: " + e.getMessage());
             return 2;
+        } catch (OutOfMemoryError e) {
+            return fail(err, "out of memory in the driver while reading the inputs (heap " + (Runtime.getRuntime().maxMemory() >> 20)
+                    + " MiB): raise --driver-memory", e, 2);
         }
         JavaSparkContext jsc;
         try {

@@ -279,6 +279,7 @@ public final class GradientJob {
     static Inputs check(JobConfig given, Storage storage) {
         JobConfig cfg = given.qualified(storage);
         JobOutput.check(storage, cfg.out(), cfg.inputFiles());
+        if (cfg.modelClass() == null) JobModel.checkSize(cfg.layers(), cfg.dtype(), Runtime.getRuntime().maxMemory());
         Map<String, Tensor> weights = loadWeights(cfg, storage);
         RowSource input;
         if (cfg.input() != null && TabularInput.handles(cfg.input())) {

@@ -38,6 +38,31 @@ public final class JobModel {
 
     public List<String> keys() { return new ArrayList<>(byKey.keySet()); }
 
+    /**
+     * Refuses an MLP that cannot fit before anything is allocated: a weight of more elements than
+     * one tensor holds, or parameters whose weights and summed gradient alone exceed the driver's
+     * heap ({@code heapBytes}). A lower bound: a job that passes may still need more.
+     */
+    public static void checkSize(int[] layers, DType dtype, long heapBytes) {
+        String given = "--layers " + joined(layers);
+        long params = 0;
+        for (int k = 0; k + 1 < layers.length; k++) {
+            long w = (long) layers[k] * layers[k + 1];
+            if (w > Integer.MAX_VALUE - 8) {
+                throw new BadInputException(given + ": w" + k + " is " + layers[k] + " x " + layers[k + 1] + " = " + w
+                        + " values, more than one tensor holds (2^31 - 9)");
+            }
+            params += w + layers[k + 1];
+        }
+        long item = dtype == DType.FLOAT32 ? 4 : 8;
+        long need = 2 * params * item;
+        if (need > heapBytes) {
+            throw new BadInputException(String.format(java.util.Locale.ROOT, "%s: %d parameters (%s) need at least %.1f GiB on the driver"
+                    + " for the weights and their summed gradient, more than its heap of %.1f GiB: raise --driver-memory", given, params,
+                    dtype.numpyName(), need / (double) (1L << 30), heapBytes / (double) (1L << 30)));
+        }
+    }
+
     /** Seeded Glorot-uniform weights (zero biases) for the MLP of {@code layers}. */
     public static Map<String, Tensor> initialWeights(int[] layers, DType dtype, long seed) {
         Map<String, Tensor> w = new LinkedHashMap<>();

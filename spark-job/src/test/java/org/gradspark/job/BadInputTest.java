@@ -476,6 +476,17 @@ class BadInputTest {
         assertRejected(job("--partitions", "11"), "--partitions 11: more than the 10 rows of --input " + x);
     }
 
+    /** An MLP too large for one tensor, or for the driver's heap, is refused before anything is allocated (was an OutOfMemoryError trace). */
+    @Test
+    void oversizedModels() {
+        assertRejected(List.of("--synthetic", "10", "--layers", "100000,100000,3"), "--layers 100000,100000,3: w0 is 100000 x 100000",
+                "more than one tensor holds");
+        long heapGiB = Runtime.getRuntime().maxMemory() >> 30;
+        int width = (int) Math.min(40_000, Math.sqrt((double) (heapGiB + 2) * (1L << 30) / 8) + 1000);
+        assertRejected(List.of("--synthetic", "10", "--layers", "8," + width + "," + width + ",3"), "parameters (float32) need at least",
+                "raise --driver-memory");
+    }
+
     /** A FIFO where a file belongs blocked forever; it is refused at once (issue 17, item 5). */
     @Test
     void fifoIsRefused() throws Exception {
