@@ -96,6 +96,8 @@ public final class GradientJob {
                 summary.put("evaluations_identical", ev.identical());
             }
             summary.put("reduction_path", ev.sharded() ? "sharded on the executors" : "collected, summed on the driver");
+            summary.put("rows_used", rows - skipped);
+            if (cfg.reduction() == JobConfig.Reduction.MEAN) summary.put("mean_over_rows", ev.rowsUsed());
             summary.put("driver_heap", heap.report());
             if (inputGrads != null) summary.put("input_grads", Map.of("path", INPUT_GRADS, "format", cfg.inputGradsFormat().name().toLowerCase(),
                     "shape", List.of(n, input.width()), "parts", partitions));
@@ -125,7 +127,7 @@ public final class GradientJob {
 
     /** The evaluations' outcome: the last gradients, the partitions' results, timings. */
     private record Evaluation(Map<String, Tensor> grads, List<PartitionResult> results, List<Double> evaluations, boolean identical,
-                              boolean sharded, long broadcastNanos, long computeNanos) {}
+                              boolean sharded, long broadcastNanos, long computeNanos, long rowsUsed) {}
 
     /** Evaluates the gradient {@code --repeat} times, each with the weights broadcast afresh, reduced in partition order. */
     private static Evaluation evaluate(JavaSparkContext jsc, JobConfig cfg, PartitionTask task, Map<String, Tensor> weights,
@@ -139,6 +141,14 @@ public final class GradientJob {
         int[] sizes = keys.stream().mapToInt(k -> weights.get(k).size()).toArray();
         long totalSize = java.util.Arrays.stream(sizes).asLongStream().sum();
         boolean sharded = cfg.weightsWanted() && (long) partitions * totalSize >= shardThreshold(jsc);
+        // A mean divides by the rows used: with --on-nan skip, those without a NaN or an infinity, counted
+        // first (an exact integer, so the result stays deterministic; it costs one more read of the rows).
+        long used = n;
+        if (cfg.reduction() == JobConfig.Reduction.MEAN && cfg.onNan() == JobConfig.OnNan.SKIP && !(task.source() instanceof RowSource.Synthetic)) {
+            used = kept == null ? parts.map(task::keptRows).reduce(Long::sum) : kept.map(p -> PartitionTask.keptRows(p._2().iterator())).reduce(Long::sum);
+            if (used == 0) throw new BadInputException(cfg.inputWhere() + ": every row has a NaN or an infinity; --reduction mean has no rows to average");
+        }
+        double scale = cfg.reduction() == JobConfig.Reduction.MEAN ? 1.0 / used : 1.0;
         ProgressListener progress = new ProgressListener(n, partitions);
         jsc.sc().addSparkListener(progress);
         Map<String, Tensor> grads = null;
@@ -155,8 +165,8 @@ public final class GradientJob {
                 try {
                     long tb = System.nanoTime();
                     JavaRDD<PartitionResult> computed = kept == null
-                            ? parts.map(i -> task.run(i, bw.value(), bv == null ? null : bv.value()))
-                            : kept.map(p -> task.run(p._1(), p._2().iterator(), bw.value(), bv == null ? null : bv.value()));
+                            ? parts.map(i -> task.run(i, scale, bw.value(), bv == null ? null : bv.value()))
+                            : kept.map(p -> task.run(p._1(), p._2().iterator(), scale, bw.value(), bv == null ? null : bv.value()));
                     Map<String, Tensor> g = new LinkedHashMap<>();
                     results = sharded ? reduceSharded(computed, cfg, keys, sizes, weights, partitions, g) : collect(computed, cfg, keys, weights, g);
                     long tc = System.nanoTime();
@@ -174,7 +184,7 @@ public final class GradientJob {
             jsc.sc().removeSparkListener(progress);
             if (kept != null) kept.unpersist(false);
         }
-        return new Evaluation(grads, results, evaluations, identical, sharded, broadcastNanos, computeNanos);
+        return new Evaluation(grads, results, evaluations, identical, sharded, broadcastNanos, computeNanos, used);
     }
 
     /**

@@ -48,6 +48,11 @@ public final class PartitionTask implements java.io.Serializable {
         this.storage = storage;
     }
 
+    /** Where this task's rows come from. */
+    RowSource source() {
+        return input;
+    }
+
     /** The file partition {@code index} writes its input derivatives to, under {@code dir}. */
     public static String partFile(String dir, int index) {
         return Storage.child(dir, String.format("part-%05d.npy", index));
@@ -131,13 +136,29 @@ public final class PartitionTask implements java.io.Serializable {
         return (id.equals("driver") ? "the driver" : "executor " + id) + " (host " + host + ")";
     }
 
-    /** Partition {@code index}, reading its rows as it goes. */
-    public PartitionResult run(int index, Map<String, Tensor> weights, Map<String, Tensor> vector) {
-        return run(index, chunks(index), weights, vector);
+    /** Rows of partition {@code index} that are kept (without a NaN or an infinity): what a mean with --on-nan skip divides by. */
+    public long keptRows(int index) {
+        return keptRows(chunks(index));
+    }
+
+    /** Kept rows among the given chunks. */
+    public static long keptRows(Iterator<Chunk> chunks) {
+        long kept = 0;
+        while (chunks.hasNext()) {
+            Chunk c = chunks.next();
+            kept += c.x().shape().dim(0);
+            if (c.bad() != null) for (boolean b : c.bad()) if (b) kept--;
+        }
+        return kept;
+    }
+
+    /** Partition {@code index}, reading its rows as it goes; the objective is scaled by {@code scale} (1/rows used for a mean). */
+    public PartitionResult run(int index, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector) {
+        return run(index, chunks(index), scale, weights, vector);
     }
 
     /** Partition {@code index} over the given chunks of its rows. */
-    public PartitionResult run(int index, Iterator<Chunk> chunks, Map<String, Tensor> weights, Map<String, Tensor> vector) {
+    public PartitionResult run(int index, Iterator<Chunk> chunks, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector) {
         long start = System.nanoTime(), cpuStart = THREAD_CPU.getCurrentThreadCpuTime();
         Backend backend;
         try {
@@ -152,7 +173,6 @@ public final class PartitionTask implements java.io.Serializable {
         Tensor[] v = vector == null ? null : model.keys().stream().map(k -> vector.get(k).astype(cfg.dtype())).toArray(Tensor[]::new);
         long n = input.rows();
         long first = firstRow(n, partitions, index), end = firstRow(n, partitions, index + 1);
-        double scale = cfg.reduction() == JobConfig.Reduction.MEAN ? 1.0 / n : 1.0;
         double[][] partials = cfg.weightsWanted() ? params.stream().map(p -> new double[p.size()]).toArray(double[][]::new) : new double[0][];
         double outputSum = 0;
         long skipped = 0;

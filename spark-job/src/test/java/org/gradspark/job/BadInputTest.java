@@ -298,6 +298,35 @@ class BadInputTest {
         double sum = 0;
         for (int i = 0; i < outputs.size(); i++) sum += outputs.getDouble(i);
         assertEquals(sum, summary.get("output_sum").asDouble(), 1e-5);
+        assertEquals(7, summary.get("rows_used").asLong());
+    }
+
+    /**
+     * A mean with rows skipped divides by the rows used, not all rows (issue 15, item 1: it divided by
+     * 10 where 7 were used). Closed form in float64: the mean gradient of a linear layer
+     * {@code out = x w + b} with unit sensitivities is {@code dW = (1/k) sum_kept x_i^T 1}, {@code db = 1}.
+     */
+    @Test
+    void aMeanWithSkippedRowsDividesByTheRowsUsed() throws IOException {
+        double[] xv = new double[10 * 4];
+        for (int i = 0; i < xv.length; i++) xv[i] = (i * 37 % 11) / 7.0 - 0.5;
+        xv[3 * 4 + 1] = Double.NaN;
+        xv[4 * 4 + 2] = Double.POSITIVE_INFINITY;
+        xv[8 * 4] = Double.NEGATIVE_INFINITY;
+        Npy.write(x, Tensor.wrap(xv, Shape.of(10, 4)));
+        Path out = dir.resolve("mean");
+        Run r = grad(List.of("grad", "--layers", "4,2", "--dtype", "float64", "--backend", "reference", "--partitions", "3", "--chunk-rows", "2",
+                "--input", x.toString(), "--on-nan", "skip", "--reduction", "mean", "--out", out.toString()).toArray(new String[0]));
+        assertEquals(0, r.code(), r.err());
+        int[] kept = {0, 1, 2, 5, 6, 7, 9};
+        double[] dw = new double[4 * 2];
+        for (int i : kept) for (int a = 0; a < 4; a++) for (int c = 0; c < 2; c++) dw[a * 2 + c] += xv[i * 4 + a] / kept.length;
+        Map<String, Tensor> grads = Npz.read(out.resolve("grads.npz"));
+        assertTrue(grads.get("w0").allClose(Tensor.wrap(dw, Shape.of(4, 2)), 1e-15, 1e-15), grads.get("w0").toString());
+        assertTrue(grads.get("b0").allClose(Tensor.full(1, DType.FLOAT64, Shape.of(2)), 1e-15, 1e-15), grads.get("b0").toString());
+        JsonNode summary = new ObjectMapper().readTree(out.resolve("summary.json").toFile());
+        assertEquals(7, summary.get("mean_over_rows").asLong());
+        assertEquals(3, summary.get("skipped_rows").asLong());
     }
 
     // ---- companions that do not fit the input or the network ----
