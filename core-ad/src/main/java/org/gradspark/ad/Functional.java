@@ -40,7 +40,11 @@ public final class Functional {
         return grad(f, new int[] {0}, null, false);
     }
 
-    /** Gradients w.r.t. the inputs at {@code positions}: one Tensor for one position, else a tuple. */
+    /**
+     * Gradients w.r.t. the inputs at {@code positions}: one Tensor for one position, else a tuple in
+     * the order asked ({@code grad(f, 2, 0)} is {@code (df/dz, df/dx)}, as JAX's argnums); a position
+     * asked twice gets its gradient twice.
+     */
     public static Fn grad(Fn f, int... positions) {
         return grad(f, positions, null, false);
     }
@@ -63,7 +67,8 @@ public final class Functional {
         if (pos.length == 0 && weights == null) throw new IllegalArgumentException("grad: give positions, weights or both");
         return args -> {
             List<Parameter> ps = weights == null ? List.of() : weights.asList();
-            Recording rec = Recording.of(f, args, Recording.only(args.length, pos), ps);
+            boolean[] wrt = Recording.only(args.length, pos);
+            Recording rec = Recording.of(f, args, wrt, ps);
             Value diffOut = rec.output;
             if (hasAux) {
                 TensorTuple pair = rec.output instanceof TensorTuple t && t.size() == 2 ? t : null;
@@ -73,8 +78,12 @@ public final class Functional {
             List<Tensor> outs = diffOut.leaves();
             Tensor[] targets = concatArrays(rec.inputVars, rec.paramVars);
             Tensor[] g = rec.pullback(outs, Recording.onesLike(outs), targets);
-            Tensor[] gPos = Arrays.copyOf(g, pos.length);
-            Tensor[] gW = Arrays.copyOfRange(g, pos.length, g.length);
+            // rec.inputVars follow the input order; the gradients follow the order asked (JAX's argnums).
+            int[] slot = new int[args.length];
+            for (int i = 0, k = 0; i < args.length; i++) if (wrt[i]) slot[i] = k++;
+            Tensor[] gPos = new Tensor[pos.length];
+            for (int j = 0; j < pos.length; j++) gPos[j] = g[slot[pos[j]]];
+            Tensor[] gW = Arrays.copyOfRange(g, rec.inputVars.length, g.length);
             Value posGrads = gPos.length == 1 ? gPos[0] : Recording.tuple(gPos);
             Value grads = weights == null ? posGrads : pos.length == 0 ? Recording.tuple(gW) : TensorTuple.of(posGrads, Recording.tuple(gW));
             Value value = rec.output;
