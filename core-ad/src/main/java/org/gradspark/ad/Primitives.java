@@ -48,9 +48,15 @@ public final class Primitives {
     public static final Primitive DIV = binary("div", BinaryOp.DIV, (g, a, b, y, n) -> new Tensor[] {
             n[0] ? div(g, b) : null,
             n[1] ? neg(div(mul(g, y), b)) : null});
+    /**
+     * d/da = b a^(b-1), taken as 0 where b = 0 (not 0 * 0^-1 = NaN at a = 0), with b = 0 replaced by 1
+     * under the mask so that higher orders through the masked branch stay finite too: x^n at 0 has the
+     * derivatives JAX and PyTorch give to every order. d/db = y log(a), with log's argument 1 where
+     * a = 0 (JAX's rule: 0 for 0^b with b >= 0).
+     */
     public static final Primitive POW = binary("pow", BinaryOp.POW, (g, a, b, y, n) -> new Tensor[] {
-            n[0] ? mul(g, mul(b, pow(a, sub(b, 1)))) : null,
-            n[1] ? mul(g, mul(y, log(a))) : null});
+            n[0] ? mul(g, powBaseDerivative(a, b)) : null,
+            n[1] ? mul(g, mul(y, log(where(equal(a, zerosLike(a)), 1.0, a)))) : null});
 
     /**
      * The activations' backward passes as one kernel each (a cotangent g through y = tanh(x) or
@@ -214,6 +220,17 @@ public final class Primitives {
                             n[0] ? sumTo(r[0], in[0].shape()) : null,
                             n[1] ? sumTo(r[1], in[1].shape()) : null};
                 });
+    }
+
+    private static Tensor zerosLike(Tensor x) {
+        return Tensor.scalar(0, x.dtype());
+    }
+
+    /** b a^(b-1) where b != 0, else 0; b is 1 under the mask, so no branch divides by zero at any order. */
+    private static Tensor powBaseDerivative(Tensor a, Tensor b) {
+        Tensor bIsZero = equal(b, zerosLike(b));
+        Tensor safeB = where(bIsZero, 1.0, b);
+        return where(bIsZero, 0.0, mul(safeB, pow(a, sub(safeB, 1))));
     }
 
     /** The shape with the given axes kept as size 1. */

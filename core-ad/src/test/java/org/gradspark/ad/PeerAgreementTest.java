@@ -63,4 +63,56 @@ class PeerAgreementTest {
         var e = assertThrows(IllegalArgumentException.class, () -> Functional.grad(F3, 3).apply(X, Y, Z));
         assertTrue(e.getMessage().contains("position 3"), e.getMessage());
     }
+
+    // ------------------------------------------------------------ item 5: pow at zero
+
+    /** The k-th derivative of x -> x^n (n a constant exponent), by nesting Functional.grad. */
+    private static Tensor nthDerivativeOfPower(double n, int k, Tensor x) {
+        Fn f = a -> pow(a[0], n);
+        for (int i = 0; i < k; i++) f = Functional.grad(f);
+        return f.apply(x).asTensor();
+    }
+
+    private static double fallingFactorialPower(double n, int k, double x) {
+        double c = 1;
+        for (int i = 0; i < k; i++) c *= n - i;
+        return c == 0 ? 0 : c * Math.pow(x, n - k);
+    }
+
+    /**
+     * jax tests/lax_autodiff_test.py testPowIntPowerAtZero (d(x^0)/dx at 0 is 0, not 0 * 0^-1), and
+     * the orders above it for x^0..x^3 at 0 (JAX's integer_pow and PyTorch agree: finite, the
+     * falling-factorial values), with negative bases and integer exponents beside it.
+     */
+    @Test
+    void integerPowersHaveFiniteDerivativesAtZeroToEveryOrder() {
+        Tensor zero = d(0.0);
+        for (int n = 0; n <= 3; n++) {
+            for (int k = 1; k <= 4; k++) {
+                double expected = fallingFactorialPower(n, k, 0.0);
+                assertEquals(expected, nthDerivativeOfPower(n, k, zero).item(), 0.0, "d^" + k + "/dx^" + k + " x^" + n + " at 0");
+            }
+        }
+        Tensor neg = d(-2.0, -0.5);
+        for (int n = 1; n <= 3; n++) {
+            for (int k = 1; k <= 3; k++) {
+                Tensor g = nthDerivativeOfPower(n, k, neg);
+                for (int i = 0; i < 2; i++) {
+                    assertEquals(fallingFactorialPower(n, k, neg.getDouble(i)), g.getDouble(i), 1e-12, "d^" + k + " x^" + n + " at " + neg.getDouble(i));
+                }
+            }
+        }
+    }
+
+    /** pytorch test/test_autograd.py test_pow_zero_tensor_gradient: zeros to a tensor of zero exponents. */
+    @Test
+    void zeroToTheZeroHasZeroGradientInBothArguments() {
+        Tensor x = Tensor.zeros(DType.FLOAT64, 10), e = Tensor.zeros(DType.FLOAT64, 10);
+        TensorTuple g = Functional.grad(a -> sum(pow(a[0], a[1])), 0, 1).apply(x, e).asTuple();
+        close(Tensor.zeros(DType.FLOAT64, 10), g.get(0));
+        close(Tensor.zeros(DType.FLOAT64, 10), g.get(1));
+        // 0^2: d/db = 0^2 log 0 is 0 in JAX (log of the zero base replaced) and PyTorch (masked).
+        Tensor db = Functional.grad(a -> sum(pow(a[0], a[1])), 1).apply(d(0.0), d(2.0)).asTensor();
+        assertEquals(0.0, db.item(), 0.0);
+    }
 }
