@@ -108,7 +108,7 @@ public final class Functional {
         /** One cotangent per input for cotangents of the output (one tensor per output part). */
         public TensorTuple pullback(Tensor... cotangents) {
             List<Tensor> outs = rec.outputs();
-            Recording.checkSens(outs, Arrays.asList(cotangents), "vjp");
+            Recording.checkCotangents(outs, Arrays.asList(cotangents), "vjp", "cotangent", "cotangent(s)");
             return Recording.tuple(rec.pullback(outs, Arrays.asList(cotangents), rec.inputVars));
         }
     }
@@ -179,6 +179,10 @@ public final class Functional {
             for (int i = 0; i < tangents.length; i++) {
                 if (!tangents[i].shape().equals(transposed[i].shape())) {
                     throw new IllegalArgumentException("jvp: tangent " + i + " has shape " + tangents[i].shape() + " but its primal has shape " + transposed[i].shape());
+                }
+                if (tangents[i].dtype() != transposed[i].dtype()) {
+                    throw new IllegalArgumentException("jvp: tangent " + i + " has dtype " + tangents[i].dtype().numpyName() + " but its primal has dtype "
+                            + transposed[i].dtype().numpyName() + " (primal and tangent must match, as in JAX)");
                 }
             }
             Tensor[] jv = Engine.backward(Arrays.asList(transposed), Arrays.asList(tangents), cotangentVars, Engine.enclosingGradientActive());

@@ -74,15 +74,27 @@ final class Recording {
 
     /** Checks caller-given sensitivities against the outputs: count, shape and dtype. */
     static void checkSens(List<Tensor> outputs, List<Tensor> sens, String who) {
-        if (sens.size() != outputs.size()) {
-            throw new IllegalArgumentException(who + ": the output has " + outputs.size() + " part(s) but " + sens.size() + " sensitivity tensor(s) were given");
+        checkCotangents(outputs, sens, who, "sens", "sensitivity tensor(s)");
+    }
+
+    /**
+     * Checks cotangents (sens, vjp cotangents) against the outputs, one line naming the part and
+     * both shapes or both dtypes: as JAX, a cotangent of another dtype is refused, never computed in it.
+     */
+    static void checkCotangents(List<Tensor> outputs, List<Tensor> cts, String who, String noun, String plural) {
+        if (cts.size() != outputs.size()) {
+            throw new IllegalArgumentException(who + ": the output has " + outputs.size() + " part(s) but " + cts.size() + " " + plural + " were given");
         }
-        for (int i = 0; i < sens.size(); i++) {
-            Tensor o = outputs.get(i), s = sens.get(i);
-            if (!o.shape().equals(s.shape()) || o.dtype() != s.dtype()) {
-                throw new IllegalArgumentException(who + ": sens " + (sens.size() > 1 ? i + " " : "") + "has shape " + s.shape() + " and dtype "
-                        + s.dtype().numpyName() + " but the output " + (sens.size() > 1 ? i + " " : "") + "has shape " + o.shape()
-                        + " and dtype " + o.dtype().numpyName());
+        for (int i = 0; i < cts.size(); i++) {
+            Tensor o = outputs.get(i), s = cts.get(i);
+            String part = cts.size() > 1 ? i + " " : "";
+            if (!o.shape().equals(s.shape())) {
+                throw new IllegalArgumentException(who + ": " + noun + " " + part + "has shape " + s.shape() + " but the output " + part
+                        + "has shape " + o.shape());
+            }
+            if (o.dtype() != s.dtype()) {
+                throw new IllegalArgumentException(who + ": " + noun + " " + part + "has dtype " + s.dtype().numpyName() + " but the output "
+                        + part + "has dtype " + o.dtype().numpyName());
             }
         }
     }

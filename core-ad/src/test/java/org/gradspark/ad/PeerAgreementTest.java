@@ -115,4 +115,36 @@ class PeerAgreementTest {
         Tensor db = Functional.grad(a -> sum(pow(a[0], a[1])), 1).apply(d(0.0), d(2.0)).asTensor();
         assertEquals(0.0, db.item(), 0.0);
     }
+
+    // ------------------------------------------------------------ item 6: dtypes of tangents and cotangents
+
+    private static void oneLineNaming(RuntimeException e, String... words) {
+        String m = e.getMessage();
+        assertTrue(!m.contains("\n"), "one line: " + m);
+        for (String w : words) assertTrue(m.contains(w), "'" + w + "' missing from: " + m);
+    }
+
+    /**
+     * jax APITest.test_jvp_mismatched_arguments ("primal and tangent arguments to jax.jvp do not
+     * match"): a float32 tangent for a float64 primal is refused, not computed in float32.
+     */
+    @Test
+    void aTangentOfAnotherDtypeThanItsPrimalIsRefused() {
+        Tensor x64 = d(0.5, 1.5), t32 = Tensor.of(new float[] {1f, 1f});
+        var e = assertThrows(IllegalArgumentException.class, () -> Functional.jvp(a -> sin(a[0]), new Tensor[] {x64}, new Tensor[] {t32}));
+        oneLineNaming(e, "jvp", "tangent 0", "float32", "float64");
+    }
+
+    /** The same for vjp's cotangents and GradOperation's sens (jax test_vjp_mismatched_arguments). */
+    @Test
+    void aCotangentOrSensOfAnotherDtypeThanItsOutputIsRefused() {
+        Tensor x64 = d(0.5, 1.5), c32 = Tensor.of(new float[] {1f, 1f});
+        var v = assertThrows(IllegalArgumentException.class, () -> Functional.vjp(a -> sin(a[0]), x64).pullback(c32));
+        oneLineNaming(v, "vjp", "cotangent", "float32", "float64");
+        Cell net = new Cell() {
+            @Override public Tensor construct(Tensor... in) { return sin(in[0]); }
+        };
+        var s = assertThrows(IllegalArgumentException.class, () -> new GradOperation(false, false, true).apply(net).call(x64, c32));
+        oneLineNaming(s, "sens", "float32", "float64");
+    }
 }
