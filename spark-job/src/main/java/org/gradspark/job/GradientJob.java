@@ -208,7 +208,7 @@ public final class GradientJob {
     public static Result run(JavaSparkContext jsc, JobConfig cfg, Dataset<Row> rows, String featuresCol) {
         if (cfg.input() != null) throw new BadInputException("--input " + cfg.input() + ": not used when the rows come from a Dataset; leave it unset");
         Storage storage = Storage.of(jsc.hadoopConfiguration());
-        return runMaterialized(jsc, storage, cfg, "the Dataset", (st, dir) -> TabularInput.materialize(rows, "the Dataset", featuresCol, st, dir));
+        return runMaterialized(jsc, storage, cfg, "the Dataset", (st, dir) -> TabularInput.materialize(rows, "the Dataset", featuresCol, cfg.onNan() == JobConfig.OnNan.FAIL, st, dir));
     }
 
     /**
@@ -343,7 +343,7 @@ public final class GradientJob {
     private static Result runTabular(JavaSparkContext jsc, Storage storage, JobConfig cfg) {
         JobConfig q = cfg.qualified(storage);
         return runMaterialized(jsc, storage, q, "--input " + Storage.display(q.input()),
-                (st, dir) -> TabularInput.materialize(jsc, q.input(), q.featuresCol(), st, dir));
+                (st, dir) -> TabularInput.materialize(jsc, q.input(), q.featuresCol(), q.onNan() == JobConfig.OnNan.FAIL, st, dir));
     }
 
     /**

@@ -38,7 +38,7 @@ final class TabularInput {
     static final String ROWS_DIR = "_rows";
 
     /** Reads a Parquet or CSV file (every numeric column, or the array column {@code featuresCol}) into .npy parts under {@code dir}. */
-    static RowSource.NpyParts materialize(JavaSparkContext jsc, String input, String featuresCol, Storage storage, String dir) {
+    static RowSource.NpyParts materialize(JavaSparkContext jsc, String input, String featuresCol, boolean nullIsAnError, Storage storage, String dir) {
         SparkSession spark = SparkSession.builder().sparkContext(jsc.sc()).getOrCreate();
         Dataset<Row> df;
         String where = "--input " + Storage.display(input);
@@ -49,23 +49,26 @@ final class TabularInput {
         } catch (Exception e) {  // also Spark's checked SparkException (a footer that cannot be read)
             throw new BadInputException(where + ": cannot be read: " + firstLine(e.getMessage()));
         }
-        return materialize(df, where, featuresCol, storage, dir);
+        return materialize(df, where, featuresCol, nullIsAnError, storage, dir);
     }
 
     /**
      * Writes a Dataset's rows, in its partitions' order, as float64 .npy parts under {@code dir}
      * (one per non-empty Dataset partition, written by the executors), and returns them as one
-     * source of rows. {@code where} names the source in error messages.
+     * source of rows. {@code where} names the source in error messages. An empty or missing value
+     * (a null: an empty CSV cell, a short CSV row, a Parquet null) is an error naming its row and
+     * column when {@code nullIsAnError} (--on-nan fail), else NaN (a row --on-nan skip leaves out).
      */
-    static RowSource.NpyParts materialize(Dataset<Row> df, String where, String featuresCol, Storage storage, String dir) {
+    static RowSource.NpyParts materialize(Dataset<Row> df, String where, String featuresCol, boolean nullIsAnError, Storage storage, String dir) {
         if (df.isEmpty()) throw new BadInputException(where + ": no rows");  // before the types: an empty CSV infers strings
         int[] columns = featureColumns(df, where, featuresCol);
         boolean array = featuresCol != null;
-        JavaRDD<double[]> rows = df.javaRDD().map(r -> features(r, columns, array));
+        String[] names = df.columns();
+        JavaRDD<Row> rows = df.javaRDD();
         List<Long> counts = rows.mapPartitions(TabularInput::count).collect();
         long n = counts.stream().mapToLong(Long::longValue).sum();
         if (n == 0) throw new BadInputException(where + ": no rows");
-        int width = rows.first().length;
+        int width = features(df.first(), columns, array, false).length;
         long[] sizes = counts.stream().mapToLong(Long::longValue).toArray();
         long[] offsets = new long[counts.size()];
         for (int i = 1; i < offsets.length; i++) offsets[i] = offsets[i - 1] + counts.get(i - 1);
@@ -77,7 +80,26 @@ final class TabularInput {
         Broadcast<Storage> bs = JavaSparkContext.fromSparkContext(df.sparkSession().sparkContext()).broadcast(storage);
         try {
             rows.mapPartitionsWithIndex((index, it) -> {
-                if (sizes[index] > 0) writePart(it, bs.value(), partFile(dir, index), sizes[index], width, offsets[index], where);
+                if (sizes[index] > 0) {
+                    Iterator<double[]> values = new Iterator<>() {
+                        long row = offsets[index];
+
+                        @Override public boolean hasNext() { return it.hasNext(); }
+
+                        @Override public double[] next() {
+                            Row r = it.next();
+                            try {
+                                return features(r, columns, array, nullIsAnError);
+                            } catch (NullCell c) {
+                                throw new BadInputException(where + ", row " + row + ", column '" + names[c.column] + "'"
+                                        + (array ? ", element " + c.element : "") + ": empty or missing (a short CSV row?); --on-nan skip leaves such rows out");
+                            } finally {
+                                row++;
+                            }
+                        }
+                    };
+                    writePart(values, bs.value(), partFile(dir, index), sizes[index], width, offsets[index], where);
+                }
                 return List.<Long>of().iterator();
             }, false).count();
         } finally {
@@ -95,7 +117,7 @@ final class TabularInput {
         return Storage.child(dir, String.format("part-%05d.npy", index));
     }
 
-    private static Iterator<Long> count(Iterator<double[]> it) {
+    private static Iterator<Long> count(Iterator<Row> it) {
         long c = 0;
         while (it.hasNext()) {
             it.next();
@@ -129,16 +151,35 @@ final class TabularInput {
         return all;
     }
 
-    /** A row's features; a null value becomes NaN, which --on-nan then handles. */
-    private static double[] features(Row r, int[] columns, boolean array) {
+    /** A null cell met with {@code nullIsAnError}: its column (and element, in an array column). */
+    private static final class NullCell extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final int column, element;
+
+        NullCell(int column, int element) {
+            super(null, null, false, false);
+            this.column = column;
+            this.element = element;
+        }
+    }
+
+    /** A row's features; a null value is a {@link NullCell} when {@code nullIsAnError}, else NaN (which --on-nan skip handles). */
+    private static double[] features(Row r, int[] columns, boolean array, boolean nullIsAnError) {
         if (array) {
+            if (r.isNullAt(columns[0]) && nullIsAnError) throw new NullCell(columns[0], -1);
             List<Object> values = r.isNullAt(columns[0]) ? List.of() : r.getList(columns[0]);
             double[] v = new double[values.size()];
-            for (int i = 0; i < v.length; i++) v[i] = values.get(i) == null ? Double.NaN : ((Number) values.get(i)).doubleValue();
+            for (int i = 0; i < v.length; i++) {
+                if (values.get(i) == null && nullIsAnError) throw new NullCell(columns[0], i);
+                v[i] = values.get(i) == null ? Double.NaN : ((Number) values.get(i)).doubleValue();
+            }
             return v;
         }
         double[] v = new double[columns.length];
-        for (int i = 0; i < v.length; i++) v[i] = r.isNullAt(columns[i]) ? Double.NaN : ((Number) r.get(columns[i])).doubleValue();
+        for (int i = 0; i < v.length; i++) {
+            if (r.isNullAt(columns[i]) && nullIsAnError) throw new NullCell(columns[i], -1);
+            v[i] = r.isNullAt(columns[i]) ? Double.NaN : ((Number) r.get(columns[i])).doubleValue();
+        }
         return v;
     }
 

@@ -646,6 +646,16 @@ class BadInputTest {
         assertRejected(job("--input", csv.toString()), "--input " + csv, "column 'name'", "string is not numeric");
     }
 
+    /** A short CSV row was reported as "column 2 is NaN" (issue 17, item 6): it is named as empty or missing; --on-nan skip leaves it out. */
+    @Test
+    void csvWithAShortRow() throws IOException {
+        Path csv = Files.writeString(dir.resolve("short.csv"), "a,b,c,d\n1,2,3,4\n5,6\n7,8,9,10\n");
+        assertRejected(job("--input", csv.toString()), "--input " + csv + ", row 1, column 'c': empty or missing (a short CSV row?)");
+        Run skipped = grad(join(job("--input", csv.toString(), "--on-nan", "skip"), List.of("--out", dir.resolve("skipped").toString())));
+        assertEquals(0, skipped.code(), skipped.err());
+        assertTrue(skipped.out().contains("3 rows (1 skipped, 2 used)"), skipped.out());
+    }
+
     @Test
     void csvOfTheWrongWidth() throws IOException {
         Path csv = Files.writeString(dir.resolve("x.csv"), "a,b,c\n1,2,3\n5,6,7\n");
