@@ -34,12 +34,19 @@ final class Recording {
                 args[i] = wrt[i] ? Engine.variable(inputs[i]) : inputs[i];
                 if (wrt[i]) vars.add(args[i]);
             }
-            Value out = f.apply(args);
+            // A parameter returned as it is stands for its variable too, so its share of the output counts.
+            Value out = resolveParameters(f.apply(args));
             Tensor[] pv = params.stream().map(bound::get).toArray(Tensor[]::new);
             return new Recording(out, vars.toArray(new Tensor[0]), pv);
         } finally {
             Engine.closeLevel();
         }
+    }
+
+    private static Value resolveParameters(Value v) {
+        if (v instanceof Tensor t) return Engine.resolve(t);
+        if (v == null) throw new IllegalArgumentException("the function returned null instead of a Tensor or a tuple");
+        return new TensorTuple(((TensorTuple) v).parts().stream().map(Recording::resolveParameters).toList());
     }
 
     static boolean[] only(int n, int... positions) {

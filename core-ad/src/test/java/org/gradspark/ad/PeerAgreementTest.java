@@ -147,4 +147,46 @@ class PeerAgreementTest {
         var s = assertThrows(IllegalArgumentException.class, () -> new GradOperation(false, false, true).apply(net).call(x64, c32));
         oneLineNaming(s, "sens", "float32", "float64");
     }
+
+    // ------------------------------------------------------------ item 2: an input or a parameter as an output
+
+    /** Returns (x * w, w, x): the parameter and the input are outputs themselves. */
+    static final class OutputsItsWeight extends Cell {
+        final Parameter w = new Parameter(Tensor.of(new float[] {2f, 5f}), "w");
+        final boolean alsoInput;
+
+        OutputsItsWeight(boolean alsoInput) { this.alsoInput = alsoInput; }
+
+        @Override public int inputCount() { return 1; }
+
+        @Override public Value construct(Tensor... in) {
+            Tensor out = mul(in[0], w);
+            return alsoInput ? TensorTuple.of(out, w, in[0]) : TensorTuple.of(out, w);
+        }
+    }
+
+    /**
+     * mindspore tests/st/gradient/test_grad_pynative.py, the case whose output contains an input and
+     * a parameter: d(sum of outputs)/dw = x + 1 ([4, 7] for x = [3, 6]), d/dx = w + 1 when x is an output.
+     */
+    @Test
+    void aParameterOrInputThatIsAlsoAnOutputKeepsThatOutputsShare() {
+        Tensor x = Tensor.of(new float[] {3f, 6f});
+        OutputsItsWeight net = new OutputsItsWeight(false);
+        ParameterTuple w = new ParameterTuple(net.trainableParams());
+        TensorTuple dw = new GradOperation(false, true, false).apply(net, w).call(x);
+        close(Tensor.of(new float[] {4f, 7f}), dw.get(0));
+        TensorTuple dw2 = Functional.grad(net, new int[0], w, false).apply(x).asTuple();
+        close(Tensor.of(new float[] {4f, 7f}), dw2.get(0));
+
+        OutputsItsWeight both = new OutputsItsWeight(true);
+        TensorTuple all = new GradOperation(true, true, false).apply(both, new ParameterTuple(both.trainableParams())).call(x);
+        close(Tensor.of(new float[] {3f, 6f}), all.get(0).asTuple().get(0));   // w + 1
+        close(Tensor.of(new float[] {4f, 7f}), all.get(1).asTuple().get(0));   // x + 1
+        // With sens: d/dw = s0 x + s1, d/dx = s0 w + s2.
+        Tensor s0 = Tensor.of(new float[] {1f, 2f}), s1 = Tensor.of(new float[] {10f, 20f}), s2 = Tensor.of(new float[] {-1f, 1f});
+        TensorTuple withSens = new GradOperation(true, true, true).apply(both, new ParameterTuple(both.trainableParams())).call(x, s0, s1, s2);
+        close(Tensor.of(new float[] {1f, 11f}), withSens.get(0).asTuple().get(0));
+        close(Tensor.of(new float[] {13f, 32f}), withSens.get(1).asTuple().get(0));
+    }
 }
