@@ -13,7 +13,9 @@ import java.util.List;
  * {@link Fn} (a Cell or a lambda) and composes with the others and with {@link GradOperation}.
  *
  * <p>As with GradOperation, the gradient of a non-scalar output is that of the sum of its elements;
- * {@code hasAux} functions return a pair {@code (out, aux)}, and only {@code out} is differentiated.
+ * {@code hasAux} functions return {@code (out, aux...)}: only {@code out} is differentiated, and the
+ * aux (the second part alone, or the tuple of all parts after the first, as MindSpore) comes back as
+ * it is, still differentiable by an enclosing gradient (as JAX).
  * Forward mode ({@code jvp}, {@code jacfwd}) is the transpose of reverse mode: {@code J v} is the
  * derivative of {@code u -> J^T u} applied to {@code v}; it needs no separate tangent rules and
  * works for every primitive.
@@ -57,11 +59,14 @@ public final class Functional {
     public static Fn grad(Fn f, int[] positions, ParameterTuple weights, boolean hasAux) {
         return args -> {
             TensorTuple vg = valueAndGrad(f, positions, weights, hasAux).apply(args).asTuple();
-            return hasAux ? TensorTuple.of(vg.get(1), vg.get(0).asTuple().get(1)) : vg.get(1);
+            return hasAux ? TensorTuple.of(vg.get(1), auxOf(vg.get(0), "grad")) : vg.get(1);
         };
     }
 
-    /** {@code (f(x), grad f(x))}; with hasAux the value is the pair {@code (out, aux)}. */
+    /**
+     * {@code (f(x), grad f(x))}; with hasAux the value is f's whole output {@code (out, aux...)}
+     * (MindSpore's value_and_grad; for a pair, JAX's {@code ((out, aux), grads)}).
+     */
     public static Fn valueAndGrad(Fn f, int[] positions, ParameterTuple weights, boolean hasAux) {
         int[] pos = positions == null ? new int[0] : positions.clone();
         if (pos.length == 0 && weights == null) throw new IllegalArgumentException("grad: give positions, weights or both");
@@ -69,13 +74,7 @@ public final class Functional {
             List<Parameter> ps = weights == null ? List.of() : weights.asList();
             boolean[] wrt = Recording.only(args.length, pos);
             Recording rec = Recording.of(f, args, wrt, ps);
-            Value diffOut = rec.output;
-            if (hasAux) {
-                TensorTuple pair = rec.output instanceof TensorTuple t && t.size() == 2 ? t : null;
-                if (pair == null) throw new IllegalArgumentException("grad(hasAux=true): the function must return a pair (out, aux)");
-                diffOut = pair.get(0);
-            }
-            List<Tensor> outs = diffOut.leaves();
+            List<Tensor> outs = differentiated(rec.output, hasAux, "grad").leaves();
             Tensor[] targets = concatArrays(rec.inputVars, rec.paramVars);
             Tensor[] g = rec.pullback(outs, Recording.onesLike(outs), targets);
             // rec.inputVars follow the input order; the gradients follow the order asked (JAX's argnums).
@@ -86,12 +85,8 @@ public final class Functional {
             Tensor[] gW = Arrays.copyOfRange(g, rec.inputVars.length, g.length);
             Value posGrads = gPos.length == 1 ? gPos[0] : Recording.tuple(gPos);
             Value grads = weights == null ? posGrads : pos.length == 0 ? Recording.tuple(gW) : TensorTuple.of(posGrads, Recording.tuple(gW));
-            Value value = rec.output;
-            if (hasAux) {
-                TensorTuple pair = rec.output.asTuple();
-                value = TensorTuple.of(pair.get(0), stop(pair.get(1)));
-            }
-            return TensorTuple.of(Recording.release(value), grads);
+            // aux is left out of this gradient only: an enclosing gradient still differentiates it (JAX).
+            return TensorTuple.of(Recording.release(rec.output), grads);
         };
     }
 
@@ -226,8 +221,20 @@ public final class Functional {
         return r;
     }
 
-    private static Value stop(Value v) {
-        if (v instanceof Tensor t) return Ops.stopGradient(t);
-        return new TensorTuple(((TensorTuple) v).parts().stream().map(Functional::stop).toList());
+    /** The part of f's output a hasAux transform differentiates: the first of at least two, else all of it. */
+    static Value differentiated(Value output, boolean hasAux, String who) {
+        if (!hasAux) return output;
+        if (!(output instanceof TensorTuple t) || t.size() < 2) {
+            throw new IllegalArgumentException(who + "(hasAux=true): the function must return a tuple (out, aux...) of at least two parts, got "
+                    + (output instanceof Tensor x ? "one Tensor of shape " + x.shape() : "a tuple of " + ((TensorTuple) output).size()));
+        }
+        return t.get(0);
+    }
+
+    /** The aux of a hasAux output (out, aux...): the second part when it is alone, else the tuple of all after the first. */
+    static Value auxOf(Value output, String who) {
+        differentiated(output, true, who);
+        TensorTuple t = output.asTuple();
+        return t.size() == 2 ? t.get(1) : new TensorTuple(t.parts().subList(1, t.size()));
     }
 }

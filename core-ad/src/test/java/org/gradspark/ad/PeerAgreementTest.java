@@ -189,4 +189,60 @@ class PeerAgreementTest {
         close(Tensor.of(new float[] {1f, 11f}), withSens.get(0).asTuple().get(0));
         close(Tensor.of(new float[] {13f, 32f}), withSens.get(1).asTuple().get(0));
     }
+
+    // ------------------------------------------------------------ items 3 and 4: aux
+
+    /**
+     * jax APITest.test_grad_and_aux_nested: aux is excluded from this gradient only, so an enclosing
+     * gradient differentiates it: d/dx of aux[0] = x^3 is 3x^2 = 48 at 4; of aux[0] sin x, 3x^2 sin x + x^3 cos x.
+     */
+    @Test
+    void auxIsDifferentiableByAnEnclosingGradient() {
+        Fn inner = a -> TensorTuple.of(pow(a[0], 3.0), TensorTuple.of(pow(a[0], 3.0)));
+        Fn f = a -> Functional.grad(inner, new int[] {0}, null, true).apply(a).asTuple().get(1).asTuple().tensor(0);
+        Tensor four = d(4.0);
+        assertEquals(48.0, Functional.grad(f).apply(four).asTensor().item(), 1e-12);
+
+        Fn f2 = a -> mul(Functional.grad(inner, new int[] {0}, null, true).apply(a).asTuple().get(1).asTuple().tensor(0), sin(a[0]));
+        double x = 4.0, expected = 3 * x * x * Math.sin(x) + x * x * x * Math.cos(x);
+        assertEquals(expected, Functional.grad(f2).apply(four).asTensor().item(), 1e-12);
+        // And through valueAndGrad's value: (out, aux) both carry the enclosing graph.
+        Fn f3 = a -> Functional.valueAndGrad(inner, new int[] {0}, null, true).apply(a).asTuple().get(0).asTuple().get(1).asTuple().tensor(0);
+        assertEquals(48.0, Functional.grad(f3).apply(four).asTensor().item(), 1e-12);
+        // At top level aux comes back as a constant.
+        TensorTuple r = Functional.grad(inner, new int[] {0}, null, true).apply(four).asTuple();
+        assertTrue(!r.get(1).asTuple().tensor(0).isTracked());
+    }
+
+    /** mindspore tests/st/gradient/test_grad_pynative.py test_grad_weights_has_aux: (res, x, w) with two aux outputs. */
+    static final class ParamNet extends Cell {
+        final Parameter w = new Parameter(Tensor.of(new float[] {2f, 2f}), "w");
+        final Parameter z = new Parameter(Tensor.of(new float[] {3f, 3f}), "z");
+
+        @Override public Value construct(Tensor... in) {
+            Tensor res = mul(mul(in[0], w), z);
+            return TensorTuple.of(res, in[0], w);
+        }
+    }
+
+    @Test
+    void hasAuxTakesEveryOutputAfterTheFirstAsMindSporeDoes() {
+        Tensor x = Tensor.of(new float[] {1f, 2f});
+        ParamNet net = new ParamNet();
+        ParameterTuple weights = new ParameterTuple(net.trainableParams());
+        TensorTuple r = Functional.grad(net, new int[] {0}, weights, true).apply(x).asTuple();
+        TensorTuple grads = r.get(0).asTuple(), aux = r.get(1).asTuple();
+        close(Tensor.of(new float[] {6f, 6f}), grads.get(0));
+        close(Tensor.of(new float[] {3f, 6f}), grads.get(1).asTuple().get(0));   // aux's w adds nothing
+        close(Tensor.of(new float[] {2f, 4f}), grads.get(1).asTuple().get(1));
+        assertEquals(2, aux.size());
+        close(Tensor.of(new float[] {1f, 2f}), aux.get(0));
+        close(Tensor.of(new float[] {2f, 2f}), aux.get(1));
+        // valueAndGrad's value is the whole output, as MindSpore's value_and_grad returns it.
+        TensorTuple vg = Functional.valueAndGrad(net, new int[] {0}, weights, true).apply(x).asTuple();
+        assertEquals(3, vg.get(0).asTuple().size());
+        close(Tensor.of(new float[] {6f, 12f}), vg.get(0).asTuple().get(0));
+        var e = assertThrows(IllegalArgumentException.class, () -> Functional.grad(a -> sin(a[0]), new int[] {0}, null, true).apply(x));
+        assertTrue(e.getMessage().contains("hasAux"), e.getMessage());
+    }
 }
