@@ -10,7 +10,7 @@ org.gradspark.bench.BenchReport.
 
 usage: gradspark_bench.py HOME RESULTS [--quick] [--only storage]
   --only storage: the machine record and that section alone (a --quick suite leaves it out: it
-  needs about 3 minutes even at --quick's sizes)
+  needs about 5 minutes even at --quick's sizes)
 """
 import hashlib
 import json
@@ -169,8 +169,12 @@ class CpuWatch:
             if entry is None:
                 # Present when the watch began: counted from now on; started since: all of it.
                 self._seen[key] = [ticks if self._first else 0, ticks, *self._whose(pid)]
-            else:
+            elif ticks != entry[1]:
+                # Named again while it runs: a process first seen between fork and exec (a worker
+                # starting an executor, gradspark-submit's bash before it becomes the driver) has
+                # the name of what it became.
                 entry[1] = ticks
+                entry[3] = self._whose(pid)[1]
 
     @staticmethod
     def _whose(pid):
@@ -685,7 +689,7 @@ def main():
         mllib()
         workloads()
         reduction()
-        if QUICK:  # about 3 minutes more: --quick --only storage runs it
+        if QUICK:  # about 5 minutes more: --quick --only storage runs it
             log("storage: left out of --quick (--quick --only storage runs it alone)")
         else:
             storage()
