@@ -9,7 +9,7 @@ import java.util.List;
 
 /**
  * The functional transforms of JAX and current MindSpore: {@code grad}, {@code valueAndGrad},
- * {@code vjp}, {@code jvp}, {@code jacrev}, {@code jacfwd}, {@code hessian}. Each takes an
+ * {@code vjp}, {@code jvp}, {@code linearize}, {@code jacrev}, {@code jacfwd}, {@code hessian}. Each takes an
  * {@link Fn} (a Cell or a lambda) and composes with the others and with {@link GradOperation}.
  *
  * <p>As with GradOperation, the gradient of a non-scalar output is that of the sum of its elements;
@@ -78,8 +78,7 @@ public final class Functional {
             Tensor[] targets = concatArrays(rec.inputVars, rec.paramVars);
             Tensor[] g = rec.pullback(outs, Recording.onesLike(outs), targets);
             // rec.inputVars follow the input order; the gradients follow the order asked (JAX's argnums).
-            int[] slot = new int[args.length];
-            for (int i = 0, k = 0; i < args.length; i++) if (wrt[i]) slot[i] = k++;
+            int[] slot = slots(wrt);
             Tensor[] gPos = new Tensor[pos.length];
             for (int j = 0; j < pos.length; j++) gPos[j] = g[slot[pos[j]]];
             Tensor[] gW = Arrays.copyOfRange(g, rec.inputVars.length, g.length);
@@ -90,84 +89,190 @@ public final class Functional {
         };
     }
 
-    /** The result of {@link #vjp}: the output and its pullback. */
+    /** The result of {@link #vjp}: the output, its pullback, and the aux of a hasAux function. */
     public static final class Vjp {
         private final Recording rec;
+        private final boolean hasAux;
 
-        private Vjp(Recording rec) {
+        private Vjp(Recording rec, boolean hasAux) {
             this.rec = rec;
+            this.hasAux = hasAux;
+            differentiated(rec.output, hasAux, "vjp");
         }
 
-        public Value output() { return Recording.release(rec.output); }
+        /** The output that is pulled back (with hasAux, the first part of f's output). */
+        public Value output() { return Recording.release(differentiated(rec.output, hasAux, "vjp")); }
+
+        /** The aux of a hasAux function: the second part of its output, or the tuple of all after the first. */
+        public Value aux() {
+            if (!hasAux) throw new IllegalStateException("vjp: aux() needs vjp(f, primals, hasAux=true)");
+            return Recording.release(auxOf(rec.output, "vjp"));
+        }
 
         /** One cotangent per input for cotangents of the output (one tensor per output part). */
         public TensorTuple pullback(Tensor... cotangents) {
-            List<Tensor> outs = rec.outputs();
+            List<Tensor> outs = differentiated(rec.output, hasAux, "vjp").leaves();
             Recording.checkCotangents(outs, Arrays.asList(cotangents), "vjp", "cotangent", "cotangent(s)");
             return Recording.tuple(rec.pullback(outs, Arrays.asList(cotangents), rec.inputVars));
+        }
+
+        /** The cotangent of a tuple output as one tuple (MindSpore's form), or one Tensor. */
+        public TensorTuple pullback(Value cotangent) {
+            return pullback(cotangent.leaves().toArray(new Tensor[0]));
         }
     }
 
     /** JAX's {@code vjp}: runs f at the primals and returns its output with the pullback. */
     public static Vjp vjp(Fn f, Tensor... primals) {
-        return new Vjp(Recording.of(f, primals, Recording.all(primals.length), List.of()));
+        return vjp(f, primals, false);
+    }
+
+    /** JAX's and MindSpore's {@code vjp(f, *primals, has_aux)}: with hasAux, {@link Vjp#aux} holds the aux. */
+    public static Vjp vjp(Fn f, Tensor[] primals, boolean hasAux) {
+        return new Vjp(Recording.of(f, primals, Recording.all(primals.length), List.of()), hasAux);
     }
 
     /** JAX's {@code jvp}: the pair {@code (f(primals), J tangents)}. */
     public static TensorTuple jvp(Fn f, Tensor[] primals, Tensor[] tangents) {
-        Linearized lin = linearize(f, primals, Recording.all(primals.length));
-        return TensorTuple.of(Recording.release(lin.output), lin.apply(tangents));
+        return jvp(f, primals, tangents, false);
     }
 
-    /** The Jacobian of f (one Tensor output) w.r.t. input {@code argnum} by reverse mode: shape out ++ in. */
+    /** {@code jvp(f, primals, tangents, has_aux)}: {@code (out, J tangents)}, with hasAux {@code (out, J tangents, aux)}. */
+    public static TensorTuple jvp(Fn f, Tensor[] primals, Tensor[] tangents, boolean hasAux) {
+        Linearized lin = linearize(f, primals, Recording.all(primals.length), hasAux);
+        Value jv = lin.apply(tangents);
+        return hasAux ? TensorTuple.of(lin.output(), jv, lin.aux()) : TensorTuple.of(lin.output(), jv);
+    }
+
+    /**
+     * JAX's {@code linearize}: runs f once at the primals and keeps {@code t -> J t}, so that the
+     * Jacobian-vector product can be taken for many tangents at the cost of one backward pass each.
+     *
+     * <pre>{@code
+     * Functional.Linearized lin = Functional.linearize(f, x);
+     * Tensor jt = lin.apply(t).asTensor();   // = jvp(f, {x}, {t}).tensor(1)
+     * }</pre>
+     */
+    public static Linearized linearize(Fn f, Tensor... primals) {
+        return linearize(f, primals, Recording.all(primals.length), false);
+    }
+
+    /**
+     * The Jacobian of f w.r.t. input {@code argnum} by reverse mode: shape out ++ in, or one Jacobian
+     * per output for a tuple output.
+     */
     public static Fn jacrev(Fn f, int argnum) {
+        return jacrev(f, new int[] {argnum}, false);
+    }
+
+    /**
+     * JAX's {@code jacrev(f, argnums, has_aux)}, MindSpore's {@code jacrev(fn, grad_position, has_aux)}:
+     * for each output (the output's tuple structure kept) the Jacobian w.r.t. each position asked, of
+     * shape out ++ in (a tuple over the positions, in the order asked, when there are several); with
+     * hasAux, the pair {@code (jacobians, aux)}. One pullback per output element.
+     */
+    public static Fn jacrev(Fn f, int[] argnums, boolean hasAux) {
+        int[] pos = positions(argnums, "jacrev");
         return args -> {
-            Recording rec = Recording.of(f, args, Recording.only(args.length, argnum), List.of());
-            Tensor y = single(rec.output, "jacrev");
-            Tensor x = args[argnum];
-            List<Tensor> rows = new ArrayList<>();
-            for (int i = 0; i < y.size(); i++) {
-                Tensor g = rec.pullback(List.of(y), List.of(oneHot(y, i)), rec.inputVars)[0];
-                rows.add(reshape(g, 1, x.size()));
-            }
-            return reshape(concat(0, rows.toArray(new Tensor[0])), concatDims(y.shape(), x.shape()));
+            boolean[] wrt = Recording.only(args.length, pos);
+            int[] slot = slots(wrt);
+            Recording rec = Recording.of(f, args, wrt, List.of());
+            Value jac = mapLeaves(differentiated(rec.output, hasAux, "jacrev"), y -> {
+                Tensor[][] rows = new Tensor[rec.inputVars.length][y.size()];
+                for (int i = 0; i < y.size(); i++) {
+                    Tensor[] g = rec.pullback(List.of(y), List.of(oneHot(y, i)), rec.inputVars);
+                    for (int v = 0; v < g.length; v++) rows[v][i] = reshape(g[v], 1, g[v].size());
+                }
+                Tensor[] perPosition = new Tensor[pos.length];
+                for (int j = 0; j < pos.length; j++) {
+                    Tensor x = args[pos[j]];
+                    perPosition[j] = y.size() == 0 ? Tensor.full(0, x.dtype(), Shape.of(concatDims(y.shape(), x.shape())))
+                            : reshape(concat(0, rows[slot[pos[j]]]), concatDims(y.shape(), x.shape()));
+                }
+                return pos.length == 1 ? perPosition[0] : Recording.tuple(perPosition);
+            });
+            return hasAux ? TensorTuple.of(jac, Recording.release(auxOf(rec.output, "jacrev"))) : jac;
         };
     }
 
-    /** The Jacobian of f (one Tensor output) w.r.t. input {@code argnum} by forward mode: shape out ++ in. */
+    /** The Jacobian of f w.r.t. input {@code argnum} by forward mode: shape out ++ in, one per output for a tuple. */
     public static Fn jacfwd(Fn f, int argnum) {
+        return jacfwd(f, new int[] {argnum}, false);
+    }
+
+    /** {@link #jacrev(Fn, int[], boolean)}'s results by forward mode: one Jacobian-vector product per input element. */
+    public static Fn jacfwd(Fn f, int[] argnums, boolean hasAux) {
+        int[] pos = positions(argnums, "jacfwd");
         return args -> {
-            Linearized lin = linearize(f, args, Recording.only(args.length, argnum));
-            Tensor y = single(lin.output, "jacfwd");
-            Tensor x = args[argnum];
-            List<Tensor> cols = new ArrayList<>();
-            for (int j = 0; j < x.size(); j++) {
-                Tensor col = lin.apply(new Tensor[] {oneHot(x, j)}).asTensor();
-                cols.add(reshape(col, y.size(), 1));
+            boolean[] wrt = Recording.only(args.length, pos);
+            int[] slot = slots(wrt);
+            Linearized lin = linearize(f, args, wrt, hasAux);
+            List<Tensor> ys = lin.outputs;
+            Tensor[][] blocks = new Tensor[ys.size()][pos.length];
+            for (int j = 0; j < pos.length; j++) {
+                Tensor x = args[pos[j]];
+                List<List<Tensor>> cols = new ArrayList<>();
+                for (int k = 0; k < ys.size(); k++) cols.add(new ArrayList<>());
+                for (int e = 0; e < x.size(); e++) {
+                    Tensor[] jv = lin.along(slot[pos[j]], oneHot(x, e));
+                    for (int k = 0; k < ys.size(); k++) cols.get(k).add(reshape(jv[k], ys.get(k).size(), 1));
+                }
+                for (int k = 0; k < ys.size(); k++) {
+                    int[] dims = concatDims(ys.get(k).shape(), x.shape());
+                    blocks[k][j] = x.size() == 0 ? Tensor.full(0, x.dtype(), Shape.of(dims))
+                            : reshape(concat(1, cols.get(k).toArray(new Tensor[0])), dims);
+                }
             }
-            return reshape(concat(1, cols.toArray(new Tensor[0])), concatDims(y.shape(), x.shape()));
+            int[] next = {0};
+            Value jac = mapLeaves(lin.differentiated, y -> {
+                Tensor[] b = blocks[next[0]++];
+                return pos.length == 1 ? b[0] : Recording.tuple(b);
+            });
+            return hasAux ? TensorTuple.of(jac, lin.aux()) : jac;
         };
     }
 
     /** The Hessian {@code jacfwd(jacrev(f))} w.r.t. input {@code argnum}: shape out ++ in ++ in. */
     public static Fn hessian(Fn f, int argnum) {
-        return jacfwd(jacrev(f, argnum), argnum);
+        return hessian(f, new int[] {argnum}, false);
     }
 
-    /** Runs f and keeps {@code u -> J^T u} recorded, so that {@code J v} can be taken for many v. */
-    private static final class Linearized {
-        final Value output;
+    /**
+     * JAX's {@code hessian(f, argnums, has_aux)} = {@code jacfwd(jacrev(f, argnums), argnums)}: for several
+     * positions the blocks {@code ((H_00, H_01), (H_10, H_11))}; with hasAux, {@code (hessian, aux)}.
+     */
+    public static Fn hessian(Fn f, int[] argnums, boolean hasAux) {
+        return jacfwd(jacrev(f, argnums, hasAux), argnums, hasAux);
+    }
+
+    /**
+     * A function linearized at its primals (JAX's {@code linearize}): f ran once, and {@code u -> J^T u}
+     * is kept recorded, so that {@code J t} is one backward pass over it for each tangent t.
+     */
+    public static final class Linearized {
+        private final Value fullOutput;
+        private final boolean hasAux;
+        final Value differentiated;
+        final List<Tensor> outputs;
         final Tensor[] cotangentVars;
         final Tensor[] transposed;
 
-        Linearized(Value output, Tensor[] cotangentVars, Tensor[] transposed) {
-            this.output = output;
+        private Linearized(Value fullOutput, boolean hasAux, Tensor[] cotangentVars, Tensor[] transposed) {
+            this.fullOutput = fullOutput;
+            this.hasAux = hasAux;
+            this.differentiated = differentiated(fullOutput, hasAux, "linearize");
+            this.outputs = differentiated.leaves();
             this.cotangentVars = cotangentVars;
             this.transposed = transposed;
         }
 
-        /** J v, one tensor per output part (a Tensor for a single output). */
-        Value apply(Tensor[] tangents) {
+        /** f's output at the primals (with hasAux, its first part). */
+        public Value output() { return Recording.release(differentiated); }
+
+        Value aux() { return Recording.release(auxOf(fullOutput, "linearize")); }
+
+        /** J t, one tensor per output part (a Tensor for a single output); one tangent per primal, of its shape and dtype. */
+        public Value apply(Tensor... tangents) {
             if (tangents.length != transposed.length) {
                 throw new IllegalArgumentException("jvp: " + transposed.length + " primal(s) but " + tangents.length + " tangent(s)");
             }
@@ -181,18 +286,23 @@ public final class Functional {
                 }
             }
             Tensor[] jv = Engine.backward(Arrays.asList(transposed), Arrays.asList(tangents), cotangentVars, Engine.enclosingGradientActive());
-            return output instanceof Tensor ? jv[0] : Recording.tuple(jv);
+            return rebuild(differentiated, jv);
+        }
+
+        /** J_v t for the tangent t of the v-th differentiated primal alone: one tensor per output part. */
+        Tensor[] along(int v, Tensor tangent) {
+            return Engine.backward(List.of(transposed[v]), List.of(tangent), cotangentVars, Engine.enclosingGradientActive());
         }
     }
 
-    private static Linearized linearize(Fn f, Tensor[] primals, boolean[] wrt) {
+    private static Linearized linearize(Fn f, Tensor[] primals, boolean[] wrt, boolean hasAux) {
         Engine.openLevel(List.of());
         try {
             Recording rec = Recording.of(f, primals, wrt, List.of());
-            List<Tensor> outs = rec.outputs();
+            List<Tensor> outs = differentiated(rec.output, hasAux, "linearize").leaves();
             Tensor[] us = outs.stream().map(o -> Engine.variable(Tensor.full(0, o.dtype(), o.shape()))).toArray(Tensor[]::new);
             Tensor[] jt = Engine.backward(outs, Arrays.asList(us), rec.inputVars, true);
-            return new Linearized(rec.output, us, jt);
+            return new Linearized(rec.output, hasAux, us, jt);
         } finally {
             Engine.closeLevel();
         }
@@ -200,9 +310,28 @@ public final class Functional {
 
     // ------------------------------------------------------------ helpers
 
-    private static Tensor single(Value v, String who) {
-        if (v instanceof Tensor t) return t;
-        throw new IllegalArgumentException(who + ": the function must return one Tensor, not a tuple");
+    private static int[] positions(int[] argnums, String who) {
+        if (argnums == null || argnums.length == 0) throw new IllegalArgumentException(who + ": give at least one position");
+        return argnums.clone();
+    }
+
+    /** For each input, its index among the inputs differentiated (those marked in wrt), in input order. */
+    private static int[] slots(boolean[] wrt) {
+        int[] slot = new int[wrt.length];
+        for (int i = 0, k = 0; i < wrt.length; i++) if (wrt[i]) slot[i] = k++;
+        return slot;
+    }
+
+    /** The same tuple structure with each Tensor replaced by {@code f} of it, depth first. */
+    private static Value mapLeaves(Value v, java.util.function.Function<Tensor, Value> f) {
+        if (v instanceof Tensor t) return f.apply(t);
+        return new TensorTuple(((TensorTuple) v).parts().stream().map(p -> mapLeaves(p, f)).toList());
+    }
+
+    /** {@code like}'s tuple structure filled with {@code leaves} in depth-first order. */
+    private static Value rebuild(Value like, Tensor[] leaves) {
+        int[] next = {0};
+        return mapLeaves(like, t -> leaves[next[0]++]);
     }
 
     private static Tensor oneHot(Tensor like, int index) {

@@ -245,4 +245,80 @@ class PeerAgreementTest {
         var e = assertThrows(IllegalArgumentException.class, () -> Functional.grad(a -> sin(a[0]), new int[] {0}, null, true).apply(x));
         assertTrue(e.getMessage().contains("hasAux"), e.getMessage());
     }
+
+    // ------------------------------------------------------------ item 7: tuple outputs and several positions in jacobians
+
+    /** f(x, y) = (x * y, sin(x) + y^2): Jacobians diagonal. */
+    static final Fn TWO_OUT = a -> TensorTuple.of(mul(a[0], a[1]), add(sin(a[0]), square(a[1])));
+    static final Tensor JX = d(0.4, -1.2, 2.0), JY = d(1.5, 0.3, -0.8);
+
+    private static Tensor diag(Tensor v) {
+        int n = v.size();
+        return Tensor.fromFunction(v.dtype(), Shape.of(n, n), i -> i / n == i % n ? v.getDouble(i / n) : 0.0);
+    }
+
+    /**
+     * mindspore tests/st/gradient/test_jacrev_pynative.py and test_jacfwd_pynative.py (multiple
+     * outputs, multiple positions) and JAX's jacrev/jacfwd with tuple argnums: one Jacobian per
+     * output, each a tuple over the positions asked, in that order.
+     */
+    @Test
+    void jacobiansOfATupleOutputWithSeveralPositions() {
+        Tensor d0x = diag(JY), d0y = diag(JX), d1x = diag(cos(JX)), d1y = diag(mul(JY, 2.0));
+        for (boolean forward : new boolean[] {false, true}) {
+            Fn jac = forward ? Functional.jacfwd(TWO_OUT, new int[] {1, 0}, false) : Functional.jacrev(TWO_OUT, new int[] {1, 0}, false);
+            TensorTuple j = jac.apply(JX, JY).asTuple();
+            assertEquals(2, j.size());
+            close(d0y, j.get(0).asTuple().get(0));
+            close(d0x, j.get(0).asTuple().get(1));
+            close(d1y, j.get(1).asTuple().get(0));
+            close(d1x, j.get(1).asTuple().get(1));
+            // One position: one Jacobian per output.
+            TensorTuple one = (forward ? Functional.jacfwd(TWO_OUT, 0) : Functional.jacrev(TWO_OUT, 0)).apply(JX, JY).asTuple();
+            close(d0x, one.get(0));
+            close(d1x, one.get(1));
+        }
+    }
+
+    /** JAX's hessian with argnums=(0, 1): the blocks ((H_xx, H_xy), (H_yx, H_yy)) of f(x, y) = sum(x^2 y). */
+    @Test
+    void hessianBlocksForSeveralPositions() {
+        Fn f = a -> sum(mul(square(a[0]), a[1]));
+        TensorTuple h = Functional.hessian(f, new int[] {0, 1}, false).apply(JX, JY).asTuple();
+        close(diag(mul(JY, 2.0)), h.get(0).asTuple().get(0));
+        close(diag(mul(JX, 2.0)), h.get(0).asTuple().get(1));
+        close(diag(mul(JX, 2.0)), h.get(1).asTuple().get(0));
+        close(Tensor.zeros(DType.FLOAT64, 3, 3), h.get(1).asTuple().get(1));
+    }
+
+    // ------------------------------------------------------------ item 4: hasAux on every transform
+
+    /** f(x) = (x^2, aux): JAX's jacrev/jacfwd/hessian/vjp/jvp(has_aux=True), MindSpore's jacrev/jacfwd/vjp/jvp(has_aux=True). */
+    static final Fn WITH_AUX = a -> TensorTuple.of(square(a[0]), cos(a[0]));
+
+    @Test
+    void everyTransformTakesHasAux() {
+        Tensor aux = cos(JX);
+        TensorTuple jr = Functional.jacrev(WITH_AUX, new int[] {0}, true).apply(JX).asTuple();
+        close(diag(mul(JX, 2.0)), jr.get(0));
+        close(aux, jr.get(1));
+        TensorTuple jf = Functional.jacfwd(WITH_AUX, new int[] {0}, true).apply(JX).asTuple();
+        close(diag(mul(JX, 2.0)), jf.get(0));
+        close(aux, jf.get(1));
+        Fn scalarWithAux = a -> TensorTuple.of(sum(pow(a[0], 3.0)), cos(a[0]));
+        TensorTuple h = Functional.hessian(scalarWithAux, new int[] {0}, true).apply(JX).asTuple();
+        close(diag(mul(JX, 6.0)), h.get(0));
+        close(aux, h.get(1));
+
+        Functional.Vjp v = Functional.vjp(WITH_AUX, new Tensor[] {JX}, true);
+        close(square(JX), v.output());
+        close(aux, v.aux());
+        close(mul(mul(JX, 2.0), JY), v.pullback(JY).get(0));
+
+        TensorTuple jv = Functional.jvp(WITH_AUX, new Tensor[] {JX}, new Tensor[] {JY}, true);
+        assertEquals(3, jv.size());
+        close(square(JX), jv.get(0));
+        close(mul(mul(JX, 2.0), JY), jv.get(1));
+        close(aux, jv.get(2));
+    }
 }
