@@ -15,8 +15,8 @@ import java.util.Set;
 
 /**
  * A network, as MindSpore's {@code nn.Cell}: {@link #construct} computes the output from the inputs,
- * and the {@link Parameter}s held in its fields (and in sub-cells' fields, arrays and lists) are its
- * trainable weights. Cells are {@link Serializable}, so they travel to Spark executors.
+ * and the {@link Parameter}s held in its fields (and in sub-cells' fields, arrays and lists, and
+ * captured by an anonymous cell or by a lambda held in a field) are its trainable weights. Cells are {@link Serializable}, so they travel to Spark executors.
  *
  * <pre>{@code
  * class Net extends Cell {
@@ -63,6 +63,30 @@ public abstract class Cell implements Fn, Serializable {
             }
             throw e;
         }
+    }
+
+    /**
+     * {@link #call(Tensor...)} where an argument may be a tuple: MindSpore's form
+     * {@code grad(net)(x, y, (s1, s2))} of the sens of a tuple output. Tensors only is the same as
+     * {@code call(Tensor...)}; a tuple is accepted only by cells that say so ({@link #callWithTuples}).
+     */
+    @SuppressWarnings("unchecked")
+    public final <T extends Value> T call(Value... args) {
+        boolean tensors = true;
+        for (Value v : args) tensors &= v instanceof Tensor;
+        if (tensors) return call(java.util.Arrays.copyOf(args, args.length, Tensor[].class));
+        return (T) callWithTuples(args);
+    }
+
+    /** A call with a tuple among the arguments: refused, naming it, unless the cell overrides this. */
+    protected Value callWithTuples(Value[] args) {
+        for (int i = 0; i < args.length; i++) {
+            if (args[i] instanceof TensorTuple t) {
+                throw new IllegalArgumentException(describe() + " takes Tensors: argument " + i + " is a tuple of " + t.size() + " values"
+                        + " (a tuple is accepted only as the sens of a GradOperation(sensParam=true) cell)");
+            }
+        }
+        throw new IllegalStateException("no tuple among the arguments");
     }
 
     @Override
@@ -128,17 +152,10 @@ public abstract class Cell implements Fn, Serializable {
         if (o instanceof Parameter p) {
             out.put(prefix.isEmpty() ? p.name() : prefix, p);
         } else if (o instanceof Cell c) {
-            for (Class<?> k : hierarchy(c.getClass())) {
-                for (Field f : k.getDeclaredFields()) {
-                    if (Modifier.isStatic(f.getModifiers()) || f.isSynthetic()) continue;
-                    f.setAccessible(true);
-                    try {
-                        collect(f.get(c), join(prefix, f.getName()), out, seen);
-                    } catch (IllegalAccessException e) {
-                        throw new IllegalStateException("cannot read field " + f, e);
-                    }
-                }
-            }
+            for (Class<?> k : hierarchy(c.getClass())) collectFields(c, k, prefix, out, seen);
+        } else if (o instanceof Fn fn) {
+            // A lambda (or another Fn) held by a cell: the parameters it captured are the cell's too.
+            for (Class<?> k = fn.getClass(); k != null && k != Object.class; k = k.getSuperclass()) collectFields(fn, k, prefix, out, seen);
         } else if (o instanceof Collection<?> list) {
             int i = 0;
             for (Object e : list) collect(e, join(prefix, String.valueOf(i++)), out, seen);
@@ -146,6 +163,33 @@ public abstract class Cell implements Fn, Serializable {
             for (int i = 0; i < Array.getLength(o); i++) collect(Array.get(o, i), join(prefix, String.valueOf(i)), out, seen);
         } else if (o instanceof ParameterTuple t) {
             collect(t.asList(), prefix, out, seen);
+        }
+    }
+
+    /**
+     * The fields of {@code o} declared by {@code k}. Locals captured by an anonymous cell ({@code val$w})
+     * and by a lambda ({@code arg$1}) count, named by the local or by the parameter's own name; the
+     * reference to an enclosing instance ({@code this$0}) does not.
+     */
+    private static void collectFields(Object o, Class<?> k, String prefix, Map<String, Parameter> out, Set<Object> seen) {
+        for (Field f : k.getDeclaredFields()) {
+            if (Modifier.isStatic(f.getModifiers()) || f.getName().startsWith("this$")) continue;
+            Object v;
+            try {
+                f.setAccessible(true);
+                v = f.get(o);
+            } catch (IllegalAccessException | RuntimeException e) {
+                throw new IllegalStateException("cannot read field " + f + " while looking for parameters", e);
+            }
+            String name = f.getName();
+            if (name.startsWith("val$")) {
+                name = join(prefix, name.substring(4));
+            } else if (f.isSynthetic() || k.isSynthetic() || k.isHidden()) {
+                name = v instanceof Parameter p ? join(prefix, p.name()) : prefix;
+            } else {
+                name = join(prefix, name);
+            }
+            collect(v, name, out, seen);
         }
     }
 

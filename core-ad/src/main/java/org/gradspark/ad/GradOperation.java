@@ -18,7 +18,8 @@ import java.util.List;
  *
  * <p>The gradient is of the sum of the output's elements, or, with {@code sensParam}, of
  * {@code sum(out * sens)} where the caller passes {@code sens} after the inputs (the vector-Jacobian
- * product). A tuple output is differentiated as the sum of its parts, with one sens per part.
+ * product). A tuple output is differentiated as the sum of its parts, with one sens per part: trailing
+ * tensors, or one tuple ({@code g.call(x, y, TensorTuple.of(s1, s2))}, MindSpore's form).
  *
  * <pre>{@code
  * Tensor dx = new GradOperation().apply(new Net()).call(x, y);
@@ -82,14 +83,37 @@ public final class GradOperation implements java.io.Serializable {
                         + nInputs + " input(s): got " + args.length + " argument(s)");
             }
             Tensor[] inputs = Arrays.copyOf(args, nInputs);
+            return gradient(inputs, sensParam ? Arrays.asList(Arrays.copyOfRange(args, nInputs, args.length)) : null);
+        }
+
+        /** MindSpore's {@code grad(net)(x, y, (s1, s2))}: the sens of a tuple output as one tuple, last. */
+        @Override protected Value callWithTuples(Value[] args) {
+            int n = args.length - 1;
+            boolean ok = sensParam && n >= 0 && args[n] instanceof TensorTuple;
+            for (int i = 0; ok && i < n; i++) ok = args[i] instanceof Tensor;
+            if (!ok) {
+                throw new IllegalArgumentException(describe() + " takes Tensors" + (sensParam ? ", and the sens of a tuple output as one tuple after them" : "")
+                        + ": got a tuple elsewhere");
+            }
+            int declared = net.inputCount();
+            if (declared >= 0 && declared != n) {
+                throw new IllegalArgumentException(describe() + " takes " + declared + " input(s) and the sens, got " + n + " input(s) before the sens tuple");
+            }
+            if (n == 0 && !getAll && params == null) throw new IllegalArgumentException(describe() + " needs at least one input before the sens");
+            return gradient(Arrays.copyOf(args, n, Tensor[].class), args[n].leaves());
+        }
+
+        /** The gradient at {@code inputs}, for the sens {@code sens} (null: ones). */
+        private Value gradient(Tensor[] inputs, List<Tensor> sens) {
+            int nInputs = inputs.length;
             boolean[] wrt = getAll ? Recording.all(nInputs) : params == null ? Recording.only(nInputs, 0) : new boolean[nInputs];
             List<Parameter> ps = params == null ? List.of() : params.asList();
             Recording rec = Recording.of(net, inputs, wrt, ps);
 
             List<Tensor> outs = rec.outputs();
             List<Tensor> cts;
-            if (sensParam) {
-                cts = Arrays.asList(Arrays.copyOfRange(args, nInputs, args.length));
+            if (sens != null) {
+                cts = sens;
                 Recording.checkSens(outs, cts, describe());
             } else {
                 cts = Recording.onesLike(outs);

@@ -105,7 +105,11 @@ public final class Ops {
 
     // ------------------------------------------------------------ linear algebra
 
-    /** a @ b for 2-D matrices, or batched [B,m,k] @ [B,k,n]; a [B,m,k] @ [k,n] applies b to every row. */
+    /**
+     * a @ b for 2-D matrices, or batched [B,m,k] @ [B,k,n]; a [B,m,k] @ [k,n] applies b to every row.
+     * A 1-D operand is a vector, as NumPy's {@code @}: [m,k] @ [k] is [m], [k] @ [k,n] is [n],
+     * [k] @ [k] is their dot product (a scalar), [B,m,k] @ [k] is [B,m].
+     */
     public static Tensor matMul(Tensor a, Tensor b) { return matMul(a, b, false, false); }
 
     /**
@@ -116,6 +120,7 @@ public final class Ops {
         DType t = DType.promote(a.dtype(), b.dtype());
         a = cast(a, t);
         b = cast(b, t);
+        if ((a.rank() == 1 || b.rank() == 1) && a.rank() >= 1 && b.rank() >= 1) return matMulWithVector(a, b, transA, transB);
         if (a.rank() == 3 && b.rank() == 2 && !transA) {
             int batch = a.shape().dim(0), m = a.shape().dim(1);
             Tensor flat = matMul(reshape(a, batch * m, a.shape().dim(2)), b, false, transB);
@@ -123,6 +128,28 @@ public final class Ops {
         }
         checkMatMul(a.shape(), b.shape(), transA, transB);
         return Primitives.MATMUL.call(new Primitives.MatMulFlags(transA, transB), a, b);
+    }
+
+    /**
+     * NumPy's matmul with a 1-D operand: a vector on the left is a row [1,k], on the right a column
+     * [k,1], and that axis is dropped from the result. A 1-D operand's transpose flag changes nothing
+     * (NumPy's {@code .T} of a 1-D array is itself).
+     */
+    private static Tensor matMulWithVector(Tensor a, Tensor b, boolean transA, boolean transB) {
+        boolean rowA = a.rank() == 1, colB = b.rank() == 1;
+        int ka = rowA ? a.size() : transA ? a.shape().dim(-2) : a.shape().dim(-1);
+        int kb = colB ? b.size() : transB ? b.shape().dim(-1) : b.shape().dim(-2);
+        if (ka != kb || a.rank() > 3 || b.rank() > 3) {
+            throw new IllegalArgumentException("matMul: shapes " + a.shape() + (transA && !rowA ? "^T" : "") + " and " + b.shape() + (transB && !colB ? "^T" : "")
+                    + (ka != kb ? " are not aligned: " + ka + " != " + kb : " have more than 3 axes"));
+        }
+        Tensor a2 = rowA ? reshape(a, 1, ka) : a, b2 = colB ? reshape(b, kb, 1) : b;
+        if (rowA && b.rank() == 3) a2 = broadcastTo(reshape(a, 1, 1, ka), b.shape().dim(0), 1, ka);
+        Tensor r = matMul(a2, b2, !rowA && transA, !colB && transB);
+        int[] d = r.shape().dims();
+        int[] kept = java.util.stream.IntStream.range(0, d.length)
+                .filter(i -> !(rowA && i == d.length - 2) && !(colB && i == d.length - 1)).map(i -> d[i]).toArray();
+        return reshape(r, kept);
     }
 
     private static void checkMatMul(Shape a, Shape b, boolean ta, boolean tb) {

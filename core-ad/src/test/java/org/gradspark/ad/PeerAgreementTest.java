@@ -321,4 +321,79 @@ class PeerAgreementTest {
         close(mul(mul(JX, 2.0), JY), jv.get(1));
         close(aux, jv.get(2));
     }
+
+    // ------------------------------------------------------------ item 8: linearize, tuple sens, matrix @ vector, captured parameters
+
+    /** jax APITest.test_linearize: linearize(f, x) gives f(x) and the same J t as jvp, for several t. */
+    @Test
+    void linearizeAgreesWithJvp() {
+        Fn f = a -> sin(cos(a[0]));
+        Tensor x = d(3.0, -0.5);
+        Functional.Linearized lin = Functional.linearize(f, x);
+        close(f.apply(x).asTensor(), lin.output());
+        for (Tensor t : new Tensor[] {d(1.0, 0.0), d(2.0, -3.0)}) {
+            close(Functional.jvp(f, new Tensor[] {x}, new Tensor[] {t}).tensor(1), lin.apply(t));
+            close(mul(mul(cos(cos(x)), neg(sin(x))), t), lin.apply(t));
+        }
+        TensorTuple two = Functional.linearize(TWO_OUT, JX, JY).apply(JY, JX).asTuple();
+        close(add(mul(JY, JY), mul(JX, JX)), two.get(0));
+    }
+
+    /**
+     * mindspore GradOperation(sens_param=True) on a tuple output takes the sens as one tuple
+     * argument, {@code grad(net)(x, y, (s1, s2))}; the trailing tensors form stays.
+     */
+    @Test
+    void aTupleSensForATupleOutputIsOneArgument() {
+        Cell net = new Cell() {
+            @Override public Value construct(Tensor... in) { return TensorTuple.of(mul(in[0], in[1]), sin(in[0])); }
+        };
+        Tensor s1 = d(1.0, 2.0, 3.0), s2 = d(-1.0, 0.5, 2.0);
+        Cell g = new GradOperation(false, false, true).apply(net);
+        Tensor expected = add(mul(s1, JY), mul(s2, cos(JX)));
+        close(expected, g.call(JX, JY, TensorTuple.of(s1, s2)));
+        Functional.Vjp v = Functional.vjp(TWO_OUT, JX, JY);
+        close(v.pullback(s1, s2).tensor(0), v.pullback(TensorTuple.of(s1, s2)).get(0));
+        var e = assertThrows(IllegalArgumentException.class, () -> net.call(JX, TensorTuple.of(s1, s2)));
+        assertTrue(e.getMessage().contains("tuple"), e.getMessage());
+    }
+
+    /** NumPy's matmul with a 1-D operand (numpy test_multiarray TestMatmul vector cases): [m,k]@[k] -> [m], [k]@[k,n] -> [n], [k]@[k] -> (). */
+    @Test
+    void matMulOfAMatrixAndAVector() {
+        Tensor a = Tensor.of(new double[][] {{1, 2, 3}, {4, 5, 6}}), v3 = d(1, 0, -1), v2 = d(2, -1);
+        close(d(-2, -2), matMul(a, v3));
+        close(d(-2, -1, 0), matMul(v2, a));
+        assertEquals(Shape.SCALAR, matMul(v3, v3).shape());
+        assertEquals(2.0, matMul(v3, v3).item(), 0.0);
+        Tensor batch = Tensor.uniform(5, -1, 1, DType.FLOAT64, 4, 2, 3);
+        assertEquals(Shape.of(4, 2), matMul(batch, v3).shape());
+        // Differentiable: d/dv sum(A v) = A^T 1, d/dA = 1 v^T.
+        TensorTuple g = Functional.grad(x -> sum(matMul(x[0], x[1])), 0, 1).apply(a, v3).asTuple();
+        close(Tensor.of(new double[][] {{1, 0, -1}, {1, 0, -1}}), g.get(0));
+        close(d(5, 7, 9), g.get(1));
+    }
+
+    /** PyTorch's nn.Module and MindSpore's Cell find parameters however they are held; here, captured by a lambda or an anonymous cell. */
+    static final class HoldsALambda extends Cell {
+        final Fn scale;
+
+        HoldsALambda(Parameter w) { this.scale = a -> mul(a[0], w); }
+
+        @Override public Value construct(Tensor... in) { return scale.apply(in); }
+    }
+
+    @Test
+    void parametersCapturedByALambdaOrAnAnonymousCellAreFound() {
+        Parameter w = new Parameter(d(2.0, 3.0), "w");
+        Cell anonymous = new Cell() {
+            @Override public Value construct(Tensor... in) { return mul(in[0], w); }
+        };
+        Cell holder = new HoldsALambda(w);
+        for (Cell net : new Cell[] {anonymous, holder}) {
+            assertEquals(java.util.List.of(w), net.trainableParams(), net.describe());
+            TensorTuple dw = new GradOperation(false, true, false).apply(net, new ParameterTuple(net.trainableParams())).call(d(0.4, -1.2));
+            close(d(0.4, -1.2), dw.get(0));
+        }
+    }
 }
