@@ -395,5 +395,8 @@ class PeerAgreementTest {
             TensorTuple dw = new GradOperation(false, true, false).apply(net, new ParameterTuple(net.trainableParams())).call(d(0.4, -1.2));
             close(d(0.4, -1.2), dw.get(0));
         }
+        // A bare Fn has no parameter list: its captured parameter, passed as weights, is differentiated.
+        TensorTuple dw = Functional.grad(a -> sum(mul(a[0], w)), new int[0], ParameterTuple.of(w), false).apply(d(0.4, -1.2)).asTuple();
+        close(d(0.4, -1.2), dw.get(0));
     }
 }
