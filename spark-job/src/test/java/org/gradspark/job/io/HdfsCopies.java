@@ -5,20 +5,28 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * The bad-input suites' files on a real HDFS: each case's local file (or directory, or a path
  * that does not exist) copied to a fresh place on a {@link MiniHdfs}, so the same case is read
- * through Hadoop's HDFS client with the same checks and messages (naming the hdfs:// URI).
+ * through Hadoop's HDFS client with the same checks and messages (naming the hdfs:// URI). A JUnit
+ * extension: the HDFS runs for the test class that registers it.
  */
-final class HdfsCopies {
-    private final MiniHdfs hdfs;
-    private final Storage storage;
+final class HdfsCopies implements BeforeAllCallback, AfterAllCallback {
+    private MiniHdfs hdfs;
+    private Storage storage;
     private final AtomicInteger cases = new AtomicInteger();
 
-    HdfsCopies(MiniHdfs hdfs) {
-        this.hdfs = hdfs;
-        this.storage = Storage.of(hdfs.fileSystem().getConf());
+    @Override public void beforeAll(ExtensionContext context) {
+        hdfs = MiniHdfs.start();
+        storage = Storage.of(hdfs.fileSystem().getConf());
+    }
+
+    @Override public void afterAll(ExtensionContext context) {
+        if (hdfs != null) hdfs.close();
     }
 
     Storage storage() {

@@ -1,30 +1,18 @@
 package org.gradspark.job.io;
 
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Every case of {@link NpzBadInputTest} again, with the file read from a real HDFS: the same checks, the same messages. */
 class NpzBadInputOnHdfsTest extends NpzBadInputTest {
-    static MiniHdfs hdfs;
-    static HdfsCopies copies;
-
-    @BeforeAll
-    static void startHdfs() {
-        hdfs = MiniHdfs.start();
-        copies = new HdfsCopies(hdfs);
-    }
-
-    @AfterAll
-    static void stopHdfs() {
-        if (hdfs != null) hdfs.close();
-    }
+    @RegisterExtension
+    static final HdfsCopies HDFS = new HdfsCopies();
 
     @Override Storage storage() {
-        return copies.storage();
+        return HDFS.storage();
     }
 
     @Override String locate(Path p) {
-        return copies.locate(p);
+        return HDFS.locate(p);
     }
 }
