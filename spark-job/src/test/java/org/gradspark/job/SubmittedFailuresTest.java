@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Mistakes and failures through the real {@code submit-scripts/gradspark-submit}, as a user meets
  * them: each exits with its code and one line on stderr that names the culprit (option, file, row,
  * device, master, disk), no Java stack trace on the console (it goes to the driver's log file), and
- * nothing left beside {@code --out}. The JVM's own "Using incubator modules" line may precede it.
+ * nothing left beside {@code --out}; not even the JVM's "Using incubator modules" line.
  */
 class SubmittedFailuresTest {
     static final Duration TIMEOUT = Duration.ofMinutes(3);
@@ -48,8 +48,8 @@ class SubmittedFailuresTest {
 
     /**
      * Exit code; one error line, the last on stderr, starting "gradspark" and naming every part (before
-     * it only GradSpark's own progress lines, Spark's progress bar and the JVM's and Aparapi's
-     * start-up warnings); no trace, no temporary left.
+     * it only GradSpark's own progress lines, Spark's progress bar and Aparapi's start-up warning);
+     * no trace, no incubator-module warning, no temporary left.
      */
     static void assertFailure(LocalCluster.Run r, int code, Path dir, String... named) {
         assertEquals(code, r.exitCode(), r.stderr());
@@ -60,6 +60,7 @@ class SubmittedFailuresTest {
         assertTrue(r.stderr().strip().endsWith(line), "the error line is the last:\n" + r.stderr());
         for (String part : named) assertTrue(line.contains(part), "'" + part + "' in: " + line);
         assertFalse(r.stderr().contains("\tat "), r.stderr());
+        assertFalse(r.stderr().contains("WARNING: Using incubator modules"), r.stderr());
         try (Stream<Path> s = Files.list(dir)) {
             assertEquals(List.of(), s.filter(p -> p.getFileName().toString().contains(".gradspark-tmp-")).toList(), "temporaries left");
         } catch (IOException e) {
