@@ -326,7 +326,8 @@ public final class GradientJob {
         long n = input.rows();
         int outWidth = cfg.layers()[cfg.layers().length - 1];
         RowSource sens = companion(storage, cfg.sens(), "--sens", n, cfg.loss() == JobConfig.Loss.NONE ? outWidth : 1);
-        RowSource labels = companion(storage, cfg.labels(), "--labels", n, outWidth);
+        RowSource labels = cfg.loss() == JobConfig.Loss.SOFTMAX_CROSS_ENTROPY ? classLabels(storage, cfg.labels(), n, outWidth)
+                : companion(storage, cfg.labels(), "--labels", n, outWidth);
         Map<String, Tensor> vector = null;
         if (cfg.vector() != null) {
             vector = named("--vector", () -> Npz.read(storage, cfg.vector(), Npz.DEFAULT_MAX_INFLATED_BYTES));
@@ -374,6 +375,24 @@ public final class GradientJob {
             out.abort();   // check() refused the rows: run() never took over the output
             throw e;
         }
+    }
+
+    /**
+     * Labels of a softmax classifier: one-hot rows (N, classes), or class indices as PyTorch's
+     * CrossEntropyLoss takes them (int64, int32 or integral floats of shape (N,)), read as one-hot rows.
+     */
+    private static RowSource classLabels(Storage storage, String file, long n, int classes) {
+        if (file == null) return null;
+        Npy.Header h = named("--labels", () -> Npy.readHeader(storage, file, true));
+        String where = "--labels " + Storage.display(file);
+        if (h.rank() == 1 && (h.integer() || classes > 1)) {
+            if (h.rows() != n) throw new BadInputException(where + ": has " + h.rows() + " class indices but the input has " + n + " rows");
+            return new RowSource.ClassIndices(new RowSource.NpyRows(file, h), classes, "--labels");
+        }
+        if (h.integer()) {
+            throw new BadInputException(where + ": " + h.dtypeName() + " of shape " + shapeText(h) + "; integer labels are class indices of shape (N,)");
+        }
+        return companion(storage, file, "--labels", n, classes);
     }
 
     /** Sensitivities or labels: N rows of the given width (or a 1-D array of N when width is 1). */

@@ -64,6 +64,30 @@ public sealed interface RowSource extends Serializable {
         }
     }
 
+    /**
+     * Class indices (PyTorch's {@code CrossEntropyLoss} targets: an int64, int32 or integral float
+     * array of shape (N,)) read as one-hot rows of {@code classes} values, the form the loss takes.
+     */
+    record ClassIndices(NpyRows indices, int classes, String option) implements RowSource {
+        @Override public long rows() { return indices.rows(); }
+
+        @Override public int width() { return classes; }
+
+        @Override public Tensor read(Storage storage, long first, int count, DType dtype) {
+            Tensor idx = indices.read(storage, first, count, DType.FLOAT64);
+            double[] oneHot = new double[count * classes];
+            for (int i = 0; i < count; i++) {
+                double c = idx.getDouble(i);
+                if (c != Math.rint(c) || c < 0 || c >= classes) {
+                    throw new org.gradspark.job.io.BadInputException(option + " " + Storage.display(indices.file()) + ", row " + (first + i)
+                            + ": class " + (c == Math.rint(c) ? String.valueOf((long) c) : String.valueOf(c)) + " is not one of 0.." + (classes - 1));
+                }
+                oneHot[i * classes + (int) c] = 1;
+            }
+            return Tensor.wrap(oneHot, Shape.of(count, classes)).astype(dtype);
+        }
+    }
+
     /** Uniform values in [-1, 1): row r is the same whichever partition or run reads it. */
     record Synthetic(long rows, int width, long seed) implements RowSource {
         @Override public Tensor read(Storage storage, long first, int count, DType dtype) {

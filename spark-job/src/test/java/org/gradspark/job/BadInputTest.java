@@ -236,6 +236,41 @@ class BadInputTest {
         assertRejected(job("--on-nan", "fail"), "--input " + x + ", row 7: column 0 is -Infinity");
     }
 
+    /**
+     * Class indices as PyTorch's CrossEntropyLoss takes them (int64 or int32 of shape (N,)) give the
+     * bytes of the same labels one-hot (issue 15, item 2: they were refused); an index outside
+     * [0, classes) is named with its file and row.
+     */
+    @Test
+    void classIndicesGiveTheBytesOfOneHotLabels() throws IOException {
+        int[] classes = {1, 0, 1, 1, 0, 0, 1, 0, 1, 1};
+        float[] oneHot = new float[10 * 2];
+        ByteBuffer i64 = ByteBuffer.allocate(80).order(ByteOrder.LITTLE_ENDIAN), i32 = ByteBuffer.allocate(40).order(ByteOrder.LITTLE_ENDIAN);
+        for (int r = 0; r < 10; r++) {
+            oneHot[r * 2 + classes[r]] = 1;
+            i64.putLong(classes[r]);
+            i32.putInt(classes[r]);
+        }
+        Npy.write(y, Tensor.wrap(oneHot, Shape.of(10, 2)));
+        Path y64 = Files.write(dir.resolve("y64.npy"), npy("{'descr': '<i8', 'fortran_order': False, 'shape': (10,), }", i64.array()));
+        Path y32 = Files.write(dir.resolve("y32.npy"), npy("{'descr': '<i4', 'fortran_order': False, 'shape': (10,), }", i32.array()));
+        byte[] expected = null;
+        for (Path labels : List.of(y, y64, y32)) {
+            Path out = dir.resolve("ce-" + labels.getFileName());
+            Run r = grad(join(job("--loss", "softmax-cross-entropy", "--labels", labels.toString()), List.of("--out", out.toString())));
+            assertEquals(0, r.code(), r.err());
+            byte[] got = Files.readAllBytes(out.resolve("grads.npz"));
+            if (expected == null) expected = got;
+            else assertTrue(Arrays.equals(expected, got), labels + " gives other bytes than the one-hot labels");
+        }
+        i64.putLong(6 * 8, 2);
+        Files.write(y64, npy("{'descr': '<i8', 'fortran_order': False, 'shape': (10,), }", i64.array()));
+        assertRejected(job("--loss", "softmax-cross-entropy", "--labels", y64.toString()), "--labels " + y64 + ", row 6: class 2 is not one of 0..1");
+        i64.putLong(6 * 8, -1);
+        Files.write(y64, npy("{'descr': '<i8', 'fortran_order': False, 'shape': (10,), }", i64.array()));
+        assertRejected(job("--loss", "softmax-cross-entropy", "--labels", y64.toString()), "--labels " + y64 + ", row 6: class -1 is not one of 0..1");
+    }
+
     /** NaN in the other inputs made every gradient NaN, with exit 0: each is refused naming the file, the row or key, and the index. */
     @Test
     void nanInSensLabelsWeightsOrVectorIsRefused() {

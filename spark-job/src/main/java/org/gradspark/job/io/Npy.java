@@ -66,13 +66,26 @@ public final class Npy {
      * @param bigEndian   whether elements are stored big-endian ({@code >f4})
      * @param fortranOrder whether the first axis varies fastest in the file
      * @param dataOffset  bytes before the data: magic, version, header length and header
+     * @param integerBytes 0 for float32/float64 data; 4 or 8 for int32/int64 data (class labels, read
+     *        as float64 values: {@code dtype} is then FLOAT64)
      */
-    public record Header(int version, DType dtype, boolean bigEndian, boolean fortranOrder, long[] shape, long dataOffset)
+    public record Header(int version, DType dtype, boolean bigEndian, boolean fortranOrder, long[] shape, long dataOffset, int integerBytes)
             implements Serializable {
 
         public Header {
             shape = shape.clone();
         }
+
+        /** A float32/float64 array's header. */
+        public Header(int version, DType dtype, boolean bigEndian, boolean fortranOrder, long[] shape, long dataOffset) {
+            this(version, dtype, bigEndian, fortranOrder, shape, dataOffset, 0);
+        }
+
+        /** Whether the data are integers (int32 or int64). */
+        public boolean integer() { return integerBytes > 0; }
+
+        /** NumPy's name of the stored dtype: float32, float64, int32 or int64. */
+        public String dtypeName() { return integer() ? "int" + 8 * integerBytes : dtype.numpyName(); }
 
         @Override public long[] shape() { return shape.clone(); }
 
@@ -97,7 +110,7 @@ public final class Npy {
             return n;
         }
 
-        public int itemSize() { return dtype == DType.FLOAT32 ? 4 : 8; }
+        public int itemSize() { return integer() ? integerBytes : dtype == DType.FLOAT32 ? 4 : 8; }
 
         public long dataBytes() { return elementCount() * itemSize(); }
 
@@ -105,7 +118,7 @@ public final class Npy {
 
         @Override public boolean equals(Object o) {
             return o instanceof Header h && version == h.version && dtype == h.dtype && bigEndian == h.bigEndian
-                    && fortranOrder == h.fortranOrder && Arrays.equals(shape, h.shape) && dataOffset == h.dataOffset;
+                    && fortranOrder == h.fortranOrder && Arrays.equals(shape, h.shape) && dataOffset == h.dataOffset && integerBytes == h.integerBytes;
         }
 
         @Override public int hashCode() {
@@ -114,7 +127,7 @@ public final class Npy {
 
         /** Like {@code float32 (10000000, 256), C order, little-endian, .npy 1.0, data at byte 128}. */
         @Override public String toString() {
-            return dtype.numpyName() + " " + NpyHeaderCodec.shapeRepr(shape) + ", " + (fortranOrder ? "Fortran" : "C") + " order, "
+            return dtypeName() + " " + NpyHeaderCodec.shapeRepr(shape) + ", " + (fortranOrder ? "Fortran" : "C") + " order, "
                     + (bigEndian ? "big" : "little") + "-endian, .npy " + version + ".0, data at byte " + dataOffset;
         }
     }
@@ -132,12 +145,20 @@ public final class Npy {
      *         unsupported dtype or version, or a size that disagrees with the header
      */
     public static Header readHeader(Storage storage, String uri) {
+        return readHeader(storage, uri, false);
+    }
+
+    /**
+     * {@link #readHeader(Storage, String)}, also accepting int32 and int64 data when
+     * {@code integersAllowed} (class labels): their rows are read as float64 values.
+     */
+    public static Header readHeader(Storage storage, String uri, boolean integersAllowed) {
         Origin origin = Origin.of(uri);
         try (SeekableByteChannel ch = storage.openRead(uri)) {
-            Header h = NpyHeaderCodec.read(ch, origin);
+            Header h = NpyHeaderCodec.read(ch, origin, integersAllowed);
             long size = ch.size(), expected = h.dataOffset() + h.dataBytes();
             if (size != expected) {
-                throw origin.fail("the header declares " + h.dtype().numpyName() + " " + NpyHeaderCodec.shapeRepr(h.shape()) + ": "
+                throw origin.fail("the header declares " + h.dtypeName() + " " + NpyHeaderCodec.shapeRepr(h.shape()) + ": "
                         + h.dataBytes() + " bytes of data after " + h.dataOffset() + " bytes of header, " + expected
                         + " bytes in all, but the file holds " + size + " bytes" + (size < expected ? " (truncated?)" : ""));
             }

@@ -104,7 +104,9 @@ final class NpyData {
             fill(ch, buf, pos + (long) done * item, h);
             buf.flip();
             int at = offset + done * stride;
-            if (f32 != null) {
+            if (h.integer()) {
+                for (int j = 0; j < k; j++) f64[at + j * stride] = item == 4 ? buf.getInt(j * item) : (double) buf.getLong(j * item);
+            } else if (f32 != null) {
                 if (stride == 1) buf.asFloatBuffer().get(f32, at, k);
                 else for (int j = 0; j < k; j++) f32[at + j * stride] = buf.getFloat(j * item);
             } else {

@@ -37,6 +37,11 @@ final class NpyHeaderCodec {
 
     /** Reads the preamble and header from the start of {@code ch}; the data follows at {@code dataOffset()}. */
     static Npy.Header read(ReadableByteChannel ch, Origin origin) throws IOException {
+        return read(ch, origin, false);
+    }
+
+    /** {@link #read(ReadableByteChannel, Origin)}, also accepting int32/int64 data when {@code integersAllowed}. */
+    static Npy.Header read(ReadableByteChannel ch, Origin origin, boolean integersAllowed) throws IOException {
         ByteBuffer pre = ByteBuffer.allocate(MAGIC.length + 2).order(ByteOrder.LITTLE_ENDIAN);
         int got = readUpTo(ch, pre);
         byte[] start = Arrays.copyOf(pre.array(), got);
@@ -64,7 +69,7 @@ final class NpyHeaderCodec {
                     + (pre.capacity() + len.capacity() + headerGot));
         }
         String text = decode(header.array(), major, origin);
-        return parse(text, major, dataOffset, origin);
+        return parse(text, major, dataOffset, origin, integersAllowed);
     }
 
     /** The header {@code np.save} writes for a C-order little-endian array of this dtype and shape. */
@@ -103,7 +108,7 @@ final class NpyHeaderCodec {
         return b.append(shape.length == 1 ? ",)" : ")").toString();
     }
 
-    private static Npy.Header parse(String text, int major, long dataOffset, Origin origin) {
+    private static Npy.Header parse(String text, int major, long dataOffset, Origin origin, boolean integersAllowed) {
         Object literal;
         try {
             literal = PythonLiteral.parse(text);
@@ -118,7 +123,8 @@ final class NpyHeaderCodec {
             if (!dict.containsKey(key)) throw origin.fail("the header has no '" + key + "': " + quoted(text));
         }
         Object descr = dict.get("descr");
-        DType dtype = dtypeOf(descr, origin);
+        int integerBytes = integersAllowed ? integerBytes(descr) : 0;
+        DType dtype = integerBytes > 0 ? DType.FLOAT64 : dtypeOf(descr, origin);
         // '=', '|' and no prefix mean the reader's native order, as NumPy reads them.
         char order = ((String) descr).charAt(0);
         boolean bigEndian = order == '>' || order != '<' && ByteOrder.nativeOrder() == ByteOrder.BIG_ENDIAN;
@@ -127,7 +133,15 @@ final class NpyHeaderCodec {
         }
         long[] shape = shapeOf(dict.get("shape"), origin);
         if (!addressable(shape, dtype, dataOffset)) throw origin.fail("shape " + shapeRepr(shape) + " is too large to address");
-        return new Npy.Header(major, dtype, bigEndian, fortran, shape, dataOffset);
+        return new Npy.Header(major, dtype, bigEndian, fortran, shape, dataOffset, integerBytes);
+    }
+
+    /** 4 or 8 for an int32 or int64 descr, else 0. */
+    private static int integerBytes(Object descr) {
+        if (!(descr instanceof String d)) return 0;
+        Matcher m = DESCR.matcher(d);
+        if (!m.matches() || !m.group(4).isEmpty() || !m.group(2).equals("i")) return 0;
+        return m.group(3).equals("4") ? 4 : m.group(3).equals("8") ? 8 : 0;
     }
 
     /** Whether the file size this shape implies fits a long. */
