@@ -66,7 +66,7 @@ public final class AutoBackend implements Backend {
     private Routing decide() {
         Backend gpu = gpuProbe.get().orElse(null);
         if (gpu == null) return new Routing(null, Double.POSITIVE_INFINITY, Long.MAX_VALUE, "cpu only");
-        String flopsProp = System.getProperty("gradspark.auto.matmulFlops"), sizeProp = System.getProperty("gradspark.auto.elementwiseSize");
+        String flopsProp = System.getProperty(org.gradspark.ad.backend.BackendSettings.AUTO_MATMUL_FLOPS), sizeProp = System.getProperty(org.gradspark.ad.backend.BackendSettings.AUTO_ELEMENTWISE_SIZE);
         double flops = flopsProp != null ? Double.parseDouble(flopsProp) : measureMatMulCrossover(gpu);
         long size = sizeProp != null ? Long.parseLong(sizeProp) : measureElementwiseCrossover(gpu);
         String how = String.format("%s for MatMul >= %.3g flops and elementwise >= %d elements (%s), else %s",

@@ -10,7 +10,6 @@ import org.apache.spark.api.plugin.PluginContext;
 import org.apache.spark.api.plugin.SparkPlugin;
 import org.gradspark.ad.backend.Backends;
 import org.gradspark.ad.backend.UnaryOp;
-import org.gradspark.gpu.cpu.CpuBackend;
 
 /**
  * Starts the JIT warm-up of the job's float32 kernels ({@code spark.gradspark.warmUp}, e.g.
@@ -57,8 +56,8 @@ public final class GradSparkPlugin implements SparkPlugin {
     static void limitThreads(org.apache.spark.SparkConf conf) {
         String cores = conf.get("spark.executor.cores", null), master = conf.get("spark.master", "");
         boolean local = master.equals("local") || master.startsWith("local[");   // local-cluster[...] has executor JVMs
-        if (cores == null || local || System.getProperty(CpuBackend.THREADS_PROPERTY) != null) return;
-        System.setProperty(CpuBackend.THREADS_PROPERTY, cores);
+        if (cores == null || local || System.getProperty(org.gradspark.ad.backend.BackendSettings.CPU_THREADS) != null) return;
+        System.setProperty(org.gradspark.ad.backend.BackendSettings.CPU_THREADS, cores);
     }
 
     /** {@code tanh,exp} → the ops; empty or {@code none}: none. */

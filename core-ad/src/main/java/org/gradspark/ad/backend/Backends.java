@@ -12,7 +12,7 @@ import java.util.ServiceLoader;
  * is an error naming it, never a quiet fallback; the choice and its device are logged once.
  */
 public final class Backends {
-    public static final String PROPERTY = "gradspark.backend";
+    public static final String PROPERTY = BackendSettings.BACKEND;
     private static volatile Backend current;
 
     private Backends() {}

@@ -19,7 +19,7 @@ import org.gradspark.ad.backend.UnaryOp;
  */
 public final class CpuBackend implements Backend {
     /** The system property that sets how many threads the elementwise kernels use (default: every core the JVM sees). */
-    public static final String THREADS_PROPERTY = "gradspark.cpu.threads";
+    public static final String THREADS_PROPERTY = org.gradspark.ad.backend.BackendSettings.CPU_THREADS;
     private static final BLAS BLAS_IMPL = BLAS.getInstance();
 
     @Override public String name() { return "cpu"; }

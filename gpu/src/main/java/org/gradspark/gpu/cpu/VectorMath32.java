@@ -56,7 +56,7 @@ public final class VectorMath32 {
     static final VectorSpecies<Float> F = pickSpecies();
 
     private static VectorSpecies<Float> pickSpecies() {
-        String bits = System.getProperty("gradspark.vector.bits", "");
+        String bits = System.getProperty(org.gradspark.ad.backend.BackendSettings.VECTOR_BITS, "");
         switch (bits) {
             case "128": return FloatVector.SPECIES_128;
             case "256": return FloatVector.SPECIES_256;

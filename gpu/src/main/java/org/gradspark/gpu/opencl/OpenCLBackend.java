@@ -58,7 +58,7 @@ import org.gradspark.ad.backend.UnaryOp;
  * device are memcpy.
  */
 public final class OpenCLBackend implements Backend {
-    static final String CACHE_PROPERTY = "gradspark.opencl.cacheBytes";
+    static final String CACHE_PROPERTY = org.gradspark.ad.backend.BackendSettings.OPENCL_CACHE_BYTES;
     /** Work-items per group for the one-dimensional kernels. */
     private static final int LINEAR_GROUP = 64;
     /**

@@ -14,7 +14,7 @@ import java.util.Locale;
  * GPU before an accelerator before a CPU device (such as PoCL's), in the order the drivers list them.
  */
 final class OpenCLDevices {
-    static final String DEVICE_PROPERTY = "gradspark.opencl.device";
+    static final String DEVICE_PROPERTY = org.gradspark.ad.backend.BackendSettings.OPENCL_DEVICE;
     static final String NO_DEVICE = "opencl backend: no OpenCL device found (install an OpenCL driver, e.g. Debian's pocl-opencl-icd for CPUs)";
 
     private OpenCLDevices() {}

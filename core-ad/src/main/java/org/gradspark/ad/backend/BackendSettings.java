@@ -1,0 +1,25 @@
+package org.gradspark.ad.backend;
+
+/**
+ * The JVM system properties the backends read (set with {@code -Dname=value}; the job sets the
+ * first for every executor from {@code --backend}). One list, so that none is read under a name
+ * the README does not give.
+ */
+public final class BackendSettings {
+    private BackendSettings() {}
+
+    /** {@code auto | cpu | opencl | reference}: the JVM's backend. */
+    public static final String BACKEND = "gradspark.backend";
+    /** Threads of the CPU backend's elementwise kernels (default: the machine's cores; on a cluster the job sets spark.executor.cores). */
+    public static final String CPU_THREADS = "gradspark.cpu.threads";
+    /** The Vector API's lane width in bits for the float32 kernels (default: the JVM's preferred species). */
+    public static final String VECTOR_BITS = "gradspark.vector.bits";
+    /** {@code auto}: the MatMul size (flops) from which an OpenCL GPU is used. */
+    public static final String AUTO_MATMUL_FLOPS = "gradspark.auto.matmulFlops";
+    /** {@code auto}: the elementwise size (elements) from which an OpenCL GPU is used. */
+    public static final String AUTO_ELEMENTWISE_SIZE = "gradspark.auto.elementwiseSize";
+    /** {@code opencl}: bytes of device buffers kept for reuse. */
+    public static final String OPENCL_CACHE_BYTES = "gradspark.opencl.cacheBytes";
+    /** {@code opencl}: which device (a substring of its name) when there are several. */
+    public static final String OPENCL_DEVICE = "gradspark.opencl.device";
+}
