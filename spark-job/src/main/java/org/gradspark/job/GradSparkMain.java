@@ -47,16 +47,7 @@ public final class GradSparkMain {
         JobConfig cfg;
         try {
             cfg = JobOptions.parse(keys, jobArgs);
-            System.setProperty(Backends.PROPERTY, cfg.backend());
-            conf.set("spark.executor.extraJavaOptions", (conf.get("spark.executor.extraJavaOptions", "") + " -D" + Backends.PROPERTY + "=" + cfg.backend()).trim());
-            // The JIT warm-up of the job's kernels starts with each executor (GradSparkPlugin), unless a key says otherwise.
-            if (!conf.contains(GradSparkPlugin.KEY)) conf.set(GradSparkPlugin.KEY, GradSparkPlugin.kernelsOf(cfg));
-            String plugins = conf.get("spark.plugins", "");
-            if (!plugins.contains(GradSparkPlugin.class.getName())) {
-                conf.set("spark.plugins", plugins.isEmpty() ? GradSparkPlugin.class.getName() : plugins + "," + GradSparkPlugin.class.getName());
-            }
-            // In local mode this JVM runs the tasks: a backend it cannot start is known before Spark starts.
-            if (conf.get("spark.master").startsWith("local")) requireBackend(cfg.backend());
+            configure(conf, cfg);
         } catch (BadInputException e) {
             err.println("gradspark: " + e.getMessage());
             return 2;
@@ -81,29 +72,48 @@ public final class GradSparkMain {
             out.println("GradSpark wrote " + org.gradspark.job.io.Storage.display(r.out()));
             return 0;
         } catch (Exception | Error e) {   // Scala code throws checked exceptions undeclared
-            if (INTERRUPTED.get()) return 130;   // the shutdown notice has said it
-            BadInputException bad = badInputIn(e);
-            if (bad != null) {
-                err.println("gradspark: " + bad.getMessage());
-                return 2;
-            }
-            if (jsc.sc().isStopped() && !jsc.master().startsWith("local")) {
-                return fail(err, "the Spark application was stopped before the job ended: did --master " + jsc.master()
-                        + " accept it (is the URL right, the master running, and a worker with enough memory and cores registered)?", e, 2);
-            }
-            for (Throwable t = e; t != null; t = t.getCause()) {
-                if (t instanceof OutOfMemoryError) {
-                    return fail(err, "out of memory in the driver (heap " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB, which also runs the tasks"
-                            + " in local mode): raise --driver-memory, or lower --chunk-rows", e, 2);
-                }
-                if (t instanceof java.io.UncheckedIOException || t instanceof java.io.IOException) {
-                    return fail(err, t.getMessage(), e, 2);
-                }
-            }
-            return fail(err, "failed: " + rootMessage(e), e, 1);
+            return failed(err, jsc, e);
         } finally {
             Runtime.getRuntime().removeShutdownHook(interrupted);
         }
+    }
+
+    /** The Spark settings a job needs: its backend on every executor, the warm-up plugin; a backend this JVM cannot start, in local mode. */
+    private static void configure(SparkConf conf, JobConfig cfg) {
+        System.setProperty(Backends.PROPERTY, cfg.backend());
+        conf.set("spark.executor.extraJavaOptions", (conf.get("spark.executor.extraJavaOptions", "") + " -D" + Backends.PROPERTY + "=" + cfg.backend()).trim());
+        // The JIT warm-up of the job's kernels starts with each executor (GradSparkPlugin), unless a key says otherwise.
+        if (!conf.contains(GradSparkPlugin.KEY)) conf.set(GradSparkPlugin.KEY, GradSparkPlugin.kernelsOf(cfg));
+        String plugins = conf.get("spark.plugins", "");
+        if (!plugins.contains(GradSparkPlugin.class.getName())) {
+            conf.set("spark.plugins", plugins.isEmpty() ? GradSparkPlugin.class.getName() : plugins + "," + GradSparkPlugin.class.getName());
+        }
+        // In local mode this JVM runs the tasks: a backend it cannot start is known before Spark starts.
+        if (conf.get("spark.master").startsWith("local")) requireBackend(cfg.backend());
+    }
+
+    /** The one line and exit code for a job that failed once Spark had started. */
+    private static int failed(PrintStream err, JavaSparkContext jsc, Throwable e) {
+        if (INTERRUPTED.get()) return 130;   // the shutdown notice has said it
+        BadInputException bad = badInputIn(e);
+        if (bad != null) {
+            err.println("gradspark: " + bad.getMessage());
+            return 2;
+        }
+        if (jsc.sc().isStopped() && !jsc.master().startsWith("local")) {
+            return fail(err, "the Spark application was stopped before the job ended: did --master " + jsc.master()
+                    + " accept it (is the URL right, the master running, and a worker with enough memory and cores registered)?", e, 2);
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof OutOfMemoryError) {
+                return fail(err, "out of memory in the driver (heap " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB, which also runs the tasks"
+                        + " in local mode): raise --driver-memory, or lower --chunk-rows", e, 2);
+            }
+            if (t instanceof java.io.UncheckedIOException || t instanceof java.io.IOException) {
+                return fail(err, t.getMessage(), e, 2);
+            }
+        }
+        return fail(err, "failed: " + rootMessage(e), e, 1);
     }
 
     private static final java.util.concurrent.atomic.AtomicBoolean INTERRUPTED = new java.util.concurrent.atomic.AtomicBoolean();

@@ -81,31 +81,15 @@ public final class GradientJob {
             requireFiniteResult(cfg, ev.grads());
             if (cfg.weightsWanted()) Npz.write(storage, out.file(cfg.mode() == JobConfig.Mode.HVP ? "hvp.npz" : "grads.npz"), ev.grads(), Npz.Compression.STORED);
             if (inputGrads != null) InputGradients.finish(jsc, storage, cfg, inputGrads, partitions, out.file(INPUT_GRADS), input.width());
-            long rows = ev.results().stream().mapToLong(PartitionResult::rows).sum();
-            long skipped = ev.results().stream().mapToLong(PartitionResult::skippedRows).sum();
-            double outputSum = 0;
-            for (PartitionResult r : ev.results()) outputSum += r.outputSum();
             long tEnd = System.nanoTime();
-            Map<String, Object> summary = JobSummary.of(cfg, jsc, ev.results(), outputSum,
-                    Map.of("setup_s", (tSetup - t0) / 1e9, "broadcast_s", ev.broadcastNanos() / 1e9,
-                            "compute_reduce_s", ev.computeNanos() / 1e9, "write_s", (tEnd - tCompute) / 1e9),
-                    (tEnd - t0) / 1e9);
-            if (cfg.repeat() > 1) {
-                // Each evaluation from its broadcast to its reduced gradient; the first also reads the rows.
-                summary.put("evaluations_s", ev.evaluations());
-                summary.put("evaluations_identical", ev.identical());
-            }
-            summary.put("reduction_path", ev.sharded() ? "sharded on the executors" : "collected, summed on the driver");
-            summary.put("rows_used", rows - skipped);
-            if (cfg.reduction() == JobConfig.Reduction.MEAN) summary.put("mean_over_rows", ev.rowsUsed());
-            summary.put("driver_heap", heap.report());
-            if (inputGrads != null) summary.put("input_grads", Map.of("path", INPUT_GRADS, "format", cfg.inputGradsFormat().name().toLowerCase(),
-                    "shape", List.of(n, input.width()), "parts", partitions));
+            Map<String, Double> phases = Map.of("setup_s", (tSetup - t0) / 1e9, "broadcast_s", ev.broadcastNanos() / 1e9,
+                    "compute_reduce_s", ev.computeNanos() / 1e9, "write_s", (tEnd - tCompute) / 1e9);
+            Map<String, Object> summary = summary(cfg, jsc, ev, heap, phases, (tEnd - t0) / 1e9, inputGrads == null ? null : List.of(n, (long) input.width()));
             JobSummary.write(storage, out.file("summary.json"), summary);
             storage.delete(out.file(TabularInput.ROWS_DIR), true);
             out.commit();
-            return new Result(ev.grads(), rows, skipped, partitions, outputSum, cfg.out(),
-                    inputGrads == null ? null : Storage.child(cfg.out(), INPUT_GRADS), summary);
+            return new Result(ev.grads(), (Long) summary.get("rows"), (Long) summary.get("skipped_rows"), partitions, (Double) summary.get("output_sum"),
+                    cfg.out(), inputGrads == null ? null : Storage.child(cfg.out(), INPUT_GRADS), summary);
         } catch (Throwable e) {
             out.abort();
             BadInputException bad = stop.stopped(e);
@@ -118,6 +102,28 @@ public final class GradientJob {
             bs.destroy();
             heap.close();
         }
+    }
+
+    /** summary.json's content: what ran where ({@link JobSummary}), the phases, the evaluations, the reduction, the driver's heap, the outputs. */
+    private static Map<String, Object> summary(JobConfig cfg, JavaSparkContext jsc, Evaluation ev, DriverHeap heap, Map<String, Double> phases,
+                                               double wallSeconds, List<Long> inputGradsShape) {
+        double outputSum = 0;
+        for (PartitionResult r : ev.results()) outputSum += r.outputSum();
+        Map<String, Object> summary = JobSummary.of(cfg, jsc, ev.results(), outputSum, phases, wallSeconds);
+        if (cfg.repeat() > 1) {
+            // Each evaluation from its broadcast to its reduced gradient; the first also reads the rows.
+            summary.put("evaluations_s", ev.evaluations());
+            summary.put("evaluations_identical", ev.identical());
+        }
+        summary.put("reduction_path", ev.sharded() ? "sharded on the executors" : "collected, summed on the driver");
+        summary.put("rows_used", (Long) summary.get("rows") - (Long) summary.get("skipped_rows"));
+        if (cfg.reduction() == JobConfig.Reduction.MEAN) summary.put("mean_over_rows", ev.rowsUsed());
+        summary.put("driver_heap", heap.report());
+        if (inputGradsShape != null) {
+            summary.put("input_grads", Map.of("path", INPUT_GRADS, "format", cfg.inputGradsFormat().name().toLowerCase(), "shape", inputGradsShape,
+                    "parts", ev.results().size()));
+        }
+        return summary;
     }
 
     @SuppressWarnings("unchecked")
