@@ -741,7 +741,8 @@ class BadInputTest {
 
     // ---- the checks every case makes ----
 
-    private record Run(int code, String out, String err) {}
+    /** Exit code, what GradSparkMain printed, and everything else on the console (System.err: Spark's and the JVM's lines). */
+    private record Run(int code, String out, String err, String console) {}
 
     private static Run grad(List<String> jobArgs) {
         List<String> all = new ArrayList<>(List.of("grad"));
@@ -750,9 +751,27 @@ class BadInputTest {
     }
 
     private static Run grad(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        int code = GradSparkMain.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream(), console = new ByteArrayOutputStream();
+        PrintStream realErr = System.err;
+        System.setErr(new PrintStream(console, true, StandardCharsets.UTF_8));
+        int code;
+        try {
+            code = GradSparkMain.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        } finally {
+            System.setErr(realErr);
+        }
+        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8), console.toString(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * No Java stack trace reached the console (issue 15, item 3: every case of this suite checks it,
+     * with the product's logging configuration): traces go to the driver's log file only.
+     */
+    private static void assertNoTraceOnTheConsole(Run r) {
+        for (String line : r.console().lines().toList()) {
+            assertTrue(!line.startsWith("\tat ") && !line.startsWith("Exception in thread") && !line.startsWith("Caused by:"),
+                    "a stack trace on the console:\n" + r.console());
+        }
     }
 
     /**
@@ -765,6 +784,7 @@ class BadInputTest {
             Run r = grad(join(List.of("--out", out.toString()), args));
             assertEquals(2, r.code(), "exit code; stderr: " + r.err());
             assertOneLine(r.err(), named);
+            assertNoTraceOnTheConsole(r);
             assertEquals("", r.out(), "stdout");
             assertEquals(before, contents(out), "--out " + out + " changed");
             assertNoTemporaryDirectoryBeside(out);
