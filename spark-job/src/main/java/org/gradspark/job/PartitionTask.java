@@ -101,9 +101,13 @@ public final class PartitionTask implements java.io.Serializable {
     private static Tensor finite(Tensor rows, String option, String file, long firstRow) {
         int bad = rows.firstNonFinite();
         if (bad < 0) return rows;
+        throw new BadInputException(option + " " + Storage.display(file) + ", " + badCell(rows, bad, firstRow));
+    }
+
+    /** {@code row R: column C is V} for element {@code flat} of a chunk of rows whose first is {@code firstRow}. */
+    private static String badCell(Tensor rows, int flat, long firstRow) {
         int width = rows.size() / Math.max(1, rows.shape().dim(0));
-        throw new BadInputException(option + " " + Storage.display(file) + ", row " + (firstRow + bad / width) + ": column " + (bad % width)
-                + " is " + rows.getDouble(bad));
+        return "row " + (firstRow + flat / width) + ": column " + (flat % width) + " is " + rows.getDouble(flat);
     }
 
     /**
@@ -236,11 +240,8 @@ public final class PartitionTask implements java.io.Serializable {
         boolean[] bad = null;
         for (int i = 0; i < x.size(); i++) {
             if (!Double.isFinite(x.getDouble(i))) {
-                long row = firstRow + i / width;
                 if (cfg.onNan() == JobConfig.OnNan.FAIL) {
-                    String where = cfg.inputWhere();
-                    throw new BadInputException(where + ", row " + row + ": column " + (i % width) + " is " + x.getDouble(i)
-                            + " (use --on-nan skip to leave such rows out)");
+                    throw new BadInputException(cfg.inputWhere() + ", " + badCell(x, i, firstRow) + " (use --on-nan skip to leave such rows out)");
                 }
                 if (bad == null) bad = new boolean[rows];
                 bad[i / width] = true;
