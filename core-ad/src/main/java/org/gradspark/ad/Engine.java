@@ -23,9 +23,8 @@ import java.util.function.Supplier;
 final class Engine {
     private Engine() {}
 
-    /** Per-thread state: how many gradient levels are open, whether recording is paused, parameter bindings. */
+    /** Per-thread state: whether recording is paused, and the open gradient levels' parameter bindings (one map per level). */
     private static final class State {
-        int openLevels;
         boolean paused;
         boolean watchFinite;
         final Deque<Map<Parameter, Tensor>> bindings = new ArrayDeque<>();
@@ -119,20 +118,18 @@ final class Engine {
         Map<Parameter, Tensor> vars = new IdentityHashMap<>();
         for (Parameter p : params) vars.put(p, variable(p));
         st.bindings.push(vars);
-        st.openLevels++;
         return vars;
     }
 
     static void closeLevel() {
         State st = STATE.get();
         st.bindings.pop();
-        st.openLevels--;
     }
 
     /** True when some gradient level is open: a backward pass run now must be recorded. */
     static boolean enclosingGradientActive() {
         State st = STATE.get();
-        return st.openLevels > 0 && !st.paused;
+        return !st.bindings.isEmpty() && !st.paused;
     }
 
     // ------------------------------------------------------------ backward

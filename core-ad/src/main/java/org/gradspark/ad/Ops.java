@@ -1,8 +1,6 @@
 package org.gradspark.ad;
 
 import java.util.Arrays;
-import org.gradspark.ad.backend.Backends;
-import org.gradspark.ad.backend.BinaryOp;
 
 /**
  * The public, differentiable operations. Primitives (see {@link Primitives}) are applied through
@@ -84,13 +82,13 @@ public final class Ops {
 
     public static Tensor where(Tensor cond, double a, Tensor b) { return where(cond, like(b, a), b); }
 
-    /** 1 where a > b else 0: a constant mask (comparisons carry no gradient). */
-    public static Tensor greater(Tensor a, Tensor b) { return compare(BinaryOp.GREATER, a, b); }
+    /** 1 where a > b else 0: a constant mask (comparisons carry no gradient, so none is recorded). */
+    public static Tensor greater(Tensor a, Tensor b) { return binary(Primitives.GREATER, stopGradient(a), stopGradient(b)); }
 
     public static Tensor greater(Tensor a, double b) { return greater(a, like(a, b)); }
 
     /** 1 where a == b else 0: a constant mask. */
-    public static Tensor equal(Tensor a, Tensor b) { return compare(BinaryOp.EQUAL, a, b); }
+    public static Tensor equal(Tensor a, Tensor b) { return binary(Primitives.EQUAL, stopGradient(a), stopGradient(b)); }
 
     /**
      * The same values, cut off from differentiation: no gradient flows through the result
@@ -312,12 +310,6 @@ public final class Ops {
         DType t = DType.promote(a.dtype(), b.dtype());
         Shape.broadcast(a.shape(), b.shape(), p.name());
         return p.call(null, cast(a, t), cast(b, t));
-    }
-
-    private static Tensor compare(BinaryOp op, Tensor a, Tensor b) {
-        DType t = DType.promote(a.dtype(), b.dtype());
-        Shape.broadcast(a.shape(), b.shape(), op.name().toLowerCase());
-        return Backends.current().binary(op, Layout.cast(Engine.resolve(a), t), Layout.cast(Engine.resolve(b), t)).detached();
     }
 
     private static int[] allAxes(Tensor x) {

@@ -71,6 +71,11 @@ public final class Primitives {
             n[0] ? sigmoidBackward(c, y) : null,
             n[1] ? mul(mul(c, g), rsub(1, mul(y, 2))) : null});
 
+    /** 1 where a > b else 0. A step function: no cotangent for either input (tinygrad's CMPLT rule). */
+    public static final Primitive GREATER = binary("greater", BinaryOp.GREATER, (g, a, b, y, n) -> new Tensor[] {null, null});
+    /** 1 where a == b else 0: no cotangent for either input. */
+    public static final Primitive EQUAL = binary("equal", BinaryOp.EQUAL, (g, a, b, y, n) -> new Tensor[] {null, null});
+
     /** cond != 0 ? a : b; the condition gets no cotangent. */
     public static final Primitive WHERE = Primitive.define("where", 3,
             (in, attrs) -> Layout.where(in[0], in[1], in[2], whereShape(in)),
@@ -115,7 +120,7 @@ public final class Primitives {
                 return backend().sum(in[0], ax.axes(), ax.keepDims());
             },
             (g, in, y, attrs, n) -> new Tensor[] {
-                    broadcastTo(reshape(g, keptShape(in[0].shape(), ((Axes) attrs).axes())), in[0].shape())});
+                    broadcastTo(reshape(g, in[0].shape().reduce(((Axes) attrs).axes(), true)), in[0].shape())});
 
     /** Maximum along one axis; ties share the cotangent equally (as PyTorch's amax). */
     public static final Primitive MAX = Primitive.define("max", 1,
@@ -124,7 +129,7 @@ public final class Primitives {
                 return backend().max(in[0], ax.axes()[0], ax.keepDims());
             },
             (g, in, y, attrs, n) -> {
-                Shape s = in[0].shape(), kept = keptShape(s, ((Axes) attrs).axes());
+                Shape s = in[0].shape(), kept = s.reduce(((Axes) attrs).axes(), true);
                 Tensor mask = equal(in[0], broadcastTo(reshape(y, kept), s));
                 Tensor share = stopGradient(div(mask, sum(mask, ((Axes) attrs).axes(), true)));
                 return new Tensor[] {mul(broadcastTo(reshape(g, kept), s), share)};
@@ -185,7 +190,7 @@ public final class Primitives {
     /** Every primitive above, in one list: the gradcheck test walks it and counts it. */
     public static final List<Primitive> ALL = List.of(
             NEG, EXP, LOG, SIN, COS, TANH, SIGMOID, RELU, SQRT,
-            ADD, MUL, DIV, POW, TANH_BACKWARD, SIGMOID_BACKWARD, WHERE, CAST, IDENTITY,
+            ADD, MUL, DIV, POW, TANH_BACKWARD, SIGMOID_BACKWARD, GREATER, EQUAL, WHERE, CAST, IDENTITY,
             MATMUL, SUM, MAX, SUM_TO,
             BROADCAST_TO, RESHAPE, PERMUTE, SLICE, PAD, CONCAT);
 
@@ -217,8 +222,8 @@ public final class Primitives {
                 (g, in, y, attrs, n) -> {
                     Tensor[] r = rule.apply(g, in[0], in[1], y, n);
                     return new Tensor[] {
-                            n[0] ? sumTo(r[0], in[0].shape()) : null,
-                            n[1] ? sumTo(r[1], in[1].shape()) : null};
+                            n[0] && r[0] != null ? sumTo(r[0], in[0].shape()) : null,
+                            n[1] && r[1] != null ? sumTo(r[1], in[1].shape()) : null};
                 });
     }
 
@@ -231,13 +236,6 @@ public final class Primitives {
         Tensor bIsZero = equal(b, zerosLike(b));
         Tensor safeB = where(bIsZero, 1.0, b);
         return where(bIsZero, 0.0, mul(safeB, pow(a, sub(safeB, 1))));
-    }
-
-    /** The shape with the given axes kept as size 1. */
-    static Shape keptShape(Shape s, int[] axes) {
-        int[] d = s.dims();
-        for (int a : axes) d[a] = 1;
-        return Shape.of(d);
     }
 
     static int[] inversePermutation(int[] perm) {

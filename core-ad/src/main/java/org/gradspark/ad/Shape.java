@@ -48,6 +48,22 @@ public final class Shape implements Serializable {
         return s;
     }
 
+    /**
+     * The shape after reducing {@code axes} (distinct, non-negative): each dropped, or kept as size 1
+     * with {@code keepDims}. {@code [2,3,4].reduce({0,2}, false)} is {@code [3]}, with keepDims {@code [1,3,1]}.
+     */
+    public Shape reduce(int[] axes, boolean keepDims) {
+        boolean[] reduced = new boolean[dims.length];
+        for (int a : axes) reduced[a] = true;
+        int[] out = new int[dims.length];
+        int r = 0;
+        for (int d = 0; d < dims.length; d++) {
+            if (!reduced[d]) out[r++] = dims[d];
+            else if (keepDims) out[r++] = 1;
+        }
+        return new Shape(Arrays.copyOf(out, r));
+    }
+
     /** Maps a possibly negative axis into [0, rank), naming the op on error. */
     public int normalizeAxis(int axis, String op) {
         int a = axis < 0 ? axis + dims.length : axis;

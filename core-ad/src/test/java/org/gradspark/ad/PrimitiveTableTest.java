@@ -59,6 +59,10 @@ class PrimitiveTableTest {
         put(m, Primitives.TANH_BACKWARD, binary("tanhBackward [3,4],[3,4]", x -> tanhBackward(x[0], x[1]), u(-2, 2, 3, 4), u(-1, 1, 3, 4)));
         put(m, Primitives.TANH_BACKWARD, binary("tanhBackward broadcast [3,4],[4]", x -> tanhBackward(x[0], x[1]), u(-2, 2, 3, 4), u(-1, 1, 4)));
         put(m, Primitives.SIGMOID_BACKWARD, binary("sigmoidBackward [3,4],[3,4]", x -> sigmoidBackward(x[0], x[1]), u(-2, 2, 3, 4), u(0, 1, 3, 4)));
+        // Comparisons are steps: zero derivative, which finite differences confirm away from ties.
+        put(m, Primitives.GREATER, binary("greater [3,4]>[4]", x -> Primitives.GREATER.call(null, x[0], x[1]), awayFromZero(3, 4), u(-0.1, 0.1, 4)));
+        Tensor ties = Tensor.fromFunction(F64, Shape.of(3, 4), i -> i % 2 == 0 ? 0.5 : 1.5);
+        put(m, Primitives.EQUAL, binary("equal [3,4]==[]", x -> Primitives.EQUAL.call(null, x[0], x[1]), ties, Tensor.scalar(1.0, F64)));
         Tensor cond = Tensor.fromFunction(F64, Shape.of(3, 4), i -> i % 3 == 0 ? 1 : 0);
         put(m, Primitives.WHERE, new Case("where(cond, [3,4], [4])", x -> where(x[0], x[1], x[2]),
                 new Tensor[] {cond, u(-2, 2, 3, 4), u(-2, 2, 4)}, new int[] {1, 2}));
@@ -117,6 +121,22 @@ class PrimitiveTableTest {
         assertTrue(failures.isEmpty(), String.join("\n", failures));
         assertEquals(Primitives.ALL.size(), checked, "primitives checked vs the table's size");
         assertEquals(Primitives.ALL.size(), samples.size(), "samples for primitives outside the table");
+    }
+
+    @Test
+    void theTableListsEveryPrimitiveDeclaredInPrimitives() throws IllegalAccessException {
+        java.util.Set<Primitive> declared = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        for (java.lang.reflect.Field f : Primitives.class.getDeclaredFields()) {
+            int mod = f.getModifiers();
+            if (f.getType() == Primitive.class && java.lang.reflect.Modifier.isPublic(mod) && java.lang.reflect.Modifier.isStatic(mod)
+                    && java.lang.reflect.Modifier.isFinal(mod)) {
+                Primitive p = (Primitive) f.get(null);
+                assertTrue(Primitives.ALL.contains(p), "Primitives." + f.getName() + " is missing from Primitives.ALL");
+                declared.add(p);
+            }
+        }
+        assertEquals(declared.size(), Primitives.ALL.size(), "Primitives.ALL vs the public static final Primitive fields");
+        assertEquals(Primitives.ALL.size(), new java.util.HashSet<>(Primitives.ALL).size(), "a primitive listed twice in Primitives.ALL");
     }
 
     @Test

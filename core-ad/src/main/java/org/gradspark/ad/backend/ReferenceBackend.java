@@ -55,7 +55,7 @@ public final class ReferenceBackend implements Backend {
         double[] acc = new double[red.outSize];
         int[] target = red.targets();
         for (int i = 0; i < x.size(); i++) acc[target[i]] += x.getDouble(i);
-        return Tensor.fromFunction(x.dtype(), red.outShape(keepDims), i -> acc[i]);
+        return Tensor.fromFunction(x.dtype(), x.shape().reduce(axes, keepDims), i -> acc[i]);
     }
 
     @Override public Tensor max(Tensor x, int axis, boolean keepDims) {
@@ -67,7 +67,7 @@ public final class ReferenceBackend implements Backend {
             double v = x.getDouble(i), cur = acc[target[i]];
             if (!Double.isNaN(cur) && (Double.isNaN(v) || v > cur)) acc[target[i]] = v;
         }
-        return Tensor.fromFunction(x.dtype(), red.outShape(keepDims), i -> acc[i]);
+        return Tensor.fromFunction(x.dtype(), x.shape().reduce(new int[] {axis}, keepDims), i -> acc[i]);
     }
 
     /** Where each input element lands when some axes are reduced away. */
@@ -95,15 +95,6 @@ public final class ReferenceBackend implements Backend {
                 }
             }
             return Strides.offsets(in, outStrides, 0);
-        }
-
-        Shape outShape(boolean keepDims) {
-            int[] dims = in.dims();
-            if (keepDims) {
-                for (int d = 0; d < dims.length; d++) if (reduced[d]) dims[d] = 1;
-                return Shape.of(dims);
-            }
-            return Shape.of(java.util.stream.IntStream.range(0, dims.length).filter(d -> !reduced[d]).map(d -> dims[d]).toArray());
         }
     }
 }
