@@ -193,7 +193,7 @@ final class Engine {
      * The tracked tensors from which a target can be reached, in topological order (inputs before
      * the tensors computed from them). Iterative, so deep graphs do not overflow the stack.
      */
-    private static List<Tensor> reachingTopologicalOrder(List<Tensor> outputs, Set<Tensor> targets) {
+    static List<Tensor> reachingTopologicalOrder(List<Tensor> outputs, Set<Tensor> targets) {
         Map<Tensor, Boolean> reaches = new IdentityHashMap<>();
         List<Tensor> order = new ArrayList<>();
         Deque<Tensor> stack = new ArrayDeque<>();

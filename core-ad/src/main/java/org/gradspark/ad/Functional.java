@@ -1,7 +1,9 @@
 package org.gradspark.ad;
 
+import static org.gradspark.ad.Ops.broadcastTo;
 import static org.gradspark.ad.Ops.concat;
 import static org.gradspark.ad.Ops.reshape;
+import static org.gradspark.ad.Ops.transpose;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -16,9 +18,12 @@ import java.util.List;
  * {@code hasAux} functions return {@code (out, aux...)}: only {@code out} is differentiated, and the
  * aux (the second part alone, or the tuple of all parts after the first, as MindSpore) comes back as
  * it is, still differentiable by an enclosing gradient (as JAX).
- * Forward mode ({@code jvp}, {@code jacfwd}) is the transpose of reverse mode: {@code J v} is the
- * derivative of {@code u -> J^T u} applied to {@code v}; it needs no separate tangent rules and
- * works for every primitive.
+ * Forward mode ({@code jvp}, {@code jacfwd}, and so {@code hessian} = forward-over-reverse) runs the
+ * primitives' JVP rules over one recorded forward pass, about the cost of one more forward pass;
+ * {@code jacfwd} pushes all the basis directions of an input through at once, as one batch of
+ * tangents. {@code linearize} keeps the older construction, the transpose of reverse mode
+ * ({@code J t} is the derivative of {@code u -> J^T u} along t, a double VJP), as a cross-check.
+ * Per-example differential operators (Laplacian, Hessian diagonal) are in {@link Operators}.
  */
 public final class Functional {
     private Functional() {}
@@ -137,11 +142,85 @@ public final class Functional {
         return jvp(f, primals, tangents, false);
     }
 
-    /** {@code jvp(f, primals, tangents, has_aux)}: {@code (out, J tangents)}, with hasAux {@code (out, J tangents, aux)}. */
+    /**
+     * {@code jvp(f, primals, tangents, has_aux)}: {@code (out, J tangents)}, with hasAux {@code (out, J tangents, aux)}.
+     * One forward pass recorded, then the primitives' JVP rules along it.
+     */
     public static TensorTuple jvp(Fn f, Tensor[] primals, Tensor[] tangents, boolean hasAux) {
-        Linearized lin = linearize(f, primals, Recording.all(primals.length), hasAux);
-        Value jv = lin.apply(tangents);
-        return hasAux ? TensorTuple.of(lin.output(), jv, lin.aux()) : TensorTuple.of(lin.output(), jv);
+        checkTangents(primals, tangents, false);
+        Tensor[] batched = new Tensor[tangents.length];
+        for (int i = 0; i < tangents.length; i++) batched[i] = reshape(tangents[i], Primitives.withBatch(1, tangents[i].shape()));
+        return forward(f, primals, batched, hasAux, false);
+    }
+
+    /**
+     * Forward mode for k directions at once: each tangent is {@code [k] ++ primal shape}, and the
+     * result is {@code (out, tangents of out)}, each {@code [k] ++ out shape}; one sweep, in which a
+     * linear layer is one matrix product over the stacked [k*rows, in] tangents (JAX's
+     * {@code vmap(jvp)} over the tangents).
+     *
+     * <pre>{@code
+     * Tensor dirs = Tensor.uniform(1, -1, 1, DType.FLOAT64, 4, 8, 3);         // 4 directions for x [8, 3]
+     * Tensor jt = Functional.jvpBatch(net, new Tensor[] {x}, new Tensor[] {dirs}).tensor(1);  // [4, 8, out]
+     * }</pre>
+     */
+    public static TensorTuple jvpBatch(Fn f, Tensor[] primals, Tensor[] tangents) {
+        checkTangents(primals, tangents, true);
+        return forward(f, primals, tangents, false, true);
+    }
+
+    /**
+     * The Hessian-vector product {@code H v} of a scalar f, by forward-over-reverse (the JVP rules
+     * along the recorded gradient): one tensor per primal, as PyTorch's
+     * {@code torch.autograd.functional.hvp}.
+     */
+    public static TensorTuple hvp(Fn f, Tensor[] primals, Tensor[] v) {
+        int[] all = new int[primals.length];
+        for (int i = 0; i < all.length; i++) all[i] = i;
+        Fn gradient = args -> {
+            Value g = grad(f, all).apply(args);
+            return g instanceof Tensor t ? TensorTuple.of(t) : g;
+        };
+        return jvp(gradient, primals, v).get(1).asTuple();
+    }
+
+    private static void checkTangents(Tensor[] primals, Tensor[] tangents, boolean batched) {
+        if (tangents.length != primals.length) {
+            throw new IllegalArgumentException("jvp: " + primals.length + " primal(s) but " + tangents.length + " tangent(s)");
+        }
+        for (int i = 0; i < tangents.length; i++) {
+            Shape want = primals[i].shape(), have = tangents[i].shape();
+            boolean ok = batched ? have.rank() == want.rank() + 1 && have.rank() > 0 && Primitives.withBatch(have.dim(0), want).equals(have)
+                    : have.equals(want);
+            if (!ok) {
+                throw new IllegalArgumentException("jvp: tangent " + i + " has shape " + have + " but its primal has shape " + want
+                        + (batched ? " (a batch of tangents is [k] ++ the primal's shape)" : ""));
+            }
+            if (tangents[i].dtype() != primals[i].dtype()) {
+                throw new IllegalArgumentException("jvp: tangent " + i + " has dtype " + tangents[i].dtype().numpyName() + " but its primal has dtype "
+                        + primals[i].dtype().numpyName() + " (primal and tangent must match, as in JAX)");
+            }
+        }
+        if (batched) Tangents.batch(tangents);
+    }
+
+    /** (out, J t[, aux]) for tangents with a leading batch axis; without keepBatch that axis (of size 1) is dropped. */
+    private static TensorTuple forward(Fn f, Tensor[] primals, Tensor[] tangents, boolean hasAux, boolean keepBatch) {
+        Recording rec = Recording.of(f, primals, Recording.all(primals.length), List.of());
+        Value out = differentiated(rec.output, hasAux, "jvp");
+        List<Tensor> ys = out.leaves();
+        Tensor[] ty = ForwardMode.sweep(ys, rec.inputVars, tangents);
+        int k = tangents.length == 0 ? 1 : tangents[0].shape().dim(0);
+        Tensor[] jv = new Tensor[ys.size()];
+        for (int i = 0; i < jv.length; i++) {
+            Tensor y = ys.get(i);
+            Shape full = Primitives.withBatch(k, y.shape());
+            Tensor t = ty[i] == null ? Tensor.full(0, y.dtype(), full) : broadcastTo(ty[i], full);
+            jv[i] = keepBatch ? t : reshape(t, y.shape());
+        }
+        Value jt = rebuild(out, jv);
+        return hasAux ? TensorTuple.of(Recording.release(out), jt, Recording.release(auxOf(rec.output, "jvp")))
+                : TensorTuple.of(Recording.release(out), jt);
     }
 
     /**
@@ -200,36 +279,44 @@ public final class Functional {
         return jacfwd(f, new int[] {argnum}, false);
     }
 
-    /** {@link #jacrev(Fn, int[], boolean)}'s results by forward mode: one Jacobian-vector product per input element. */
+    /**
+     * {@link #jacrev(Fn, int[], boolean)}'s results by forward mode: for each position, all of its
+     * basis directions in one sweep (a batch of tangents, the identity).
+     */
     public static Fn jacfwd(Fn f, int[] argnums, boolean hasAux) {
         int[] pos = positions(argnums, "jacfwd");
         return args -> {
             boolean[] wrt = Recording.only(args.length, pos);
             int[] slot = slots(wrt);
-            Linearized lin = linearize(f, args, wrt, hasAux);
-            List<Tensor> ys = lin.outputs;
+            Recording rec = Recording.of(f, args, wrt, List.of());
+            Value out = differentiated(rec.output, hasAux, "jacfwd");
+            List<Tensor> ys = out.leaves();
             Tensor[][] blocks = new Tensor[ys.size()][pos.length];
             for (int j = 0; j < pos.length; j++) {
                 Tensor x = args[pos[j]];
-                List<List<Tensor>> cols = new ArrayList<>();
-                for (int k = 0; k < ys.size(); k++) cols.add(new ArrayList<>());
-                for (int e = 0; e < x.size(); e++) {
-                    Tensor[] jv = lin.along(slot[pos[j]], oneHot(x, e));
-                    for (int k = 0; k < ys.size(); k++) cols.get(k).add(reshape(jv[k], ys.get(k).size(), 1));
-                }
+                int n = x.size();
+                Tensor[] tangents = new Tensor[rec.inputVars.length];
+                tangents[slot[pos[j]]] = n == 0 ? null : reshape(identity(n, x.dtype()), Primitives.withBatch(n, x.shape()));
+                Tensor[] ty = n == 0 ? new Tensor[ys.size()] : ForwardMode.sweep(ys, rec.inputVars, tangents);
                 for (int k = 0; k < ys.size(); k++) {
-                    int[] dims = concatDims(ys.get(k).shape(), x.shape());
-                    blocks[k][j] = x.size() == 0 ? Tensor.full(0, x.dtype(), Shape.of(dims))
-                            : reshape(concat(1, cols.get(k).toArray(new Tensor[0])), dims);
+                    Tensor y = ys.get(k);
+                    int[] dims = concatDims(y.shape(), x.shape());
+                    blocks[k][j] = ty[k] == null ? Tensor.full(0, y.dtype(), Shape.of(dims))
+                            : reshape(transpose(reshape(broadcastTo(ty[k], Primitives.withBatch(n, y.shape())), n, y.size())), dims);
                 }
             }
             int[] next = {0};
-            Value jac = mapLeaves(lin.differentiated, y -> {
+            Value jac = mapLeaves(out, y -> {
                 Tensor[] b = blocks[next[0]++];
                 return pos.length == 1 ? b[0] : Recording.tuple(b);
             });
-            return hasAux ? TensorTuple.of(jac, lin.aux()) : jac;
+            return hasAux ? TensorTuple.of(jac, Recording.release(auxOf(rec.output, "jacfwd"))) : jac;
         };
+    }
+
+    /** The n x n identity matrix. */
+    static Tensor identity(int n, DType dtype) {
+        return Tensor.fromFunction(dtype, Shape.of(n, n), i -> i / n == i % n ? 1.0 : 0.0);
     }
 
     /** The Hessian {@code jacfwd(jacrev(f))} w.r.t. input {@code argnum}: shape out ++ in ++ in. */
@@ -247,21 +334,16 @@ public final class Functional {
 
     /**
      * A function linearized at its primals (JAX's {@code linearize}): f ran once, and {@code u -> J^T u}
-     * is kept recorded, so that {@code J t} is one backward pass over it for each tangent t.
+     * is kept recorded, so that {@code J t} is one backward pass over it for each tangent t (the
+     * double-VJP construction of forward mode, kept beside the JVP rules as a cross-check).
      */
     public static final class Linearized {
-        private final Value fullOutput;
-        private final boolean hasAux;
-        final Value differentiated;
-        final List<Tensor> outputs;
-        final Tensor[] cotangentVars;
-        final Tensor[] transposed;
+        private final Value differentiated;
+        private final Tensor[] cotangentVars;
+        private final Tensor[] transposed;
 
         private Linearized(Value fullOutput, boolean hasAux, Tensor[] cotangentVars, Tensor[] transposed) {
-            this.fullOutput = fullOutput;
-            this.hasAux = hasAux;
             this.differentiated = differentiated(fullOutput, hasAux, "linearize");
-            this.outputs = differentiated.leaves();
             this.cotangentVars = cotangentVars;
             this.transposed = transposed;
         }
@@ -269,29 +351,11 @@ public final class Functional {
         /** f's output at the primals (with hasAux, its first part). */
         public Value output() { return Recording.release(differentiated); }
 
-        Value aux() { return Recording.release(auxOf(fullOutput, "linearize")); }
-
         /** J t, one tensor per output part (a Tensor for a single output); one tangent per primal, of its shape and dtype. */
         public Value apply(Tensor... tangents) {
-            if (tangents.length != transposed.length) {
-                throw new IllegalArgumentException("jvp: " + transposed.length + " primal(s) but " + tangents.length + " tangent(s)");
-            }
-            for (int i = 0; i < tangents.length; i++) {
-                if (!tangents[i].shape().equals(transposed[i].shape())) {
-                    throw new IllegalArgumentException("jvp: tangent " + i + " has shape " + tangents[i].shape() + " but its primal has shape " + transposed[i].shape());
-                }
-                if (tangents[i].dtype() != transposed[i].dtype()) {
-                    throw new IllegalArgumentException("jvp: tangent " + i + " has dtype " + tangents[i].dtype().numpyName() + " but its primal has dtype "
-                            + transposed[i].dtype().numpyName() + " (primal and tangent must match, as in JAX)");
-                }
-            }
+            checkTangents(transposed, tangents, false);
             Tensor[] jv = Engine.backward(Arrays.asList(transposed), Arrays.asList(tangents), cotangentVars, Engine.enclosingGradientActive());
             return rebuild(differentiated, jv);
-        }
-
-        /** J_v t for the tangent t of the v-th differentiated primal alone: one tensor per output part. */
-        Tensor[] along(int v, Tensor tangent) {
-            return Engine.backward(List.of(transposed[v]), List.of(tangent), cotangentVars, Engine.enclosingGradientActive());
         }
     }
 

@@ -9,11 +9,15 @@ import org.gradspark.ad.backend.BinaryOp;
 import org.gradspark.ad.backend.UnaryOp;
 
 /**
- * The one table of differentiable primitives: each line is a forward kernel and its
- * vector-Jacobian rule, written with the public ops of {@link Ops} so it can be differentiated
+ * The one table of differentiable primitives: each entry is a forward kernel with its
+ * vector-Jacobian rule (reverse mode), its Jacobian-vector rule (forward mode) and its second-order
+ * rule (Taylor mode), all written with the public ops of {@link Ops} so they can be differentiated
  * again. {@code g} is the output cotangent, {@code x}, {@code a}, {@code b} the inputs, {@code y}
- * the output. Binary rules return cotangents of the broadcast shape; {@link #binary} reduces them
- * to each input's shape.
+ * the output; {@code t} (forward) and {@code u}, {@code v} (second order) are tangents with a leading
+ * batch of directions, {@code [k] ++ shape} (see {@link Primitive}). Binary VJP rules return
+ * cotangents of the broadcast shape; {@link #binary} reduces them to each input's shape, and lifts
+ * the tangents to the output's rank. Elementwise second-order rules are {@code f''(x) u v}; linear
+ * primitives (shape ops, sums, add, where, and the piecewise-linear relu and max) have none.
  */
 public final class Primitives {
     private Primitives() {}
@@ -31,72 +35,137 @@ public final class Primitives {
 
     // ------------------------------------------------------------ elementwise
 
-    public static final Primitive NEG = unary("neg", UnaryOp.NEG, (g, x, y) -> neg(g));
-    public static final Primitive EXP = unary("exp", UnaryOp.EXP, (g, x, y) -> mul(g, y));
-    public static final Primitive LOG = unary("log", UnaryOp.LOG, (g, x, y) -> div(g, x));
-    public static final Primitive SIN = unary("sin", UnaryOp.SIN, (g, x, y) -> mul(g, cos(x)));
-    public static final Primitive COS = unary("cos", UnaryOp.COS, (g, x, y) -> neg(mul(g, sin(x))));
-    public static final Primitive TANH = unary("tanh", UnaryOp.TANH, (g, x, y) -> tanhBackward(g, y));
-    public static final Primitive SIGMOID = unary("sigmoid", UnaryOp.SIGMOID, (g, x, y) -> sigmoidBackward(g, y));
-    public static final Primitive RELU = unary("relu", UnaryOp.RELU, (g, x, y) -> mul(g, greater(x, 0)));
-    public static final Primitive SQRT = unary("sqrt", UnaryOp.SQRT, (g, x, y) -> div(g, mul(y, 2)));
+    public static final Primitive NEG = unary("neg", UnaryOp.NEG, (g, x, y) -> neg(g), (t, x, y) -> neg(t), null);
+    public static final Primitive EXP = unary("exp", UnaryOp.EXP, (g, x, y) -> mul(g, y), (t, x, y) -> mul(t, y), (x, y) -> y);
+    public static final Primitive LOG = unary("log", UnaryOp.LOG, (g, x, y) -> div(g, x), (t, x, y) -> div(t, x),
+            (x, y) -> div(Ops.like(x, -1), square(x)));
+    public static final Primitive SIN = unary("sin", UnaryOp.SIN, (g, x, y) -> mul(g, cos(x)), (t, x, y) -> mul(t, cos(x)), (x, y) -> neg(y));
+    public static final Primitive COS = unary("cos", UnaryOp.COS, (g, x, y) -> neg(mul(g, sin(x))), (t, x, y) -> neg(mul(t, sin(x))),
+            (x, y) -> neg(y));
+    /** tanh' = 1 - y^2 (one fused kernel, tanhBackward); tanh'' = -2 y (1 - y^2). */
+    public static final Primitive TANH = unary("tanh", UnaryOp.TANH, (g, x, y) -> tanhBackward(g, y), (t, x, y) -> tanhBackward(t, y),
+            (x, y) -> tanhBackward(mul(y, -2), y));
+    /** sigmoid' = y (1 - y); sigmoid'' = y (1 - y) (1 - 2y). */
+    public static final Primitive SIGMOID = unary("sigmoid", UnaryOp.SIGMOID, (g, x, y) -> sigmoidBackward(g, y),
+            (t, x, y) -> sigmoidBackward(t, y), (x, y) -> sigmoidBackward(rsub(1, mul(y, 2)), y));
+    /** Piecewise linear: no second-order term (as JAX and PyTorch, 0 at the kink). */
+    public static final Primitive RELU = unary("relu", UnaryOp.RELU, (g, x, y) -> mul(g, greater(x, 0)), (t, x, y) -> mul(t, greater(x, 0)), null);
+    /** sqrt' = 1 / 2y; sqrt'' = -1 / 4y^3. */
+    public static final Primitive SQRT = unary("sqrt", UnaryOp.SQRT, (g, x, y) -> div(g, mul(y, 2)), (t, x, y) -> div(t, mul(y, 2)),
+            (x, y) -> div(Ops.like(y, -0.25), mul(square(y), y)));
 
-    public static final Primitive ADD = binary("add", BinaryOp.ADD, (g, a, b, y, n) -> new Tensor[] {g, g});
+    public static final Primitive ADD = binary("add", BinaryOp.ADD, (g, a, b, y, n) -> new Tensor[] {g, g},
+            (ta, tb, a, b, y) -> plus(ta, tb), null);
+    /** Bilinear: d(ab) = ta b + a tb; D²(ab)[u, v] = ua vb + va ub. */
     public static final Primitive MUL = binary("mul", BinaryOp.MUL, (g, a, b, y, n) -> new Tensor[] {
             n[0] ? mul(g, b) : null,
-            n[1] ? mul(g, a) : null});
+            n[1] ? mul(g, a) : null},
+            (ta, tb, a, b, y) -> plus(ta == null ? null : mul(ta, b), tb == null ? null : mul(a, tb)),
+            (u, v, a, b, y, sum) -> cross(u, v, sum));
+    /** d(a/b) = (ta - y tb) / b; D²(a/b)[u, v] = (2y ub vb - ua vb - va ub) / b^2. */
     public static final Primitive DIV = binary("div", BinaryOp.DIV, (g, a, b, y, n) -> new Tensor[] {
             n[0] ? div(g, b) : null,
-            n[1] ? neg(div(mul(g, y), b)) : null});
+            n[1] ? neg(div(mul(g, y), b)) : null},
+            (ta, tb, a, b, y) -> plus(ta == null ? null : div(ta, b), tb == null ? null : neg(div(mul(tb, y), b))),
+            (u, v, a, b, y, sum) -> {
+                Tensor bb = product(u[1], v[1], sum), ab = cross(u, v, sum);
+                Tensor num = plus(bb == null ? null : mul(bb, mul(y, 2)), ab == null ? null : neg(ab));
+                return num == null ? null : div(num, square(b));
+            });
     /**
      * d/da = b a^(b-1), taken as 0 where b = 0 (not 0 * 0^-1 = NaN at a = 0), with b = 0 replaced by 1
      * under the mask so that higher orders through the masked branch stay finite too: x^n at 0 has the
      * derivatives JAX and PyTorch give to every order. d/db = y log(a), with log's argument 1 where
-     * a = 0 (JAX's rule: 0 for 0^b with b >= 0).
+     * a = 0 (JAX's rule: 0 for 0^b with b >= 0). The second-order rule differentiates these again:
+     * f_aa = b d/da[a^(b-1)], f_ab = f_a log a + a^(b-1), f_bb = y log^2 a (the same masks at 0).
      */
     public static final Primitive POW = binary("pow", BinaryOp.POW, (g, a, b, y, n) -> new Tensor[] {
             n[0] ? mul(g, powBaseDerivative(a, b)) : null,
-            n[1] ? mul(g, mul(y, log(where(equal(a, zerosLike(a)), 1.0, a)))) : null});
+            n[1] ? mul(g, mul(y, logOfBase(a))) : null},
+            (ta, tb, a, b, y) -> plus(ta == null ? null : mul(ta, powBaseDerivative(a, b)), tb == null ? null : mul(tb, mul(y, logOfBase(a)))),
+            (u, v, a, b, y, sum) -> {
+                Tensor aa = product(u[0], v[0], sum), ab = cross(u, v, sum), bb = product(u[1], v[1], sum);
+                Tensor r = null;
+                if (aa != null) {
+                    Tensor bIsZero = equal(b, zerosLike(b));
+                    r = mul(aa, where(bIsZero, 0.0, mul(b, powBaseDerivative(a, sub(b, 1)))));
+                }
+                if (ab != null) {
+                    Tensor aIsZero = equal(a, zerosLike(a));
+                    Tensor fab = add(mul(powBaseDerivative(a, b), logOfBase(a)), where(aIsZero, 0.0, pow(where(aIsZero, 1.0, a), sub(b, 1))));
+                    r = plus(r, mul(ab, fab));
+                }
+                if (bb != null) r = plus(r, mul(bb, mul(y, square(logOfBase(a)))));
+                return r;
+            });
 
     /**
      * The activations' backward passes as one kernel each (a cotangent g through y = tanh(x) or
      * y = sigmoid(x), from y), instead of three or four elementwise passes; differentiable again.
-     * tanhBackward(g, y) = g (1 - y^2): d/dg = tanhBackward(c, y), d/dy = -2 c g y.
+     * tanhBackward(g, y) = g (1 - y^2): d/dg = tanhBackward(c, y), d/dy = -2 c g y;
+     * D²[u, v] = -2y (ug vy + vg uy) - 2g uy vy.
      */
     public static final Primitive TANH_BACKWARD = binary("tanhBackward", BinaryOp.TANH_BACKWARD, (c, g, y, out, n) -> new Tensor[] {
             n[0] ? tanhBackward(c, y) : null,
-            n[1] ? mul(mul(c, g), mul(y, -2)) : null});
-    /** sigmoidBackward(g, y) = g y (1 - y): d/dg = sigmoidBackward(c, y), d/dy = c g (1 - 2y). */
+            n[1] ? mul(mul(c, g), mul(y, -2)) : null},
+            (tg, ty, g, y, out) -> plus(tg == null ? null : tanhBackward(tg, y), ty == null ? null : mul(ty, mul(mul(g, y), -2))),
+            (u, v, g, y, out, sum) -> {
+                Tensor gy = cross(u, v, sum), yy = product(u[1], v[1], sum);
+                return plus(gy == null ? null : mul(gy, mul(y, -2)), yy == null ? null : mul(yy, mul(g, -2)));
+            });
+    /**
+     * sigmoidBackward(g, y) = g y (1 - y): d/dg = sigmoidBackward(c, y), d/dy = c g (1 - 2y);
+     * D²[u, v] = (1 - 2y)(ug vy + vg uy) - 2g uy vy.
+     */
     public static final Primitive SIGMOID_BACKWARD = binary("sigmoidBackward", BinaryOp.SIGMOID_BACKWARD, (c, g, y, out, n) -> new Tensor[] {
             n[0] ? sigmoidBackward(c, y) : null,
-            n[1] ? mul(mul(c, g), rsub(1, mul(y, 2))) : null});
+            n[1] ? mul(mul(c, g), rsub(1, mul(y, 2))) : null},
+            (tg, ty, g, y, out) -> plus(tg == null ? null : sigmoidBackward(tg, y), ty == null ? null : mul(ty, mul(g, rsub(1, mul(y, 2))))),
+            (u, v, g, y, out, sum) -> {
+                Tensor gy = cross(u, v, sum), yy = product(u[1], v[1], sum);
+                return plus(gy == null ? null : mul(gy, rsub(1, mul(y, 2))), yy == null ? null : mul(yy, mul(g, -2)));
+            });
 
-    /** 1 where a > b else 0. A step function: no cotangent for either input (tinygrad's CMPLT rule). */
-    public static final Primitive GREATER = binary("greater", BinaryOp.GREATER, (g, a, b, y, n) -> new Tensor[] {null, null});
-    /** 1 where a == b else 0: no cotangent for either input. */
-    public static final Primitive EQUAL = binary("equal", BinaryOp.EQUAL, (g, a, b, y, n) -> new Tensor[] {null, null});
+    /** 1 where a > b else 0. A step function: no cotangent and no tangent for either input (tinygrad's CMPLT rule). */
+    public static final Primitive GREATER = binary("greater", BinaryOp.GREATER, (g, a, b, y, n) -> new Tensor[] {null, null},
+            (ta, tb, a, b, y) -> null, null);
+    /** 1 where a == b else 0: no cotangent and no tangent for either input. */
+    public static final Primitive EQUAL = binary("equal", BinaryOp.EQUAL, (g, a, b, y, n) -> new Tensor[] {null, null},
+            (ta, tb, a, b, y) -> null, null);
 
-    /** cond != 0 ? a : b; the condition gets no cotangent. */
+    /** cond != 0 ? a : b; the condition gets no cotangent and carries no tangent. */
     public static final Primitive WHERE = Primitive.define("where", 3,
             (in, attrs) -> Layout.where(in[0], in[1], in[2], whereShape(in)),
             (g, in, y, attrs, n) -> new Tensor[] {
                     null,
                     n[1] ? sumTo(where(in[0], g, 0.0), in[1].shape()) : null,
-                    n[2] ? sumTo(where(in[0], 0.0, g), in[2].shape()) : null});
+                    n[2] ? sumTo(where(in[0], 0.0, g), in[2].shape()) : null},
+            (t, in, y, attrs) -> {
+                if (t[1] == null && t[2] == null) return null;
+                Tensor ta = t[1] == null ? null : lift(t[1], y.rank()), tb = t[2] == null ? null : lift(t[2], y.rank());
+                return ta == null ? where(in[0], 0.0, tb) : tb == null ? where(in[0], ta, 0.0) : where(in[0], ta, tb);
+            },
+            Primitive.LINEAR);
 
     public static final Primitive CAST = Primitive.define("cast", 1,
             (in, attrs) -> Layout.cast(in[0], (DType) attrs),
-            (g, in, y, attrs, n) -> new Tensor[] {cast(g, in[0].dtype())});
+            (g, in, y, attrs, n) -> new Tensor[] {cast(g, in[0].dtype())},
+            (t, in, y, attrs) -> cast(t[0], (DType) attrs),
+            Primitive.LINEAR);
 
     public static final Primitive IDENTITY = Primitive.define("identity", 1,
             (in, attrs) -> in[0],
-            (g, in, y, attrs, n) -> new Tensor[] {g});
+            (g, in, y, attrs, n) -> new Tensor[] {g},
+            (t, in, y, attrs) -> t[0],
+            Primitive.LINEAR);
 
     // ------------------------------------------------------------ linear algebra
 
     /**
      * C = op(A) op(B). Its transpose rules are matmuls again:
      * dA = g op(B)^T (or op(B) g^T when A is transposed), dB = op(A)^T g (or g^T op(A)).
+     * Bilinear: dC = op(tA) op(B) + op(A) op(tB), where the k directions of tA [k, m, n] are stacked into
+     * one product [k*m, n] @ op(B); D²C[u, v] = op(uA) op(vB) + op(vA) op(uB).
      */
     public static final Primitive MATMUL = Primitive.define("matMul", 2,
             (in, attrs) -> {
@@ -110,6 +179,18 @@ public final class Primitives {
                 return new Tensor[] {
                         n[0] ? (ta ? matMul(b, g, tb, true) : matMul(g, b, false, !tb)) : null,
                         n[1] ? (tb ? matMul(g, a, true, ta) : matMul(a, g, !ta, false)) : null};
+            },
+            (t, in, y, attrs) -> {
+                MatMulFlags f = (MatMulFlags) attrs;
+                return plus(t[0] == null ? null : tangentTimesMatrix(t[0], in[0], in[1], f),
+                        t[1] == null ? null : matrixTimesTangent(in[0], t[1], in[1], f));
+            },
+            (u, v, in, y, attrs, sum) -> {
+                MatMulFlags f = (MatMulFlags) attrs;
+                Tensor r = null;
+                if (u[0] != null && v[1] != null) r = batchedMatMul(full(u[0], in[0].shape()), full(v[1], in[1].shape()), f);
+                if (v[0] != null && u[1] != null) r = plus(r, batchedMatMul(full(v[0], in[0].shape()), full(u[1], in[1].shape()), f));
+                return r == null || !sum ? r : Ops.sum(r, 0, true);
             });
 
     // ------------------------------------------------------------ reductions
@@ -120,39 +201,62 @@ public final class Primitives {
                 return backend().sum(in[0], ax.axes(), ax.keepDims());
             },
             (g, in, y, attrs, n) -> new Tensor[] {
-                    broadcastTo(reshape(g, in[0].shape().reduce(((Axes) attrs).axes(), true)), in[0].shape())});
+                    broadcastTo(reshape(g, in[0].shape().reduce(((Axes) attrs).axes(), true)), in[0].shape())},
+            (t, in, y, attrs) -> Ops.sum(full(t[0], in[0].shape()), shifted(((Axes) attrs).axes()), ((Axes) attrs).keepDims()),
+            Primitive.LINEAR);
 
-    /** Maximum along one axis; ties share the cotangent equally (as PyTorch's amax). */
+    /** Maximum along one axis; ties share the cotangent (and the tangent) equally (as PyTorch's amax). Piecewise linear. */
     public static final Primitive MAX = Primitive.define("max", 1,
             (in, attrs) -> {
                 Axes ax = (Axes) attrs;
                 return backend().max(in[0], ax.axes()[0], ax.keepDims());
             },
             (g, in, y, attrs, n) -> {
-                Shape s = in[0].shape(), kept = s.reduce(((Axes) attrs).axes(), true);
-                Tensor mask = equal(in[0], broadcastTo(reshape(y, kept), s));
-                Tensor share = stopGradient(div(mask, sum(mask, ((Axes) attrs).axes(), true)));
-                return new Tensor[] {mul(broadcastTo(reshape(g, kept), s), share)};
-            });
+                Shape kept = in[0].shape().reduce(((Axes) attrs).axes(), true);
+                return new Tensor[] {mul(broadcastTo(reshape(g, kept), in[0].shape()), maxShare(in[0], y, (Axes) attrs))};
+            },
+            (t, in, y, attrs) -> Ops.sum(mul(t[0], maxShare(in[0], y, (Axes) attrs)), shifted(((Axes) attrs).axes()), ((Axes) attrs).keepDims()),
+            Primitive.LINEAR);
 
     /** Sums a broadcast tensor back down to a shape that broadcasts to it. */
     public static final Primitive SUM_TO = Primitive.define("sumTo", 1,
             (in, attrs) -> sumToForward(in[0], (Shape) attrs),
-            (g, in, y, attrs, n) -> new Tensor[] {broadcastTo(g, in[0].shape())});
+            (g, in, y, attrs, n) -> new Tensor[] {broadcastTo(g, in[0].shape())},
+            (t, in, y, attrs) -> {
+                Shape target = (Shape) attrs;
+                int k = t[0].shape().dim(0), lead = in[0].rank() - target.rank();
+                int[] padded = new int[1 + in[0].rank()];
+                java.util.Arrays.fill(padded, 1);
+                padded[0] = k;
+                System.arraycopy(target.dims(), 0, padded, 1 + lead, target.rank());
+                return reshape(sumTo(full(t[0], in[0].shape()), Shape.of(padded)), withBatch(k, target));
+            },
+            Primitive.LINEAR);
 
     // ------------------------------------------------------------ shape and layout
 
+    /** Its tangent is the input's, lifted to the target's rank: it stays broadcast (no copy). */
     public static final Primitive BROADCAST_TO = Primitive.define("broadcastTo", 1,
             (in, attrs) -> Layout.broadcastTo(in[0], (Shape) attrs),
-            (g, in, y, attrs, n) -> new Tensor[] {sumTo(g, in[0].shape())});
+            (g, in, y, attrs, n) -> new Tensor[] {sumTo(g, in[0].shape())},
+            (t, in, y, attrs) -> lift(t[0], ((Shape) attrs).rank()),
+            Primitive.LINEAR);
 
     public static final Primitive RESHAPE = Primitive.define("reshape", 1,
             (in, attrs) -> Layout.reshape(in[0], (Shape) attrs),
-            (g, in, y, attrs, n) -> new Tensor[] {reshape(g, in[0].shape().dims())});
+            (g, in, y, attrs, n) -> new Tensor[] {reshape(g, in[0].shape().dims())},
+            (t, in, y, attrs) -> reshape(full(t[0], in[0].shape()), withBatch(t[0].shape().dim(0), (Shape) attrs)),
+            Primitive.LINEAR);
 
     public static final Primitive PERMUTE = Primitive.define("permute", 1,
             (in, attrs) -> Layout.permute(in[0], (int[]) attrs),
-            (g, in, y, attrs, n) -> new Tensor[] {permute(g, inversePermutation((int[]) attrs))});
+            (g, in, y, attrs, n) -> new Tensor[] {permute(g, inversePermutation((int[]) attrs))},
+            (t, in, y, attrs) -> {
+                int[] perm = (int[]) attrs, p = new int[perm.length + 1];
+                for (int i = 0; i < perm.length; i++) p[i + 1] = perm[i] + 1;
+                return permute(t[0], p);
+            },
+            Primitive.LINEAR);
 
     public static final Primitive SLICE = Primitive.define("slice", 1,
             (in, attrs) -> {
@@ -164,7 +268,13 @@ public final class Primitives {
                 int[] dims = in[0].shape().dims(), after = new int[dims.length];
                 for (int i = 0; i < dims.length; i++) after[i] = dims[i] - s.begin()[i] - s.size()[i];
                 return new Tensor[] {pad(g, s.begin(), after)};
-            });
+            },
+            (t, in, y, attrs) -> {
+                SliceSpec s = (SliceSpec) attrs;
+                int k = t[0].shape().dim(0);
+                return slice(full(t[0], in[0].shape()), withBatch(0, s.begin()), withBatch(k, s.size()));
+            },
+            Primitive.LINEAR);
 
     /** Zero padding; its rule is the slice that undoes it. */
     public static final Primitive PAD = Primitive.define("pad", 1,
@@ -172,7 +282,12 @@ public final class Primitives {
                 PadSpec p = (PadSpec) attrs;
                 return Layout.pad(in[0], p.before(), p.after());
             },
-            (g, in, y, attrs, n) -> new Tensor[] {slice(g, ((PadSpec) attrs).before(), in[0].shape().dims())});
+            (g, in, y, attrs, n) -> new Tensor[] {slice(g, ((PadSpec) attrs).before(), in[0].shape().dims())},
+            (t, in, y, attrs) -> {
+                PadSpec p = (PadSpec) attrs;
+                return pad(full(t[0], in[0].shape()), withBatch(0, p.before()), withBatch(0, p.after()));
+            },
+            Primitive.LINEAR);
 
     public static final Primitive CONCAT = Primitive.define("concat", -1,
             (in, attrs) -> Layout.concat(in, (Integer) attrs, concatShape(in, (Integer) attrs)),
@@ -185,7 +300,16 @@ public final class Primitives {
                     begin[axis] += in[i].shape().dim(axis);
                 }
                 return out;
-            });
+            },
+            (t, in, y, attrs) -> {
+                int k = Tangents.batch(t);
+                Tensor[] parts = new Tensor[in.length];
+                for (int i = 0; i < in.length; i++) {
+                    parts[i] = t[i] == null ? Tensor.full(0, in[i].dtype(), withBatch(k, in[i].shape())) : full(t[i], in[i].shape());
+                }
+                return concat((Integer) attrs + 1, parts);
+            },
+            Primitive.LINEAR);
 
     /** Every primitive above, in one list: the gradcheck test walks it and counts it. */
     public static final List<Primitive> ALL = List.of(
@@ -205,18 +329,39 @@ public final class Primitives {
         Tensor apply(Tensor g, Tensor x, Tensor y);
     }
 
+    /** f''(x), from x and y = f(x). */
+    @FunctionalInterface
+    private interface Curvature {
+        Tensor apply(Tensor x, Tensor y);
+    }
+
     @FunctionalInterface
     private interface BinaryRule {
         Tensor[] apply(Tensor g, Tensor a, Tensor b, Tensor y, boolean[] needed);
     }
 
-    private static Primitive unary(String name, UnaryOp op, UnaryRule rule) {
-        return Primitive.define(name, 1,
-                (in, attrs) -> backend().unary(op, in[0]),
-                (g, in, y, attrs, n) -> new Tensor[] {rule.apply(g, in[0], y)});
+    /** The tangent of a binary elementwise op from its inputs' tangents, each lifted to the output's rank (or null). */
+    @FunctionalInterface
+    private interface BinaryJvp {
+        Tensor apply(Tensor ta, Tensor tb, Tensor a, Tensor b, Tensor y);
     }
 
-    private static Primitive binary(String name, BinaryOp op, BinaryRule rule) {
+    /** D²f[u, v] of a binary elementwise op; u, v hold the two inputs' tangents, lifted to the output's rank. */
+    @FunctionalInterface
+    private interface BinarySecondOrder {
+        Tensor apply(Tensor[] u, Tensor[] v, Tensor a, Tensor b, Tensor y, boolean sumDirections);
+    }
+
+    /** An elementwise unary primitive: tangent {@code jvp(t, x, y)}, second-order term {@code f''(x) u v} (none when {@code curvature} is null). */
+    private static Primitive unary(String name, UnaryOp op, UnaryRule rule, UnaryRule jvp, Curvature curvature) {
+        return Primitive.define(name, 1,
+                (in, attrs) -> backend().unary(op, in[0]),
+                (g, in, y, attrs, n) -> new Tensor[] {rule.apply(g, in[0], y)},
+                (t, in, y, attrs) -> jvp.apply(t[0], in[0], y),
+                curvature == null ? Primitive.LINEAR : (u, v, in, y, attrs, sum) -> mul(curvature.apply(in[0], y), product(u[0], v[0], sum)));
+    }
+
+    private static Primitive binary(String name, BinaryOp op, BinaryRule rule, BinaryJvp jvp, BinarySecondOrder second) {
         return Primitive.define(name, 2,
                 (in, attrs) -> backend().binary(op, in[0], in[1]),
                 (g, in, y, attrs, n) -> {
@@ -224,11 +369,126 @@ public final class Primitives {
                     return new Tensor[] {
                             n[0] && r[0] != null ? sumTo(r[0], in[0].shape()) : null,
                             n[1] && r[1] != null ? sumTo(r[1], in[1].shape()) : null};
+                },
+                (t, in, y, attrs) -> jvp.apply(liftOrNull(t[0], y.rank()), liftOrNull(t[1], y.rank()), in[0], in[1], y),
+                second == null ? Primitive.LINEAR : (u, v, in, y, attrs, sum) -> {
+                    Tensor[] lu = {liftOrNull(u[0], y.rank()), liftOrNull(u[1], y.rank())};
+                    Tensor[] lv = u == v ? lu : new Tensor[] {liftOrNull(v[0], y.rank()), liftOrNull(v[1], y.rank())};
+                    return second.apply(lu, lv, in[0], in[1], y, sum);
                 });
+    }
+
+    // ------------------------------------------------------------ helpers for the forward and second-order rules
+
+    /** A tangent [k] ++ s' lifted to rank 1 + rank by size-1 axes after the batch axis (NumPy alignment). */
+    static Tensor lift(Tensor t, int rank) {
+        int have = t.rank() - 1;
+        if (have == rank) return t;
+        int[] d = new int[rank + 1];
+        java.util.Arrays.fill(d, 1);
+        d[0] = t.shape().dim(0);
+        for (int i = 0; i < have; i++) d[1 + rank - have + i] = t.shape().dim(1 + i);
+        return reshape(t, d);
+    }
+
+    private static Tensor liftOrNull(Tensor t, int rank) {
+        return t == null ? null : lift(t, rank);
+    }
+
+    /** A tangent broadcast out to its full shape [k] ++ shape (for the rules that move elements). */
+    static Tensor full(Tensor t, Shape shape) {
+        return broadcastTo(t, withBatch(t.shape().dim(0), shape));
+    }
+
+    static Shape withBatch(int k, Shape s) {
+        return Shape.of(withBatch(k, s.dims()));
+    }
+
+    static int[] withBatch(int k, int[] dims) {
+        int[] d = new int[dims.length + 1];
+        d[0] = k;
+        System.arraycopy(dims, 0, d, 1, dims.length);
+        return d;
+    }
+
+    private static int[] shifted(int[] axes) {
+        int[] s = new int[axes.length];
+        for (int i = 0; i < axes.length; i++) s[i] = axes[i] + 1;
+        return s;
+    }
+
+    /** a + b where null is zero. */
+    static Tensor plus(Tensor a, Tensor b) {
+        return a == null ? b : b == null ? a : add(a, b);
+    }
+
+    /** u v per direction, or summed over the directions as [1] ++ shape; null if either is null. */
+    static Tensor product(Tensor u, Tensor v, boolean sumDirections) {
+        if (u == null || v == null) return null;
+        Tensor p = u == v ? square(u) : mul(u, v);
+        return sumDirections ? Ops.sum(p, 0, true) : p;
+    }
+
+    /** The cross term u_a v_b + v_a u_b of a bilinear form (summed over directions if asked); null when zero. */
+    private static Tensor cross(Tensor[] u, Tensor[] v, boolean sumDirections) {
+        if (u == v) {
+            Tensor p = product(u[0], u[1], sumDirections);
+            return p == null ? null : mul(p, 2.0);
+        }
+        return plus(product(u[0], v[1], sumDirections), product(v[0], u[1], sumDirections));
+    }
+
+    /** The share of max's (co)tangent each element gets: 1/count at the maxima, else 0 (a constant). */
+    private static Tensor maxShare(Tensor x, Tensor y, Axes ax) {
+        Shape kept = x.shape().reduce(ax.axes(), true);
+        Tensor mask = equal(x, broadcastTo(reshape(y, kept), x.shape()));
+        return stopGradient(div(mask, Ops.sum(mask, ax.axes(), true)));
+    }
+
+    /**
+     * op(tA) op(B) for a tangent tA of A with k directions. For a plain 2-D A, the directions are
+     * stacked into one product [k*m, n] @ op(B) (a tangent shared by all rows, [k, 1, n], costs k rows).
+     */
+    private static Tensor tangentTimesMatrix(Tensor ta, Tensor a, Tensor b, MatMulFlags f) {
+        int k = ta.shape().dim(0);
+        if (a.rank() == 2 && !f.transA() && ta.shape().dim(2) == a.shape().dim(1)) {
+            int rows = ta.shape().dim(1);
+            Tensor r = matMul(reshape(ta, k * rows, a.shape().dim(1)), b, false, f.transB());
+            return reshape(r, k, rows, r.shape().dim(1));
+        }
+        return batchedMatMul(full(ta, a.shape()), broadcastTo(reshape(b, withBatch(1, b.shape())), withBatch(k, b.shape())), f);
+    }
+
+    /** op(A) op(tB) for a tangent tB of B with k directions. */
+    private static Tensor matrixTimesTangent(Tensor a, Tensor tb, Tensor b, MatMulFlags f) {
+        int k = tb.shape().dim(0);
+        if (k == 1) {
+            Tensor r = matMul(a, reshape(full(tb, b.shape()), b.shape()), f.transA(), f.transB());
+            return reshape(r, withBatch(1, r.shape()));
+        }
+        return batchedMatMul(broadcastTo(reshape(a, withBatch(1, a.shape())), withBatch(k, a.shape())), full(tb, b.shape()), f);
+    }
+
+    /** op(X_j) op(Y_j) for each of the k directions of X [k] ++ A and Y [k] ++ B (both full): one batched product. */
+    private static Tensor batchedMatMul(Tensor x, Tensor y, MatMulFlags f) {
+        int k = x.shape().dim(0);
+        int[] xd = x.shape().dims(), yd = y.shape().dims();
+        Tensor x3 = reshape(x, -1, xd[xd.length - 2], xd[xd.length - 1]), y3 = reshape(y, -1, yd[yd.length - 2], yd[yd.length - 1]);
+        Tensor r = matMul(x3, y3, f.transA(), f.transB());
+        int[] out = java.util.Arrays.copyOf(xd, xd.length);
+        out[0] = k;
+        out[out.length - 2] = r.shape().dim(1);
+        out[out.length - 1] = r.shape().dim(2);
+        return reshape(r, out);
     }
 
     private static Tensor zerosLike(Tensor x) {
         return Tensor.scalar(0, x.dtype());
+    }
+
+    /** log a, with 1 in place of a where a = 0 (JAX's rule for the exponent's derivative of 0^b). */
+    private static Tensor logOfBase(Tensor a) {
+        return log(where(equal(a, zerosLike(a)), 1.0, a));
     }
 
     /** b a^(b-1) where b != 0, else 0; b is 1 under the mask, so no branch divides by zero at any order. */

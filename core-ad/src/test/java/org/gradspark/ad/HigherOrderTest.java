@@ -33,6 +33,31 @@ class HigherOrderTest {
         assertTrue(fourth.<Tensor>call(x).allClose(sin(x), 1e-14, 1e-14));
     }
 
+    /** Forward over forward over reverse, reverse over forward, and forward mode against the double-VJP path. */
+    @Test
+    void forwardAndReverseModesNestInEveryOrder() {
+        Tensor x = Tensor.of(new double[] {-1.2, 0.3, 2.2});
+        Tensor ones = Tensor.full(1, DType.FLOAT64, x.shape());
+        Fn sinSum = a -> sum(sin(a[0]));
+        // jacfwd(jacfwd(grad)): the third derivative, diagonal: -cos x at (i, i, i).
+        Tensor d3 = Functional.jacfwd(Functional.jacfwd(Functional.grad(sinSum), 0), 0).apply(x).asTensor();
+        for (int i = 0; i < 3; i++) assertEquals(-Math.cos(x.getDouble(i)), d3.get(i, i, i), 1e-14);
+        // grad of a jvp (reverse over forward): d/dx sum(cos(x) * t) = -sin(x) t.
+        Fn jvpOfSin = a -> sum(Functional.jvp(b -> sin(b[0]), new Tensor[] {a[0]}, new Tensor[] {ones}).tensor(1));
+        assertTrue(Functional.grad(jvpOfSin).apply(x).asTensor().allClose(neg(sin(x)), 1e-14, 1e-14));
+        // jvp of a jvp (forward over forward): the second derivative along t, t.
+        Fn inner = a -> Functional.jvp(b -> tanh(b[0]), new Tensor[] {a[0]}, new Tensor[] {ones}).tensor(1);
+        Tensor d2 = Functional.jvp(inner, new Tensor[] {x}, new Tensor[] {ones}).tensor(1);
+        Tensor t = tanh(x);
+        assertTrue(d2.allClose(mul(mul(t, -2.0), rsub(1, square(t))), 1e-13, 1e-13));
+        // The JVP rules and the double-VJP construction (linearize) agree on an MLP.
+        Cell net = new Sequential(new Dense(3, 5, DType.FLOAT64, 1), Activation.sigmoid(), new Dense(5, 2, DType.FLOAT64, 2));
+        Tensor rows = Tensor.uniform(3, -1, 1, DType.FLOAT64, 4, 3), dir = Tensor.uniform(4, -1, 1, DType.FLOAT64, 4, 3);
+        Tensor byRules = Functional.jvp(net, new Tensor[] {rows}, new Tensor[] {dir}).tensor(1);
+        Tensor byDoubleVjp = Functional.linearize(net, rows).apply(dir).asTensor();
+        assertTrue(byRules.allClose(byDoubleVjp, 1e-13, 1e-14), byRules + " vs " + byDoubleVjp);
+    }
+
     @Test
     void secondDerivativeOfTanhMatchesItsClosedForm() {
         Tensor x = Tensor.of(new double[] {-1.5, -0.2, 0.4, 2.0});

@@ -170,6 +170,137 @@ class PrimitiveTableTest {
         }
     }
 
+    // ------------------------------------------------------------ forward and second-order rules
+
+    private static double dot(Tensor a, Tensor b) {
+        double s = 0;
+        for (int i = 0; i < a.size(); i++) s += a.getDouble(i) * b.getDouble(i);
+        return s;
+    }
+
+    /** The sample as a function of its differentiated inputs alone (the others fixed). */
+    private static Fn ofDifferentiated(Case c) {
+        return xs -> {
+            Tensor[] args = c.inputs().clone();
+            for (int k = 0; k < c.wrt().length; k++) args[c.wrt()[k]] = xs[k];
+            return c.f().apply(args);
+        };
+    }
+
+    private static Tensor[] differentiated(Case c) {
+        Tensor[] xs = new Tensor[c.wrt().length];
+        for (int k = 0; k < xs.length; k++) xs[k] = c.inputs()[c.wrt()[k]];
+        return xs;
+    }
+
+    private static Tensor moved(Tensor x, Tensor t, int j, double eps) {
+        int n = x.size();
+        return Tensor.fromFunction(F64, x.shape(), i -> x.getDouble(i) + eps * t.getDouble(j * n + i));
+    }
+
+    private static void assertClose(double expected, double actual, double atol, double rtol, String what) {
+        assertTrue(Math.abs(expected - actual) <= atol + rtol * Math.abs(expected), what + ": expected " + expected + " got " + actual);
+    }
+
+    /**
+     * Every primitive's JVP rule, for a batch of K = 3 random directions: {@code <jvp(x; t), u> = <t, vjp(x; u)>}
+     * for a random u, and {@code jvp(x; t) = (f(x + eps t) - f(x - eps t)) / 2 eps}; its second-order rule
+     * against {@code (f(x + eps t) - 2 f(x) + f(x - eps t)) / eps^2}; and, node by node, the declared rules
+     * against those the engine would derive (the JVP from the VJP rule, the second-order term from the
+     * JVP rule). The number of primitives checked must be the table's size.
+     */
+    @Test
+    void everyPrimitivesForwardRulesAgreeWithItsVjpAndWithFiniteDifferences() {
+        Map<Primitive, List<Case>> samples = samples();
+        List<String> failures = new ArrayList<>();
+        int checked = 0, k = 3;
+        for (Primitive p : Primitives.ALL) {
+            if (!p.hasJvp() || !p.hasSecondOrder()) failures.add(p.name() + ": no JVP or no second-order rule of its own");
+            boolean ok = true;
+            for (Case c : samples.getOrDefault(p, List.of())) {
+                try {
+                    Fn f = ofDifferentiated(c);
+                    Tensor[] xs = differentiated(c);
+                    Tensor[] ts = new Tensor[xs.length];
+                    for (int i = 0; i < xs.length; i++) ts[i] = Tensor.normal(seed++, F64, Primitives.withBatch(k, xs[i].shape()).dims());
+                    Tensor y = f.apply(xs).asTensor();
+                    Tensor jt = Functional.jvpBatch(f, xs, ts).tensor(1);
+                    assertEquals(Primitives.withBatch(k, y.shape()), jt.shape(), c.what() + ": batched tangent's shape");
+                    Recording rec = Recording.of(f, xs, Recording.all(xs.length), List.of());
+                    ForwardMode.Jet[] start = new ForwardMode.Jet[xs.length];
+                    for (int i = 0; i < xs.length; i++) start[i] = new ForwardMode.Jet(ts[i], null);
+                    Tensor second = ForwardMode.taylor(rec.outputs(), rec.inputVars, start, true, false)[0].second();
+                    for (int j = 0; j < k; j++) {
+                        Tensor tj = Tangents.direction(jt, j);
+                        Tensor u = Tensor.normal(seed++, F64, y.shape().dims());
+                        TensorTuple g = Functional.vjp(f, xs).pullback(u);
+                        double lhs = dot(tj, u), rhs = 0;
+                        for (int i = 0; i < xs.length; i++) rhs += dot(Tangents.direction(ts[i], j), g.tensor(i));
+                        assertClose(lhs, rhs, 1e-12, 1e-10, c.what() + ": <jvp t, u> vs <t, vjp u>, direction " + j);
+                        double eps = 1e-6, eps2 = 1e-4;
+                        Tensor[] plus = new Tensor[xs.length], minus = new Tensor[xs.length], plus2 = new Tensor[xs.length], minus2 = new Tensor[xs.length];
+                        for (int i = 0; i < xs.length; i++) {
+                            plus[i] = moved(xs[i], ts[i], j, eps);
+                            minus[i] = moved(xs[i], ts[i], j, -eps);
+                            plus2[i] = moved(xs[i], ts[i], j, eps2);
+                            minus2[i] = moved(xs[i], ts[i], j, -eps2);
+                        }
+                        Tensor fp = f.apply(plus).asTensor(), fm = f.apply(minus).asTensor(), fp2 = f.apply(plus2).asTensor(), fm2 = f.apply(minus2).asTensor();
+                        Tensor sj = second == null ? null : Ops.broadcastTo(Tangents.direction(second, j), Primitives.withBatch(1, y.shape()));
+                        for (int e = 0; e < y.size(); e++) {
+                            double fd = (fp.getDouble(e) - fm.getDouble(e)) / (2 * eps);
+                            assertClose(fd, tj.getDouble(e), 1e-6, 1e-5, c.what() + ": jvp vs finite differences, direction " + j + " element " + e);
+                            double fd2 = (fp2.getDouble(e) - 2 * y.getDouble(e) + fm2.getDouble(e)) / (eps2 * eps2);
+                            assertClose(fd2, sj == null ? 0 : sj.getDouble(e), 1e-5, 1e-4, c.what() + ": second order vs finite differences, direction " + j + " element " + e);
+                        }
+                    }
+                    checkAgainstDerivedRules(p, rec, k, c.what());
+                } catch (AssertionError | RuntimeException e) {
+                    ok = false;
+                    failures.add(p.name() + " (" + c.what() + "): " + e);
+                }
+            }
+            if (ok && samples.containsKey(p)) checked++;
+        }
+        assertTrue(failures.isEmpty(), String.join("\n", failures));
+        assertEquals(Primitives.ALL.size(), checked, "primitives whose forward rules were checked vs the table's size");
+    }
+
+    /** At every node of p in the recording: the declared JVP = the one transposed from the VJP, the declared second-order term = the one derived from the JVP. */
+    private static void checkAgainstDerivedRules(Primitive p, Recording rec, int k, String what) {
+        java.util.Deque<Tensor> todo = new java.util.ArrayDeque<>(rec.outputs());
+        java.util.Set<Tensor> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        int found = 0;
+        while (!todo.isEmpty()) {
+            Tensor t = todo.pop();
+            if (!seen.add(t) || t.node() == null || t.node().isLeaf()) continue;
+            Node n = t.node();
+            for (Tensor in : n.inputs()) todo.push(in);
+            if (n.primitive() != p) continue;
+            found++;
+            Tensor[] in = n.inputs(), u = new Tensor[in.length];
+            for (int i = 0; i < in.length; i++) u[i] = Tensor.normal(seed++, F64, Primitives.withBatch(k, in[i].shape()).dims());
+            if (p == Primitives.WHERE) u[0] = null;   // the condition carries no tangent
+            Shape full = Primitives.withBatch(k, t.shape());
+            Tensor declared = p.jvp(u, in, t, n.attrs());
+            Tensor derived = Tangents.jvpByTransposingVjp(p, u, in, t, n.attrs(), k);
+            assertSameTangent(declared, derived, full, what + ": declared JVP vs the VJP transposed");
+            Tensor s = p.secondOrder(u, u, in, t, n.attrs(), false);
+            Tensor sDerived = Tangents.secondOrderFromJvp(p, u, u, in, n.attrs(), false);
+            assertSameTangent(s, sDerived, full, what + ": declared second-order rule vs the JVP rule differentiated");
+            Tensor summed = p.secondOrder(u, u, in, t, n.attrs(), true);
+            assertSameTangent(summed, sDerived == null ? null : Ops.sum(Ops.broadcastTo(sDerived, full), 0, true), Primitives.withBatch(1, t.shape()),
+                    what + ": second-order rule summed over the directions");
+        }
+        assertTrue(found > 0, what + " records no " + p.name());
+    }
+
+    private static void assertSameTangent(Tensor a, Tensor b, Shape full, String what) {
+        Tensor fa = a == null ? Tensor.full(0, F64, full) : Ops.broadcastTo(a, full);
+        Tensor fb = b == null ? Tensor.full(0, F64, full) : Ops.broadcastTo(b, full);
+        assertTrue(fa.allClose(fb, 1e-10, 1e-12), what + ": " + fa + " vs " + fb);
+    }
+
     @Test
     void castFromFloat32IsDifferentiable() {
         Tensor x = Tensor.of(new float[] {0.5f, -1.25f, 2f});
