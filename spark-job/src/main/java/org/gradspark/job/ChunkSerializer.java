@@ -33,4 +33,34 @@ final class ChunkSerializer extends Serializer<PartitionTask.Chunk> {
         }
         return new PartitionTask.Chunk(first, x, s, y, bad);
     }
+
+    /** Kryo form of a partition's kept rows (its chunks, or the bad input that stopped reading them). */
+    static final class RowsSerializer extends Serializer<PartitionTask.Rows> {
+        @Override public void write(Kryo kryo, Output out, PartitionTask.Rows r) {
+            out.writeString(r.failure());
+            out.writeVarInt(r.chunks().size(), true);
+            for (PartitionTask.Chunk c : r.chunks()) kryo.writeObject(out, c);
+        }
+
+        @Override public PartitionTask.Rows read(Kryo kryo, Input in, Class<PartitionTask.Rows> type) {
+            String failure = in.readString();
+            int n = in.readVarInt(true);
+            java.util.List<PartitionTask.Chunk> chunks = new java.util.ArrayList<>(n);
+            for (int i = 0; i < n; i++) chunks.add(kryo.readObject(in, PartitionTask.Chunk.class));
+            return new PartitionTask.Rows(chunks, failure);
+        }
+    }
+
+    /** Kryo form of a partition's count of used rows. */
+    static final class KeptSerializer extends Serializer<PartitionTask.Kept> {
+        @Override public void write(Kryo kryo, Output out, PartitionTask.Kept k) {
+            out.writeVarInt(k.index(), true);
+            out.writeVarLong(k.rows(), true);
+            out.writeString(k.failure());
+        }
+
+        @Override public PartitionTask.Kept read(Kryo kryo, Input in, Class<PartitionTask.Kept> type) {
+            return new PartitionTask.Kept(in.readVarInt(true), in.readVarLong(true), in.readString());
+        }
+    }
 }

@@ -33,6 +33,9 @@ public final class GradSparkKryoRegistrator implements KryoRegistrator {
         kryo.register(ShardedReduction.Slice.class, new SliceSerializer());
         kryo.register(ShardedReduction.ShardSum.class, new SliceSerializer.ShardSumSerializer());
         kryo.register(PartitionTask.Chunk.class, new ChunkSerializer());
+        kryo.register(PartitionTask.Rows.class, new ChunkSerializer.RowsSerializer());
+        kryo.register(PartitionTask.Kept.class, new ChunkSerializer.KeptSerializer());
+        kryo.register(PartitionTask.Kept[].class);
         // Broadcast once per job: the Hadoop configuration writes itself (Configuration.write).
         kryo.register(org.gradspark.job.io.Storage.class, new com.esotericsoftware.kryo.serializers.JavaSerializer());
         kryo.register(java.util.ArrayList.class);

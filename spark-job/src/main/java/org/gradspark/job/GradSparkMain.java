@@ -45,8 +45,11 @@ public final class GradSparkMain {
         Map<String, String> keys = new HashMap<>();
         for (scala.Tuple2<String, String> kv : conf.getAll()) keys.put(kv._1(), kv._2());
         JobConfig cfg;
+        JobInputs checked;
         try {
             cfg = JobOptions.parse(keys, jobArgs);
+            // Every file the job names is checked once, before Spark starts.
+            checked = JobInputs.check(cfg, org.gradspark.job.io.Storage.fromSparkConf(keys));
             configure(conf, cfg);
         } catch (BadInputException e) {
             err.println("gradspark: " + e.getMessage());
@@ -64,7 +67,7 @@ public final class GradSparkMain {
         Thread interrupted = interruptNotice(err);
         try (jsc) {
             jsc.setLogLevel(conf.get("spark.gradspark.logLevel", "WARN"));
-            GradientJob.Result r = GradientJob.run(jsc, cfg);
+            GradientJob.Result r = GradientJob.run(jsc, checked);
             out.printf("GradSpark %s: %d rows%s in %d partitions on %s, %.2f s (%.0f rows/s); backend %s; sum of outputs %.6g%n",
                     cfg.mode() == JobConfig.Mode.HVP ? "hvp" : "grad", r.rows(), r.skippedRows() == 0 ? "" : " (" + r.skippedRows() + " skipped, "
                             + (r.rows() - r.skippedRows()) + " used)", r.partitions(), r.summary().get("master"),

@@ -10,7 +10,6 @@ import java.util.TreeMap;
 import org.gradspark.ad.DType;
 import org.gradspark.ad.nn.Activation;
 import org.gradspark.job.io.BadInputException;
-import org.gradspark.job.io.Storage;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -66,11 +65,10 @@ public final class JobOptions {
     private boolean syntheticGiven;
 
     /**
-     * Parses the flags after the {@code spark.gradspark.*} keys (which they override), and checks
-     * the files they name ({@link GradientJob#check}), so that a mistake is reported before Spark
-     * starts.
+     * Parses the flags after the {@code spark.gradspark.*} keys (which they override). Reads no
+     * file: {@link JobInputs#check} checks what they name, once.
      *
-     * @throws BadInputException naming the option (and the key it came from), file, key or row at fault
+     * @throws BadInputException naming the option (and the key it came from) at fault
      */
     public static JobConfig parse(Map<String, String> sparkConf, String... args) {
         JobOptions o = new JobOptions();
@@ -103,8 +101,7 @@ public final class JobOptions {
         }
         o.keyOf = keyOf;
         o.syntheticGiven = Arrays.stream(args).anyMatch(a -> a.equals("--synthetic") || a.startsWith("--synthetic="));
-        JobConfig cfg = o.toConfig();
-        return GradientJob.check(cfg, Storage.fromSparkConf(sparkConf)).cfg();
+        return o.toConfig();
     }
 
     /** The usage text. */

@@ -1,15 +1,40 @@
 package org.gradspark.job;
 
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import org.apache.spark.api.java.JavaRDD;
+import org.gradspark.ad.DType;
+import org.gradspark.ad.Shape;
+import org.gradspark.ad.Tensor;
 
 /**
- * Adds partial gradients in float64 in the order of the list, which the caller sorts by partition
- * index: the same inputs and partitioning give the same bits, whichever executor ran a partition,
- * in whatever order they finished, however often a task was retried.
+ * The collected reduction: every partition's partial sums go to the driver, where they are added in
+ * float64 in partition-index order: the same inputs and partitioning give the same bits, whichever
+ * executor ran a partition, in whatever order they finished, however often a task was retried.
  */
-final class OrderedSum {
-    private OrderedSum() {}
+final class OrderedSum implements GradientReducer {
+    private final List<String> keys;
+    private final List<Shape> shapes;
+    private final DType dtype;
 
+    OrderedSum(List<String> keys, List<Shape> shapes, DType dtype) {
+        this.keys = keys;
+        this.shapes = shapes;
+        this.dtype = dtype;
+    }
+
+    @Override public List<PartitionResult> reduce(JavaRDD<PartitionResult> computed, Map<String, Tensor> into) {
+        List<PartitionResult> results = new ArrayList<>(computed.collect());
+        results.sort(Comparator.comparingInt(PartitionResult::index));
+        PartitionResult.requireNoFailure(results);
+        double[][] total = of(results);
+        for (int k = 0; k < total.length && k < keys.size(); k++) into.put(keys.get(k), Tensor.wrap(total[k], shapes.get(k)).astype(dtype));
+        return results.stream().map(PartitionResult::withoutPartials).toList();
+    }
+
+    /** The partials of results sorted by partition index, added in that order. */
     static double[][] of(List<PartitionResult> sortedByIndex) {
         double[][] total = null;
         for (PartitionResult r : sortedByIndex) {

@@ -17,10 +17,12 @@ final class PartitionResultSerializer extends Serializer<PartitionResult> {
             out.writeDoubles(p);
         }
         out.writeDouble(r.outputSum());
+        out.writeDouble(r.objective());
         out.writeVarLong(r.nanos(), true);
         out.writeVarLong(r.cpuNanos(), true);
         out.writeString(r.executor());
         out.writeString(r.backend());
+        out.writeString(r.failure());
     }
 
     @Override public PartitionResult read(Kryo kryo, Input in, Class<PartitionResult> type) {
@@ -28,8 +30,9 @@ final class PartitionResultSerializer extends Serializer<PartitionResult> {
         long rows = in.readVarLong(true), skipped = in.readVarLong(true);
         double[][] partials = new double[in.readVarInt(true)][];
         for (int k = 0; k < partials.length; k++) partials[k] = in.readDoubles(in.readVarInt(true));
-        double outputSum = in.readDouble();
+        double outputSum = in.readDouble(), objective = in.readDouble();
         long nanos = in.readVarLong(true), cpuNanos = in.readVarLong(true);
-        return new PartitionResult(index, rows, skipped, partials, outputSum, nanos, cpuNanos, in.readString(), in.readString());
+        String executor = in.readString(), backend = in.readString();
+        return new PartitionResult(index, rows, skipped, partials, outputSum, objective, nanos, cpuNanos, executor, backend, in.readString());
     }
 }

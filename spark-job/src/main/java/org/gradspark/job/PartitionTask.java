@@ -84,11 +84,18 @@ public final class PartitionTask implements java.io.Serializable {
         };
     }
 
+    /** A partition's rows kept in memory across evaluations, or the bad input that stopped reading them. */
+    public record Rows(List<Chunk> chunks, String failure) implements java.io.Serializable {}
+
     /** Partition {@code index}'s chunks, all read now (to be kept in memory across evaluations). */
-    public List<Chunk> readAll(int index) {
+    public Rows readAllOrFailure(int index) {
         List<Chunk> all = new ArrayList<>();
-        chunks(index).forEachRemaining(all::add);
-        return all;
+        try {
+            chunks(index).forEachRemaining(all::add);
+            return new Rows(all, null);
+        } catch (BadInputException e) {
+            return new Rows(List.of(), e.getMessage());
+        }
     }
 
     private Chunk read(long r, int count) {
@@ -140,29 +147,58 @@ public final class PartitionTask implements java.io.Serializable {
         return (id.equals("driver") ? "the driver" : "executor " + id) + " (host " + host + ")";
     }
 
-    /** Rows of partition {@code index} that are kept (without a NaN or an infinity): what a mean with --on-nan skip divides by. */
-    public long keptRows(int index) {
-        return keptRows(chunks(index));
-    }
+    /** How many rows of partition {@code index} an evaluation uses, or the bad input that stopped counting them. */
+    public record Kept(int index, long rows, String failure) implements java.io.Serializable {}
 
-    /** Kept rows among the given chunks. */
-    public static long keptRows(Iterator<Chunk> chunks) {
-        long kept = 0;
-        while (chunks.hasNext()) {
-            Chunk c = chunks.next();
-            kept += c.x().shape().dim(0);
-            if (c.bad() != null) for (boolean b : c.bad()) if (b) kept--;
+    /**
+     * Rows of partition {@code index} that are used: without a NaN or an infinity (with --on-nan
+     * skip) and in {@code sample} (null: all); what a mean divides by. {@code rows} are the
+     * partition's rows kept in memory, or null to read them.
+     */
+    public Kept keptRows(int index, Rows rows, Evaluator.RowSample sample) {
+        if (rows != null && rows.failure() != null) return new Kept(index, 0, rows.failure());
+        try {
+            Iterator<Chunk> chunks = rows == null ? chunks(index) : rows.chunks().iterator();
+            long kept = 0;
+            while (chunks.hasNext()) {
+                Chunk c = chunks.next();
+                boolean[] skip = skipped(c, sample);
+                kept += c.x().shape().dim(0);
+                if (skip != null) for (boolean b : skip) if (b) kept--;
+            }
+            return new Kept(index, kept, null);
+        } catch (BadInputException e) {
+            return new Kept(index, 0, e.getMessage());
         }
-        return kept;
     }
 
-    /** Partition {@code index}, reading its rows as it goes; the objective is scaled by {@code scale} (1/rows used for a mean). */
-    public PartitionResult run(int index, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector) {
-        return run(index, chunks(index), scale, weights, vector);
+    /** The rows of a chunk left out: non-finite ones (--on-nan skip) and those not in the sample; null when none. */
+    private static boolean[] skipped(Chunk c, Evaluator.RowSample sample) {
+        if (sample == null) return c.bad();
+        int rows = c.x().shape().dim(0);
+        boolean[] skip = c.bad() == null ? new boolean[rows] : c.bad().clone();
+        for (int i = 0; i < rows; i++) if (!sample.keeps(c.first() + i)) skip[i] = true;
+        return skip;
+    }
+
+    /**
+     * Partition {@code index} over {@code rows} kept in memory (null: read as it goes), the
+     * objective scaled by {@code scale} (1/rows used for a mean), only the rows in {@code sample}
+     * (null: all); bad input gives a {@linkplain PartitionResult#failed failed result}, which is not retried.
+     */
+    public PartitionResult runOrFailure(int index, Rows rows, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector,
+                                        Evaluator.RowSample sample) {
+        if (rows != null && rows.failure() != null) return PartitionResult.failed(index, new BadInputException(rows.failure()));
+        try {
+            return run(index, rows == null ? chunks(index) : rows.chunks().iterator(), scale, weights, vector, sample);
+        } catch (BadInputException e) {
+            return PartitionResult.failed(index, e);
+        }
     }
 
     /** Partition {@code index} over the given chunks of its rows. */
-    public PartitionResult run(int index, Iterator<Chunk> chunks, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector) {
+    PartitionResult run(int index, Iterator<Chunk> chunks, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector,
+                        Evaluator.RowSample sample) {
         long start = System.nanoTime(), cpuStart = THREAD_CPU.getCurrentThreadCpuTime();
         Backend backend;
         try {
@@ -178,16 +214,17 @@ public final class PartitionTask implements java.io.Serializable {
         long n = input.rows();
         long first = firstRow(n, partitions, index), end = firstRow(n, partitions, index + 1);
         double[][] partials = cfg.weightsWanted() ? params.stream().map(p -> new double[p.size()]).toArray(double[][]::new) : new double[0][];
-        double outputSum = 0;
+        double outputSum = 0, objective = 0;
         long skipped = 0;
         PartWriter part = inputGrads == null ? null : new PartWriter(index, end - first, input.width());
         BatchGradient.Request what = new BatchGradient.Request(cfg.weightsWanted(), v, part == null ? 0 : cfg.order(), scale);
         try {
             while (chunks.hasNext()) {
                 Chunk c = chunks.next();
-                BatchGradient.ChunkResult r = chunk(net, loss, params, c, what);
+                BatchGradient.ChunkResult r = chunk(net, loss, params, c, skipped(c, sample), what);
                 if (r.weightGradients() != null) add(partials, r.weightGradients());
                 for (int i = 0; i < r.outputs().size(); i++) outputSum += r.outputs().getDouble(i);
+                objective += r.objective();
                 skipped += r.skipped();
                 if (part != null) part.append(finiteInputDerivative(r.inputDerivative(), c.first()));
             }
@@ -195,15 +232,15 @@ public final class PartitionTask implements java.io.Serializable {
         } finally {
             if (part != null) part.discard();
         }
-        return new PartitionResult(index, end - first, skipped, partials, outputSum, System.nanoTime() - start,
+        return new PartitionResult(index, end - first, skipped, partials, outputSum, objective, System.nanoTime() - start,
                 THREAD_CPU.getCurrentThreadCpuTime() - cpuStart, executorId(),
-                backend.name() + " on " + backend.device());
+                backend.name() + " on " + backend.device(), null);
     }
 
     /** One chunk; with --check-finite ops, the first op that turns finite values into NaN or an infinity is named. */
-    private BatchGradient.ChunkResult chunk(Cell net, Cell loss, List<Parameter> params, Chunk c, BatchGradient.Request what) {
+    private BatchGradient.ChunkResult chunk(Cell net, Cell loss, List<Parameter> params, Chunk c, boolean[] skip, BatchGradient.Request what) {
         java.util.function.Supplier<BatchGradient.ChunkResult> work =
-                () -> BatchGradient.chunk(net, loss, params, c.x(), c.s(), c.y(), c.bad(), outputShape(c.x().shape().dim(0)), what);
+                () -> BatchGradient.chunk(net, loss, params, c.x(), c.s(), c.y(), skip, outputShape(c.x().shape().dim(0)), what);
         if (cfg.checkFinite() != JobConfig.CheckFinite.OPS) return work.get();
         try {
             return org.gradspark.ad.Functional.detectAnomaly(work);

@@ -5,9 +5,13 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import org.apache.spark.Partitioner;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
+import org.gradspark.ad.DType;
+import org.gradspark.ad.Shape;
+import org.gradspark.ad.Tensor;
 import scala.Tuple2;
 
 /**
@@ -19,8 +23,48 @@ import scala.Tuple2;
  * travels with their shard 0, nothing is cached, and a task emits its slices one at a time, so an
  * executor holds one partition's partial sums and one slice beyond what computing them needs.
  */
-final class ShardedReduction {
-    private ShardedReduction() {}
+final class ShardedReduction implements GradientReducer {
+    private final List<String> keys;
+    private final List<Shape> shapes;
+    private final DType dtype;
+    private final int shards;
+
+    /** Parameters laid out flat, key after key, cut into min(partitions, parameters) shards. */
+    ShardedReduction(List<String> keys, List<Shape> shapes, DType dtype, int partitions) {
+        this.keys = keys;
+        this.shapes = shapes;
+        this.dtype = dtype;
+        this.shards = (int) Math.max(1, Math.min(partitions, shapes.stream().mapToLong(Shape::size).sum()));
+    }
+
+    /** Summed shards arrive one at a time and are cast straight into the result tensors. */
+    @Override public List<PartitionResult> reduce(JavaRDD<PartitionResult> computed, Map<String, Tensor> into) {
+        boolean f32 = dtype == DType.FLOAT32;
+        int n = shapes.size();
+        Object[] buffers = new Object[n];
+        long[] starts = new long[n + 1];
+        for (int k = 0; k < n; k++) {
+            int size = shapes.get(k).size();
+            buffers[k] = f32 ? new float[size] : new double[size];
+            starts[k + 1] = starts[k] + size;
+        }
+        List<PartitionResult> metas = new ArrayList<>(run(computed, starts[n], shards, (shard, offset, values) -> {
+            for (int k = 0; k < n; k++) {
+                long lo = Math.max(offset, starts[k]), hi = Math.min(offset + values.length, starts[k + 1]);
+                for (long e = lo; e < hi; e++) {
+                    double v = values[(int) (e - offset)];
+                    if (f32) ((float[]) buffers[k])[(int) (e - starts[k])] = (float) v;
+                    else ((double[]) buffers[k])[(int) (e - starts[k])] = v;
+                }
+            }
+        }));
+        metas.sort(Comparator.comparingInt(PartitionResult::index));
+        PartitionResult.requireNoFailure(metas);
+        for (int k = 0; k < n; k++) {
+            into.put(keys.get(k), f32 ? Tensor.wrap((float[]) buffers[k], shapes.get(k)) : Tensor.wrap((double[]) buffers[k], shapes.get(k)));
+        }
+        return metas;
+    }
 
     /** Part of one partition's flat gradient; shard 0's also carries the partition's metadata (else null). */
     record Slice(int partition, double[] values, PartitionResult meta) implements Serializable {}

@@ -362,12 +362,16 @@ class GradientJobTest {
     @Test
     void aPartitionResultRoundTripsThroughKryo() {
         org.apache.spark.serializer.SerializerInstance kryo = new org.apache.spark.serializer.KryoSerializer(jsc.getConf()).newInstance();
-        PartitionResult r = new PartitionResult(3, 40, 2, new double[][] {{1.5, -2}, {}}, 0.25, 123_456_789L, 98_765_432L, "7", "cpu on CPU");
         scala.reflect.ClassTag<PartitionResult> tag = scala.reflect.ClassTag$.MODULE$.apply(PartitionResult.class);
-        PartitionResult back = kryo.deserialize(kryo.serialize(r, tag), tag);
-        assertEquals(List.of(r.index(), r.rows(), r.skippedRows(), r.outputSum(), r.nanos(), r.cpuNanos(), r.executor(), r.backend()),
-                List.of(back.index(), back.rows(), back.skippedRows(), back.outputSum(), back.nanos(), back.cpuNanos(), back.executor(), back.backend()));
-        assertArrayEquals(r.partials()[0], back.partials()[0]);
-        assertEquals(0, back.partials()[1].length);
+        for (String failure : java.util.Arrays.asList(null, "--input x.npy, row 7: column 2 is NaN")) {
+            PartitionResult r = new PartitionResult(3, 40, 2, new double[][] {{1.5, -2}, {}}, 0.25, -0.125, 123_456_789L, 98_765_432L, "7", "cpu on CPU", failure);
+            PartitionResult back = kryo.deserialize(kryo.serialize(r, tag), tag);
+            assertEquals(java.util.Arrays.asList(r.index(), r.rows(), r.skippedRows(), r.outputSum(), r.objective(), r.nanos(), r.cpuNanos(), r.executor(),
+                            r.backend(), r.failure()),
+                    java.util.Arrays.asList(back.index(), back.rows(), back.skippedRows(), back.outputSum(), back.objective(), back.nanos(), back.cpuNanos(),
+                            back.executor(), back.backend(), back.failure()));
+            assertArrayEquals(r.partials()[0], back.partials()[0]);
+            assertEquals(0, back.partials()[1].length);
+        }
     }
 }

@@ -133,9 +133,10 @@ public final class BatchGradient {
     /**
      * One chunk's share: the weight gradients or Hessian-vector product (null when not asked),
      * the per-example outputs (0 for rows left out), the input derivatives (null when not asked),
-     * and the number of rows left out.
+     * the number of rows left out, and the objective {@code sum(out * s * scale)} over the kept rows
+     * (summed in float64): the value whose gradient {@code weightGradients} is.
      */
-    public record ChunkResult(Tensor[] weightGradients, Tensor outputs, Tensor inputDerivative, int skipped) {}
+    public record ChunkResult(Tensor[] weightGradients, Tensor outputs, Tensor inputDerivative, int skipped, double objective) {}
 
     /**
      * One chunk of a batch as the gradient job computes it. The per-example outputs are
@@ -180,7 +181,8 @@ public final class BatchGradient {
             weights = weightGradients(model, loss, params, x, s, labels);
         }
         Tensor dx = what.inputOrder() > 0 ? inputDerivative(model, loss, what.inputOrder(), x, s, labels) : null;
-        return new ChunkResult(weights, out, dx, skipped);
+        double objective = sum(mul(out.astype(org.gradspark.ad.DType.FLOAT64), s.astype(org.gradspark.ad.DType.FLOAT64))).getDouble(0);
+        return new ChunkResult(weights, out, dx, skipped, objective);
     }
 
     /** 1 for kept rows and 0 for skipped ones, broadcast over a row's values. */

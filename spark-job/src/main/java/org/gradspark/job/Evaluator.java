@@ -1,0 +1,225 @@
+package org.gradspark.job;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.storage.StorageLevel;
+import org.gradspark.ad.Shape;
+import org.gradspark.ad.Tensor;
+import org.gradspark.job.io.BadInputException;
+import org.gradspark.job.io.Storage;
+import scala.Tuple2;
+
+/**
+ * The distributed objective of a job, evaluated as often as its caller needs (an optimiser's loop,
+ * {@code --repeat}): each evaluation broadcasts the weights afresh, runs every partition's
+ * {@link PartitionTask} and reduces the partial gradients in partition order ({@link GradientReducer}),
+ * so the same weights give the same bits on any cluster.
+ *
+ * <pre>{@code
+ * JobInputs checked = JobInputs.check(cfg, Storage.of(jsc.hadoopConfiguration()));
+ * try (Evaluator f = Evaluator.open(jsc, checked)) {
+ *     Evaluator.Value v = f.evaluate(f.initialWeights());
+ *     double loss = v.objective();   // sum over rows of out * s (divided by the rows used with --reduction mean)
+ *     Map<String, Tensor> g = v.gradient();
+ * }
+ * }</pre>
+ *
+ * <p>With {@link #open} the rows are read (and checked) once, in the first evaluation, and kept in
+ * the executors' memory; a task that meets bad input returns its message, which the evaluation
+ * throws as a {@link BadInputException}, instead of failing and being retried.
+ */
+public final class Evaluator implements AutoCloseable {
+
+    /**
+     * Rows kept in an evaluation: row r is kept iff a hash of (seed, step, r) falls below
+     * {@code fraction}, the same on any partitioning and cluster (a minibatch of about
+     * {@code fraction × N} rows, a new one each step).
+     */
+    public record RowSample(double fraction, long seed, long step) implements java.io.Serializable {
+        public RowSample {
+            if (!(fraction > 0 && fraction <= 1)) throw new BadInputException("--minibatch-fraction: expected a value in (0, 1], got " + fraction);
+        }
+
+        /** Whether row {@code row} is in this step's sample. */
+        public boolean keeps(long row) {
+            long h = mix(mix(seed ^ 0x6A09E667F3BCC909L) ^ step * 0x9E3779B97F4A7C15L ^ mix(row));
+            return (h >>> 11) * 0x1.0p-53 < fraction;
+        }
+
+        /** SplitMix64's finaliser: every input bit reaches every output bit. */
+        private static long mix(long z) {
+            z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+            z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+            return z ^ (z >>> 31);
+        }
+    }
+
+    /**
+     * One evaluation: {@code objective} is exactly the function whose gradient {@code gradient} is,
+     * {@code sum over kept rows of sum_j out_nj s_nj}, times 1/rowsUsed with {@code --reduction mean}
+     * (with a loss, out_n is example n's loss and s_n its weight); {@code gradient} in the job's
+     * dtype (the Hessian-vector product with {@code --mode hvp}); {@code partitions} in index order,
+     * without their partial sums.
+     */
+    public record Value(double objective, Map<String, Tensor> gradient, long rowsUsed, double seconds, List<PartitionResult> partitions) {}
+
+    private final JavaSparkContext jsc;
+    private final JobInputs checked;
+    private final PartitionTask task;
+    private final Broadcast<Storage> storage;
+    private final int partitions;
+    private final GradientReducer reducer;
+    private final JavaRDD<Integer> parts;
+    private final boolean cache;
+    private JavaPairRDD<Integer, PartitionTask.Rows> kept;
+    private Long fullBatchRows;
+    private long broadcastNanos;
+
+    private Evaluator(JavaSparkContext jsc, JobInputs checked, String inputGrads, boolean cache) {
+        if (checked.pending()) throw new IllegalStateException("the rows of " + checked.cfg().inputWhere() + " are not written yet");
+        this.jsc = jsc;
+        this.checked = checked;
+        this.cache = cache;
+        JobConfig cfg = checked.cfg();
+        long n = checked.input().rows();
+        int p = cfg.partitions() > 0 ? cfg.partitions() : jsc.defaultParallelism();
+        this.partitions = (int) Math.max(1, Math.min(p, n));
+        this.storage = jsc.broadcast(Storage.of(jsc.hadoopConfiguration()));
+        this.task = new PartitionTask(cfg, checked.input(), checked.sens(), checked.labels(), inputGrads, partitions, storage);
+        this.parts = jsc.parallelize(IntStream.range(0, partitions).boxed().toList(), partitions);
+        List<String> keys = cfg.weightsWanted() ? checked.keys() : List.of();
+        List<Shape> shapes = keys.stream().map(k -> checked.weights().get(k).shape()).toList();
+        this.reducer = GradientReducer.of(keys, shapes, cfg.dtype(), partitions, shardThreshold(jsc));
+    }
+
+    /** An evaluator whose rows are read once and kept in the executors' memory (an optimiser's loop). */
+    public static Evaluator open(JavaSparkContext jsc, JobInputs checked) {
+        return new Evaluator(jsc, checked, null, true);
+    }
+
+    /**
+     * The gradient job's evaluator: {@code inputGrads} is where the partitions write their input
+     * derivatives (null: not wanted); the rows are kept in memory only when {@code cache}.
+     */
+    static Evaluator forJob(JavaSparkContext jsc, JobInputs checked, String inputGrads, boolean cache) {
+        return new Evaluator(jsc, checked, inputGrads, cache);
+    }
+
+    /** The weights' keys in the model's order. */
+    public List<String> keys() {
+        return checked.keys();
+    }
+
+    /** {@code --weights}, or the seeded initialisation (or a user Cell's own). */
+    public Map<String, Tensor> initialWeights() {
+        return checked.weights();
+    }
+
+    public int partitions() {
+        return partitions;
+    }
+
+    /** Whether the partial sums are reduce-scattered on the executors (large models) rather than summed on the driver. */
+    public boolean sharded() {
+        return reducer.sharded();
+    }
+
+    /** Time spent broadcasting weights so far. */
+    long broadcastNanos() {
+        return broadcastNanos;
+    }
+
+    /** The full-batch objective and gradient at {@code weights}. */
+    public Value evaluate(Map<String, Tensor> weights) {
+        return evaluate(weights, null, null);
+    }
+
+    /** The objective and gradient over this step's sample of the rows. */
+    public Value evaluate(Map<String, Tensor> weights, RowSample sample) {
+        return evaluate(weights, null, sample);
+    }
+
+    /** One evaluation; {@code vector} is the hvp direction (or null), {@code sample} the rows kept (null: all). */
+    Value evaluate(Map<String, Tensor> weights, Map<String, Tensor> vector, RowSample sample) {
+        JobConfig cfg = checked.cfg();
+        JobModel.checkLike(weights, checked.weights(), "the weights evaluated");
+        long te = System.nanoTime();
+        PartitionTask task = this.task;   // the closures below must not capture this Evaluator
+        if (cache && kept == null) {
+            kept = parts.mapToPair(i -> new Tuple2<>(i, task.readAllOrFailure(i))).persist(StorageLevel.MEMORY_ONLY());
+        }
+        long used = rowsUsed(sample);
+        double scale = cfg.reduction() == JobConfig.Reduction.MEAN ? 1.0 / used : 1.0;
+        ProgressListener progress = new ProgressListener(checked.input().rows(), partitions);
+        jsc.sc().addSparkListener(progress);
+        Broadcast<Map<String, Tensor>> bw = jsc.broadcast(weights);
+        Broadcast<Map<String, Tensor>> bv = vector == null ? null : jsc.broadcast(vector);
+        try {
+            long tb = System.nanoTime();
+            broadcastNanos += tb - te;
+            JavaRDD<PartitionResult> computed = kept == null
+                    ? parts.map(i -> task.runOrFailure(i, null, scale, bw.value(), bv == null ? null : bv.value(), sample))
+                    : kept.map(p -> task.runOrFailure(p._1(), p._2(), scale, bw.value(), bv == null ? null : bv.value(), sample));
+            Map<String, Tensor> g = new LinkedHashMap<>();
+            List<PartitionResult> results = reducer.reduce(computed, g);
+            double objective = 0;
+            for (PartitionResult r : results) objective += r.objective();
+            return new Value(objective, g, used, (System.nanoTime() - te) / 1e9, results);
+        } finally {
+            jsc.sc().removeSparkListener(progress);
+            bw.destroy();
+            if (bv != null) bv.destroy();
+        }
+    }
+
+    /**
+     * The rows an evaluation uses: all, or with {@code --on-nan skip} or a sample those kept,
+     * counted first (an exact integer, so a mean stays deterministic; one more read of the rows,
+     * from memory when they are kept). A full batch is counted once.
+     */
+    private long rowsUsed(RowSample sample) {
+        JobConfig cfg = checked.cfg();
+        long n = checked.input().rows();
+        boolean skips = cfg.onNan() == JobConfig.OnNan.SKIP && !(checked.input() instanceof RowSource.Synthetic);
+        if (cfg.reduction() != JobConfig.Reduction.MEAN || (!skips && sample == null)) return n;
+        if (sample == null && fullBatchRows != null) return fullBatchRows;
+        PartitionTask task = this.task;
+        List<PartitionTask.Kept> counts = new ArrayList<>(kept == null ? parts.map(i -> task.keptRows(i, null, sample)).collect()
+                : kept.map(p -> task.keptRows(p._1(), p._2(), sample)).collect());
+        counts.sort(java.util.Comparator.comparingInt(PartitionTask.Kept::index));
+        long used = 0;
+        for (PartitionTask.Kept k : counts) {
+            if (k.failure() != null) throw new BadInputException(k.failure());
+            used += k.rows();
+        }
+        if (used == 0) {
+            throw new BadInputException(cfg.inputWhere() + (sample == null ? ": every row has a NaN or an infinity" : ": no row is in the sample of step "
+                    + sample.step() + " (--minibatch-fraction " + sample.fraction() + ")") + "; --reduction mean has no rows to average");
+        }
+        if (sample == null) fullBatchRows = used;
+        return used;
+    }
+
+    /** Partial sums the driver may collect (partitions × parameters, float64 values: 2^25 is 256 MiB) before they are reduce-scattered instead. */
+    static final long DEFAULT_SHARD_THRESHOLD = 1L << 25;
+
+    /** From the thread's local property or the Spark conf ({@code spark.gradspark.shardThreshold}). */
+    private static long shardThreshold(JavaSparkContext jsc) {
+        String local = jsc.getLocalProperty("spark.gradspark.shardThreshold");
+        return local != null ? Long.parseLong(local) : jsc.getConf().getLong("spark.gradspark.shardThreshold", DEFAULT_SHARD_THRESHOLD);
+    }
+
+    /** Unpersists the kept rows and destroys the storage broadcast. */
+    @Override public void close() {
+        if (kept != null) kept.unpersist(false);
+        kept = null;
+        storage.destroy();
+    }
+}
