@@ -1,0 +1,145 @@
+package org.gradspark.job;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.gradspark.ad.DType;
+import org.gradspark.ad.Ops;
+import org.gradspark.ad.Shape;
+import org.gradspark.ad.Tensor;
+import org.gradspark.ad.batch.BatchGradient;
+import org.gradspark.job.io.BadInputException;
+import org.gradspark.job.io.Npy;
+import org.gradspark.job.io.Storage;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The evaluation loop an optimiser drives: the objective is the function whose gradient comes with
+ * it (checked against the core on all rows in one JVM, in float64), rows are read once, the same
+ * weights give the same bits, and a row sample is the same set of rows whatever the partitioning.
+ */
+class EvaluatorTest {
+    static JavaSparkContext jsc;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void start() {
+        jsc = new JavaSparkContext(GradientJob.configure(new SparkConf().setMaster("local[2]").setAppName("EvaluatorTest"))
+                .set("spark.kryo.registrationRequired", "true").set("spark.ui.enabled", "false"));
+        jsc.setLogLevel("WARN");
+    }
+
+    @AfterAll
+    static void stop() {
+        jsc.close();
+    }
+
+    private final Tensor x = Tensor.uniform(11, -1, 1, DType.FLOAT64, 600, 3);
+    private final Tensor y = Tensor.uniform(12, -1, 1, DType.FLOAT64, 600, 2);
+    private final Tensor s = Tensor.uniform(13, 0, 2, DType.FLOAT64, 600, 1);
+
+    private JobInputs inputs(String partitions, String... more) throws Exception {
+        Npy.write(dir.resolve("x.npy"), x);
+        Npy.write(dir.resolve("y.npy"), y);
+        Npy.write(dir.resolve("s.npy"), s);
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("--layers", "3,6,2", "--activation", "tanh", "--dtype", "float64",
+                "--input", dir.resolve("x.npy").toString(), "--labels", dir.resolve("y.npy").toString(), "--sens", dir.resolve("s.npy").toString(),
+                "--loss", "mse", "--reduction", "mean", "--partitions", partitions, "--chunk-rows", "77", "--backend", "reference",
+                "--out", dir.resolve("unused").toString()));
+        args.addAll(java.util.List.of(more));
+        return JobInputs.check(JobOptions.parse(Map.of(), args.toArray(new String[0])), Storage.of(jsc.hadoopConfiguration()));
+    }
+
+    /** sum over the given rows of s_n * loss_n / rows, and its weight gradient, by the core on those rows at once. */
+    private static Object[] inOneJvm(JobInputs in, Map<String, Tensor> w, Tensor x, Tensor y, Tensor s) {
+        JobModel m = JobModel.build(in.cfg(), w);
+        double rows = x.shape().dim(0);
+        Tensor out = BatchGradient.outputs(m.network(), JobModel.loss(in.cfg().loss()), x, y);
+        double objective = Ops.sum(Ops.mul(out, Ops.reshape(s, out.shape()))).getDouble(0) / rows;
+        Tensor[] g = BatchGradient.weightGradients(m.network(), JobModel.loss(in.cfg().loss()), m.params(), x, Ops.mul(Ops.reshape(s, out.shape()), 1 / rows), y);
+        return new Object[] {objective, g};
+    }
+
+    @Test
+    void theObjectiveIsTheFunctionWhoseGradientComesWithIt() throws Exception {
+        JobInputs in = inputs("3");
+        try (Evaluator f = Evaluator.open(jsc, in)) {
+            Map<String, Tensor> w = f.initialWeights();
+            Evaluator.Value v = f.evaluate(w);
+            Object[] expected = inOneJvm(in, w, x, y, s);
+            assertEquals((Double) expected[0], v.objective(), 1e-12 * Math.abs((Double) expected[0]));
+            Tensor[] g = (Tensor[]) expected[1];
+            for (int k = 0; k < g.length; k++) assertTrue(v.gradient().get(f.keys().get(k)).allClose(g[k], 1e-12, 1e-14), f.keys().get(k));
+            assertEquals(600, v.rowsUsed());
+            // Other weights (an optimiser's next step), then the first again: the same bits as the first time.
+            Map<String, Tensor> w2 = new LinkedHashMap<>();
+            w.forEach((k, t) -> w2.put(k, Ops.mul(t, 0.5)));
+            Evaluator.Value v2 = f.evaluate(w2);
+            assertEquals((Double) inOneJvm(in, w2, x, y, s)[0], v2.objective(), 1e-12);
+            Evaluator.Value again = f.evaluate(w);
+            assertEquals(Double.doubleToRawLongBits(v.objective()), Double.doubleToRawLongBits(again.objective()));
+            for (String k : f.keys()) assertArrayEquals(v.gradient().get(k).toDoubleArray(), again.gradient().get(k).toDoubleArray());
+        }
+    }
+
+    @Test
+    void aSampleIsTheSameRowsOnAnyPartitioningAndTheMeanIsOverThem() throws Exception {
+        Evaluator.RowSample sample = new Evaluator.RowSample(0.3, 42, 7);
+        java.util.List<Integer> rows = new java.util.ArrayList<>();
+        for (int i = 0; i < 600; i++) if (sample.keeps(i)) rows.add(i);
+        assertTrue(rows.size() > 130 && rows.size() < 230, "a 30% sample of 600 rows has " + rows.size());
+        assertTrue(java.util.stream.IntStream.range(0, 600).filter(i -> new Evaluator.RowSample(0.3, 42, 8).keeps(i) != sample.keeps(i)).count() > 50,
+                "the next step draws other rows");
+        int[] idx = rows.stream().mapToInt(Integer::intValue).toArray();
+        Object[] expected;
+        double[] objectives = new double[2];
+        int p = 0;
+        for (String partitions : new String[] {"1", "4"}) {
+            JobInputs in = inputs(partitions);
+            try (Evaluator f = Evaluator.open(jsc, in)) {
+                expected = inOneJvm(in, f.initialWeights(), take(x, idx), take(y, idx), take(s, idx));
+                Evaluator.Value v = f.evaluate(f.initialWeights(), sample);
+                assertEquals(rows.size(), v.rowsUsed());
+                assertEquals((Double) expected[0], v.objective(), 1e-12 * Math.abs((Double) expected[0]));
+                Tensor[] g = (Tensor[]) expected[1];
+                for (int k = 0; k < g.length; k++) assertTrue(v.gradient().get(f.keys().get(k)).allClose(g[k], 1e-12, 1e-14), f.keys().get(k));
+                objectives[p++] = v.objective();
+            }
+        }
+        assertEquals(objectives[0], objectives[1], 1e-14);
+        assertThrows(BadInputException.class, () -> new Evaluator.RowSample(0, 1, 1));
+        assertThrows(BadInputException.class, () -> new Evaluator.RowSample(1.5, 1, 1));
+    }
+
+    @Test
+    void aBadRowInTheKeptRowsIsOneLineNamingIt() throws Exception {
+        double[] v = x.toDoubleArray();
+        v[250 * 3 + 1] = Double.NaN;
+        Npy.write(dir.resolve("x.npy"), Tensor.wrap(v, Shape.of(600, 3)));
+        JobInputs in = JobInputs.check(JobOptions.parse(Map.of(), "--layers", "3,6,2", "--dtype", "float64", "--input", dir.resolve("x.npy").toString(),
+                "--partitions", "3", "--backend", "reference", "--out", dir.resolve("unused").toString()), Storage.of(jsc.hadoopConfiguration()));
+        try (Evaluator f = Evaluator.open(jsc, in)) {
+            BadInputException e = assertThrows(BadInputException.class, () -> f.evaluate(f.initialWeights()));
+            assertTrue(e.getMessage().endsWith("x.npy, row 250: column 1 is NaN (use --on-nan skip to leave such rows out)"), e.getMessage());
+        }
+    }
+
+    private static Tensor take(Tensor t, int[] rows) {
+        int width = t.size() / t.shape().dim(0);
+        double[] all = t.toDoubleArray(), out = new double[rows.length * width];
+        for (int i = 0; i < rows.length; i++) System.arraycopy(all, rows[i] * width, out, i * width, width);
+        return Tensor.wrap(out, Shape.of(rows.length, width));
+    }
+}
