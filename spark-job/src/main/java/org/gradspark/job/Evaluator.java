@@ -94,6 +94,7 @@ public final class Evaluator implements AutoCloseable {
         this.storage = jsc.broadcast(Storage.of(jsc.hadoopConfiguration()));
         this.task = new PartitionTask(cfg, checked.input(), checked.sens(), checked.labels(), inputGrads, partitions, storage);
         this.parts = jsc.parallelize(IntStream.range(0, partitions).boxed().toList(), partitions);
+        if (cfg.modelClass() == null) checkTaskSize(jsc, cfg);
         List<String> keys = cfg.weightsWanted() ? checked.keys() : List.of();
         List<Shape> shapes = keys.stream().map(k -> checked.weights().get(k).shape()).toList();
         this.reducer = GradientReducer.of(keys, shapes, cfg.dtype(), partitions, shardThreshold(jsc));
@@ -214,6 +215,25 @@ public final class Evaluator implements AutoCloseable {
     private static long shardThreshold(JavaSparkContext jsc) {
         String local = jsc.getLocalProperty("spark.gradspark.shardThreshold");
         return local != null ? Long.parseLong(local) : jsc.getConf().getLong("spark.gradspark.shardThreshold", DEFAULT_SHARD_THRESHOLD);
+    }
+
+    /**
+     * The MLP's tasks fit in the heap that runs them: the driver's in local mode (local[N]: N tasks
+     * at once), else {@code spark.executor.memory} with spark.executor.cores / spark.task.cpus tasks
+     * at once (1 when unset).
+     */
+    private static void checkTaskSize(JavaSparkContext jsc, JobConfig cfg) {
+        org.apache.spark.SparkConf conf = jsc.getConf();
+        String master = jsc.master();
+        if (master.equals("local") || master.startsWith("local[")) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("local\\[(\\d+|\\*)").matcher(master);
+            int tasks = !m.find() ? 1 : m.group(1).equals("*") ? Runtime.getRuntime().availableProcessors() : Integer.parseInt(m.group(1));
+            JobModel.checkTaskSize(cfg.layers(), cfg.dtype(), cfg.chunkRows(), Runtime.getRuntime().maxMemory(), tasks, "--driver-memory");
+        } else {
+            int tasks = Math.max(1, conf.getInt("spark.executor.cores", 1) / Math.max(1, conf.getInt("spark.task.cpus", 1)));
+            JobModel.checkTaskSize(cfg.layers(), cfg.dtype(), cfg.chunkRows(), conf.getSizeAsBytes("spark.executor.memory", "1g"), tasks,
+                    "--executor-memory (spark.executor.memory)");
+        }
     }
 
     /** Unpersists the kept rows and destroys the storage broadcast. */

@@ -549,6 +549,21 @@ class BadInputTest {
         int width = (int) Math.min(40_000, Math.sqrt((double) (heapGiB + 2) * (1L << 30) / 8) + 1000);
         assertRejected(List.of("--synthetic", "10", "--layers", "8," + width + "," + width + ",3"), "parameters (float32) need at least",
                 "raise --driver-memory");
+        // Weights that fit, but not the activations of a million rows in each task (issue 15, item 3: the executors' heap).
+        assertRejected(List.of("--synthetic", "10", "--layers", "4,4096,4096,2", "--chunk-rows", "1000000"),
+                "--layers 4,4096,4096,2 with --chunk-rows 1000000: ", "tasks at once need at least", "GiB heap of the driver, which runs the tasks in local mode",
+                "lower --chunk-rows or raise --driver-memory");
+    }
+
+    /** On a cluster the executors' heap is spark.executor.memory, with spark.executor.cores tasks at once. */
+    @Test
+    void oversizedTasksOnExecutors() {
+        JobModel.checkTaskSize(new int[] {8, 512, 512, 3}, org.gradspark.ad.DType.FLOAT32, 10_000, 1L << 30, 1, "--executor-memory (spark.executor.memory)");
+        org.gradspark.job.io.BadInputException e = org.junit.jupiter.api.Assertions.assertThrows(org.gradspark.job.io.BadInputException.class, () -> JobModel.checkTaskSize(new int[] {8, 512, 512, 3},
+                org.gradspark.ad.DType.FLOAT32, 100_000, 1L << 30, 4, "--executor-memory (spark.executor.memory)"));
+        assertEquals("--layers 8,512,512,3 with --chunk-rows 100000: 4 tasks at once need at least 6.2 GiB (weights, float64 partial sums, a chunk's"
+                + " gradient and activations: 1.55 GiB a task), more than the 1.0 GiB heap of each executor: lower --chunk-rows or raise"
+                + " --executor-memory (spark.executor.memory)", e.getMessage());
     }
 
     /** A FIFO where a file belongs blocked forever; it is refused at once (issue 17, item 5). */
