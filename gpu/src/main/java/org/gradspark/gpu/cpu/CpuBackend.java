@@ -50,8 +50,8 @@ public final class CpuBackend implements Backend {
 
     /**
      * Runs each vectorised float32 kernel of {@code ops} on 1024 values until C2 has compiled it
-     * (measured: about 2,000 such calls, 1-2 s per kernel on this machine; the Vector API runs
-     * thousands of times slower before that).
+     * (measured: about 2,000 such calls; the Vector API runs far slower before that; timings in
+     * bench/results/opencl-tuning.md).
      */
     @Override public void warmUp(java.util.Set<UnaryOp> ops) {
         float[] x = new float[1024], y = new float[1024];

@@ -19,7 +19,7 @@ import java.util.logging.Logger;
  * <p>Aparapi's rule is to fall back: when it cannot translate a kernel ({@code switch},
  * {@code break}, the enhanced {@code for}, {@code new}, {@code throw}), cannot build it, or the
  * launch fails, it logs a warning and runs the kernel in its Java thread pool; the results look
- * right and are 100 times slower, and {@code getExecutionMode()} still says AUTO. Here every
+ * right and are far slower, and {@code getExecutionMode()} still says AUTO. Here every
  * kernel is compiled for the device before its first use, which turns a translation or build failure
  * into {@link CompileFailedException} and its reason, and every launch is checked afterwards with
  * {@link Kernel#isRunningCL()}; either failure is an {@link IllegalStateException} naming the

@@ -11,13 +11,12 @@ import org.gradspark.gpu.opencl.OpenCLCProgram.Arg;
  * {@code matmul_f32.cl}: a pack launch, then a multiply launch whose work-items each keep a 12x32 tile of
  * C in 24 {@code float16} accumulators (see the file). It is what the backend runs for float32 products of
  * at least {@link #MIN_FLOPS} on a CPU device; smaller ones, and every product on a GPU, take
- * {@link MatMulF32Kernel}.
+ * {@code MatMulF32Kernel}.
  *
- * <p><b>Why OpenCL C.</b> {@link MatMulF32Kernel} is Java that Aparapi translates to scalar OpenCL C,
- * which PoCL's LLVM vectorises at 256 bits on Skylake-AVX512: 55 to 85 GFLOP/s at 1024^3 and 2048^3 on 2
- * cores, a third of OpenBLAS. Written with {@code float16}, each accumulator is one 512-bit register and the
- * same cores reach about 105 to 160 GFLOP/s, packing included (bench/run-kernels compares with NumPy).
- * The pack costs 2 to 2.5 ms at 1024^3 and about 10 ms at 2048^3 (some 13 and 8 percent).
+ * <p><b>Why OpenCL C.</b> {@code MatMulF32Kernel} is Java that Aparapi translates to scalar OpenCL C,
+ * which PoCL's LLVM vectorises at 256 bits on Skylake-AVX512. Written with {@code float16}, each
+ * accumulator is one 512-bit register, and the same cores run large products about twice as fast,
+ * packing included (figures: bench/results/opencl-tuning.md; bench/run-kernels compares with NumPy).
  * The kernels use only fused multiply-adds, so NaN and infinities propagate as in the reference, with or
  * without PoCL's {@code -cl-unsafe-math-optimizations}.
  *
@@ -28,9 +27,9 @@ import org.gradspark.gpu.opencl.OpenCLCProgram.Arg;
  * small: {@code 4 batch k (m + n)} bytes, rounded up to whole panels.
  *
  * <p><b>Threshold.</b> Below {@link #MIN_FLOPS} (160^3 multiply-adds) the Aparapi kernel is as fast or
- * faster for square products (see {@code MIN_FLOPS}); and each product here costs two raw launches, each of
+ * faster for square products; and each product here costs two raw launches, each of
  * which leaks about 130 bytes of native memory in Aparapi (see {@link OpenCLCProgram}), so the products sent
- * here are those that take half a millisecond or more.
+ * here are the larger ones.
  */
 final class MatMulF32Program implements AutoCloseable {
     static final String SOURCE = "matmul_f32.cl";
@@ -38,21 +37,19 @@ final class MatMulF32Program implements AutoCloseable {
     static final int MR = 12, NR = 32;
     /**
      * The k-chunk between barriers: the group's 16 A panels (16 x 12 x 512 floats, 384 KiB) and two B
-     * chunks (512 x 32 floats, 64 KiB each) stay in a 1 MiB L2. Measured within noise of 1024, a little
-     * ahead of 256.
+     * chunks (512 x 32 floats, 64 KiB each) stay in a 1 MiB L2. Measured against 256 and 1024
+     * (bench/results/opencl-tuning.md).
      */
     static final int KC = 512;
     /**
      * Row panels per work-group of multiply (when there are that many; with two column panels, measured
-     * a few percent faster than one or four), and work-items per group of pack.
+     * faster than one or four), and work-items per group of pack.
      */
     static final int GROUP = 16;
     /**
-     * The smallest product sent here, in flops (2 batch m n k): 2 x 160^3. Measured on PoCL, 2 cores, median
-     * per product, Aparapi kernel against these kernels: 64^3 225 against 362 us, 128^3 422 against 506,
-     * 160^3 614 against 594, 192^3 822 against 642, 256^3 1551 against 1149; products of the same flops
-     * but other shapes are already faster here (4096x32x32 1626 against 850 us, 512x64x128 790 against
-     * 575). Two launches cost about 0.3 ms whatever the size.
+     * The smallest product sent here, in flops (2 batch m n k): 2 x 160^3, where these kernels overtook
+     * the Aparapi kernel for square products on PoCL (2 cores); products of the same flops but other
+     * shapes are already faster here. The timings: bench/results/opencl-tuning.md.
      */
     static final double MIN_FLOPS = 2.0 * 160 * 160 * 160;
 

@@ -1,9 +1,11 @@
 package org.gradspark.gpu.opencl;
 
 import com.aparapi.Kernel;
+import com.aparapi.Range;
 import com.aparapi.device.OpenCLDevice;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.function.Function;
 import org.gradspark.ad.DType;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
@@ -30,12 +32,12 @@ import org.gradspark.ad.backend.UnaryOp;
  * OpenCL until the first kernel (or {@link #device()}) is asked for; then the device is chosen once per
  * JVM, and a JVM without one gets an {@link IllegalStateException} saying so. Every kernel runs
  * there or the call fails: Aparapi's silent fallback to Java threads is refused
- * ({@link KernelLauncher}). Each kernel is compiled once per JVM (the first use costs 1 to 3 s, 0.4 s
- * with PoCL's disk cache); launches are serialised, as Aparapi kernels are not thread-safe.
+ * ({@link KernelLauncher}). Each kernel is compiled once per JVM, on first use (PoCL's disk cache
+ * shortens that for later JVMs); launches are serialised, as Aparapi kernels are not thread-safe.
  *
  * <p><b>PoCL needs {@code POCL_EXTRA_BUILD_FLAGS=-cl-unsafe-math-optimizations}</b> in the JVM's
  * environment. Aparapi passes no build options, and without that flag PoCL's LLVM may not reassociate
- * the MatMul dot products, so it cannot vectorise them: MatMul is then about 10 times slower
+ * the MatMul dot products, so it cannot vectorise them: MatMul is then many times slower
  * (the backend logs a warning). The flag keeps NaN and infinity semantics (it does not imply
  * finite-math), which the tests check through every kernel.
  *
@@ -50,12 +52,10 @@ import org.gradspark.ad.backend.UnaryOp;
  * see {@link DeviceArrays}. The OpenCL C MatMul needs no cache: on a CPU device OpenCL uses the arrays
  * in place, and nothing is copied (see {@link OpenCLCProgram}).
  *
- * <p><b>Speed.</b> On PoCL on a 2-core AVX-512 Xeon, float32 MatMul of 1024^3 and 2048^3 runs at
- * about 105 to 160 GFLOP/s on a quiet machine, 0.6 to 0.8 of NumPy/OpenBLAS on the same cores measured
- * interleaved in one run (the Aparapi kernel managed 55 to 85 GFLOP/s, 0.3 to 0.45: PoCL's LLVM vectorises
- * its scalar OpenCL at 256 bits, see {@link MatMulF32Kernel}).
- * Elementwise kernels and reductions are bound by the copies to and from the device, which on a CPU
- * device are memcpy.
+ * <p><b>Kernels.</b> The Aparapi kernels come in float32 and float64 ({@code UnaryF32Kernel},
+ * {@code UnaryF64Kernel}, ...), generated from one template each (gpu/src/main/kernels). Elementwise
+ * kernels and reductions are bound by the copies to and from the device, which on a CPU device are
+ * memcpy. Measured speeds: bench/results/kernels.md and bench/results/opencl-tuning.md.
  */
 public final class OpenCLBackend implements Backend {
     static final String CACHE_PROPERTY = org.gradspark.ad.backend.BackendSettings.OPENCL_CACHE_BYTES;
@@ -63,7 +63,7 @@ public final class OpenCLBackend implements Backend {
     private static final int LINEAR_GROUP = 64;
     /**
      * The k-chunk each MatMul pass adds: the rows a 16x16 work-group re-reads (96 of B, 64 of A) then
-     * fit in a 1 MiB L2. Measured on PoCL: 1024 beats 512 by 5-10%, 256 loses 15%.
+     * fit in a 1 MiB L2. Measured on PoCL against 256 and 512 (bench/results/opencl-tuning.md).
      */
     static final int K_CHUNK = 1024;
     private static final int TILE_ROWS = 4, TILE_COLS = 6;
@@ -109,19 +109,9 @@ public final class OpenCLBackend implements Backend {
     public Tensor unary(UnaryOp op, Tensor x) {
         int n = x.size();
         if (n == 0) return empty(x.dtype(), x.shape());
-        Session s = session();
-        synchronized (LOCK) {
-            try {
-                if (x.dtype() == DType.FLOAT32) {
-                    UnaryF32Kernel k = s.unaryF32.take(x.rawFloats());
-                    return launchLinear(s, k, n, k.bind(s.arrays, x.rawFloats(), code(op)), x.shape());
-                }
-                UnaryF64Kernel k = s.unaryF64.take(x.rawDoubles());
-                return launchLinear(s, k, n, k.bind(s.arrays, x.rawDoubles(), code(op)), x.shape());
-            } finally {
-                s.arrays.trim();
-            }
-        }
+        return locked(s -> x.dtype() == DType.FLOAT32
+                ? linear(s, s.unaryF32.take(x.rawFloats()).bind(s.arrays, x.rawFloats(), code(op)), n, x.shape())
+                : linear(s, s.unaryF64.take(x.rawDoubles()).bind(s.arrays, x.rawDoubles(), code(op)), n, x.shape()));
     }
 
     @Override
@@ -131,52 +121,29 @@ public final class OpenCLBackend implements Backend {
         int n = out.size();
         if (n == 0) return empty(a.dtype(), out);
         Broadcast br = new Broadcast(out, Strides.broadcast(a.shape(), out), Strides.broadcast(b.shape(), out));
-        Session s = session();
-        synchronized (LOCK) {
-            try {
-                if (a.dtype() == DType.FLOAT32) {
-                    BinaryF32Kernel k = s.binaryF32.take(a.rawFloats(), b.rawFloats());
-                    return launchLinear(s, k, n, k.bind(s.arrays, a.rawFloats(), b.rawFloats(), br, n, code(op)), out);
-                }
-                BinaryF64Kernel k = s.binaryF64.take(a.rawDoubles(), b.rawDoubles());
-                return launchLinear(s, k, n, k.bind(s.arrays, a.rawDoubles(), b.rawDoubles(), br, n, code(op)), out);
-            } finally {
-                s.arrays.trim();
-            }
-        }
+        return locked(s -> a.dtype() == DType.FLOAT32
+                ? linear(s, s.binaryF32.take(a.rawFloats(), b.rawFloats()).bind(s.arrays, a.rawFloats(), b.rawFloats(), br, n, code(op)), n, out)
+                : linear(s, s.binaryF64.take(a.rawDoubles(), b.rawDoubles()).bind(s.arrays, a.rawDoubles(), b.rawDoubles(), br, n, code(op)), n, out));
     }
 
     @Override
     public Tensor matMul(Tensor a, Tensor b, boolean transA, boolean transB) {
         requireSameDType("matMul", a, b);
         MatMulDims d = MatMulDims.of(a, b, transA, transB);
-        int batch = d.batch(), m = d.m(), k = d.k(), n = d.n();
         Shape outShape = d.outShape();
-        if (outShape.size() == 0 || k == 0) return Tensor.full(0, a.dtype(), outShape);
-
-        Session s = session();
-        MatMulPlan plan = new MatMulPlan(batch, m, n, k, transA, transB, s.launcher.maxGroupSize());
-        synchronized (LOCK) {
-            try {
-                MatMulF32Program program = a.dtype() == DType.FLOAT32 ? s.matMulF32Program(d) : null;
-                if (program != null) {
-                    s.openCLCProducts++;
-                    return Tensor.wrap(program.multiply(a.rawFloats(), b.rawFloats(), d, transA, transB), outShape);
-                }
-                if (a.dtype() == DType.FLOAT32) {
-                    MatMulF32Kernel q = s.matMulF32.take(a.rawFloats(), b.rawFloats());
-                    float[] c = q.bind(s.arrays, a.rawFloats(), b.rawFloats(), plan.lhsSize, plan.rhsSize, outShape.size());
-                    plan.applyTo(q);
-                    return launch(s, q, plan.range(s.launcher), plan.passes, c, outShape);
-                }
-                MatMulF64Kernel q = s.matMulF64.take(a.rawDoubles(), b.rawDoubles());
-                double[] c = q.bind(s.arrays, a.rawDoubles(), b.rawDoubles(), plan.lhsSize, plan.rhsSize, outShape.size());
-                plan.applyTo(q);
-                return launch(s, q, plan.range(s.launcher), plan.passes, c, outShape);
-            } finally {
-                s.arrays.trim();
+        if (outShape.size() == 0 || d.k() == 0) return Tensor.full(0, a.dtype(), outShape);
+        return locked(s -> {
+            MatMulF32Program program = a.dtype() == DType.FLOAT32 ? s.matMulF32Program(d) : null;
+            if (program != null) {
+                s.openCLCProducts++;
+                return Tensor.wrap(program.multiply(a.rawFloats(), b.rawFloats(), d, transA, transB), outShape);
             }
-        }
+            MatMulPlan plan = new MatMulPlan(d, transA, transB, s.launcher.maxGroupSize());
+            Range range = plan.range(s.launcher);
+            return a.dtype() == DType.FLOAT32
+                    ? run(s, s.matMulF32.take(a.rawFloats(), b.rawFloats()).bind(s.arrays, a.rawFloats(), b.rawFloats(), plan), range, plan.passes, outShape)
+                    : run(s, s.matMulF64.take(a.rawDoubles(), b.rawDoubles()).bind(s.arrays, a.rawDoubles(), b.rawDoubles(), plan), range, plan.passes, outShape);
+        });
     }
 
     @Override
@@ -186,19 +153,9 @@ public final class OpenCLBackend implements Backend {
         if (axes.length == 0) return x.dtype() == DType.FLOAT32 ? Tensor.wrap(x.rawFloats().clone(), outShape) : Tensor.wrap(x.rawDoubles().clone(), outShape);
         if (outShape.size() == 0 || x.size() == 0) return Tensor.full(0, x.dtype(), outShape);
         int outSize = outShape.size();
-        Session s = session();
-        synchronized (LOCK) {
-            try {
-                if (x.dtype() == DType.FLOAT32) {
-                    SumF32Kernel k = s.sumF32.take(x.rawFloats());
-                    return launchLinear(s, k, outSize, k.bind(s.arrays, x.rawFloats(), red, outSize), outShape);
-                }
-                SumF64Kernel k = s.sumF64.take(x.rawDoubles());
-                return launchLinear(s, k, outSize, k.bind(s.arrays, x.rawDoubles(), red, outSize), outShape);
-            } finally {
-                s.arrays.trim();
-            }
-        }
+        return locked(s -> x.dtype() == DType.FLOAT32
+                ? linear(s, s.sumF32.take(x.rawFloats()).bind(s.arrays, x.rawFloats(), red, outSize), outSize, outShape)
+                : linear(s, s.sumF64.take(x.rawDoubles()).bind(s.arrays, x.rawDoubles(), red, outSize), outSize, outShape));
     }
 
     @Override
@@ -210,38 +167,46 @@ public final class OpenCLBackend implements Backend {
         for (int d = 0; d < axis; d++) outer *= dims[d];
         for (int d = axis + 1; d < dims.length; d++) inner *= dims[d];
         if (outShape.size() == 0 || len == 0) return Tensor.full(Double.NEGATIVE_INFINITY, x.dtype(), outShape);
-        int outSize = outShape.size();
+        int outSize = outShape.size(), outerSize = outer, innerSize = inner;
+        return locked(s -> x.dtype() == DType.FLOAT32
+                ? linear(s, s.maxF32.take(x.rawFloats()).bind(s.arrays, x.rawFloats(), outerSize, len, innerSize), outSize, outShape)
+                : linear(s, s.maxF64.take(x.rawDoubles()).bind(s.arrays, x.rawDoubles(), outerSize, len, innerSize), outSize, outShape));
+    }
+
+    /**
+     * Runs {@code op} on the session under the device lock (Aparapi kernels and their buffers are
+     * not thread-safe), then trims the device-array cache to its budget, whether or not {@code op} threw.
+     */
+    private Tensor locked(Function<Session, Tensor> op) {
         Session s = session();
         synchronized (LOCK) {
             try {
-                if (x.dtype() == DType.FLOAT32) {
-                    MaxF32Kernel k = s.maxF32.take(x.rawFloats());
-                    return launchLinear(s, k, outSize, k.bind(s.arrays, x.rawFloats(), outer, len, inner), outShape);
-                }
-                MaxF64Kernel k = s.maxF64.take(x.rawDoubles());
-                return launchLinear(s, k, outSize, k.bind(s.arrays, x.rawDoubles(), outer, len, inner), outShape);
+                return op.apply(s);
             } finally {
                 s.arrays.trim();
             }
         }
     }
 
-    /** Runs {@code k} with one work-item per output over {@code work} items (see {@link #launch}). */
-    private static Tensor launchLinear(Session s, Kernel k, int work, Object out, Shape shape) {
-        return launch(s, k, s.launcher.linear(work, LINEAR_GROUP), 1, out, shape);
+    /** Runs bound kernel {@code k} with one work-item per output over {@code work} items (see {@link #run}). */
+    private static Tensor linear(Session s, Bound k, int work, Shape shape) {
+        return run(s, k, s.launcher.linear(work, LINEAR_GROUP), 1, shape);
     }
 
-    /** Runs {@code k} (bound, with {@code out} as its output array), reads {@code out} back and wraps it. */
-    private static Tensor launch(Session s, Kernel k, com.aparapi.Range range, int passes, Object out, Shape shape) {
-        s.launcher.run(k, range, passes);
-        if (out instanceof float[] f) {
-            k.get(f);
+    /** Runs bound kernel {@code k} for {@code passes} passes over {@code range}, then reads its output back as a tensor. */
+    private static Tensor run(Session s, Bound k, Range range, int passes, Shape shape) {
+        s.launcher.run(k.kernel(), range, passes);
+        if (k.output() instanceof float[] f) {
+            k.kernel().get(f);
             return Tensor.wrap(f, shape);
         }
-        double[] d = (double[]) out;
-        k.get(d);
+        double[] d = (double[]) k.output();
+        k.kernel().get(d);
         return Tensor.wrap(d, shape);
     }
+
+    /** A kernel whose arguments are set ({@code bind}), with the array it writes its output to. */
+    record Bound(Kernel kernel, Object output) {}
 
     /** Releases this backend's own kernels and device buffers (only for one made with its own budget). */
     void close() {
@@ -364,15 +329,15 @@ public final class OpenCLBackend implements Backend {
     // ------------------------------------------------------------------ shapes
 
     /** The MatMul launch: packed layout, tiles, grid and passes (pass 0 packs, each later one adds a k-chunk). */
-    private static final class MatMulPlan {
+    static final class MatMulPlan {
         final int batch, m, n, k, ld, aRow, aCol, bRow, bCol, passes, rowBlocks, colBlocks, rowGroups, colGroups, l0, l1;
-        final int lhsSize, rhsSize;
+        final int lhsSize, rhsSize, cSize;
 
-        MatMulPlan(int batch, int m, int n, int k, boolean transA, boolean transB, int maxGroup) {
-            this.batch = batch;
-            this.m = m;
-            this.n = n;
-            this.k = k;
+        MatMulPlan(MatMulDims d, boolean transA, boolean transB, int maxGroup) {
+            this.batch = d.batch();
+            this.m = d.m();
+            this.n = d.n();
+            this.k = d.k();
             // Rows 64-byte aligned and never a multiple of 4 KiB apart (see MatMulF32Kernel).
             this.ld = KernelLauncher.roundUp(k, 16) + 16;
             this.aRow = transA ? 1 : k;
@@ -395,21 +360,10 @@ public final class OpenCLBackend implements Backend {
             this.rowGroups = KernelLauncher.roundUp(rowBlocks, l1);
             this.lhsSize = Math.multiplyExact(batch, Math.multiplyExact(m, ld));
             this.rhsSize = Math.multiplyExact(batch, Math.multiplyExact(n, ld));
+            this.cSize = d.outShape().size();
         }
 
-        void applyTo(MatMulF32Kernel q) {
-            q.m = m; q.n = n; q.k = k; q.ld = ld; q.kc = K_CHUNK;
-            q.aRow = aRow; q.aCol = aCol; q.bRow = bRow; q.bCol = bCol;
-            q.rowBlocks = rowBlocks; q.colBlocks = colBlocks; q.rowGroups = rowGroups; q.colGroups = colGroups;
-        }
-
-        void applyTo(MatMulF64Kernel q) {
-            q.m = m; q.n = n; q.k = k; q.ld = ld; q.kc = K_CHUNK;
-            q.aRow = aRow; q.aCol = aCol; q.bRow = bRow; q.bCol = bCol;
-            q.rowBlocks = rowBlocks; q.colBlocks = colBlocks; q.rowGroups = rowGroups; q.colGroups = colGroups;
-        }
-
-        com.aparapi.Range range(KernelLauncher launcher) {
+        Range range(KernelLauncher launcher) {
             return launcher.grid(colGroups, rowGroups, batch, l0, l1);
         }
     }
@@ -468,23 +422,8 @@ public final class OpenCLBackend implements Backend {
                 if (reduced[d]) size *= dims[d];
                 if (dims[d] == 1) continue;
                 boolean red = reduced[d];
-                if (red) {
-                    if (Boolean.TRUE.equals(previous)) {
-                        rd[rr - 1] *= dims[d];
-                        rs[rr - 1] = strides[d];
-                    } else {
-                        rd[rr] = dims[d];
-                        rs[rr++] = strides[d];
-                    }
-                } else {
-                    if (Boolean.FALSE.equals(previous)) {
-                        kd[kr - 1] *= dims[d];
-                        ks[kr - 1] = strides[d];
-                    } else {
-                        kd[kr] = dims[d];
-                        ks[kr++] = strides[d];
-                    }
-                }
+                if (red) rr = append(rd, rs, rr, Boolean.TRUE.equals(previous), dims[d], strides[d]);
+                else kr = append(kd, ks, kr, Boolean.FALSE.equals(previous), dims[d], strides[d]);
                 previous = red;
             }
             this.keptRank = kr;
@@ -494,6 +433,21 @@ public final class OpenCLBackend implements Backend {
             this.keptStrides = Arrays.copyOf(ks, Math.max(kr, 1));
             this.reducedDims = Arrays.copyOf(rd, Math.max(rr, 1));
             this.reducedStrides = Arrays.copyOf(rs, Math.max(rr, 1));
+        }
+
+        /**
+         * Adds an axis to the {@code count} axes in {@code dims} and {@code strides}: merged into the last
+         * one when it continues a run of its kind, else after it; returns the new count.
+         */
+        private static int append(int[] dims, int[] strides, int count, boolean merge, int dim, int stride) {
+            if (merge) {
+                dims[count - 1] *= dim;
+                strides[count - 1] = stride;
+                return count;
+            }
+            dims[count] = dim;
+            strides[count] = stride;
+            return count + 1;
         }
 
         Shape outShape(boolean keepDims) {
@@ -518,6 +472,7 @@ public final class OpenCLBackend implements Backend {
         }
     }
 
+    /** The kernels' code for {@code op}: the float64 kernels have the same codes (one template). */
     private static int code(UnaryOp op) {
         return switch (op) {
             case NEG -> UnaryF32Kernel.NEG;
@@ -533,6 +488,7 @@ public final class OpenCLBackend implements Backend {
         };
     }
 
+    /** The kernels' code for {@code op}: the float64 kernels have the same codes (one template). */
     private static int code(BinaryOp op) {
         return switch (op) {
             case ADD -> BinaryF32Kernel.ADD;

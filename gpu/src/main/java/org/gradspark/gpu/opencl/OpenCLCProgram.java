@@ -29,15 +29,15 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p><b>Memory.</b> Each launch hands the Java arrays to OpenCL as {@code CL_MEM_USE_HOST_PTR} buffers,
  * pinned (a JNI critical region: the garbage collector waits) from before the kernel until its results
- * are back. On a CPU device those buffers are the arrays themselves: nothing is copied (measured on PoCL:
- * 80 us for a launch handed 256 MiB in and 256 MiB out, 47 us for 64 bytes). A GPU would copy every
- * array in and the written ones out on every launch.
+ * are back. On a CPU device those buffers are the arrays themselves: nothing is copied (a launch handed
+ * 256 MiB in and out costs barely more than one handed 64 bytes: bench/results/opencl-tuning.md). A GPU
+ * would copy every array in and the written ones out on every launch.
  *
  * <p><b>Why a kernel object per launch.</b> Aparapi's own {@code bind} keeps one kernel object with
  * buffers per argument, but when an argument's array is not at the address of the previous launch
  * (another array, or the same one moved by the garbage collector) its native code pins it twice and
  * unpins it once; the JVM then deadlocks at the next collection (GCLocker waits forever; seen with a new
- * output array per launch). A fresh kernel object per launch (clCreateKernel, some 30 us) pins each
+ * output array per launch). A fresh kernel object per launch (clCreateKernel) pins each
  * argument once and releases its buffers after.
  *
  * <p><b>A known leak.</b> Aparapi's native launch allocates its event list and range arrays and never

@@ -147,7 +147,7 @@ class VectorMath32Test {
     /**
      * A kernel within FreqInlineSize may be inlined into ForkJoinPool's worker loop, where C2 hits
      * its node-count cutoff inside the kernel's loop, leaves the Vector API calls unintrinsified
-     * and runs them on the heap-allocating Java fallbacks: 3-7 times slower, in some JVMs only
+     * and runs them on the heap-allocating Java fallbacks: several times slower, in some JVMs only
      * (see {@link VectorMath32}). Compiled on its own, a kernel is intrinsified every time.
      */
     @Test
