@@ -1,0 +1,103 @@
+package org.gradspark.job.fit;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Adam (Kingma and Ba, Algorithm 1, as PyTorch's {@code torch.optim.Adam} without weight decay) and
+ * plain gradient descent, in float64 on the driver. Step k (1-based) evaluates the objective at the
+ * current weights, over all rows or over the k-th {@link FitObjective.Sample} of {@code
+ * --minibatch-fraction} of them (a function of the seed and k only), then moves:
+ * <pre>
+ *   Adam: m = β1·m + (1−β1)·g,  v = β2·v + (1−β2)·g²,  x −= lr · (m / (1−β1^k)) / (√(v / (1−β2^k)) + ε)
+ *   SGD:  x −= lr · g
+ * </pre>
+ * Its whole state is x, m, v and k (the sample's seed is a setting), so a checkpoint restores it exactly.
+ */
+final class AdamOptimizer implements Optimizer {
+    private final DriverObjective objective;
+    private final FitSettings s;
+    private final boolean adam;
+    private final double[] x, m, v;
+    private int k;
+    private String stopReason;
+    private final double elapsedBefore;
+    private final long startNanos = System.nanoTime();
+
+    private AdamOptimizer(DriverObjective objective, FitSettings s, double[] x, double[] m, double[] v, int k, double elapsedBefore) {
+        this.objective = objective;
+        this.s = s;
+        this.adam = s.optimizer() == FitSettings.Optimizer.ADAM;
+        this.x = x.clone();
+        this.m = m;
+        this.v = v;
+        this.k = k;
+        this.elapsedBefore = elapsedBefore;
+    }
+
+    static AdamOptimizer start(DriverObjective objective, FitSettings s, double[] x0) {
+        return new AdamOptimizer(objective, s, x0, new double[x0.length], new double[x0.length], 0, 0);
+    }
+
+    static AdamOptimizer resume(DriverObjective objective, FitSettings s, Checkpoint.OptimizerState st, double elapsedBefore) {
+        Map<String, double[]> a = st.arrays();
+        boolean adam = s.optimizer() == FitSettings.Optimizer.ADAM;
+        return new AdamOptimizer(objective, s, st.x(), adam ? a.get("m").clone() : new double[st.x().length],
+                adam ? a.get("v").clone() : new double[st.x().length], st.iteration(), elapsedBefore);
+    }
+
+    @Override
+    public IterationRecord next() {
+        if (k >= s.iterations()) {
+            if (stopReason == null) stopReason = "max iterations reached";
+            return null;
+        }
+        long t0 = System.nanoTime();
+        long evals = objective.evaluations();
+        int step = k + 1;
+        FitObjective.Sample sample = s.minibatchFraction() < 1 ? new FitObjective.Sample(s.minibatchFraction(), s.seed(), step) : null;
+        DriverObjective.Eval e = objective.at(x, sample);
+        double[] g = e.grad();
+        double moved = 0;
+        if (adam) {
+            double c1 = 1 - Math.pow(s.beta1(), step), c2 = 1 - Math.pow(s.beta2(), step);
+            for (int i = 0; i < x.length; i++) {
+                m[i] = s.beta1() * m[i] + (1 - s.beta1()) * g[i];
+                v[i] = s.beta2() * v[i] + (1 - s.beta2()) * g[i] * g[i];
+                double d = s.learningRate() * (m[i] / c1) / (Math.sqrt(v[i] / c2) + s.epsilon());
+                x[i] -= d;
+                moved += d * d;
+            }
+        } else {
+            for (int i = 0; i < x.length; i++) {
+                double d = s.learningRate() * g[i];
+                x[i] -= d;
+                moved += d * d;
+            }
+        }
+        k = step;
+        long now = System.nanoTime();
+        return new IterationRecord(step, e.value(), DriverObjective.norm(g), Math.sqrt(moved), (int) (objective.evaluations() - evals), e.rows(),
+                (now - t0) / 1e9, elapsedBefore + (now - startNanos) / 1e9);
+    }
+
+    @Override
+    public double[] position() {
+        return x.clone();
+    }
+
+    @Override
+    public Checkpoint.OptimizerState state() {
+        Map<String, double[]> a = new LinkedHashMap<>();
+        if (adam) {
+            a.put("m", m.clone());
+            a.put("v", v.clone());
+        }
+        return new Checkpoint.OptimizerState(s.optimizer().cli(), k, x.clone(), a);
+    }
+
+    @Override
+    public String stopReason() {
+        return stopReason;
+    }
+}

@@ -1,0 +1,92 @@
+package org.gradspark.job.fit;
+
+import java.util.Arrays;
+import org.gradspark.job.io.BadInputException;
+
+/**
+ * The objective as the optimisers see it, on the driver in float64: the flat position to the
+ * model's weights, the L2 term λ/2·‖x‖² added to the value and λ·x to the gradient, every real
+ * evaluation counted. The last full-batch point is cached (L-BFGS's line search asks for its
+ * starting point again), and a resumed run primes the cache with the checkpoint's point, so that it
+ * counts the same evaluations as a run that was never stopped.
+ */
+final class DriverObjective {
+    /** One evaluation: value and gradient in float64, L2 included. */
+    record Eval(double value, double[] grad, long rows, double seconds) {}
+
+    private final FitObjective objective;
+    private final ParamLayout layout;
+    private final double l2;
+    private long evaluations;
+    private long lastRows = -1;
+    private double[] cachedX;
+    private Eval cached;
+
+    DriverObjective(FitObjective objective, ParamLayout layout, double l2) {
+        this.objective = objective;
+        this.layout = layout;
+        this.l2 = l2;
+    }
+
+    ParamLayout layout() { return layout; }
+
+    /** The rows the last value was over. */
+    long lastRows() { return lastRows; }
+
+    /** Real evaluations so far (cache hits not counted). */
+    long evaluations() { return evaluations; }
+
+    Eval at(double[] x, FitObjective.Sample sample) {
+        if (sample == null && cachedX != null && Arrays.equals(cachedX, x)) {
+            lastRows = cached.rows();
+            return copy(cached);
+        }
+        FitObjective.Value v = objective.evaluate(layout.weights(x), sample);
+        evaluations++;
+        double[] g = layout.flatten(v.gradient());
+        double value = v.objective();
+        if (l2 > 0) {
+            double sq = 0;
+            for (int i = 0; i < x.length; i++) {
+                sq += x[i] * x[i];
+                g[i] += l2 * x[i];
+            }
+            value += 0.5 * l2 * sq;
+        }
+        if (!Double.isFinite(value)) {
+            throw new BadInputException("the objective is " + value + " at evaluation " + evaluations + ": lower --learning-rate, or check the rows and labels");
+        }
+        Eval e = new Eval(value, g, v.rowsUsed(), v.seconds());
+        lastRows = v.rowsUsed();
+        if (sample == null) {
+            cachedX = x.clone();
+            cached = copy(e);
+        }
+        return e;
+    }
+
+    /** The checkpoint's point, as if it had just been evaluated here. */
+    void prime(double[] x, double value, double[] grad, long rows) {
+        cachedX = x.clone();
+        cached = new Eval(value, grad.clone(), rows, 0);
+    }
+
+    private static Eval copy(Eval e) {
+        return new Eval(e.value(), e.grad().clone(), e.rows(), e.seconds());
+    }
+
+    static double norm(double[] v) {
+        double s = 0;
+        for (double d : v) s += d * d;
+        return Math.sqrt(s);
+    }
+
+    static double distance(double[] a, double[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            double d = a[i] - b[i];
+            s += d * d;
+        }
+        return Math.sqrt(s);
+    }
+}

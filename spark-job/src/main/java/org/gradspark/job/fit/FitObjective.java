@@ -1,0 +1,36 @@
+package org.gradspark.job.fit;
+
+import java.util.List;
+import java.util.Map;
+import org.gradspark.ad.Tensor;
+
+/**
+ * What {@code fit} minimises: a function of the model's weights, its value and gradient computed
+ * together in one pass. The job's objective is the distributed {@code Evaluator} (rows kept in the
+ * executors' memory, partial gradients reduced in partition order); tests use small closed forms.
+ * The value must be exactly the function whose gradient is returned, and both must be the same bits
+ * for the same weights (and sample): the optimisers' determinism and bit-for-bit resume rest on it.
+ */
+public interface FitObjective {
+
+    /** The weight keys, in the model's order (the order of the optimisers' flat vector). */
+    List<String> keys();
+
+    /** Where the optimisation starts: {@code --weights}, or the seeded initialisation. */
+    Map<String, Tensor> initialWeights();
+
+    /**
+     * The objective and its gradient (same keys, shapes and dtype as {@code weights}) over all rows
+     * ({@code sample} null) or over the rows a {@link Sample} keeps.
+     */
+    Value evaluate(Map<String, Tensor> weights, Sample sample);
+
+    /**
+     * Rows kept iff a deterministic hash of (seed, step, global row index) is below {@code fraction}:
+     * the same sample for the same step, whatever the partitioning or the master.
+     */
+    record Sample(double fraction, long seed, long step) {}
+
+    /** @param rowsUsed the rows the value is over; {@code seconds} the evaluation's wall time */
+    record Value(double objective, Map<String, Tensor> gradient, long rowsUsed, double seconds) {}
+}

@@ -1,0 +1,103 @@
+package org.gradspark.job.fit;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import org.gradspark.job.io.BadInputException;
+
+/**
+ * How {@code fit} optimises: the optimiser and its hyper-parameters, L2 regularisation, the row
+ * sample per step, checkpoints. Checked on construction; a bad value is a {@link BadInputException}
+ * naming the option.
+ *
+ * @param iterations        optimiser iterations in all (a resumed run counts the ones before)
+ * @param lbfgsMemory       L-BFGS: the (s, y) pairs kept
+ * @param tolerance         L-BFGS: Breeze's convergence tolerance (relative change of the value, gradient norm)
+ * @param learningRate      Adam and SGD: the step size
+ * @param minibatchFraction Adam and SGD: the share of rows each step uses (1: full batch)
+ * @param seed              the minibatch sample's seed
+ * @param l2                λ of the penalty λ/2·‖w‖² over every parameter, added on the driver in float64
+ * @param checkpointEvery   iterations between checkpoints; 0: none
+ */
+public record FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, double tolerance, double learningRate, double beta1,
+                          double beta2, double epsilon, double minibatchFraction, long seed, double l2, int checkpointEvery) {
+
+    public enum Optimizer {
+        LBFGS, ADAM, SGD;
+
+        public String cli() { return name().toLowerCase(Locale.ROOT); }
+
+        /** @throws BadInputException naming --optimizer and the choices */
+        public static Optimizer parse(String option, String value) {
+            for (Optimizer o : values()) if (o.cli().equalsIgnoreCase(value)) return o;
+            throw new BadInputException(option + ": unknown optimiser '" + value + "', expected lbfgs, adam or sgd");
+        }
+    }
+
+    public FitSettings {
+        if (iterations < 0) throw new BadInputException("--iterations: expected >= 0, got " + iterations);
+        if (lbfgsMemory < 1 || lbfgsMemory > 1000) throw new BadInputException("--lbfgs-memory: expected 1..1000, got " + lbfgsMemory);
+        if (!(tolerance >= 0) || Double.isInfinite(tolerance)) throw new BadInputException("--tolerance: expected a finite value >= 0, got " + tolerance);
+        if (!(learningRate > 0) || Double.isInfinite(learningRate)) throw new BadInputException("--learning-rate: expected a finite value > 0, got " + learningRate);
+        if (!(beta1 >= 0 && beta1 < 1)) throw new BadInputException("--beta1: expected 0 <= beta1 < 1, got " + beta1);
+        if (!(beta2 >= 0 && beta2 < 1)) throw new BadInputException("--beta2: expected 0 <= beta2 < 1, got " + beta2);
+        if (!(epsilon > 0) || Double.isInfinite(epsilon)) throw new BadInputException("--epsilon: expected a finite value > 0, got " + epsilon);
+        if (!(minibatchFraction > 0 && minibatchFraction <= 1)) {
+            throw new BadInputException("--minibatch-fraction: expected 0 < fraction <= 1, got " + minibatchFraction);
+        }
+        if (optimizer == Optimizer.LBFGS && minibatchFraction != 1) {
+            throw new BadInputException("--minibatch-fraction " + minibatchFraction + ": L-BFGS needs the full batch (its line search compares values); use --optimizer adam or sgd");
+        }
+        if (!(l2 >= 0) || Double.isInfinite(l2)) throw new BadInputException("--l2: expected a finite value >= 0, got " + l2);
+        if (checkpointEvery < 0) throw new BadInputException("--checkpoint-every: expected >= 0 (0: no checkpoints), got " + checkpointEvery);
+    }
+
+    /** Breeze's LBFGS with MLlib's choices otherwise (memory 10, tolerance 1e-9 is Breeze's default). */
+    public static FitSettings lbfgs(int iterations) {
+        return new FitSettings(Optimizer.LBFGS, iterations, 10, 1e-9, 1e-3, 0.9, 0.999, 1e-8, 1, 42, 0, 0);
+    }
+
+    public static FitSettings adam(int iterations, double learningRate) {
+        return new FitSettings(Optimizer.ADAM, iterations, 10, 1e-9, learningRate, 0.9, 0.999, 1e-8, 1, 42, 0, 0);
+    }
+
+    public FitSettings withCheckpointEvery(int every) {
+        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, every);
+    }
+
+    public FitSettings withIterations(int k) {
+        return new FitSettings(optimizer, k, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, checkpointEvery);
+    }
+
+    public FitSettings withMinibatch(double fraction, long sampleSeed) {
+        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, fraction, sampleSeed, l2, checkpointEvery);
+    }
+
+    public FitSettings withL2(double lambda) {
+        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, lambda, checkpointEvery);
+    }
+
+    /**
+     * The settings a resumed run must share with the run that wrote the checkpoint, by option (those
+     * that change the trajectory: not --iterations, not --checkpoint-every).
+     */
+    public Map<String, Object> trajectory() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("--optimizer", optimizer.cli());
+        m.put("--l2", l2);
+        if (optimizer == Optimizer.LBFGS) {
+            m.put("--lbfgs-memory", lbfgsMemory);
+            m.put("--tolerance", tolerance);
+        } else {
+            m.put("--learning-rate", learningRate);
+            m.put("--minibatch-fraction", minibatchFraction);
+            m.put("--seed", seed);
+            if (optimizer == Optimizer.ADAM) {
+                m.put("--beta1", beta1);
+                m.put("--beta2", beta2);
+                m.put("--epsilon", epsilon);
+            }
+        }
+        return m;
+    }
+}

@@ -1,0 +1,41 @@
+package org.gradspark.job.fit;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * One line of {@code history.json}. L-BFGS: iteration 0 is the starting point, iteration k the point
+ * its k-th line search accepted, {@code loss} the objective there. Adam and SGD: iteration k is the
+ * k-th step, {@code loss} the objective (over the step's sample) at the weights it started from.
+ *
+ * @param gradNorm    the Euclidean norm of the gradient that goes with {@code loss} (L2 term included)
+ * @param step        ‖x_k − x_{k−1}‖, the length of the move this iteration made (0 for L-BFGS's iteration 0)
+ * @param evaluations objective evaluations this iteration made (L-BFGS: its line search's)
+ * @param rows        rows the loss is over
+ * @param seconds     the iteration's wall time; {@code elapsed} the run's so far (a resumed run's includes the time before)
+ */
+public record IterationRecord(int iteration, double loss, double gradNorm, double step, int evaluations, long rows, double seconds, double elapsed) {
+
+    public Map<String, Object> json() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("iteration", iteration);
+        m.put("loss", loss);
+        m.put("grad_norm", gradNorm);
+        m.put("step", step);
+        m.put("evaluations", evaluations);
+        m.put("rows", rows);
+        m.put("seconds", seconds);
+        m.put("elapsed_s", elapsed);
+        return m;
+    }
+
+    static IterationRecord fromJson(Map<String, Object> m) {
+        return new IterationRecord(((Number) m.get("iteration")).intValue(), num(m.get("loss")), num(m.get("grad_norm")), num(m.get("step")),
+                ((Number) m.get("evaluations")).intValue(), ((Number) m.get("rows")).longValue(), num(m.get("seconds")), num(m.get("elapsed_s")));
+    }
+
+    private static double num(Object o) {
+        if (o instanceof Number n) return n.doubleValue();
+        return Double.parseDouble(String.valueOf(o));   // "NaN", "Infinity"
+    }
+}
