@@ -11,17 +11,46 @@ final class Layout {
         return t.dtype() == DType.FLOAT32 ? Tensor.wrap(t.rawFloats(), s) : Tensor.wrap(t.rawDoubles(), s);
     }
 
-    /** out[i] = t[base + sum(index_d(i) * strides[d])]. */
+    /**
+     * out[i] = t[base + sum(index_d(i) * strides[d])], copied by rows of the last axis: a contiguous
+     * row is one arraycopy, a broadcast one a fill (a tangent shared by all rows, stretched to them,
+     * costs one pass of writes), only a strided one goes element by element.
+     */
     static Tensor gather(Tensor t, Shape out, int[] strides, int base) {
-        int[] off = Strides.offsets(out, strides, base);
-        if (t.dtype() == DType.FLOAT32) {
-            float[] src = t.rawFloats(), dst = new float[off.length];
-            for (int i = 0; i < off.length; i++) dst[i] = src[off[i]];
-            return Tensor.wrap(dst, out);
+        int n = out.size();
+        int rank = out.rank();
+        if (rank == 0 || n == 0) {
+            return t.dtype() == DType.FLOAT32 ? Tensor.wrap(n == 0 ? new float[0] : new float[] {t.rawFloats()[base]}, out)
+                    : Tensor.wrap(n == 0 ? new double[0] : new double[] {t.rawDoubles()[base]}, out);
         }
-        double[] src = t.rawDoubles(), dst = new double[off.length];
-        for (int i = 0; i < off.length; i++) dst[i] = src[off[i]];
-        return Tensor.wrap(dst, out);
+        int[] dims = out.dims();
+        int row = dims[rank - 1], step = strides[rank - 1], rows = n / row;
+        int[] idx = new int[rank];
+        Object src = t.dtype() == DType.FLOAT32 ? t.rawFloats() : t.rawDoubles();
+        Object dst = t.dtype() == DType.FLOAT32 ? new float[n] : new double[n];
+        int off = base;
+        for (int r = 0; r < rows; r++) {
+            int at = r * row;
+            if (step == 1) {
+                System.arraycopy(src, off, dst, at, row);
+            } else if (src instanceof float[] f) {
+                float[] d = (float[]) dst;
+                if (step == 0) java.util.Arrays.fill(d, at, at + row, f[off]);
+                else for (int j = 0; j < row; j++) d[at + j] = f[off + j * step];
+            } else {
+                double[] f = (double[]) src, d = (double[]) dst;
+                if (step == 0) java.util.Arrays.fill(d, at, at + row, f[off]);
+                else for (int j = 0; j < row; j++) d[at + j] = f[off + j * step];
+            }
+            for (int ax = rank - 2; ax >= 0; ax--) {
+                idx[ax]++;
+                off += strides[ax];
+                if (idx[ax] < dims[ax]) break;
+                off -= strides[ax] * dims[ax];
+                idx[ax] = 0;
+            }
+        }
+        return dst instanceof float[] f ? Tensor.wrap(f, out) : Tensor.wrap((double[]) dst, out);
     }
 
     static Tensor permute(Tensor t, int[] perm) {

@@ -357,8 +357,11 @@ public final class Primitives {
         return Primitive.define(name, 1,
                 (in, attrs) -> backend().unary(op, in[0]),
                 (g, in, y, attrs, n) -> new Tensor[] {rule.apply(g, in[0], y)},
-                (t, in, y, attrs) -> jvp.apply(t[0], in[0], y),
-                curvature == null ? Primitive.LINEAR : (u, v, in, y, attrs, sum) -> mul(curvature.apply(in[0], y), product(u[0], v[0], sum)));
+                // x and y seen as one direction, [1] ++ shape (a view): a single tangent then meets an operand of its own shape.
+                (t, in, y, attrs) -> jvp.apply(alongEveryElement(t[0], in[0].shape()), reshape(in[0], withBatch(1, in[0].shape())),
+                        reshape(y, withBatch(1, y.shape()))),
+                curvature == null ? Primitive.LINEAR
+                        : (u, v, in, y, attrs, sum) -> mul(reshape(curvature.apply(in[0], y), withBatch(1, y.shape())), product(u[0], v[0], sum)));
     }
 
     private static Primitive binary(String name, BinaryOp op, BinaryRule rule, BinaryJvp jvp, BinarySecondOrder second) {
@@ -389,6 +392,16 @@ public final class Primitives {
         d[0] = t.shape().dim(0);
         for (int i = 0; i < have; i++) d[1 + rank - have + i] = t.shape().dim(1 + i);
         return reshape(t, d);
+    }
+
+    /**
+     * An elementwise op's output tangent is full-size anyway: a tangent shared along some axes is
+     * stretched first (a copy by rows), so that the kernel meets a full operand and one that repeats
+     * (its fast path) rather than two broadcast ones.
+     */
+    private static Tensor alongEveryElement(Tensor t, Shape x) {
+        Shape full = withBatch(t.shape().dim(0), x);
+        return t.shape().equals(full) ? t : broadcastTo(t, full);
     }
 
     private static Tensor liftOrNull(Tensor t, int rank) {
