@@ -23,15 +23,16 @@ public final class GradSparkMain {
 
     static int run(String[] args, PrintStream out, PrintStream err) {
         if (args.length == 0 || args[0].equals("--help") || args[0].equals("help")) {
-            out.println("usage: gradspark-submit [spark-submit options] grad [job options] | tutorial\n\n" + JobOptions.usage());
+            out.println("usage: gradspark-submit [spark-submit options] grad [job options] | fit [job options] [fit options] | tutorial\n\n" + JobOptions.usage());
             return args.length == 0 ? 2 : 0;
         }
         if (args[0].equals("tutorial")) {
             org.gradspark.ad.tutorial.TutorialExamples.main(new String[0]);
             return 0;
         }
+        if (args[0].equals("fit")) return org.gradspark.job.fit.FitMain.run(java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
         if (!args[0].equals("grad")) {
-            err.println("gradspark: unknown command '" + args[0] + "' (expected grad or tutorial)");
+            err.println("gradspark: unknown command '" + args[0] + "' (expected grad, fit or tutorial)");
             return 2;
         }
         String[] jobArgs = java.util.Arrays.copyOfRange(args, 1, args.length);
@@ -81,12 +82,11 @@ public final class GradSparkMain {
         }
     }
 
-    /** The Spark settings a job needs: its backend on every executor, the warm-up plugin; a backend this JVM cannot start, in local mode. */
-    private static void configure(SparkConf conf, JobConfig cfg) {
-        System.setProperty(Backends.PROPERTY, cfg.backend());
-        conf.set("spark.executor.extraJavaOptions", (conf.get("spark.executor.extraJavaOptions", "") + " -D" + Backends.PROPERTY + "=" + cfg.backend()).trim());
-        // The JIT warm-up of the job's kernels starts with each executor (GradSparkPlugin), unless a key says otherwise.
-        if (!conf.contains(GradSparkPlugin.KEY)) conf.set(GradSparkPlugin.KEY, GradSparkPlugin.kernelsOf(cfg));
+    /** The Spark settings a job needs: the warm-up plugin with the job's model; a backend this JVM cannot start, in local mode. */
+    public static void configure(SparkConf conf, JobConfig cfg) {   // public: fit's too (org.gradspark.job.fit.FitMain)
+        // The backend is selected once per JVM by the tasks themselves (Backends.require), and by the
+        // warm-up of the job's model, which starts with each executor (GradSparkPlugin) unless a key says none.
+        if (!conf.contains(GradSparkPlugin.KEY)) conf.set(GradSparkPlugin.KEY, GradSparkPlugin.specOf(cfg));
         String plugins = conf.get("spark.plugins", "");
         if (!plugins.contains(GradSparkPlugin.class.getName())) {
             conf.set("spark.plugins", plugins.isEmpty() ? GradSparkPlugin.class.getName() : plugins + "," + GradSparkPlugin.class.getName());
@@ -96,7 +96,7 @@ public final class GradSparkMain {
     }
 
     /** The one line and exit code for a job that failed once Spark had started. */
-    private static int failed(PrintStream err, JavaSparkContext jsc, Throwable e) {
+    public static int failed(PrintStream err, JavaSparkContext jsc, Throwable e) {   // public: fit's too
         if (INTERRUPTED.get()) return 130;   // the shutdown notice has said it
         BadInputException bad = badInputIn(e);
         if (bad != null) {

@@ -1,26 +1,31 @@
 package org.gradspark.job;
 
-import java.util.EnumSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import org.apache.spark.api.plugin.DriverPlugin;
 import org.apache.spark.api.plugin.ExecutorPlugin;
 import org.apache.spark.api.plugin.PluginContext;
 import org.apache.spark.api.plugin.SparkPlugin;
+import org.gradspark.ad.Cell;
+import org.gradspark.ad.Shape;
+import org.gradspark.ad.Tensor;
 import org.gradspark.ad.backend.Backends;
-import org.gradspark.ad.backend.UnaryOp;
+import org.gradspark.ad.batch.BatchGradient;
 
 /**
- * Starts the JIT warm-up of the job's float32 kernels ({@code spark.gradspark.warmUp}, e.g.
- * {@code tanh} or {@code exp,log}) on each executor as it starts, in a daemon thread, so that it
- * overlaps the executor's (and, in local mode, the SparkContext's) start instead of slowing the
- * first chunks. gradspark-submit's CLI turns it on ({@code spark.plugins}) with the kernels of the
- * job's activation and loss. On a cluster it also sizes the CPU backend's thread pool to the
- * executor's cores ({@link #limitThreads}). Changes no result.
+ * Warms up each executor as it starts, in a daemon thread, so that it overlaps the executor's (and,
+ * in local mode, the SparkContext's) start instead of slowing the first chunks: the job's backend
+ * is selected ({@link Backends#require}, as the tasks do) and a tiny gradient of the job's own
+ * model (16 synthetic rows, its activation and loss) runs until the JIT has compiled its kernels
+ * (2,000 times, or 4 seconds). {@code spark.gradspark.warmUp} holds the model's options, which
+ * gradspark-submit's CLI sets ({@code none}: no warm-up). On a cluster it also sizes the CPU
+ * backend's thread pool to the executor's cores ({@link #limitThreads}). Changes no result.
  */
 public final class GradSparkPlugin implements SparkPlugin {
     static final String KEY = "spark.gradspark.warmUp";
+    private static final int ROWS = 16, REPEATS = 2000;
+    private static final long SECONDS = 4;
 
     @Override public DriverPlugin driverPlugin() { return null; }
 
@@ -28,24 +33,53 @@ public final class GradSparkPlugin implements SparkPlugin {
         return new ExecutorPlugin() {
             @Override public void init(PluginContext ctx, Map<String, String> extraConf) {
                 limitThreads(ctx.conf());
-                Set<UnaryOp> ops = parse(ctx.conf().get(KEY, ""));
-                if (ops.isEmpty()) return;
-                Thread t = new Thread(() -> {
-                    long t0 = System.nanoTime();
-                    try {
-                        Backends.current().warmUp(ops);
-                    } catch (RuntimeException e) {
-                        // A backend that cannot start (no OpenCL device) fails the job's tasks, with one line; not here.
-                        System.getLogger("org.gradspark.warmup").log(System.Logger.Level.DEBUG, "GradSpark: no warm-up: " + e, e);
-                        return;
-                    }
-                    System.getLogger("org.gradspark.warmup").log(System.Logger.Level.INFO,
-                            String.format(Locale.ROOT, "GradSpark: kernels %s warmed up in %.1f s", ops, (System.nanoTime() - t0) / 1e9));
-                }, "gradspark-warm-up");
+                String spec = ctx.conf().get(KEY, "none").trim();
+                if (spec.isEmpty() || spec.equals("none")) return;
+                Thread t = new Thread(() -> warmUp(spec), "gradspark-warm-up");
                 t.setDaemon(true);
                 t.start();
             }
         };
+    }
+
+    /** The options of the job's model that the warm-up needs (its backend, dtype, layers, activation, loss), or none for a user Cell. */
+    static String specOf(JobConfig cfg) {
+        if (cfg.modelClass() != null) return "none";   // its input width is the data's, unknown here
+        String spec = String.join(" ", "--backend", cfg.backend(), "--dtype", cfg.dtype().numpyName(), "--layers", String.join(",",
+                java.util.Arrays.stream(cfg.layers()).mapToObj(String::valueOf).toList()), "--activation", cfg.activation().name().toLowerCase(Locale.ROOT));
+        return cfg.loss() == JobConfig.Loss.NONE ? spec : spec + " --loss " + cfg.loss().name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    /** Runs the tiny gradient; returns how many times it ran. A backend that cannot start fails the job's tasks, with one line; not here. */
+    static int warmUp(String spec) {
+        System.Logger log = System.getLogger("org.gradspark.warmup");
+        long t0 = System.nanoTime();
+        int done = 0;
+        try {
+            List<String> args = new java.util.ArrayList<>(List.of(spec.split("\\s+")));
+            args.addAll(List.of("--synthetic", String.valueOf(ROWS), "--out", "unused", "--seed", "0"));
+            if (args.contains("--loss")) args.addAll(List.of("--labels", "unused"));
+            JobConfig cfg = JobOptions.parse(Map.of(), args.toArray(new String[0]));
+            Backends.require(cfg.backend());
+            JobModel m = JobModel.build(cfg, JobModel.initialWeights(cfg.layers(), cfg.dtype(), cfg.seed()));
+            Cell loss = JobModel.loss(cfg.loss());
+            int out = cfg.layers()[cfg.layers().length - 1];
+            Tensor x = new RowSource.Synthetic(ROWS, cfg.layers()[0], 1).read(0, ROWS, cfg.dtype());
+            Tensor labels = loss == null ? null : Tensor.fromFunction(cfg.dtype(), Shape.of(ROWS, out), i -> i % out == 0 ? 1 : 0);
+            Shape outShape = loss == null ? Shape.of(ROWS, out) : Shape.of(ROWS);
+            BatchGradient.Request what = new BatchGradient.Request(true, null, 0, 1.0);
+            long deadline = t0 + SECONDS * 1_000_000_000L;
+            while (done < REPEATS && System.nanoTime() < deadline) {
+                BatchGradient.chunk(m.network(), loss, m.params(), x, null, labels, null, outShape, what);
+                done++;
+            }
+        } catch (RuntimeException e) {
+            log.log(System.Logger.Level.DEBUG, "GradSpark: no warm-up: " + e, e);
+            return done;
+        }
+        log.log(System.Logger.Level.INFO, String.format(Locale.ROOT, "GradSpark: warmed up (%s) with %d gradients of %d rows in %.1f s",
+                spec, done, ROWS, (System.nanoTime() - t0) / 1e9));
+        return done;
     }
 
     /**
@@ -58,29 +92,5 @@ public final class GradSparkPlugin implements SparkPlugin {
         boolean local = master.equals("local") || master.startsWith("local[");   // local-cluster[...] has executor JVMs
         if (cores == null || local || System.getProperty(org.gradspark.ad.backend.BackendSettings.CPU_THREADS) != null) return;
         System.setProperty(org.gradspark.ad.backend.BackendSettings.CPU_THREADS, cores);
-    }
-
-    /** {@code tanh,exp} → the ops; empty or {@code none}: none. */
-    static Set<UnaryOp> parse(String list) {
-        Set<UnaryOp> ops = EnumSet.noneOf(UnaryOp.class);
-        for (String s : list.split(",")) {
-            String name = s.trim().toUpperCase(Locale.ROOT);
-            if (!name.isEmpty() && !name.equals("NONE")) ops.add(UnaryOp.valueOf(name));
-        }
-        return ops;
-    }
-
-    /** The float32 kernels a job spends its elementwise time in: its activation's, and its loss's. */
-    static String kernelsOf(JobConfig cfg) {
-        if (cfg.dtype() != org.gradspark.ad.DType.FLOAT32 || cfg.modelClass() != null) return "none";
-        Set<UnaryOp> ops = EnumSet.noneOf(UnaryOp.class);
-        switch (cfg.activation()) {
-            case TANH -> ops.add(UnaryOp.TANH);
-            case SIGMOID -> ops.add(UnaryOp.SIGMOID);
-            case SIN -> { ops.add(UnaryOp.SIN); ops.add(UnaryOp.COS); }
-            default -> { }
-        }
-        if (cfg.loss() == JobConfig.Loss.SOFTMAX_CROSS_ENTROPY) { ops.add(UnaryOp.EXP); ops.add(UnaryOp.LOG); }
-        return ops.isEmpty() ? "none" : String.join(",", ops.stream().map(o -> o.name().toLowerCase(Locale.ROOT)).toList());
     }
 }

@@ -33,7 +33,7 @@ public final class GradientJob {
     public record Result(Map<String, Tensor> gradients, long rows, long skippedRows, int partitions, double outputSum, String out,
                          String inputGradients, Map<String, Object> summary) {}
 
-    /** The directory under --out of the per-example input derivatives (parts or a Parquet dataset). */
+    /** The directory under --out of the per-example input derivatives of --derivative nested or grad (parts or a Parquet dataset). */
     public static final String INPUT_GRADS = "input_grads";
 
     /**
@@ -81,7 +81,8 @@ public final class GradientJob {
         String inputGrads = null;
         try {
             if (cfg.inputsWanted()) {
-                inputGrads = out.file(cfg.inputGradsFormat() == JobConfig.InputGradsFormat.NPY ? INPUT_GRADS : "_input_grads_npy");
+                String dir = cfg.derivative().dir();
+                inputGrads = out.file(cfg.inputGradsFormat() == JobConfig.InputGradsFormat.NPY ? dir : "_" + dir + "_npy");
                 storage.mkdirs(inputGrads);
             }
             Evaluation ev;
@@ -96,17 +97,22 @@ public final class GradientJob {
             }
             long n = checked.input().rows();
             int parts = ev.last().partitions().size();
-            if (inputGrads != null) InputGradients.finish(jsc, storage, cfg, inputGrads, parts, out.file(INPUT_GRADS), checked.input().width());
+            List<Long> derivativeShape = null;
+            if (inputGrads != null) {
+                derivativeShape = new ArrayList<>();
+                for (long d : org.gradspark.job.io.Npy.readHeader(storage, PartitionTask.partFile(inputGrads, 0)).shape()) derivativeShape.add(d);
+                derivativeShape.set(0, n);
+                InputGradients.finish(jsc, storage, cfg, inputGrads, parts, out.file(cfg.derivative().dir()));
+            }
             long tEnd = System.nanoTime();
             Map<String, Double> phases = Map.of("setup_s", (tSetup - t0) / 1e9, "broadcast_s", ev.broadcastNanos() / 1e9,
                     "compute_reduce_s", (tCompute - tSetup - ev.broadcastNanos()) / 1e9, "write_s", (tEnd - tCompute) / 1e9);
-            Map<String, Object> summary = summary(cfg, jsc, ev, heap, phases, (tEnd - t0) / 1e9,
-                    inputGrads == null ? null : List.of(n, (long) checked.input().width()));
+            Map<String, Object> summary = summary(cfg, jsc, ev, heap, phases, (tEnd - t0) / 1e9, derivativeShape);
             JobSummary.write(storage, out.file("summary.json"), summary);
             storage.delete(out.file(TabularInput.ROWS_DIR), true);
             out.commit();
             return new Result(ev.last().gradient(), (Long) summary.get("rows"), (Long) summary.get("skipped_rows"), parts, (Double) summary.get("output_sum"),
-                    cfg.out(), inputGrads == null ? null : Storage.child(cfg.out(), INPUT_GRADS), summary);
+                    cfg.out(), inputGrads == null ? null : Storage.child(cfg.out(), cfg.derivative().dir()), summary);
         } catch (Throwable e) {
             out.abort();
             BadInputException bad = stop.stopped(e);
@@ -154,8 +160,15 @@ public final class GradientJob {
         if (cfg.reduction() == JobConfig.Reduction.MEAN) summary.put("mean_over_rows", ev.last().rowsUsed());
         summary.put("driver_heap", heap.report());
         if (inputGradsShape != null) {
-            summary.put("input_grads", Map.of("path", INPUT_GRADS, "format", cfg.inputGradsFormat().name().toLowerCase(), "shape", inputGradsShape,
-                    "parts", results.size()));
+            // Under the derivative's own key (input_grads for nested/grad, laplacian, hessian_diagonal, jacobian).
+            Map<String, Object> d = new java.util.LinkedHashMap<>();
+            d.put("derivative", cfg.derivative().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
+            if (!cfg.derivative().operator()) d.put("order", cfg.order());
+            d.put("path", cfg.derivative().dir());
+            d.put("format", cfg.inputGradsFormat().name().toLowerCase(java.util.Locale.ROOT));
+            d.put("shape", inputGradsShape);
+            d.put("parts", results.size());
+            summary.put(cfg.derivative().dir(), d);
         }
         return summary;
     }

@@ -40,7 +40,7 @@ public final class InputGradients {
      * After the tasks: every partition's part is in place and no attempt file is left (a killed
      * executor's); with Parquet, the parts become the dataset at {@code target} and are removed.
      */
-    static void finish(JavaSparkContext jsc, Storage storage, JobConfig cfg, String parts, int partitions, String target, int width)
+    static void finish(JavaSparkContext jsc, Storage storage, JobConfig cfg, String parts, int partitions, String target)
             throws IOException {
         for (FileStatus s : storage.list(parts)) {
             if (s.getPath().getName().startsWith(".part-")) storage.delete(s.getPath().toString(), false);

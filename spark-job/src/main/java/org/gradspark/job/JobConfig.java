@@ -22,6 +22,7 @@ public record JobConfig(
         Loss loss,
         Wrt wrt,
         int order,
+        Derivative derivative,          // which input derivative: nested (--order K), or a per-example operator
         Mode mode,
         String vector,                // hvp direction (.npz with the weights' keys)
         Reduction reduction,
@@ -43,6 +44,44 @@ public record JobConfig(
 
     public enum Mode { GRAD, HVP }
 
+    /**
+     * The input derivative written per example: {@code NESTED} is MindSpore's nesting of order
+     * {@code --order} ({@code GRAD} is its first order), weighted by {@code --sens}; the others are
+     * the per-example operators of the outputs ({@link org.gradspark.ad.Operators}).
+     */
+    public enum Derivative {
+        NESTED, GRAD, LAPLACIAN, HESSIAN_DIAGONAL, JACOBIAN;
+
+        /** The directory under --out that holds it. */
+        public String dir() {
+            return this == NESTED || this == GRAD ? GradientJob.INPUT_GRADS : name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        /** Whether it is a per-example operator of the outputs (no sensitivities, any order but 1 meaningless). */
+        public boolean operator() {
+            return this == LAPLACIAN || this == HESSIAN_DIAGONAL || this == JACOBIAN;
+        }
+
+        /** The core's kind. */
+        public org.gradspark.ad.batch.BatchGradient.InputDerivative core() {
+            return switch (this) {
+                case NESTED, GRAD -> org.gradspark.ad.batch.BatchGradient.InputDerivative.NESTED;
+                case LAPLACIAN -> org.gradspark.ad.batch.BatchGradient.InputDerivative.LAPLACIAN;
+                case HESSIAN_DIAGONAL -> org.gradspark.ad.batch.BatchGradient.InputDerivative.HESSIAN_DIAGONAL;
+                case JACOBIAN -> org.gradspark.ad.batch.BatchGradient.InputDerivative.JACOBIAN;
+            };
+        }
+
+        /** A row's shape in the written array, for rows of {@code in} features and {@code out} outputs. */
+        public int[] rowShape(int in, int out) {
+            return switch (this) {
+                case NESTED, GRAD -> new int[] {in};
+                case LAPLACIAN -> new int[] {out};
+                case HESSIAN_DIAGONAL, JACOBIAN -> new int[] {out, in};
+            };
+        }
+    }
+
     public enum Reduction { SUM, MEAN }
 
     public enum OnNan { FAIL, SKIP }
@@ -62,7 +101,7 @@ public record JobConfig(
      * {@code name} still names the rows' origin in error messages.
      */
     public JobConfig withRows(RowSource.NpyParts rows, String name) {
-        return new JobConfig(modelClass, layers, activation, weights, seed, null, null, syntheticRows, sens, labels, loss, wrt, order, mode,
+        return new JobConfig(modelClass, layers, activation, weights, seed, null, null, syntheticRows, sens, labels, loss, wrt, order, derivative, mode,
                 vector, reduction, partitions, dtype, backend, chunkRows, onNan, out, repeat, inputGradsFormat, checkFinite, name, rows);
     }
 
@@ -74,7 +113,7 @@ public record JobConfig(
      */
     public JobConfig qualified(org.gradspark.job.io.Storage storage) {
         return new JobConfig(modelClass, layers, activation, q(storage, "--weights", weights), seed, q(storage, "--input", input), featuresCol,
-                syntheticRows, q(storage, "--sens", sens), q(storage, "--labels", labels), loss, wrt, order, mode, q(storage, "--vector", vector),
+                syntheticRows, q(storage, "--sens", sens), q(storage, "--labels", labels), loss, wrt, order, derivative, mode, q(storage, "--vector", vector),
                 reduction, partitions, dtype, backend, chunkRows, onNan, q(storage, "--out", out), repeat, inputGradsFormat, checkFinite, inputName, inputParts);
     }
 

@@ -36,13 +36,16 @@ public final class JobOptions {
     @Option(names = "--labels", description = ".npy labels for --loss") String labels;
     @Option(names = "--loss", description = "mse|softmax-cross-entropy (needs --labels)") String loss;
     @Option(names = "--wrt", description = "weights|inputs|all") String wrt = "weights";
-    @Option(names = "--order", description = "input derivative order K") int order = 1;
+    @Option(names = "--order", description = "input derivative order K (--derivative nested)") int order = 1;
+    @Option(names = "--derivative", description = "nested|grad|laplacian|hessian-diagonal|jacobian: the per-example input derivative with --wrt inputs|all;"
+            + " nested: MindSpore's nesting of order --order; the others are per-example operators of the outputs")
+    String derivative = "nested";
     @Option(names = "--mode", description = "grad|hvp") String mode = "grad";
     @Option(names = "--vector", description = ".npz direction for hvp, the weights' keys") String vector;
     @Option(names = "--reduction", description = "sum|mean") String reduction = "sum";
     @Option(names = "--partitions", description = "0: Spark's default parallelism") int partitions = 0;
     @Option(names = "--dtype", description = "float32|float64") String dtype = "float32";
-    @Option(names = "--backend", description = "auto|cpu|opencl|reference") String backend = "auto";
+    @Option(names = "--backend", description = "the kernels: auto, or a backend of this build (listed below)") String backend = "auto";
     @Option(names = "--chunk-rows", description = "rows per chunk inside a partition") int chunkRows = 4096;
     @Option(names = "--on-nan", description = "fail|skip rows with NaN/Inf inputs") String onNan = "fail";
     @Option(names = "--out", description = "output directory (a Hadoop path: hdfs://, s3a://, file: or a bare path on fs.defaultFS)") String out = "gradspark-out";
@@ -106,7 +109,7 @@ public final class JobOptions {
 
     /** The usage text. */
     public static String usage() {
-        return new CommandLine(new JobOptions()).getUsageMessage();
+        return new CommandLine(new JobOptions()).getUsageMessage() + "Backends of this build: " + String.join(", ", org.gradspark.ad.backend.Backends.names()) + "\n";
     }
 
     private JobConfig toConfig() {
@@ -142,6 +145,17 @@ public final class JobOptions {
             throw new BadInputException(opt("--order") + " " + order + " is the order of the input derivatives, which "
                     + (m == JobConfig.Mode.HVP ? "--mode hvp does not compute" : "--wrt weights does not compute: use --wrt inputs or --wrt all"));
         }
+        JobConfig.Derivative deriv = choice(opt("--derivative"), derivative, JobConfig.Derivative.class);
+        if (deriv != JobConfig.Derivative.NESTED) {
+            if (wrtKind == JobConfig.Wrt.WEIGHTS || m == JobConfig.Mode.HVP) {
+                throw new BadInputException(opt("--derivative") + " " + derivative + " is an input derivative: use --wrt inputs or --wrt all with --mode grad");
+            }
+            if (order != 1) throw new BadInputException(opt("--order") + " " + order + " is for --derivative nested, not " + derivative);
+            if (deriv.operator() && sens != null) {
+                throw new BadInputException(opt("--sens") + " is not used with --derivative " + derivative
+                        + ": it is per output component (sensitivities weight --derivative nested or grad)");
+            }
+        }
         if (input != null && syntheticGiven) {
             throw new BadInputException("--synthetic " + synthetic + " and --input " + input + " both name the rows: give one");
         }
@@ -149,8 +163,9 @@ public final class JobOptions {
         if (partitions < 0) throw new BadInputException(opt("--partitions") + ": expected >= 0, got " + partitions);
         if (repeat < 1 || repeat > 10_000) throw new BadInputException(opt("--repeat") + ": expected 1..10000, got " + repeat);
         if (chunkRows <= 0) throw new BadInputException(opt("--chunk-rows") + ": expected > 0, got " + chunkRows);
-        if (!List.of("auto", "cpu", "opencl", "reference").contains(backend)) {
-            throw new BadInputException(opt("--backend") + ": expected auto, cpu, opencl or reference, got '" + backend + "'");
+        List<String> backends = org.gradspark.ad.backend.Backends.names();
+        if (!backends.contains(backend)) {
+            throw new BadInputException(opt("--backend") + ": expected " + String.join(", ", backends) + ", got '" + backend + "'");
         }
         DType dt = switch (dtype) {
             case "float32" -> DType.FLOAT32;
@@ -161,7 +176,7 @@ public final class JobOptions {
             throw new BadInputException(opt("--features-col") + ": only used with a .parquet or .csv --input");
         }
         return new JobConfig(modelCls, widths, act, weights, seed, input, featuresCol, input == null ? synthetic : 0, sens, labels,
-                lossKind, wrtKind, order, m, vector,
+                lossKind, wrtKind, order, deriv, m, vector,
                 choice(opt("--reduction"), reduction, JobConfig.Reduction.class), partitions, dt, backend, chunkRows,
                 choice(opt("--on-nan"), onNan, JobConfig.OnNan.class), out, repeat,
                 choice(opt("--input-grads-format"), inputGradsFormat, JobConfig.InputGradsFormat.class),

@@ -216,8 +216,8 @@ public final class PartitionTask implements java.io.Serializable {
         double[][] partials = cfg.weightsWanted() ? params.stream().map(p -> new double[p.size()]).toArray(double[][]::new) : new double[0][];
         double outputSum = 0, objective = 0;
         long skipped = 0;
-        PartWriter part = inputGrads == null ? null : new PartWriter(index, end - first, input.width());
-        BatchGradient.Request what = new BatchGradient.Request(cfg.weightsWanted(), v, part == null ? 0 : cfg.order(), scale);
+        PartWriter part = inputGrads == null ? null : new PartWriter(index, end - first);
+        BatchGradient.Request what = new BatchGradient.Request(cfg.weightsWanted(), v, part == null ? 0 : cfg.order(), scale, cfg.derivative().core());
         try {
             while (chunks.hasNext()) {
                 Chunk c = chunks.next();
@@ -295,28 +295,33 @@ public final class PartitionTask implements java.io.Serializable {
      */
     private final class PartWriter {
         private final String attempt, file;
+        private final long rows;
         private Npy.RowWriter writer;
         private boolean done;
 
-        PartWriter(int index, long rows, int width) {
+        PartWriter(int index, long rows) {
             file = partFile(inputGrads, index);
+            this.rows = rows;
             org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
             attempt = Storage.child(inputGrads, String.format(".part-%05d.attempt-%d", index, tc == null ? 0 : tc.taskAttemptId()));
-            Storage st = storage.value();
             try {
-                if (!st.exists(inputGrads)) {
+                if (!storage.value().exists(inputGrads)) {
                     throw new BadInputException("--out " + Storage.display(cfg.out()) + ": " + executorAndHost() + " cannot see the driver's temporary output "
                             + Storage.display(inputGrads) + ": executors need a filesystem they all reach (HDFS, object storage, or a shared mount)");
                 }
-                writer = new Npy.RowWriter(st.create(attempt), Storage.display(file), cfg.dtype(), rows, width);
             } catch (java.io.IOException e) {
                 throw Storage.unchecked("cannot write " + Storage.display(attempt), e);
             }
         }
 
-        void append(Tensor rows) {
+        /** Appends a chunk's derivatives; the first chunk's row shape (a user Cell's output width shows only then) makes the header. */
+        void append(Tensor chunk) {
             try {
-                writer.append(rows);
+                if (writer == null) {
+                    int[] d = chunk.shape().dims();
+                    writer = new Npy.RowWriter(storage.value().create(attempt), Storage.display(file), cfg.dtype(), rows, java.util.Arrays.copyOfRange(d, 1, d.length));
+                }
+                writer.append(chunk);
             } catch (java.io.IOException e) {
                 throw Storage.unchecked("cannot write " + Storage.display(attempt), e);
             }

@@ -101,6 +101,46 @@ class GradientJobTest {
     }
 
     /**
+     * {@code --derivative laplacian|hessian-diagonal|jacobian}: per-example operators of the outputs
+     * (the model's, or each example's loss), written per partition under their own directory, equal
+     * to the core's {@link org.gradspark.ad.Operators} on all rows at once; skipped rows get zeros.
+     */
+    @Test
+    void perExampleOperatorsAsPartsUnderTheirOwnDirectory() throws Exception {
+        Tensor x = Tensor.uniform(5, -1, 1, DType.FLOAT64, 300, 3);
+        double[] xv = x.toDoubleArray();
+        xv[7 * 3 + 1] = Double.NaN;
+        Npy.write(dir.resolve("x.npy"), Tensor.wrap(xv, org.gradspark.ad.Shape.of(300, 3)));
+        Tensor clean = org.gradspark.ad.Ops.where(Tensor.fromFunction(DType.FLOAT64, x.shape(), i -> i / 3 == 7 ? 0 : 1), x, 0.0);
+        for (String derivative : List.of("laplacian", "hessian-diagonal", "jacobian")) {
+            JobConfig cfg = config("--layers", "3,6,2", "--activation", "sin", "--dtype", "float64", "--input", dir.resolve("x.npy").toString(),
+                    "--wrt", "all", "--derivative", derivative, "--on-nan", "skip", "--partitions", "3", "--chunk-rows", "41", "--backend", "reference");
+            GradientJob.Result r = GradientJob.run(jsc, cfg);
+            String sub = derivative.replace('-', '_');
+            assertTrue(r.inputGradients().endsWith("/" + sub), r.inputGradients());
+            JobModel m = JobModel.build(cfg, JobModel.initialWeights(cfg.layers(), cfg.dtype(), cfg.seed()));
+            org.gradspark.ad.Fn f = in -> m.network().call(in[0]);
+            Tensor expected = switch (derivative) {
+                case "laplacian" -> org.gradspark.ad.Operators.laplacian(f, clean);
+                case "hessian-diagonal" -> org.gradspark.ad.Operators.hessianDiagonal(f, clean);
+                default -> org.gradspark.ad.Operators.jacobian(f, clean);
+            };
+            double[] e = expected.toDoubleArray();
+            int perRow = e.length / 300;
+            java.util.Arrays.fill(e, 7 * perRow, 8 * perRow, 0.0);
+            Tensor got = Outputs.concatenated(dir.resolve("out"), sub);
+            assertEquals(expected.shape(), got.shape(), derivative);
+            assertTrue(got.allClose(Tensor.wrap(e, expected.shape()), 1e-12, 1e-13), derivative);
+            assertEquals(3, Outputs.parts(dir.resolve("out"), sub).size());
+            com.fasterxml.jackson.databind.JsonNode d = new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("out/summary.json").toFile()).get(sub);
+            assertEquals(derivative, d.get("derivative").asText());
+            assertEquals(sub, d.get("path").asText());
+            assertEquals(derivative.equals("laplacian") ? "[300,2]" : "[300,2,3]", d.get("shape").toString());
+            assertTrue(Files.exists(dir.resolve("out/grads.npz")), "--wrt all: the weights' gradient too");
+        }
+    }
+
+    /**
      * One {@code part-NNNNN.npy} per partition, each the partition's rows in input order; the same
      * derivatives as a Dataset ({@link InputGradients#read}) and, with {@code --input-grads-format
      * parquet}, as a Parquet dataset that {@code spark.read.parquet} reads, row for row.

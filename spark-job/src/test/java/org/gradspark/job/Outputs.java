@@ -16,7 +16,12 @@ final class Outputs {
 
     /** {@code out/input_grads/part-*.npy}, in name order. */
     static List<Path> inputGradParts(Path out) {
-        try (Stream<Path> s = Files.list(out.resolve(GradientJob.INPUT_GRADS))) {
+        return parts(out, GradientJob.INPUT_GRADS);
+    }
+
+    /** {@code out/DIR/part-*.npy}, in name order. */
+    static List<Path> parts(Path out, String dir) {
+        try (Stream<Path> s = Files.list(out.resolve(dir))) {
             return s.filter(p -> p.getFileName().toString().matches("part-\\d{5}\\.npy")).sorted().toList();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -26,6 +31,11 @@ final class Outputs {
     /** The parts concatenated: {@code np.concatenate([np.load(f) for f in sorted(glob("out/input_grads/part-*.npy"))])}. */
     static Tensor inputGrads(Path out) {
         return Ops.concat(0, inputGradParts(out).stream().map(Npy::read).toArray(Tensor[]::new));
+    }
+
+    /** The parts of {@code out/DIR} concatenated. */
+    static Tensor concatenated(Path out, String dir) {
+        return Ops.concat(0, parts(out, dir).stream().map(Npy::read).toArray(Tensor[]::new));
     }
 
     /** The parts' bytes, one after the other (for byte-for-byte comparisons). */

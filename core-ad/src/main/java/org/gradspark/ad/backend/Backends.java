@@ -62,6 +62,14 @@ public final class Backends {
         return ReferenceBackend.INSTANCE.name();
     }
 
+    /** The names of the backends this JVM offers: the reference one, then those registered through {@link ServiceLoader}. */
+    public static List<String> names() {
+        List<String> names = new ArrayList<>();
+        names.add(ReferenceBackend.INSTANCE.name());
+        for (Backend b : ServiceLoader.load(Backend.class)) names.add(b.name());   // constructing one touches no device
+        return names;
+    }
+
     public static Backend byName(String name) {
         List<String> known = new ArrayList<>();
         known.add(ReferenceBackend.INSTANCE.name());

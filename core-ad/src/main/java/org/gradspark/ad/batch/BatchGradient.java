@@ -8,6 +8,7 @@ import org.gradspark.ad.Cell;
 import org.gradspark.ad.Fn;
 import org.gradspark.ad.Functional;
 import org.gradspark.ad.GradOperation;
+import org.gradspark.ad.Operators;
 import org.gradspark.ad.Parameter;
 import org.gradspark.ad.ParameterTuple;
 import org.gradspark.ad.Tensor;
@@ -124,11 +125,43 @@ public final class BatchGradient {
     }
 
     /**
+     * Which per-example input derivative a chunk gives: MindSpore's {@code NESTED} gradients of
+     * order K ({@link #inputDerivative}, shaped like x, weighted by the sensitivities), or, of the
+     * per-example outputs (the model's, or each example's loss), one of the {@link Operators}:
+     * {@code LAPLACIAN} [rows, out], {@code HESSIAN_DIAGONAL} [rows, out, in], {@code JACOBIAN} [rows, out, in].
+     */
+    public enum InputDerivative { NESTED, LAPLACIAN, HESSIAN_DIAGONAL, JACOBIAN }
+
+    /**
      * What a job asks of every chunk: the weight gradients (or, with {@code hvpVector}, the
      * Hessian-vector product in weight space), the input derivative of order {@code inputOrder}
-     * (0: none), with the sensitivities scaled by {@code scale} (1/N for a mean over N rows).
+     * (0: none) of kind {@code derivative}, with the sensitivities scaled by {@code scale} (1/N for a
+     * mean over N rows).
      */
-    public record Request(boolean weights, Tensor[] hvpVector, int inputOrder, double scale) {}
+    public record Request(boolean weights, Tensor[] hvpVector, int inputOrder, double scale, InputDerivative derivative) {
+        /** MindSpore's nested input derivatives. */
+        public Request(boolean weights, Tensor[] hvpVector, int inputOrder, double scale) {
+            this(weights, hvpVector, inputOrder, scale, InputDerivative.NESTED);
+        }
+    }
+
+    /**
+     * The per-example operator of the outputs (the per-example loss as a column [rows, 1] when there
+     * is one) with respect to x; rows in {@code skip} get 0.
+     */
+    public static Tensor operator(InputDerivative kind, Cell model, Cell loss, Tensor x, Tensor labels, boolean[] skip) {
+        org.gradspark.ad.Fn f = in -> {
+            Tensor out = outputs(model, loss, in[0], labels);
+            return out.rank() == 1 ? org.gradspark.ad.Ops.reshape(out, out.shape().dim(0), 1) : out;
+        };
+        Tensor d = switch (kind) {
+            case LAPLACIAN -> Operators.laplacian(f, x);
+            case HESSIAN_DIAGONAL -> Operators.hessianDiagonal(f, x);
+            case JACOBIAN -> Operators.jacobian(f, x);
+            case NESTED -> throw new IllegalArgumentException("NESTED is inputDerivative's, not an operator");
+        };
+        return skip == null ? d : org.gradspark.ad.Ops.where(keepMask(skip, d.shape(), d.dtype()), d, 0.0);
+    }
 
     /**
      * One chunk's share: the weight gradients or Hessian-vector product (null when not asked),
@@ -180,7 +213,8 @@ public final class BatchGradient {
         } else if (what.weights()) {
             weights = weightGradients(model, loss, params, x, s, labels);
         }
-        Tensor dx = what.inputOrder() > 0 ? inputDerivative(model, loss, what.inputOrder(), x, s, labels) : null;
+        Tensor dx = what.inputOrder() <= 0 ? null : what.derivative() == InputDerivative.NESTED
+                ? inputDerivative(model, loss, what.inputOrder(), x, s, labels) : operator(what.derivative(), model, loss, x, labels, skip);
         double objective = sum(mul(out.astype(org.gradspark.ad.DType.FLOAT64), s.astype(org.gradspark.ad.DType.FLOAT64))).getDouble(0);
         return new ChunkResult(weights, out, dx, skipped, objective);
     }
