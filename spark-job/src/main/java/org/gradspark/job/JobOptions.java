@@ -82,6 +82,7 @@ public final class JobOptions {
             if (!e.getKey().startsWith(KEY_PREFIX)) continue;
             String name = e.getKey().substring(KEY_PREFIX.length());
             if (SETTINGS.contains(name)) continue;
+            if (name.startsWith("fit.")) continue;   // the fit command's own keys (org.gradspark.job.fit.FitOptions)
             String flag = "--" + name;
             if (cl.getCommandSpec().findOption(flag) == null) {
                 throw new BadInputException("unknown key " + e.getKey() + " (from --conf, a properties file or -D): there is no option "

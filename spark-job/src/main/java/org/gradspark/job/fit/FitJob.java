@@ -1,0 +1,204 @@
+package org.gradspark.job.fit;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.gradspark.ad.Tensor;
+import org.gradspark.job.Evaluator;
+import org.gradspark.job.JobConfig;
+import org.gradspark.job.JobInputs;
+import org.gradspark.job.io.BadInputException;
+import org.gradspark.job.io.Npz;
+import org.gradspark.job.io.Storage;
+
+/**
+ * The {@code fit} job and its Java API: the {@code grad} job's objective ({@link Evaluator}: rows read
+ * once and kept in the executors' memory, weights broadcast afresh each evaluation, partial gradients
+ * reduced in partition order) minimised by {@link Fitter} on the driver; checkpoints every
+ * {@code --checkpoint-every} iterations; {@code weights.npz}, {@code history.json}, {@code loss.png}
+ * and {@code summary.json} in {@code --out} at the end ({@link FitOutput}).
+ *
+ * <pre>{@code
+ * FitOptions.FitConfig fc = FitOptions.parse(Map.of(), "--layers", "8,1", "--activation", "identity", "--input", "x.npy",
+ *         "--labels", "y.npy", "--loss", "mse", "--optimizer", "lbfgs", "--iterations", "50", "--out", "fit-out");
+ * FitJob.Result r = FitJob.run(jsc, FitJob.prepare(fc, Storage.of(jsc.hadoopConfiguration())), System.out);
+ * }</pre>
+ */
+public final class FitJob {
+    private FitJob() {}
+
+    /** The final files, renamed into --out at the end. */
+    static final List<String> FINAL = List.of("weights.npz", "history.json", "loss.png", "summary.json");
+
+    /**
+     * Everything checked before Spark starts: the job's inputs, --out, the checkpoint to resume.
+     *
+     * @param out    --out, qualified
+     * @param resume the checkpoint read from --resume, or null
+     */
+    public record Prepared(FitOptions.FitConfig config, JobInputs inputs, String out, FitOutput.State outState, Checkpoint resume,
+                           String resumeDir, Map<String, Object> problem) {}
+
+    /** @param out the output directory (URI); {@code summary} as written to summary.json */
+    public record Result(Map<String, Tensor> weights, List<IterationRecord> history, String stopReason, double finalLoss, String out,
+                         Map<String, Object> summary) {}
+
+    /**
+     * Checks what the fit names, on whatever filesystem: the job's inputs ({@link JobInputs#check}),
+     * --out, and the checkpoint to resume (read whole, and matched against this model and data).
+     *
+     * @throws BadInputException naming the option and file at fault
+     */
+    public static Prepared prepare(FitOptions.FitConfig fc, Storage storage) {
+        String out = qualify(storage, "--out", fc.job().out());
+        String resumeDir = fc.resume() == null ? null : qualify(storage, "--resume", fc.resume());
+        FitOutput.State state = FitOutput.check(storage, out, fc.job().qualified(storage).inputFiles(), resumeDir);
+        // fit writes --out itself (checkpoints as it goes): the job's own check of --out, for an output
+        // written at the end, is given a path inside it that never exists.
+        JobConfig probe = JobOptionsBridge.withOut(fc.job(), Storage.child(out, "_fit_unused_job_out"));
+        JobInputs inputs = JobInputs.check(probe, storage);
+        if (inputs.pending()) {
+            throw new BadInputException("--input " + Storage.display(inputs.cfg().input()) + ": fit reads .npy rows or --synthetic (Parquet and CSV: not yet)");
+        }
+        Map<String, Object> problem = problem(inputs);
+        Checkpoint resume = null;
+        if (resumeDir != null) {
+            resume = Checkpoint.read(storage, resumeDir);
+            if (!resume.state().optimizer().equals(fc.settings().optimizer().cli())) {
+                throw new BadInputException("--resume " + Storage.display(resumeDir) + ": a checkpoint of --optimizer " + resume.state().optimizer()
+                        + ", not " + fc.settings().optimizer().cli());
+            }
+            resume.requireMatches(problem, fc.settings().trajectory(), "--resume " + Storage.display(resumeDir));
+        }
+        return new Prepared(fc, inputs, out, state, resume, resumeDir, problem);
+    }
+
+    /** What the objective is: a checkpoint of another one is refused. */
+    static Map<String, Object> problem(JobInputs in) {
+        JobConfig c = in.cfg();
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("model", c.modelClass() == null ? "mlp " + java.util.Arrays.toString(c.layers()).replace(" ", "") + " " + c.activation().name().toLowerCase()
+                : c.modelClass());
+        Map<String, Object> shapes = new LinkedHashMap<>();
+        for (String k : in.keys()) shapes.put(k, java.util.Arrays.toString(in.weights().get(k).shape().dims()));
+        p.put("weights", shapes);
+        p.put("dtype", c.dtype().name().toLowerCase());
+        p.put("loss", c.loss().name().toLowerCase());
+        p.put("reduction", c.reduction().name().toLowerCase());
+        p.put("rows", in.input().rows());
+        p.put("sens", c.sens() != null);
+        return p;
+    }
+
+    /** Runs a prepared fit; progress lines go to {@code console} (null: none). */
+    public static Result run(JavaSparkContext jsc, Prepared p, PrintStream console) {
+        long t0 = System.nanoTime();
+        Storage storage = Storage.of(jsc.hadoopConfiguration());
+        FitSettings s = p.config().settings();
+        FitOutput output = FitOutput.begin(storage, p.out(), p.outState());
+        try (Evaluator evaluator = Evaluator.open(jsc, p.inputs())) {
+            Fitter.Progress progress = new Fitter.Progress() {
+                @Override public void iteration(IterationRecord r) {
+                    if (console != null) {
+                        console.printf("fit %s: iteration %d  loss %.9g  |grad| %.4g  step %.3g  evaluations %d  %.2f s%n", s.optimizer().cli(), r.iteration(),
+                                r.loss(), r.gradNorm(), r.step(), r.evaluations(), r.seconds());
+                        console.flush();
+                    }
+                }
+
+                @Override public void checkpoint(String dir) {
+                    if (console != null) console.println("fit: checkpoint " + Storage.display(dir));
+                }
+            };
+            if (console != null && p.resume() != null) {
+                console.println("fit: resuming from " + Storage.display(p.resumeDir()) + " at iteration " + p.resume().state().iteration());
+            }
+            Fitter.Result r = Fitter.run(new EvaluatorObjective(evaluator), s, p.problem(), p.resume(), storage, s.checkpointEvery() > 0 ? output.checkpoints() : null,
+                    progress);
+            double wall = (System.nanoTime() - t0) / 1e9;
+            Map<String, Object> summary = summary(jsc, p, evaluator, r, wall);
+            Npz.write(storage, output.pending("weights.npz"), r.weights(), Npz.Compression.STORED);
+            Map<String, Object> history = new LinkedHashMap<>();
+            history.put("optimizer", s.optimizer().cli());
+            history.put("iterations", r.history().stream().map(IterationRecord::json).toList());
+            writeJson(storage, output.pending("history.json"), history);
+            LossChart.write(storage, output.pending("loss.png"), r.history(), "fit --optimizer " + s.optimizer().cli() + ": " + p.problem().get("model"));
+            writeJson(storage, output.pending("summary.json"), summary);
+            output.commit(FINAL);
+            return new Result(r.weights(), r.history(), r.stopReason(), r.finalLoss(), p.out(), summary);
+        } catch (IOException e) {
+            output.abort(FINAL);
+            throw Storage.unchecked("--out " + Storage.display(p.out()), e);
+        } catch (RuntimeException | Error e) {
+            output.abort(FINAL);
+            throw e;
+        }
+    }
+
+    private static Map<String, Object> summary(JavaSparkContext jsc, Prepared p, Evaluator evaluator, Fitter.Result r, double wall) {
+        FitSettings s = p.config().settings();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("optimizer", s.optimizer().cli());
+        m.put("settings", s.trajectory());
+        m.put("iterations_asked", s.iterations());
+        m.put("iterations", r.history().isEmpty() ? 0 : r.history().get(r.history().size() - 1).iteration());
+        m.put("stop_reason", r.stopReason());
+        m.put("initial_loss", r.history().isEmpty() ? null : r.history().get(0).loss());
+        m.put("final_loss", r.finalLoss());
+        m.put("final_grad_norm", r.history().isEmpty() ? null : r.history().get(r.history().size() - 1).gradNorm());
+        m.put("evaluations", r.evaluations());
+        m.put("problem", p.problem());
+        m.put("partitions", evaluator.partitions());
+        m.put("master", jsc.master());
+        m.put("resumed_from", p.resumeDir() == null ? null : Map.of("checkpoint", p.resumeDir(), "iteration", p.resume().state().iteration()));
+        m.put("checkpoints", r.checkpoints().stream().map(Storage::name).toList());
+        m.put("wall_s", wall);
+        m.put("optimisation_s", r.history().isEmpty() ? 0 : r.history().get(r.history().size() - 1).elapsed());
+        return m;
+    }
+
+    private static void writeJson(Storage storage, String file, Object value) throws IOException {
+        try (OutputStream o = storage.create(file)) {
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(o, value);
+        }
+    }
+
+    private static String qualify(Storage storage, String option, String path) {
+        try {
+            return storage.qualify(path);
+        } catch (BadInputException e) {
+            throw new BadInputException(option + " " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The job's configuration with another --out. JobConfig has no wither for it and is being
+     * reshaped by its own owners, so this copies the record component by component (the record's
+     * canonical constructor), whatever components it has.
+     */
+    static final class JobOptionsBridge {
+        private JobOptionsBridge() {}
+
+        static JobConfig withOut(JobConfig cfg, String out) {
+            try {
+                java.lang.reflect.RecordComponent[] rc = JobConfig.class.getRecordComponents();
+                Object[] values = new Object[rc.length];
+                Class<?>[] types = new Class<?>[rc.length];
+                for (int i = 0; i < rc.length; i++) {
+                    types[i] = rc[i].getType();
+                    values[i] = rc[i].getName().equals("out") ? out : rc[i].getAccessor().invoke(cfg);
+                }
+                return JobConfig.class.getDeclaredConstructor(types).newInstance(values);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("cannot copy the job's configuration", e);
+            }
+        }
+    }
+
+}

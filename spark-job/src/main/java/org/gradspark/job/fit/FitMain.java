@@ -1,0 +1,73 @@
+package org.gradspark.job.fit;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.gradspark.job.GradSparkMain;
+import org.gradspark.job.GradientJob;
+import org.gradspark.job.io.BadInputException;
+import org.gradspark.job.io.Storage;
+
+/**
+ * {@code gradspark-submit fit [job options] [fit options]}: checks everything before Spark starts
+ * (a mistake exits with code 2 and one line), then runs {@link FitJob} with a progress line per
+ * iteration and the final loss and output directory at the end.
+ */
+public final class FitMain {
+    private FitMain() {}
+
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
+            out.println("usage: gradspark-submit [spark-submit options] fit [job options] [fit options]\n\n" + FitOptions.usage());
+            return 0;
+        }
+        SparkConf conf = new SparkConf();
+        if (!conf.contains("spark.master")) conf.setMaster("local[*]");
+        if (!conf.contains("spark.app.name")) conf.setAppName("GradSpark fit");
+        Map<String, String> keys = new HashMap<>();
+        for (scala.Tuple2<String, String> kv : conf.getAll()) keys.put(kv._1(), kv._2());
+        FitJob.Prepared prepared;
+        try {
+            FitOptions.FitConfig fc = FitOptions.parse(keys, args);
+            prepared = FitJob.prepare(fc, Storage.fromSparkConf(keys));
+            GradSparkMain.configure(conf, prepared.inputs().cfg());
+        } catch (BadInputException e) {
+            err.println("gradspark: " + e.getMessage());
+            return 2;
+        }
+        JavaSparkContext jsc;
+        try {
+            jsc = new JavaSparkContext(GradientJob.configure(conf));
+        } catch (RuntimeException e) {
+            err.println("gradspark: cannot start Spark with --master " + conf.get("spark.master") + ": " + e.getMessage());
+            return 2;
+        }
+        Thread notice = new Thread(() -> {
+            err.println("gradspark: interrupted; the checkpoints in " + Storage.display(Storage.child(prepared.out(), Checkpoint.DIR))
+                    + " are kept: continue with --resume");
+            err.flush();
+            System.setErr(new PrintStream(java.io.OutputStream.nullOutputStream()));
+        }, "gradspark-fit-interrupt");
+        Runtime.getRuntime().addShutdownHook(notice);
+        try (jsc) {
+            jsc.setLogLevel(conf.get("spark.gradspark.logLevel", "WARN"));
+            FitJob.Result r = FitJob.run(jsc, prepared, out);
+            out.printf("GradSpark fit %s: %s after %s iterations (%s), final loss %.9g, %d evaluations, %.2f s on %s%n",
+                    prepared.config().settings().optimizer().cli(), r.stopReason(), r.summary().get("iterations"), prepared.config().settings().iterations()
+                            + " asked", r.finalLoss(), (Long) r.summary().get("evaluations"), (Double) r.summary().get("wall_s"), jsc.master());
+            out.println("GradSpark wrote " + Storage.display(r.out()));
+            return 0;
+        } catch (Exception | Error e) {   // Scala code throws checked exceptions undeclared
+            return GradSparkMain.failed(err, jsc, e);
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(notice);
+            } catch (IllegalStateException stopping) {
+                // the hook runs
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+package org.gradspark.job.fit;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.gradspark.job.JobConfig;
+import org.gradspark.job.JobOptions;
+import org.gradspark.job.io.BadInputException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The {@code fit} command's own options; every other option is the {@code grad} job's (model, data,
+ * loss, labels, sens as example weights, dtype, backend, partitions, out: {@link JobOptions}). Each
+ * fit option {@code --NAME} is also the key {@code spark.gradspark.fit.NAME}; flags win.
+ * {@code --reduction} is fit's too, because its default differs: {@code mean} for training.
+ */
+@Command(name = "fit", description = "Minimises the job's objective over its rows with L-BFGS, Adam or SGD, on Spark.")
+public final class FitOptions {
+    public static final String KEY_PREFIX = "spark.gradspark.fit.";
+
+    @Option(names = "--optimizer", description = "lbfgs|adam|sgd") String optimizer = "lbfgs";
+    @Option(names = "--iterations", description = "optimiser iterations in all (a resumed run counts those before)") int iterations = 100;
+    @Option(names = "--lbfgs-memory", description = "L-BFGS: (s, y) pairs kept") int lbfgsMemory = 10;
+    @Option(names = "--tolerance", description = "L-BFGS: Breeze's convergence tolerance") double tolerance = 1e-9;
+    @Option(names = "--learning-rate", description = "Adam/SGD: step size") double learningRate = 0.001;
+    @Option(names = "--beta1", description = "Adam: first moment decay") double beta1 = 0.9;
+    @Option(names = "--beta2", description = "Adam: second moment decay") double beta2 = 0.999;
+    @Option(names = "--epsilon", description = "Adam: denominator term") double epsilon = 1e-8;
+    @Option(names = "--minibatch-fraction", description = "Adam/SGD: share of the rows per step (seeded by --seed and the step)") double minibatchFraction = 1.0;
+    @Option(names = "--l2", description = "L2 penalty l2/2 * |w|^2 over every parameter") double l2 = 0;
+    @Option(names = "--checkpoint-every", description = "iterations between checkpoints in --out/checkpoints (0: none)") int checkpointEvery = 10;
+    @Option(names = "--resume", description = "a checkpoint directory, or --out/checkpoints (the latest)") String resume;
+    @Option(names = "--reduction", description = "sum|mean (fit's default: mean)") String reduction = "mean";
+    @CommandLine.Unmatched List<String> jobArgs = new ArrayList<>();
+
+    /**
+     * What {@code fit} was asked: the job's configuration, the optimiser's settings, the resume
+     * directory (null: a fresh start). Paths are as given (qualified by {@link FitJob#prepare}).
+     */
+    public record FitConfig(JobConfig job, FitSettings settings, String resume) {}
+
+    /**
+     * Parses fit's flags after its {@code spark.gradspark.fit.*} keys, and the rest as the {@code grad}
+     * job's options (after their keys). Reads no file.
+     *
+     * @throws BadInputException naming the option or key at fault
+     */
+    public static FitConfig parse(Map<String, String> sparkConf, String... args) {
+        FitOptions o = new FitOptions();
+        CommandLine cl = new CommandLine(o).setOverwrittenOptionsAllowed(true);
+        List<String> all = new ArrayList<>();
+        Map<String, String> jobKeys = new HashMap<>();
+        for (Map.Entry<String, String> e : new TreeMap<>(sparkConf).entrySet()) {
+            if (!e.getKey().startsWith(KEY_PREFIX)) {
+                jobKeys.put(e.getKey(), e.getValue());
+                continue;
+            }
+            String flag = "--" + e.getKey().substring(KEY_PREFIX.length());
+            if (cl.getCommandSpec().findOption(flag) == null) {
+                throw new BadInputException("unknown key " + e.getKey() + ": fit has no option " + flag + "; each fit option --NAME is the key " + KEY_PREFIX + "NAME");
+            }
+            all.add(flag);
+            all.add(e.getValue());
+        }
+        all.addAll(Arrays.asList(args));
+        try {
+            cl.parseArgs(all.toArray(new String[0]));
+        } catch (CommandLine.ParameterException e) {
+            throw new BadInputException("bad option: " + e.getMessage() + " (gradspark-submit fit --help lists the options)");
+        }
+        FitSettings.Optimizer opt = FitSettings.Optimizer.parse("--optimizer", o.optimizer);
+        List<String> job = new ArrayList<>(o.jobArgs);
+        job.add("--reduction");
+        job.add(o.reduction);
+        JobConfig cfg;
+        try {
+            cfg = JobOptions.parse(jobKeys, job.toArray(new String[0]));
+        } catch (BadInputException e) {
+            throw new BadInputException(e.getMessage().replace("gradspark-submit grad --help", "gradspark-submit fit --help"), e);
+        }
+        if (cfg.wrt() != JobConfig.Wrt.WEIGHTS) throw new BadInputException("--wrt " + cfg.wrt().name().toLowerCase() + ": fit optimises the weights (--wrt weights)");
+        if (cfg.mode() != JobConfig.Mode.GRAD) throw new BadInputException("--mode hvp: fit evaluates gradients (--mode grad)");
+        if (cfg.repeat() != 1) throw new BadInputException("--repeat: not a fit option (--iterations says how many steps)");
+        FitSettings s = new FitSettings(opt, o.iterations, o.lbfgsMemory, o.tolerance, o.learningRate, o.beta1, o.beta2, o.epsilon, o.minibatchFraction,
+                cfg.seed(), o.l2, o.checkpointEvery);
+        return new FitConfig(cfg, s, o.resume);
+    }
+
+    /** The usage text: fit's options, then the job's. */
+    public static String usage() {
+        return new CommandLine(new FitOptions()).getUsageMessage() + "\nand the grad job's options (model, data, loss, dtype, backend, partitions, --out):\n\n"
+                + JobOptions.usage();
+    }
+}

@@ -1,0 +1,185 @@
+package org.gradspark.job.fit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.gradspark.ad.DType;
+import org.gradspark.ad.Shape;
+import org.gradspark.ad.Tensor;
+import org.gradspark.job.GradientJob;
+import org.gradspark.job.io.Npy;
+import org.gradspark.job.io.Npz;
+import org.gradspark.job.io.Storage;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * fit on Spark (local[2], the job's distributed objective): least squares to NumPy's lstsq
+ * solution, a softmax classifier's monotone loss under L-BFGS, a lost driver resumed to the same
+ * bytes, the outputs, and bad input exiting with code 2 and one line.
+ */
+class FitJobTest {
+    static JavaSparkContext jsc;
+
+    @TempDir Path dir;
+
+    @BeforeAll
+    static void start() {
+        SparkConf conf = GradientJob.configure(new SparkConf().setMaster("local[2]").setAppName("FitJobTest"))
+                .set("spark.kryo.registrationRequired", "true")
+                .set("spark.ui.enabled", "false");
+        jsc = new JavaSparkContext(conf);
+        jsc.setLogLevel("WARN");
+    }
+
+    @AfterAll
+    static void stop() {
+        jsc.close();
+    }
+
+    private FitJob.Result fit(String... args) {
+        FitOptions.FitConfig fc = FitOptions.parse(Map.of(), args);
+        return FitJob.run(jsc, FitJob.prepare(fc, Storage.of(jsc.hadoopConfiguration())), null);
+    }
+
+    /** Rows x [n, d] and targets y = x·w + 0.5 + noise, as .npy files; returns the LeastSquares twin. */
+    private LeastSquares leastSquaresFiles(int n, int d) {
+        LeastSquares ls = new LeastSquares(n, d, 5, DType.FLOAT64);
+        Npy.write(dir.resolve("x.npy"), ls.x);
+        Npy.write(dir.resolve("y.npy"), ls.y);
+        return ls;
+    }
+
+    @Test
+    void lbfgsOnAnIdentityMlpReachesTheLeastSquaresSolution() throws Exception {
+        LeastSquares ls = leastSquaresFiles(2000, 6);
+        FitJob.Result r = fit("--layers", "6,1", "--activation", "identity", "--input", dir.resolve("x.npy").toString(), "--labels",
+                dir.resolve("y.npy").toString(), "--loss", "mse", "--dtype", "float64", "--partitions", "3", "--optimizer", "lbfgs", "--iterations", "100",
+                "--out", dir.resolve("out").toString());
+        double[] ref = ls.solution();   // NumPy's lstsq solves the same normal equations (full column rank)
+        double num = 0, den = 0;
+        for (int j = 0; j < 7; j++) {
+            double got = j < 6 ? r.weights().get("w0").getDouble(j) : r.weights().get("b0").getDouble(0);
+            num += (got - ref[j]) * (got - ref[j]);
+            den += ref[j] * ref[j];
+        }
+        assertTrue(Math.sqrt(num / den) < 1e-5, "relative error " + Math.sqrt(num / den) + " (" + r.stopReason() + ")");
+        // The job's mse is the mean over an example's outputs, with --reduction mean over rows: the same objective.
+        for (String f : FitJob.FINAL) assertTrue(Files.exists(dir.resolve("out").resolve(f)), f);
+        assertTrue(Files.exists(dir.resolve("out/_SUCCESS")));
+        JsonNode h = new ObjectMapper().readTree(dir.resolve("out/history.json").toFile());
+        assertEquals(r.history().size(), h.get("iterations").size());
+        assertEquals(r.finalLoss(), h.get("iterations").get(r.history().size() - 1).get("loss").asDouble());
+        JsonNode s = new ObjectMapper().readTree(dir.resolve("out/summary.json").toFile());
+        assertEquals("lbfgs", s.get("optimizer").asText());
+        assertEquals(3, s.get("partitions").asInt());
+        byte[] png = Files.readAllBytes(dir.resolve("out/loss.png"));
+        assertEquals((byte) 0x89, png[0]);
+        assertEquals('P', png[1]);
+        Map<String, Tensor> w = Npz.read(dir.resolve("out/weights.npz"));
+        assertEquals(List.of("w0", "b0"), List.copyOf(w.keySet()), "the keys of --weights");
+    }
+
+    @Test
+    void aSoftmaxClassifiersLossDecreasesMonotonicallyUnderLbfgs() {
+        int n = 1500;
+        Tensor x = Tensor.uniform(3, -1, 1, DType.FLOAT32, n, 4);
+        double[] labels = new double[n];
+        for (int i = 0; i < n; i++) {
+            double a = x.get(i, 0) + 0.5 * x.get(i, 1), b = x.get(i, 2) - x.get(i, 3);
+            labels[i] = a > 0.3 ? 0 : b > 0 ? 1 : 2;
+        }
+        Npy.write(dir.resolve("x.npy"), x);
+        Npy.write(dir.resolve("y.npy"), Tensor.wrap(labels, Shape.of(n)));
+        FitJob.Result r = fit("--layers", "4,16,3", "--activation", "tanh", "--input", dir.resolve("x.npy").toString(), "--labels",
+                dir.resolve("y.npy").toString(), "--loss", "softmax-cross-entropy", "--partitions", "2", "--iterations", "40", "--out",
+                dir.resolve("out").toString());
+        List<IterationRecord> h = r.history();
+        assertTrue(h.size() > 20, h.size() + " iterations: " + r.stopReason());
+        for (int i = 1; i < h.size(); i++) assertTrue(h.get(i).loss() <= h.get(i - 1).loss(), "iteration " + i + ": " + h.get(i - 1).loss() + " -> " + h.get(i).loss());
+        assertTrue(h.get(h.size() - 1).loss() < 0.5 * h.get(0).loss(), h.get(0).loss() + " -> " + h.get(h.size() - 1).loss());
+    }
+
+    @Test
+    void aFitStoppedAfterACheckpointAndResumedWritesTheSameWeights() throws Exception {
+        leastSquaresFiles(1200, 8);
+        String[] common = {"--layers", "8,6,1", "--activation", "tanh", "--input", dir.resolve("x.npy").toString(), "--labels", dir.resolve("y.npy").toString(),
+                "--loss", "mse", "--partitions", "2", "--iterations", "14", "--checkpoint-every", "3"};
+        fit(with(common, "--out", dir.resolve("whole").toString()));
+        // A driver lost after iteration 7: what it left is --out/checkpoints up to iteration 6, no _SUCCESS.
+        Path lost = dir.resolve("lost");
+        Files.createDirectories(lost.resolve("checkpoints"));
+        for (String it : List.of("iter-000003", "iter-000006")) copyTree(dir.resolve("whole/checkpoints").resolve(it), lost.resolve("checkpoints").resolve(it));
+        FitJob.Result resumed = fit(with(common, "--out", lost.toString(), "--resume", lost.resolve("checkpoints").toString()));
+        assertEquals(6, ((Map<?, ?>) resumed.summary().get("resumed_from")).get("iteration"));
+        assertTrue(java.util.Arrays.equals(Files.readAllBytes(dir.resolve("whole/weights.npz")), Files.readAllBytes(lost.resolve("weights.npz"))),
+                "weights.npz byte-identical");
+        JsonNode a = new ObjectMapper().readTree(dir.resolve("whole/history.json").toFile()), b = new ObjectMapper().readTree(lost.resolve("history.json").toFile());
+        for (int i = 0; i < a.get("iterations").size(); i++) {
+            assertEquals(a.get("iterations").get(i).get("loss").asDouble(), b.get("iterations").get(i).get("loss").asDouble());
+            assertEquals(a.get("iterations").get(i).get("evaluations").asInt(), b.get("iterations").get(i).get("evaluations").asInt());
+        }
+        for (String it : List.of("iter-000009", "iter-000012")) {
+            assertTrue(java.util.Arrays.equals(Files.readAllBytes(dir.resolve("whole/checkpoints").resolve(it).resolve("optimizer.npz")),
+                    Files.readAllBytes(lost.resolve("checkpoints").resolve(it).resolve("optimizer.npz"))), it);
+        }
+    }
+
+    @Test
+    void badInputExitsWithCodeTwoAndOneLine() throws Exception {
+        leastSquaresFiles(300, 3);
+        String[] data = {"--layers", "3,1", "--activation", "identity", "--input", dir.resolve("x.npy").toString(), "--labels", dir.resolve("y.npy").toString(),
+                "--loss", "mse", "--out", dir.resolve("o").toString()};
+        assertBad("--optimizer: unknown optimiser 'newton', expected lbfgs, adam or sgd", with(data, "--optimizer", "newton"));
+        assertBad("--iterations: expected >= 0, got -3", with(data, "--iterations", "-3"));
+        assertBad("--minibatch-fraction 0.5: L-BFGS needs the full batch", with(data, "--minibatch-fraction", "0.5"));
+        assertBad("--wrt inputs: fit optimises the weights", with(data, "--wrt", "inputs"));
+        assertBad("--resume", with(data, "--resume", dir.resolve("nowhere").toString()));
+        // A checkpoint of another model.
+        fit(with(data, "--iterations", "4", "--checkpoint-every", "2", "--out", dir.resolve("first").toString()));
+        String[] other = {"--layers", "3,4,1", "--activation", "identity", "--input", dir.resolve("x.npy").toString(), "--labels", dir.resolve("y.npy").toString(),
+                "--loss", "mse", "--out", dir.resolve("o2").toString(), "--resume", dir.resolve("first/checkpoints").toString()};
+        assertBad("a checkpoint of another model or data (model was mlp [3,1] identity, now mlp [3,4,1] identity)", other);
+        // An unfinished fit's --out without --resume.
+        Files.createDirectories(dir.resolve("unfinished/checkpoints/iter-000002"));
+        Files.writeString(dir.resolve("unfinished/checkpoints/iter-000002/state.json"), "{}");
+        assertBad("holds the checkpoints of an unfinished fit", with(data, "--out", dir.resolve("unfinished").toString()));
+    }
+
+    private static void assertBad(String expected, String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int code = FitMain.run(args, new PrintStream(out), new PrintStream(err));
+        String e = err.toString();
+        assertEquals(2, code, e);
+        assertEquals(1, e.lines().count(), e);
+        assertTrue(e.startsWith("gradspark: ") && e.contains(expected), e);
+    }
+
+    private static String[] with(String[] a, String... more) {
+        String[] r = java.util.Arrays.copyOf(a, a.length + more.length);
+        System.arraycopy(more, 0, r, a.length, more.length);
+        return r;
+    }
+
+    private static void copyTree(Path from, Path to) throws java.io.IOException {
+        try (var s = Files.walk(from)) {
+            for (Path p : s.toList()) {
+                Path t = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) Files.createDirectories(t);
+                else Files.copy(p, t);
+            }
+        }
+    }
+}
