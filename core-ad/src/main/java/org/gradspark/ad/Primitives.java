@@ -35,24 +35,26 @@ public final class Primitives {
 
     // ------------------------------------------------------------ elementwise
 
-    public static final Primitive NEG = unary("neg", UnaryOp.NEG, (g, x, y) -> neg(g), (t, x, y) -> neg(t), null);
-    public static final Primitive EXP = unary("exp", UnaryOp.EXP, (g, x, y) -> mul(g, y), (t, x, y) -> mul(t, y), (x, y) -> y);
+    public static final Primitive NEG = unary("neg", UnaryOp.NEG, (g, x, y) -> neg(g), (t, x, y) -> neg(t), null, null);
+    public static final Primitive EXP = unary("exp", UnaryOp.EXP, (g, x, y) -> mul(g, y), (t, x, y) -> mul(t, y), (x, y) -> y, (x, y) -> y);
     public static final Primitive LOG = unary("log", UnaryOp.LOG, (g, x, y) -> div(g, x), (t, x, y) -> div(t, x),
-            (x, y) -> div(Ops.like(x, -1), square(x)));
-    public static final Primitive SIN = unary("sin", UnaryOp.SIN, (g, x, y) -> mul(g, cos(x)), (t, x, y) -> mul(t, cos(x)), (x, y) -> neg(y));
-    public static final Primitive COS = unary("cos", UnaryOp.COS, (g, x, y) -> neg(mul(g, sin(x))), (t, x, y) -> neg(mul(t, sin(x))),
+            (x, y) -> reciprocal(x), (x, y) -> div(Ops.like(x, -1), square(x)));
+    public static final Primitive SIN = unary("sin", UnaryOp.SIN, (g, x, y) -> mul(g, cos(x)), (t, x, y) -> mul(t, cos(x)), (x, y) -> cos(x),
             (x, y) -> neg(y));
+    public static final Primitive COS = unary("cos", UnaryOp.COS, (g, x, y) -> neg(mul(g, sin(x))), (t, x, y) -> neg(mul(t, sin(x))),
+            (x, y) -> neg(sin(x)), (x, y) -> neg(y));
     /** tanh' = 1 - y^2 (one fused kernel, tanhBackward); tanh'' = -2 y (1 - y^2). */
     public static final Primitive TANH = unary("tanh", UnaryOp.TANH, (g, x, y) -> tanhBackward(g, y), (t, x, y) -> tanhBackward(t, y),
-            (x, y) -> tanhBackward(mul(y, -2), y));
+            (x, y) -> rsub(1, square(y)), (x, y) -> tanhBackward(mul(y, -2), y));
     /** sigmoid' = y (1 - y); sigmoid'' = y (1 - y) (1 - 2y). */
     public static final Primitive SIGMOID = unary("sigmoid", UnaryOp.SIGMOID, (g, x, y) -> sigmoidBackward(g, y),
-            (t, x, y) -> sigmoidBackward(t, y), (x, y) -> sigmoidBackward(rsub(1, mul(y, 2)), y));
+            (t, x, y) -> sigmoidBackward(t, y), (x, y) -> mul(y, rsub(1, y)), (x, y) -> sigmoidBackward(rsub(1, mul(y, 2)), y));
     /** Piecewise linear: no second-order term (as JAX and PyTorch, 0 at the kink). */
-    public static final Primitive RELU = unary("relu", UnaryOp.RELU, (g, x, y) -> mul(g, greater(x, 0)), (t, x, y) -> mul(t, greater(x, 0)), null);
+    public static final Primitive RELU = unary("relu", UnaryOp.RELU, (g, x, y) -> mul(g, greater(x, 0)), (t, x, y) -> mul(t, greater(x, 0)),
+            (x, y) -> greater(x, 0), null);
     /** sqrt' = 1 / 2y; sqrt'' = -1 / 4y^3. */
     public static final Primitive SQRT = unary("sqrt", UnaryOp.SQRT, (g, x, y) -> div(g, mul(y, 2)), (t, x, y) -> div(t, mul(y, 2)),
-            (x, y) -> div(Ops.like(y, -0.25), mul(square(y), y)));
+            (x, y) -> reciprocal(mul(y, 2)), (x, y) -> div(Ops.like(y, -0.25), mul(square(y), y)));
 
     public static final Primitive ADD = binary("add", BinaryOp.ADD, (g, a, b, y, n) -> new Tensor[] {g, g},
             (ta, tb, a, b, y) -> plus(ta, tb), null);
@@ -190,7 +192,7 @@ public final class Primitives {
                 Tensor r = null;
                 if (u[0] != null && v[1] != null) r = batchedMatMul(full(u[0], in[0].shape()), full(v[1], in[1].shape()), f);
                 if (v[0] != null && u[1] != null) r = plus(r, batchedMatMul(full(v[0], in[0].shape()), full(u[1], in[1].shape()), f));
-                return r == null || !sum ? r : Ops.sum(r, 0, true);
+                return r == null || !sum ? r : sumDirections(r);
             });
 
     // ------------------------------------------------------------ reductions
@@ -352,14 +354,22 @@ public final class Primitives {
         Tensor apply(Tensor[] u, Tensor[] v, Tensor a, Tensor b, Tensor y, boolean sumDirections);
     }
 
-    /** An elementwise unary primitive: tangent {@code jvp(t, x, y)}, second-order term {@code f''(x) u v} (none when {@code curvature} is null). */
-    private static Primitive unary(String name, UnaryOp op, UnaryRule rule, UnaryRule jvp, Curvature curvature) {
+    /**
+     * An elementwise unary primitive: for one direction the tangent {@code jvp(t, x, y)} (one fused kernel
+     * where there is one); for k directions f'(x) is computed once, at x's size, and applied to all of
+     * them by one multiply (a repeating operand: the kernels' fast path). Second-order term
+     * {@code f''(x) u v}, none when {@code curvature} is null.
+     */
+    private static Primitive unary(String name, UnaryOp op, UnaryRule rule, UnaryRule jvp, Curvature derivative, Curvature curvature) {
         return Primitive.define(name, 1,
                 (in, attrs) -> backend().unary(op, in[0]),
                 (g, in, y, attrs, n) -> new Tensor[] {rule.apply(g, in[0], y)},
                 // x and y seen as one direction, [1] ++ shape (a view): a single tangent then meets an operand of its own shape.
-                (t, in, y, attrs) -> jvp.apply(alongEveryElement(t[0], in[0].shape()), reshape(in[0], withBatch(1, in[0].shape())),
-                        reshape(y, withBatch(1, y.shape()))),
+                (t, in, y, attrs) -> {
+                    Tensor x1 = reshape(in[0], withBatch(1, in[0].shape())), y1 = reshape(y, withBatch(1, y.shape()));
+                    Tensor tf = alongEveryElement(t[0], in[0].shape());
+                    return derivative == null || tf.shape().dim(0) == 1 ? jvp.apply(tf, x1, y1) : mul(tf, derivative.apply(x1, y1));
+                },
                 curvature == null ? Primitive.LINEAR
                         : (u, v, in, y, attrs, sum) -> mul(reshape(curvature.apply(in[0], y), withBatch(1, y.shape())), product(u[0], v[0], sum)));
     }
@@ -439,7 +449,17 @@ public final class Primitives {
     static Tensor product(Tensor u, Tensor v, boolean sumDirections) {
         if (u == null || v == null) return null;
         Tensor p = u == v ? square(u) : mul(u, v);
-        return sumDirections ? Ops.sum(p, 0, true) : p;
+        return sumDirections ? sumDirections(p) : p;
+    }
+
+    /** The sum over the leading axis of directions, [k] ++ s to [1] ++ s, as one product ones[1, k] @ p[k, size(s)] (BLAS). */
+    static Tensor sumDirections(Tensor p) {
+        int k = p.shape().dim(0);
+        if (k == 1) return p;
+        Tensor ones = Tensor.full(1, p.dtype(), Shape.of(1, k));
+        int[] d = p.shape().dims();
+        d[0] = 1;
+        return reshape(matMul(ones, reshape(p, k, p.size() / k)), d);
     }
 
     /** The cross term u_a v_b + v_a u_b of a bilinear form (summed over directions if asked); null when zero. */

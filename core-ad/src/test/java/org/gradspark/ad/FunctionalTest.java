@@ -67,6 +67,35 @@ class FunctionalTest {
     }
 
     @Test
+    void jvpBatchIsOneJvpPerDirection() {
+        Tensor dirs = Tensor.uniform(14, -1, 1, DType.FLOAT64, 4, 3);
+        TensorTuple r = Functional.jvpBatch(F, new Tensor[] {X}, new Tensor[] {dirs});
+        close(F.apply(X).asTensor(), r.tensor(0));
+        assertEquals(Shape.of(4, 2), r.tensor(1).shape());
+        for (int k = 0; k < 4; k++) {
+            Tensor t = reshape(slice(dirs, new int[] {k, 0}, new int[] {1, 3}), 3);
+            close(Functional.jvp(F, new Tensor[] {X}, new Tensor[] {t}).tensor(1), reshape(slice(r.tensor(1), new int[] {k, 0}, new int[] {1, 2}), 2));
+        }
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Functional.jvpBatch(F, new Tensor[] {X}, new Tensor[] {X}));
+        assertTrue(e.getMessage().contains("[k] ++"), e.getMessage());
+    }
+
+    @Test
+    void hvpIsTheHessianTimesTheVector() {
+        // f(x, y) = sum(x^2 y) + sum(sin x): H v by forward over reverse, against the Hessian's blocks.
+        Fn f = a -> add(sum(mul(square(a[0]), a[1])), sum(sin(a[0])));
+        Tensor x = Tensor.of(new double[] {0.4, -1.2, 2.0}), y = Tensor.of(new double[] {1.5, 0.3, -0.8});
+        Tensor vx = Tensor.of(new double[] {1, -2, 0.5}), vy = Tensor.of(new double[] {0.3, 0.1, -1});
+        TensorTuple hv = Functional.hvp(f, new Tensor[] {x, y}, new Tensor[] {vx, vy});
+        TensorTuple h = Functional.hessian(f, new int[] {0, 1}, false).apply(x, y).asTuple();
+        for (int i = 0; i < 2; i++) {
+            Tensor a = h.get(i).asTuple().tensor(0), b = h.get(i).asTuple().tensor(1);
+            close(add(matMul(a, vx), matMul(b, vy)), hv.tensor(i));
+        }
+    }
+
+    @Test
     void valueAndGradReturnsBoth() {
         Fn f = a -> sum(square(a[0]));
         TensorTuple vg = Functional.valueAndGrad(f, new int[] {0}, null, false).apply(X).asTuple();
