@@ -54,6 +54,8 @@ public final class FitMain {
         Runtime.getRuntime().addShutdownHook(notice);
         try (jsc) {
             jsc.setLogLevel(conf.get("spark.gradspark.logLevel", "WARN"));
+            // The per-iteration line is fit's progress; the evaluations' rows-done lines would bury it.
+            org.apache.logging.log4j.core.config.Configurator.setLevel("org.gradspark.job.progress", org.apache.logging.log4j.Level.WARN);
             FitJob.Result r = FitJob.run(jsc, prepared, out);
             out.printf("GradSpark fit %s: %s after %s iterations (%s), final loss %.9g, %d evaluations, %.2f s on %s%n",
                     prepared.config().settings().optimizer().cli(), r.stopReason(), r.summary().get("iterations"), prepared.config().settings().iterations()

@@ -65,6 +65,7 @@ final class LbfgsOptimizer implements Optimizer {
         this.lbfgs = new LBFGS<>(s.iterations(), s.lbfgsMemory(), s.tolerance(), SPACE);
         this.elapsedBefore = elapsedBefore;
         DiffFunction<DenseVector<Object>> f = function(objective);
+        this.evaluationsAtLast = objective.evaluations();   // before iterations(), which evaluates x0 at once
         if (resume == null) {
             this.states = (scala.collection.Iterator) lbfgs.iterations(f, vector(x0));
             this.checkedByIterator = true;
@@ -77,7 +78,6 @@ final class LbfgsOptimizer implements Optimizer {
             this.checkedByIterator = false;
             if (converged(current) != null) stopReason = converged(current);
         }
-        this.evaluationsAtLast = objective.evaluations();
     }
 
     /** A fresh run from {@code x0} (its first record, iteration 0, evaluates x0). */
