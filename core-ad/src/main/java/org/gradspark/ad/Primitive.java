@@ -6,7 +6,7 @@ import java.util.Objects;
  * A differentiable primitive: a forward kernel on constants, a vector-Jacobian rule (reverse mode),
  * a Jacobian-vector rule (forward mode) and a second-order rule (Taylor mode).
  *
- * <p>The rule receives the output cotangent {@code g}, the inputs, the output and the attributes,
+ * <p>The VJP rule receives the output cotangent {@code g}, the inputs, the output and the attributes,
  * and returns one cotangent per input, shaped like that input (null where {@code needed} is false
  * or the input is not differentiable). <b>A rule is written with the public ops of {@link Ops}</b>,
  * never with raw buffers: when a gradient is itself being differentiated, the rule's ops are
