@@ -138,6 +138,33 @@ class FitJobTest {
     }
 
     @Test
+    void checkpointsAndOutputsGoToHdfsAndResumeFromThere() throws Exception {
+        leastSquaresFiles(600, 4);
+        try (org.gradspark.job.io.MiniHdfs hdfs = org.gradspark.job.io.MiniHdfs.start(dir.resolve("hdfs"))) {
+            String x = hdfs.put(dir.resolve("x.npy"), "/in/x.npy"), y = hdfs.put(dir.resolve("y.npy"), "/in/y.npy");
+            String[] common = {"--layers", "4,3,1", "--activation", "tanh", "--input", x, "--labels", y, "--loss", "mse", "--partitions", "2",
+                "--iterations", "6", "--checkpoint-every", "2"};
+            fit(with(common, "--out", hdfs.uriOf("/fit/whole")));
+            org.apache.hadoop.fs.FileSystem fs = hdfs.fileSystem();
+            for (String f : List.of("weights.npz", "history.json", "loss.png", "summary.json", "_SUCCESS", "checkpoints/iter-000004/optimizer.npz")) {
+                assertTrue(fs.exists(new org.apache.hadoop.fs.Path("/fit/whole/" + f)), f);
+            }
+            // Resume from the HDFS checkpoint at iteration 4 into another --out on HDFS: the same weights.
+            fs.mkdirs(new org.apache.hadoop.fs.Path("/fit/again/checkpoints"));
+            org.apache.hadoop.fs.FileUtil.copy(fs, new org.apache.hadoop.fs.Path("/fit/whole/checkpoints/iter-000004"), fs,
+                    new org.apache.hadoop.fs.Path("/fit/again/checkpoints/iter-000004"), false, fs.getConf());
+            fit(with(common, "--out", hdfs.uriOf("/fit/again"), "--resume", hdfs.uriOf("/fit/again/checkpoints")));
+            assertTrue(java.util.Arrays.equals(read(fs, "/fit/whole/weights.npz"), read(fs, "/fit/again/weights.npz")));
+        }
+    }
+
+    private static byte[] read(org.apache.hadoop.fs.FileSystem fs, String path) throws java.io.IOException {
+        try (var in = fs.open(new org.apache.hadoop.fs.Path(path))) {
+            return in.readAllBytes();
+        }
+    }
+
+    @Test
     void badInputExitsWithCodeTwoAndOneLine() throws Exception {
         leastSquaresFiles(300, 3);
         String[] data = {"--layers", "3,1", "--activation", "identity", "--input", dir.resolve("x.npy").toString(), "--labels", dir.resolve("y.npy").toString(),
