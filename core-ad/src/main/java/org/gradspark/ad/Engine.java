@@ -110,6 +110,22 @@ final class Engine {
         }
     }
 
+    /**
+     * Runs {@code body} with recording on even inside {@link #noGrad}: for the rules the engine derives
+     * (a JVP from a VJP rule, a second-order term from a JVP rule), which differentiate a small graph
+     * of their own while a forward sweep runs unrecorded.
+     */
+    static <T> T recordingLocally(Supplier<T> body) {
+        State st = STATE.get();
+        boolean was = st.paused;
+        st.paused = false;
+        try {
+            return body.get();
+        } finally {
+            st.paused = was;
+        }
+    }
+
     // ------------------------------------------------------------ levels
 
     /** Opens a gradient level binding the given parameters to variables; close it with {@link #closeLevel}. */

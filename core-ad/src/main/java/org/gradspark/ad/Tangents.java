@@ -46,6 +46,12 @@ final class Tangents {
      * (a Cell's custom bprop): correct to any order, but a backward pass per direction.
      */
     static Tensor jvpByTransposingVjp(Primitive p, Tensor[] tangents, Tensor[] in, Tensor y, Object attrs, int k) {
+        // Whether the result must be recorded is the caller's state; the transposition records its own graph regardless.
+        boolean record = Engine.enclosingGradientActive();
+        return Engine.recordingLocally(() -> transposeVjp(p, tangents, in, y, attrs, k, record));
+    }
+
+    private static Tensor transposeVjp(Primitive p, Tensor[] tangents, Tensor[] in, Tensor y, Object attrs, int k, boolean record) {
         boolean[] needed = new boolean[in.length];
         for (int i = 0; i < in.length; i++) needed[i] = tangents[i] != null;
         Tensor[] perDirection = new Tensor[k];
@@ -72,10 +78,12 @@ final class Tangents {
                 continue;
             }
             any = true;
-            Tensor jt = Engine.backward(outs, cts, new Tensor[] {u}, Engine.enclosingGradientActive())[0];
+            Tensor jt = Engine.backward(outs, cts, new Tensor[] {u}, record)[0];
             perDirection[j] = Ops.reshape(jt, Primitives.withBatch(1, y.shape()));
         }
-        return !any ? null : k == 1 ? perDirection[0] : Ops.concat(0, perDirection);
+        if (!any) return null;
+        Tensor r = k == 1 ? perDirection[0] : Ops.concat(0, perDirection);
+        return record ? r : r.detached();
     }
 
     /**
@@ -84,6 +92,12 @@ final class Tangents {
      * second-order rule of their own; the table's rules are checked against it.
      */
     static Tensor secondOrderFromJvp(Primitive p, Tensor[] u, Tensor[] v, Tensor[] in, Object attrs, boolean sumDirections) {
+        boolean record = Engine.enclosingGradientActive();
+        Tensor r = Engine.recordingLocally(() -> deriveSecondOrder(p, u, v, in, attrs, sumDirections));
+        return record ? r : r.detached();
+    }
+
+    private static Tensor deriveSecondOrder(Primitive p, Tensor[] u, Tensor[] v, Tensor[] in, Object attrs, boolean sumDirections) {
         int k = batch(u);
         Tensor total = null;
         Tensor[] perDirection = new Tensor[k];

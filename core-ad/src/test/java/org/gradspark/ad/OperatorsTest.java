@@ -267,6 +267,27 @@ class OperatorsTest {
         GradCheck.gradcheck(loss, w);
     }
 
+    /** sin with a custom bprop: a primitive with a VJP rule only, whose JVP and second-order rules the engine derives. */
+    static final class SinWithBprop extends Cell {
+        private static final long serialVersionUID = 1L;
+
+        @Override public int inputCount() { return 1; }
+
+        @Override public Tensor construct(Tensor... in) { return sin(in[0]); }
+
+        @Override protected Tensor[] bprop(Tensor[] in, Tensor out, Tensor dout) { return new Tensor[] {mul(dout, cos(in[0]))}; }
+    }
+
+    @Test
+    void aCellWithACustomBpropGetsDerivedForwardAndSecondOrderRules() {
+        Dense d1 = new Dense(IN, 5, F64, 8), d2 = new Dense(5, 2, F64, 9);
+        Cell custom = new Sequential(d1, new SinWithBprop(), d2), plain = new Sequential(d1, Activation.sin(), d2);
+        Tensor x = rows();
+        assertTrue(Operators.jacobian(custom, x).allClose(Operators.jacobian(plain, x), 1e-12, 1e-13));
+        assertTrue(Operators.hessianDiagonal(custom, x).allClose(Operators.hessianDiagonal(plain, x), 1e-12, 1e-13));
+        assertTrue(Operators.laplacian(custom, x).allClose(Operators.laplacian(plain, x), 1e-12, 1e-13));
+    }
+
     @Test
     void float32RowsGiveFloat32ResultsCloseToFloat64() {
         Dense d1 = new Dense(IN, 16, F64, 3), d2 = new Dense(16, 2, F64, 4);
