@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code gradspark-submit fit} as users run it: the same command gives byte-identical
- * {@code weights.npz} on local[1] and local[2], and a driver killed (SIGKILL) after a checkpoint,
+ * {@code weights.npz} on local[1], local[2] and a standalone cluster of two workers, and a driver killed (SIGKILL) after a checkpoint,
  * resumed with {@code --resume}, ends with the bytes of a run that was never stopped.
  */
 class FitSubmittedTest {
@@ -61,6 +61,18 @@ class FitSubmittedTest {
         byte[] one = weights(LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("l1"), fit("local[1]", dir.resolve("out-l1").toString())), dir.resolve("out-l1"));
         byte[] two = weights(LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("l2"), fit("local[2]", dir.resolve("out-l2").toString())), dir.resolve("out-l2"));
         assertArrayEquals(one, two);
+    }
+
+    @Test
+    void aStandaloneClusterOfTwoWorkersGivesTheWeightsOfLocal1() throws IOException {
+        LocalCluster.assumeWanted();
+        byte[] one = weights(LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("c-l1"), fit("local[1]", dir.resolve("out-c-l1").toString())),
+                dir.resolve("out-c-l1"));
+        try (LocalCluster cluster = LocalCluster.start(dir.resolve("cluster"), 2)) {
+            byte[] onCluster = weights(LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("c"), fit(cluster.masterUrl, dir.resolve("out-cluster").toString())),
+                    dir.resolve("out-cluster"));
+            assertArrayEquals(one, onCluster);
+        }
     }
 
     @Test
