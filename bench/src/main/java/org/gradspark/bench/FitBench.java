@@ -69,6 +69,10 @@ public final class FitBench {
     private FitBench() {}
 
     public static void main(String[] args) throws Exception {
+        if (args.length == 2 && args[0].equals("--replot")) {
+            replot(Path.of(args[1]));
+            return;
+        }
         Map<String, String> o = new LinkedHashMap<>(Map.of("--master", "local[2]", "--layers", "64,256,256,10", "--rows", "65536", "--partitions", "2",
                 "--iterations", "40", "--seed", "42", "--results", "bench/results", "--python", "/usr/bin/python3"));
         for (int i = 0; i + 1 < args.length; i += 2) {
@@ -210,7 +214,7 @@ public final class FitBench {
         Files.createDirectories(results);
         String tag = label.replaceAll("[^A-Za-z0-9]+", "-").replaceAll("^-|-$", "");
         Files.writeString(results.resolve("fit-" + tag + ".json"), json + "\n");
-        chart(results.resolve("fit-loss-time-" + tag + ".png"), label, o.get("--layers"), rows, mllibCurve, oursCurve, torchCurve);
+        chart(results.resolve("fit-loss-time-" + tag + ".png"), label, o.get("--layers"), rows, mllibCurve, oursCurve, torchCurve, target);
         jsc.close();
     }
 
@@ -260,20 +264,45 @@ public final class FitBench {
         }
     }
 
-    private static void chart(Path file, String label, String layers, int rows, List<double[]> mllib, List<double[]> ours, List<double[]> torch) throws IOException {
-        XYChart c = new XYChartBuilder().width(900).height(520).title("Training loss against time: MLP " + layers + ", " + rows + " rows, " + label)
-                .xAxisTitle("seconds").yAxisTitle("mean cross-entropy").build();
+    private static void chart(Path file, String label, String layers, int rows, List<double[]> mllib, List<double[]> ours, List<double[]> torch,
+                              double target) throws IOException {
+        XYChart c = new XYChartBuilder().width(900).height(560).title("MLP " + layers + ", " + rows + " rows, " + label)
+                .xAxisTitle("seconds from the start of the fit").yAxisTitle("training loss (mean cross-entropy)").build();
         c.getStyler().setYAxisLogarithmic(true);
         c.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
+        c.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
         add(c, "Spark MLlib MultilayerPerceptronClassifier (L-BFGS, float64)", mllib);
         add(c, "GradSpark fit --optimizer lbfgs (float32)", ours);
         if (!torch.isEmpty()) add(c, "PyTorch torch.optim.LBFGS (float32, 2 threads, one machine)", torch);
+        double end = Math.max(last(mllib), Math.max(last(ours), last(torch)));
+        c.addSeries("MLlib's final loss", new double[] {0, end}, new double[] {target, target}).setMarker(SeriesMarkers.NONE)
+                .setLineColor(java.awt.Color.GRAY).setLineStyle(new java.awt.BasicStroke(1f, java.awt.BasicStroke.CAP_BUTT, java.awt.BasicStroke.JOIN_MITER, 10f,
+                        new float[] {6f, 4f}, 0f));
         BitmapEncoder.saveBitmap(c, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+    }
+
+    private static double last(List<double[]> curve) {
+        return curve.isEmpty() ? 0 : curve.get(curve.size() - 1)[0];
     }
 
     private static void add(XYChart c, String name, List<double[]> curve) {
         double[] xs = curve.stream().mapToDouble(p -> p[0]).toArray(), ys = curve.stream().mapToDouble(p -> p[1]).toArray();
         c.addSeries(name, xs, ys).setMarker(SeriesMarkers.NONE);
+    }
+
+    /** {@code FitBench --replot fit-LABEL.json}: the chart again from a record (fit-loss-time-LABEL.png beside it). */
+    private static void replot(Path json) throws IOException {
+        JsonNode r = new ObjectMapper().readTree(json.toFile());
+        String tag = json.getFileName().toString().replaceAll("^fit-|\\.json$", "");
+        chart(json.resolveSibling("fit-loss-time-" + tag + ".png"), r.get("label").asText(), r.get("layers").asText(), r.get("rows").asInt(),
+                curve(r.get("curves").get("mllib")), curve(r.get("curves").get("gradspark")), curve(r.get("curves").get("torch")),
+                r.get("mllib_final_loss").asDouble());
+    }
+
+    private static List<double[]> curve(JsonNode points) {
+        List<double[]> c = new ArrayList<>();
+        if (points != null) for (JsonNode p : points) c.add(new double[] {p.get(0).asDouble(), p.get(1).asDouble()});
+        return c;
     }
 
     /** End times (seconds from {@code start}) of MLlib's cost evaluations: its treeAggregate jobs. */
