@@ -138,6 +138,24 @@ class FitJobTest {
     }
 
     @Test
+    void adamOnTheEvaluatorsMinibatchesLearnsAndResumesToTheSameBytes() throws Exception {
+        leastSquaresFiles(1000, 4);
+        String[] common = {"--layers", "4,1", "--activation", "identity", "--input", dir.resolve("x.npy").toString(), "--labels", dir.resolve("y.npy").toString(),
+            "--loss", "mse", "--partitions", "3", "--optimizer", "adam", "--learning-rate", "0.1", "--minibatch-fraction", "0.4", "--l2", "0.001",
+            "--iterations", "12", "--checkpoint-every", "4"};
+        FitJob.Result a = fit(with(common, "--out", dir.resolve("a").toString()));
+        List<IterationRecord> h = a.history();
+        assertEquals(12, h.size());
+        assertTrue(h.stream().map(IterationRecord::rows).distinct().count() > 1, "a new sample each step");
+        assertTrue(h.stream().allMatch(r -> r.rows() > 300 && r.rows() < 500), "about 40% of the rows: " + h.stream().map(IterationRecord::rows).toList());
+        assertTrue(a.finalLoss() < h.get(0).loss() / 2, h.get(0).loss() + " -> " + a.finalLoss());
+        Path b = dir.resolve("b");
+        copyTree(dir.resolve("a/checkpoints/iter-000004"), b.resolve("checkpoints/iter-000004"));
+        fit(with(common, "--out", b.toString(), "--resume", b.resolve("checkpoints").toString()));
+        assertTrue(java.util.Arrays.equals(Files.readAllBytes(dir.resolve("a/weights.npz")), Files.readAllBytes(b.resolve("weights.npz"))));
+    }
+
+    @Test
     void checkpointsAndOutputsGoToHdfsAndResumeFromThere() throws Exception {
         leastSquaresFiles(600, 4);
         try (org.gradspark.job.io.MiniHdfs hdfs = org.gradspark.job.io.MiniHdfs.start(dir.resolve("hdfs"))) {
