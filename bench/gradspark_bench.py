@@ -14,6 +14,7 @@ usage: gradspark_bench.py HOME RESULTS [--quick] [--only storage]
 """
 import hashlib
 import json
+import re
 import os
 import platform
 import shutil
@@ -490,6 +491,36 @@ def mllib(master="local[2]", setup="local[2]"):
     log("mllib %s: %s" % (setup, json.dumps(r)[:300]))
 
 
+# ---------------------------------------------------------------- fit (issue 14)
+
+def fit():
+    """fit --optimizer lbfgs against MLlib's MultilayerPerceptronClassifier and PyTorch's LBFGS: time to
+    MLlib's final training loss (bench/run-fit-bench), on local[2] and on a 2-worker standalone cluster.
+    A full run writes bench/results/fit-*.json and fit-loss-time-*.png (bench/results/fit.md discusses
+    them); --quick, smaller, keeps them in the work directory. One record per setup here."""
+    size = (["--layers", "32,64,64,10", "--rows", "16384", "--iterations", "15"] if QUICK
+            else ["--layers", "64,256,256,10", "--rows", "65536", "--iterations", "30"])
+    results = os.path.join(WORK, "fit") if QUICK else os.path.join(HOME, "bench", "results")
+    common = [os.path.join(HOME, "bench/run-fit-bench"), "--results", results, "--python", TORCH_PY or "/nonexistent/python3"] + size
+
+    def one(label, extra):
+        tag = re.sub(r"^-|-$", "", re.sub(r"[^A-Za-z0-9]+", "-", label))
+        try:
+            run(common + ["--label", label] + extra, env=env())
+            with open(os.path.join(results, "fit-%s.json" % tag)) as f:
+                r = json.load(f)
+            r.pop("curves", None)
+            r.update(kind="fit", setup=label)
+        except Exception as e:  # report it and go on: the other sections stand on their own
+            r = {"kind": "fit", "setup": label, "error": str(e)[-500:]}
+        record(r)
+        log("fit %s: %s" % (label, json.dumps(r)[:300]))
+
+    one("local[2]", ["--master", "local[2]"])
+    with Cluster(2, worker_memory="6g") as c:
+        one("standalone 2 workers", ["--master", c.url, "--app-jar", os.path.join(HOME, "spark-job/target/gradspark-app.jar")])
+
+
 # ---------------------------------------------------------------- reduction
 
 def reduction():
@@ -687,6 +718,7 @@ def main():
     else:
         anchor()
         mllib()
+        fit()
         workloads()
         reduction()
         if QUICK:  # about 5 minutes more: --quick --only storage runs it
