@@ -45,7 +45,9 @@ public final class FitMain {
             err.println("gradspark: cannot start Spark with --master " + conf.get("spark.master") + ": " + e.getMessage());
             return 2;
         }
+        java.util.concurrent.atomic.AtomicBoolean interrupted = new java.util.concurrent.atomic.AtomicBoolean();
         Thread notice = new Thread(() -> {
+            interrupted.set(true);
             err.println("gradspark: interrupted; the checkpoints in " + Storage.display(Storage.child(prepared.out(), Checkpoint.DIR))
                     + " are kept: continue with --resume");
             err.flush();
@@ -63,6 +65,7 @@ public final class FitMain {
             out.println("GradSpark wrote " + Storage.display(r.out()));
             return 0;
         } catch (Exception | Error e) {   // Scala code throws checked exceptions undeclared
+            if (interrupted.get()) return 130;   // the notice has said it
             return GradSparkMain.failed(err, jsc, e);
         } finally {
             try {
