@@ -146,17 +146,7 @@ public final class JobOptions {
             throw new BadInputException(opt("--order") + " " + order + " is the order of the input derivatives, which "
                     + (m == JobConfig.Mode.HVP ? "--mode hvp does not compute" : "--wrt weights does not compute: use --wrt inputs or --wrt all"));
         }
-        JobConfig.Derivative deriv = choice(opt("--derivative"), derivative, JobConfig.Derivative.class);
-        if (deriv != JobConfig.Derivative.NESTED) {
-            if (wrtKind == JobConfig.Wrt.WEIGHTS || m == JobConfig.Mode.HVP) {
-                throw new BadInputException(opt("--derivative") + " " + derivative + " is an input derivative: use --wrt inputs or --wrt all with --mode grad");
-            }
-            if (order != 1) throw new BadInputException(opt("--order") + " " + order + " is for --derivative nested, not " + derivative);
-            if (deriv.operator() && sens != null) {
-                throw new BadInputException(opt("--sens") + " is not used with --derivative " + derivative
-                        + ": it is per output component (sensitivities weight --derivative nested or grad)");
-            }
-        }
+        JobConfig.Derivative deriv = derivative(wrtKind, m);
         if (input != null && syntheticGiven) {
             throw new BadInputException("--synthetic " + synthetic + " and --input " + input + " both name the rows: give one");
         }
@@ -182,6 +172,22 @@ public final class JobOptions {
                 choice(opt("--on-nan"), onNan, JobConfig.OnNan.class), out, repeat,
                 choice(opt("--input-grads-format"), inputGradsFormat, JobConfig.InputGradsFormat.class),
                 choice(opt("--check-finite"), checkFinite, JobConfig.CheckFinite.class), null, null);
+    }
+
+    /** --derivative, checked against --wrt, --mode, --order and --sens. */
+    private JobConfig.Derivative derivative(JobConfig.Wrt wrtKind, JobConfig.Mode m) {
+        JobConfig.Derivative deriv = choice(opt("--derivative"), derivative, JobConfig.Derivative.class);
+        if (deriv != JobConfig.Derivative.NESTED) {
+            if (wrtKind == JobConfig.Wrt.WEIGHTS || m == JobConfig.Mode.HVP) {
+                throw new BadInputException(opt("--derivative") + " " + derivative + " is an input derivative: use --wrt inputs or --wrt all with --mode grad");
+            }
+            if (order != 1) throw new BadInputException(opt("--order") + " " + order + " is for --derivative nested, not " + derivative);
+            if (deriv.operator() && sens != null) {
+                throw new BadInputException(opt("--sens") + " is not used with --derivative " + derivative
+                        + ": it is per output component (sensitivities weight --derivative nested or grad)");
+            }
+        }
+        return deriv;
     }
 
     /** The option's name, and the spark.gradspark.* key its value came from, if it did. */
