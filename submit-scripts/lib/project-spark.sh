@@ -26,15 +26,59 @@ gradspark_jsig() {
   [ -f "$JAVA_HOME/lib/libjsig.so" ] && echo "$JAVA_HOME/lib/libjsig.so" || true
 }
 
-# Builds the project (mvn install, tests skipped) when the files named are missing.
+# Builds the project (mvn install, tests skipped) when the files named are missing. The first build
+# downloads the dependencies (about 400 MB into ~/.m2) and takes a few minutes: the console shows one
+# line per module and the megabytes downloaded so far; Maven's whole output goes to a log file, whose
+# errors are shown if the build fails.
 gradspark_build_if_missing() {
-  local who=$1 missing=; shift
+  local who=$1 missing= log rc; shift
   for f in "$@"; do [ -e "$f" ] || missing=1; done
   [ -z "$missing" ] && return 0
-  echo "$who: building GradSpark (mvn -B -q install -DskipTests in $gradspark_home)..." >&2
-  (cd "$gradspark_home" && mvn -B -q install -DskipTests) >&2
+  log=$(mktemp "${TMPDIR:-/tmp}/gradspark-build.XXXXXX.log")
+  echo "$who: building GradSpark (mvn -B install -DskipTests in $gradspark_home; the first build downloads" \
+    "about 400 MB into ~/.m2 and takes a few minutes; Maven's output: $log)" >&2
+  # -Dstyle.color=never and the filter's stripping of escapes: Maven's jansi writes colour codes even with -B.
+  set +e
+  (cd "$gradspark_home" && mvn -B -Dstyle.color=never install -DskipTests) 2>&1 | tee "$log" | gradspark_build_progress "$who" >&2
+  rc=${PIPESTATUS[0]}
+  set -e
+  if [ "$rc" != 0 ]; then
+    echo "$who: the build failed (mvn exit status $rc); its errors:" >&2
+    sed 's/\x1b\[[0-9;]*m//g' "$log" | grep '^\[ERROR\]' | head -n 30 >&2 || true
+    echo "$who: Maven's whole output: $log" >&2
+    exit 1
+  fi
+  rm -f "$log"
   for f in "$@"; do
     [ -e "$f" ] || { echo "$who: the build did not make $f" >&2; exit 1; }
+  done
+}
+
+# Maven's output in, progress out: "[2/5] GradSpark core-ad", and a line per 50 MB downloaded.
+gradspark_build_progress() {
+  local who=$1 line size whole tenth mb=0 kb=0 shown=0 start=$SECONDS
+  local module_re='^\[INFO\] Building (.+) [^ ]+ +\[([0-9]+/[0-9]+)\]$'
+  local download_re='^Downloaded from [^ ]+ .* \(([0-9.]+) (B|kB|MB|GB) at '
+  while IFS= read -r line; do
+    line=${line//$'\e'\[0m/}
+    if [[ $line =~ $module_re ]]; then
+      printf '%s:   [%s] %s (%ds)\n' "$who" "${BASH_REMATCH[2]}" "${BASH_REMATCH[1]}" $((SECONDS - start))
+    elif [[ $line =~ $download_re ]]; then
+      size=${BASH_REMATCH[1]} whole=${BASH_REMATCH[1]%%.*} tenth=0
+      [[ $size == *.* ]] && tenth=${size#*.} && tenth=${tenth:0:1}
+      case ${BASH_REMATCH[2]} in
+        kB) kb=$((kb + whole)) ;;
+        MB) kb=$((kb + whole * 1000 + tenth * 100)) ;;
+        GB) kb=$((kb + whole * 1000000 + tenth * 100000)) ;;
+      esac
+      mb=$((kb / 1000))
+      if [ $((mb / 50)) -gt $((shown / 50)) ]; then
+        shown=$mb
+        printf '%s:     %d MB downloaded (%ds)\n' "$who" "$mb" $((SECONDS - start))
+      fi
+    elif [[ $line == "[INFO] BUILD SUCCESS" ]]; then
+      printf '%s:   built in %ds (%d MB downloaded)\n' "$who" $((SECONDS - start)) "$mb"
+    fi
   done
 }
 
