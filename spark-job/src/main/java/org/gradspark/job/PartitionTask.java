@@ -239,8 +239,16 @@ public final class PartitionTask implements java.io.Serializable {
 
     /** One chunk; with --check-finite ops, the first op that turns finite values into NaN or an infinity is named. */
     private BatchGradient.ChunkResult chunk(Cell net, Cell loss, List<Parameter> params, Chunk c, boolean[] skip, BatchGradient.Request what) {
-        java.util.function.Supplier<BatchGradient.ChunkResult> work =
-                () -> BatchGradient.chunk(net, loss, params, c.x(), c.s(), c.y(), skip, outputShape(c.x().shape().dim(0)), what);
+        java.util.function.Supplier<BatchGradient.ChunkResult> work = () -> {
+            try {
+                return BatchGradient.chunk(net, loss, params, c.x(), c.s(), c.y(), skip, outputShape(c.x().shape().dim(0)), what);
+            } catch (IllegalArgumentException e) {
+                // A user Cell that does not fit the rows (a width, a shape) is the user's mistake: one line naming it.
+                if (cfg.modelClass() == null) throw e;
+                throw new BadInputException("--model-class " + cfg.modelClass() + " on rows of " + c.x().shape().dim(1) + " values from "
+                        + cfg.inputWhere() + (cfg.input() == null && cfg.inputName() == null ? " (--layers' first width)" : "") + ": " + e.getMessage(), e);
+            }
+        };
         if (cfg.checkFinite() != JobConfig.CheckFinite.OPS) return work.get();
         try {
             return org.gradspark.ad.Functional.detectAnomaly(work);

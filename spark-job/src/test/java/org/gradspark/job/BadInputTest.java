@@ -486,6 +486,13 @@ class BadInputTest {
         assertRejected(List.of("--model-class", "org.example.Net"), "--model-class", "org.example.Net not found");
     }
 
+    /** A user Cell that does not fit the rows' width is one line naming the class and the width (was a trace, exit 1). */
+    @Test
+    void modelClassOnRowsOfTheWrongWidth() {
+        assertRejected(List.of("--model-class", "org.gradspark.ad.examples.PoissonSolution", "--synthetic", "100", "--layers", "3,1", "--partitions", "2"),
+                "--model-class org.gradspark.ad.examples.PoissonSolution on rows of 3 values from synthetic input (--layers' first width): matMul: shapes");
+    }
+
     /** A wrong --model-class runs none of its code; a failing constructor or initialiser is named in one line. */
     @Test
     void modelClassIsCheckedBeforeAnyOfItsCodeRuns() throws IOException {
