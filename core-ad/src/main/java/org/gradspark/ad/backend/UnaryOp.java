@@ -10,8 +10,7 @@ public enum UnaryOp {
     /** tanh x */ TANH,
     /** 1 / (1 + e^-x) */ SIGMOID,
     /** max(x, 0); NaN stays NaN */ RELU,
-    /** sqrt x */ SQRT,
-    /** 1 if x > 0 else 0 (the derivative of relu); NaN stays NaN */ STEP;
+    /** sqrt x */ SQRT;
 
     /** The reference definition in float64. */
     public double apply(double x) {
@@ -25,7 +24,6 @@ public enum UnaryOp {
             case SIGMOID -> x >= 0 ? 1.0 / (1.0 + Math.exp(-x)) : Math.exp(x) / (1.0 + Math.exp(x));
             case RELU -> x > 0 ? x : (Double.isNaN(x) ? x : 0.0);
             case SQRT -> Math.sqrt(x);
-            case STEP -> x > 0 ? 1.0 : (Double.isNaN(x) ? x : 0.0);
         };
     }
 }

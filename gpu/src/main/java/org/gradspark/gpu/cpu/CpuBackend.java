@@ -74,7 +74,6 @@ public final class CpuBackend implements Backend {
             case NEG -> { for (int i = from; i < to; i++) y[i] = -x[i]; }
             case RELU -> { for (int i = from; i < to; i++) y[i] = Math.max(x[i], 0f); }
             case SQRT -> { for (int i = from; i < to; i++) y[i] = (float) Math.sqrt(x[i]); }
-            case STEP -> { for (int i = from; i < to; i++) y[i] = x[i] > 0 ? 1f : x[i] != x[i] ? x[i] : 0f; }
         }
     }
 
@@ -223,18 +222,16 @@ public final class CpuBackend implements Backend {
     @Override public Tensor sum(Tensor x, int[] axes, boolean keepDims) {
         Tensor t = x;
         for (int i = axes.length - 1; i >= 0; i--) t = reduceAxis(t, axes[i], false);
-        return keepDims ? t : reshapeWithout(t, x.shape(), axes);
+        return keepDims ? t : reshaped(t, x.shape().reduce(axes, false));
     }
 
     @Override public Tensor max(Tensor x, int axis, boolean keepDims) {
         Tensor t = reduceAxis(x, axis, true);
-        return keepDims ? t : reshapeWithout(t, x.shape(), new int[] {axis});
+        return keepDims ? t : reshaped(t, x.shape().reduce(new int[] {axis}, false));
     }
 
-    private static Tensor reshapeWithout(Tensor t, Shape original, int[] axes) {
-        int[] d = original.dims();
-        int[] keep = java.util.stream.IntStream.range(0, d.length).filter(i -> Arrays.stream(axes).noneMatch(a -> a == i)).map(i -> d[i]).toArray();
-        Shape s = Shape.of(keep);
+    /** {@code t}'s values (not copied) in shape {@code s}. */
+    private static Tensor reshaped(Tensor t, Shape s) {
         return t.dtype() == DType.FLOAT32 ? Tensor.wrap(t.rawFloats(), s) : Tensor.wrap(t.rawDoubles(), s);
     }
 

@@ -149,7 +149,7 @@ public final class OpenCLBackend implements Backend {
     @Override
     public Tensor sum(Tensor x, int[] axes, boolean keepDims) {
         Reduction red = new Reduction(x.shape(), axes);
-        Shape outShape = red.outShape(keepDims);
+        Shape outShape = x.shape().reduce(axes, keepDims);
         if (axes.length == 0) return x.dtype() == DType.FLOAT32 ? Tensor.wrap(x.rawFloats().clone(), outShape) : Tensor.wrap(x.rawDoubles().clone(), outShape);
         if (outShape.size() == 0 || x.size() == 0) return Tensor.full(0, x.dtype(), outShape);
         int outSize = outShape.size();
@@ -160,8 +160,7 @@ public final class OpenCLBackend implements Backend {
 
     @Override
     public Tensor max(Tensor x, int axis, boolean keepDims) {
-        Reduction red = new Reduction(x.shape(), new int[] {axis});
-        Shape outShape = red.outShape(keepDims);
+        Shape outShape = x.shape().reduce(new int[] {axis}, keepDims);
         int[] dims = x.shape().dims();
         int outer = 1, inner = 1, len = dims[axis];
         for (int d = 0; d < axis; d++) outer *= dims[d];
@@ -404,15 +403,12 @@ public final class OpenCLBackend implements Backend {
 
     /** A sum's kept and reduced axes, each run of neighbouring axes of one kind merged into one. */
     static final class Reduction {
-        final Shape in;
-        final boolean[] reduced;
         final int keptRank, reducedRank, reducedSize;
         final int[] keptDims, keptStrides, reducedDims, reducedStrides;
 
         Reduction(Shape in, int[] axes) {
-            this.in = in;
             int rank = in.rank();
-            this.reduced = new boolean[rank];
+            boolean[] reduced = new boolean[rank];
             for (int ax : axes) reduced[ax] = true;
             int[] dims = in.dims(), strides = in.strides();
             int[] kd = new int[rank], ks = new int[rank], rd = new int[rank], rs = new int[rank];
@@ -449,17 +445,6 @@ public final class OpenCLBackend implements Backend {
             strides[count] = stride;
             return count + 1;
         }
-
-        Shape outShape(boolean keepDims) {
-            int[] dims = in.dims();
-            if (keepDims) {
-                for (int d = 0; d < dims.length; d++) if (reduced[d]) dims[d] = 1;
-                return Shape.of(dims);
-            }
-            int r = 0;
-            for (int d = 0; d < dims.length; d++) if (!reduced[d]) dims[r++] = dims[d];
-            return Shape.of(Arrays.copyOf(dims, r));
-        }
     }
 
     private static Tensor empty(DType dtype, Shape shape) {
@@ -484,7 +469,6 @@ public final class OpenCLBackend implements Backend {
             case SIGMOID -> UnaryF32Kernel.SIGMOID;
             case RELU -> UnaryF32Kernel.RELU;
             case SQRT -> UnaryF32Kernel.SQRT;
-            case STEP -> UnaryF32Kernel.STEP;
         };
     }
 

@@ -5,11 +5,11 @@ import com.aparapi.Kernel;
 /**
  * ${dtype} {@code out[i] = op(x[i])} for every {@link org.gradspark.ad.backend.UnaryOp}, the op
  * chosen by {@link #op} (Aparapi translates no {@code switch}, hence the if-chain). NaN stays NaN
- * through RELU and STEP by an explicit {@code v != v} test: a comparison alone would turn it into 0.
+ * through RELU by an explicit {@code v != v} test: a comparison alone would turn it into 0.
  * Generated from gpu/src/main/kernels (one template for float32 and float64).
  */
 final class Unary${T}Kernel extends Kernel implements DeviceArrays.Resident {
-    static final int NEG = 0, EXP = 1, LOG = 2, SIN = 3, COS = 4, TANH = 5, SIGMOID = 6, RELU = 7, SQRT = 8, STEP = 9;
+    static final int NEG = 0, EXP = 1, LOG = 2, SIN = 3, COS = 4, TANH = 5, SIGMOID = 6, RELU = 7, SQRT = 8;
 
     ${real}[] x = new ${real}[1], out = new ${real}[1];
     int n, op;
@@ -59,8 +59,6 @@ final class Unary${T}Kernel extends Kernel implements DeviceArrays.Resident {
             r = v > 0${f} ? v : (v != v ? v : 0${f});
         } else if (op == SQRT) {
             r = sqrt(v);
-        } else if (op == STEP) {
-            r = v > 0${f} ? 1${f} : (v != v ? v : 0${f});
         }
         return r;
     }
