@@ -27,7 +27,7 @@ gradspark_jsig() {
 }
 
 # Builds the project (mvn install, tests skipped) when the files named are missing. The first build
-# downloads the dependencies (about 400 MB into ~/.m2) and takes a few minutes: the console shows one
+# downloads the dependencies (about 450 MB into ~/.m2) and takes a few minutes: the console shows one
 # line per module and the megabytes downloaded so far; Maven's whole output goes to a log file, whose
 # errors are shown if the build fails.
 gradspark_build_if_missing() {
@@ -36,7 +36,7 @@ gradspark_build_if_missing() {
   [ -z "$missing" ] && return 0
   log=$(mktemp "${TMPDIR:-/tmp}/gradspark-build.XXXXXX.log")
   echo "$who: building GradSpark (mvn -B install -DskipTests in $gradspark_home; the first build downloads" \
-    "about 400 MB into ~/.m2 and takes a few minutes; Maven's output: $log)" >&2
+    "about 450 MB into ~/.m2 and takes a few minutes; Maven's output: $log)" >&2
   # -Dstyle.color=never and the filter's stripping of escapes: Maven's jansi writes colour codes even with -B.
   set +e
   (cd "$gradspark_home" && mvn -B -Dstyle.color=never install -DskipTests) 2>&1 | tee "$log" | gradspark_build_progress "$who" >&2
@@ -58,15 +58,15 @@ gradspark_build_if_missing() {
 gradspark_build_progress() {
   local who=$1 line size whole tenth mb=0 kb=0 shown=0 start=$SECONDS
   local module_re='^\[INFO\] Building (.+) [^ ]+ +\[([0-9]+/[0-9]+)\]$'
-  local download_re='^Downloaded from [^ ]+ .* \(([0-9.]+) (B|kB|MB|GB) at '
+  local download_re='^(\[INFO\] )?Downloaded from [^ ]+ .* \(([0-9.]+) (B|kB|MB|GB) at '
   while IFS= read -r line; do
     line=${line//$'\e'\[0m/}
     if [[ $line =~ $module_re ]]; then
       printf '%s:   [%s] %s (%ds)\n' "$who" "${BASH_REMATCH[2]}" "${BASH_REMATCH[1]}" $((SECONDS - start))
     elif [[ $line =~ $download_re ]]; then
-      size=${BASH_REMATCH[1]} whole=${BASH_REMATCH[1]%%.*} tenth=0
+      size=${BASH_REMATCH[2]} whole=${BASH_REMATCH[2]%%.*} tenth=0
       [[ $size == *.* ]] && tenth=${size#*.} && tenth=${tenth:0:1}
-      case ${BASH_REMATCH[2]} in
+      case ${BASH_REMATCH[3]} in
         kB) kb=$((kb + whole)) ;;
         MB) kb=$((kb + whole * 1000 + tenth * 100)) ;;
         GB) kb=$((kb + whole * 1000000 + tenth * 100000)) ;;
