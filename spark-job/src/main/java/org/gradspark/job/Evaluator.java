@@ -158,7 +158,8 @@ public final class Evaluator implements AutoCloseable {
         }
         long used = rowsUsed(sample);
         double scale = cfg.reduction() == JobConfig.Reduction.MEAN ? 1.0 / used : 1.0;
-        ProgressListener progress = new ProgressListener(checked.input().rows(), partitions);
+        org.apache.spark.util.LongAccumulator rowsDone = jsc.sc().longAccumulator("gradspark rows");
+        ProgressListener progress = new ProgressListener(checked.input().rows(), rowsDone, PROGRESS_SECONDS);
         jsc.sc().addSparkListener(progress);
         Broadcast<Map<String, Tensor>> bw = jsc.broadcast(weights);
         Broadcast<Map<String, Tensor>> bv = vector == null ? null : jsc.broadcast(vector);
@@ -166,8 +167,8 @@ public final class Evaluator implements AutoCloseable {
             long tb = System.nanoTime();
             broadcastNanos += tb - te;
             JavaRDD<PartitionResult> computed = kept == null
-                    ? parts.map(i -> task.runOrFailure(i, null, scale, bw.value(), bv == null ? null : bv.value(), sample))
-                    : kept.map(p -> task.runOrFailure(p._1(), p._2(), scale, bw.value(), bv == null ? null : bv.value(), sample));
+                    ? parts.map(i -> task.runOrFailure(i, null, scale, bw.value(), bv == null ? null : bv.value(), sample, rowsDone))
+                    : kept.map(p -> task.runOrFailure(p._1(), p._2(), scale, bw.value(), bv == null ? null : bv.value(), sample, rowsDone));
             Map<String, Tensor> g = new LinkedHashMap<>();
             List<PartitionResult> results = reducer.reduce(computed, g);
             double objective = 0;
@@ -207,6 +208,9 @@ public final class Evaluator implements AutoCloseable {
         if (sample == null) fullBatchRows = used;
         return used;
     }
+
+    /** How often, at most, progress is logged (it also needs the executors' heartbeats: spark.executor.heartbeatInterval). */
+    static final double PROGRESS_SECONDS = 5;
 
     /** Partial sums the driver may collect (partitions × parameters, float64 values: 2^25 is 256 MiB) before they are reduce-scattered instead. */
     static final long DEFAULT_SHARD_THRESHOLD = 1L << 25;

@@ -51,7 +51,7 @@ public final class GradSparkMain {
             cfg = JobOptions.parse(keys, jobArgs);
             // Every file the job names is checked once, before Spark starts.
             checked = JobInputs.check(cfg, org.gradspark.job.io.Storage.fromSparkConf(keys));
-            configure(conf, cfg);
+            configure(conf, checked.cfg());
         } catch (BadInputException e) {
             err.println("gradspark: " + e.getMessage());
             return 2;
@@ -87,6 +87,8 @@ public final class GradSparkMain {
         // The backend is selected once per JVM by the tasks themselves (Backends.require), and by the
         // warm-up of the job's model, which starts with each executor (GradSparkPlugin) unless a key says none.
         if (!conf.contains(GradSparkPlugin.KEY)) conf.set(GradSparkPlugin.KEY, GradSparkPlugin.specOf(cfg));
+        // Progress inside the partitions reaches the driver with the executors' heartbeats (Spark's default: every 10 s).
+        if (!conf.contains("spark.executor.heartbeatInterval")) conf.set("spark.executor.heartbeatInterval", "3s");
         String plugins = conf.get("spark.plugins", "");
         if (!plugins.contains(GradSparkPlugin.class.getName())) {
             conf.set("spark.plugins", plugins.isEmpty() ? GradSparkPlugin.class.getName() : plugins + "," + GradSparkPlugin.class.getName());

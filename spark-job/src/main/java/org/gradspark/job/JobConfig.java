@@ -10,7 +10,7 @@ import org.gradspark.ad.nn.Activation;
  */
 public record JobConfig(
         String modelClass,          // null: the built-in MLP
-        int[] layers,
+        int[] layers,                 // null until JobInputs reads them from --weights (no --layers given)
         Activation.Kind activation,
         String weights,               // null: seeded initialisation
         long seed,
@@ -103,6 +103,12 @@ public record JobConfig(
     public JobConfig withRows(RowSource.NpyParts rows, String name) {
         return new JobConfig(modelClass, layers, activation, weights, seed, null, null, syntheticRows, sens, labels, loss, wrt, order, derivative, mode,
                 vector, reduction, partitions, dtype, backend, chunkRows, onNan, out, repeat, inputGradsFormat, checkFinite, name, rows);
+    }
+
+    /** The same job with the MLP's widths (read from --weights when --layers was not given). */
+    public JobConfig withLayers(int[] widths) {
+        return new JobConfig(modelClass, widths, activation, weights, seed, input, featuresCol, syntheticRows, sens, labels, loss, wrt, order, derivative,
+                mode, vector, reduction, partitions, dtype, backend, chunkRows, onNan, out, repeat, inputGradsFormat, checkFinite, inputName, inputParts);
     }
 
     /**

@@ -81,10 +81,12 @@ public record JobInputs(JobConfig cfg, Map<String, Tensor> weights, List<String>
     }
 
     /** What does not depend on the rows: --out, the model's size, the weights, the hvp direction. */
-    private static JobInputs checkFixed(JobConfig cfg, Storage storage) {
-        JobOutput.check(storage, cfg.out(), cfg.inputFiles());
+    private static JobInputs checkFixed(JobConfig given, Storage storage) {
+        JobOutput.check(storage, given.out(), given.inputFiles());
+        Map<String, Tensor> read = given.layers() == null ? named("--weights", () -> Npz.read(storage, given.weights(), Npz.DEFAULT_MAX_INFLATED_BYTES)) : null;
+        JobConfig cfg = read == null ? given : given.withLayers(layersOf(read, "--weights " + Storage.display(given.weights())));
         if (cfg.modelClass() == null) JobModel.checkSize(cfg.layers(), cfg.dtype(), Runtime.getRuntime().maxMemory());
-        Map<String, Tensor> weights = loadWeights(cfg, storage);
+        Map<String, Tensor> weights = loadWeights(cfg, storage, read);
         List<String> keys = cfg.modelClass() == null ? mlpKeys(cfg.layers()) : new ArrayList<>(weights.keySet());
         Map<String, Tensor> vector = null;
         if (cfg.vector() != null) {
@@ -112,6 +114,24 @@ public record JobInputs(JobConfig cfg, Map<String, Tensor> weights, List<String>
         RowSource labels = cfg.loss() == JobConfig.Loss.SOFTMAX_CROSS_ENTROPY ? classLabels(storage, cfg.labels(), n, outWidth)
                 : companion(storage, cfg.labels(), "--labels", n, outWidth);
         return new JobInputs(cfg, weights, keys, input, sens, labels, vector);
+    }
+
+    /**
+     * The MLP's widths from its weights when --layers is not given: w0 [in, h1], w1 [h1, h2], … (the
+     * biases and the rest are checked after, against these widths).
+     */
+    private static int[] layersOf(Map<String, Tensor> w, String file) {
+        List<Integer> widths = new ArrayList<>();
+        for (int k = 0; w.containsKey("w" + k); k++) {
+            Tensor wk = w.get("w" + k);
+            if (wk.rank() != 2) throw new BadInputException(file + ", key 'w" + k + "': shape " + wk.shape() + ", expected [in, out]");
+            if (k == 0) widths.add(wk.shape().dim(0));
+            widths.add(wk.shape().dim(1));
+        }
+        if (widths.isEmpty()) {
+            throw new BadInputException(file + ": no key w0, so the MLP's widths are unknown (keys " + w.keySet() + "); give --layers, or the keys w0,b0,w1,b1,…");
+        }
+        return widths.stream().mapToInt(Integer::intValue).toArray();
     }
 
     private static List<String> mlpKeys(int[] layers) {
@@ -175,7 +195,7 @@ public record JobInputs(JobConfig cfg, Map<String, Tensor> weights, List<String>
     }
 
     /** The weights by key: --weights (checked against --layers), the seeded MLP, or the user Cell's own. */
-    private static Map<String, Tensor> loadWeights(JobConfig cfg, Storage storage) {
+    private static Map<String, Tensor> loadWeights(JobConfig cfg, Storage storage, Map<String, Tensor> alreadyRead) {
         if (cfg.modelClass() != null) {
             if (cfg.weights() != null) throw new BadInputException("--weights is not supported with --model-class (the Cell initialises its own)");
             Map<String, Tensor> w = new LinkedHashMap<>();
@@ -184,7 +204,7 @@ public record JobInputs(JobConfig cfg, Map<String, Tensor> weights, List<String>
             return w;
         }
         if (cfg.weights() == null) return JobModel.initialWeights(cfg.layers(), cfg.dtype(), cfg.seed());
-        Map<String, Tensor> w = named("--weights", () -> Npz.read(storage, cfg.weights(), Npz.DEFAULT_MAX_INFLATED_BYTES));
+        Map<String, Tensor> w = alreadyRead != null ? alreadyRead : named("--weights", () -> Npz.read(storage, cfg.weights(), Npz.DEFAULT_MAX_INFLATED_BYTES));
         JobModel.checkWeights(w, cfg.layers(), "--weights " + Storage.display(cfg.weights()));
         requireFinite(w, "--weights " + Storage.display(cfg.weights()));
         return w;

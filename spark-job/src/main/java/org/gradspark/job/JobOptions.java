@@ -66,6 +66,8 @@ public final class JobOptions {
     private Map<String, String> keyOf = Map.of();
     // Whether --synthetic was on the command line (the defaults file always sets its key).
     private boolean syntheticGiven;
+    // Whether --layers was on the command line: without it, --weights gives the widths.
+    private boolean layersGiven;
 
     /**
      * Parses the flags after the {@code spark.gradspark.*} keys (which they override). Reads no
@@ -105,6 +107,7 @@ public final class JobOptions {
         }
         o.keyOf = keyOf;
         o.syntheticGiven = Arrays.stream(args).anyMatch(a -> a.equals("--synthetic") || a.startsWith("--synthetic="));
+        o.layersGiven = Arrays.stream(args).anyMatch(a -> a.equals("--layers") || a.startsWith("--layers="));
         return o.toConfig();
     }
 
@@ -117,15 +120,7 @@ public final class JobOptions {
         String modelCls = null;
         if (modelClass != null) modelCls = modelClass;
         else if (!model.equals("mlp")) throw new BadInputException(opt("--model") + ": expected mlp (or --model-class NAME), got '" + model + "'");
-        int[] widths;
-        try {
-            widths = Arrays.stream(layers.split(",", -1)).map(String::trim).mapToInt(Integer::parseInt).toArray();
-        } catch (NumberFormatException e) {
-            throw new BadInputException(opt("--layers") + ": expected comma-separated widths like 8,32,32,3, got '" + layers + "'");
-        }
-        if (widths.length < 2 || Arrays.stream(widths).anyMatch(w -> w <= 0)) {
-            throw new BadInputException(opt("--layers") + ": needs at least an input and an output width, all positive, got '" + layers + "'");
-        }
+        int[] widths = weights != null && modelCls == null && !layersGiven ? null : widths();   // null: --weights' shapes give them (JobInputs)
         Activation.Kind act;
         try {
             act = Activation.Kind.parse(activation);
@@ -172,6 +167,20 @@ public final class JobOptions {
                 choice(opt("--on-nan"), onNan, JobConfig.OnNan.class), out, repeat,
                 choice(opt("--input-grads-format"), inputGradsFormat, JobConfig.InputGradsFormat.class),
                 choice(opt("--check-finite"), checkFinite, JobConfig.CheckFinite.class), null, null);
+    }
+
+    /** --layers as widths. */
+    private int[] widths() {
+        int[] widths;
+        try {
+            widths = Arrays.stream(layers.split(",", -1)).map(String::trim).mapToInt(Integer::parseInt).toArray();
+        } catch (NumberFormatException e) {
+            throw new BadInputException(opt("--layers") + ": expected comma-separated widths like 8,32,32,3, got '" + layers + "'");
+        }
+        if (widths.length < 2 || Arrays.stream(widths).anyMatch(w -> w <= 0)) {
+            throw new BadInputException(opt("--layers") + ": needs at least an input and an output width, all positive, got '" + layers + "'");
+        }
+        return widths;
     }
 
     /** --derivative, checked against --wrt, --mode, --order and --sens. */

@@ -187,10 +187,10 @@ public final class PartitionTask implements java.io.Serializable {
      * (null: all); bad input gives a {@linkplain PartitionResult#failed failed result}, which is not retried.
      */
     public PartitionResult runOrFailure(int index, Rows rows, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector,
-                                        Evaluator.RowSample sample) {
+                                        Evaluator.RowSample sample, org.apache.spark.util.LongAccumulator rowsDone) {
         if (rows != null && rows.failure() != null) return PartitionResult.failed(index, new BadInputException(rows.failure()));
         try {
-            return run(index, rows == null ? chunks(index) : rows.chunks().iterator(), scale, weights, vector, sample);
+            return run(index, rows == null ? chunks(index) : rows.chunks().iterator(), scale, weights, vector, sample, rowsDone);
         } catch (BadInputException e) {
             return PartitionResult.failed(index, e);
         }
@@ -198,7 +198,7 @@ public final class PartitionTask implements java.io.Serializable {
 
     /** Partition {@code index} over the given chunks of its rows. */
     PartitionResult run(int index, Iterator<Chunk> chunks, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector,
-                        Evaluator.RowSample sample) {
+                        Evaluator.RowSample sample, org.apache.spark.util.LongAccumulator rowsDone) {
         long start = System.nanoTime(), cpuStart = THREAD_CPU.getCurrentThreadCpuTime();
         Backend backend;
         try {
@@ -227,6 +227,7 @@ public final class PartitionTask implements java.io.Serializable {
                 objective += r.objective();
                 skipped += r.skipped();
                 if (part != null) part.append(finiteInputDerivative(r.inputDerivative(), c.first()));
+                if (rowsDone != null) rowsDone.add(c.x().shape().dim(0));   // progress, sent with the executor's heartbeats
             }
             if (part != null) part.commit();
         } finally {

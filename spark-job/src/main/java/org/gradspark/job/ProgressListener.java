@@ -1,33 +1,89 @@
 package org.gradspark.job;
 
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.spark.scheduler.AccumulableInfo;
 import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerExecutorMetricsUpdate;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.apache.spark.util.LongAccumulator;
+import scala.Tuple4;
 
-/** Logs rows done and rows per second on the driver as the partitions of the compute stage finish. */
+/**
+ * Logs on the driver, at most every {@code everySeconds} and at least as often as the executors'
+ * heartbeats arrive, the rows done with rows per second and an ETA: the tasks add each chunk's rows
+ * to an accumulator, whose value Spark sends with every executor heartbeat
+ * ({@code spark.executor.heartbeatInterval}, which the CLI sets to 3 s) while the task runs, and with
+ * its end. So a long job reports progress inside its partitions, not only when one finishes.
+ */
 final class ProgressListener extends SparkListener {
     private static final System.Logger LOG = System.getLogger("org.gradspark.job.progress");
     private final long rows;
-    private final int partitions;
+    private final long accumulator;
+    private final double everySeconds;
     private final long started = System.nanoTime();
-    private final boolean[] done;
-    private long rowsDone;
-    private int stageId = -1;
+    private final Map<Long, Long> byTask = new HashMap<>();   // the latest count each task reported
+    private long finished;                                   // rows of tasks that ended successfully
+    private long lastLogged = System.nanoTime();
+    private long lastRows = -1;
 
-    ProgressListener(long rows, int partitions) {
+    /** Reports {@code rowsDone}'s progress towards {@code rows}. */
+    ProgressListener(long rows, LongAccumulator rowsDone, double everySeconds) {
         this.rows = rows;
-        this.partitions = partitions;
-        this.done = new boolean[partitions];
+        this.accumulator = rowsDone.id();
+        this.everySeconds = everySeconds;
     }
 
-    /** The id of the stage whose tasks are partition tasks (the first stage seen). */
+    @Override public synchronized void onExecutorMetricsUpdate(SparkListenerExecutorMetricsUpdate update) {
+        scala.collection.Iterator<Tuple4<Object, Object, Object, scala.collection.immutable.Seq<AccumulableInfo>>> it = update.accumUpdates().iterator();
+        while (it.hasNext()) {
+            Tuple4<Object, Object, Object, scala.collection.immutable.Seq<AccumulableInfo>> t = it.next();
+            Long v = ours(t._4());
+            if (v != null) byTask.put((Long) t._1(), v);
+        }
+        maybeLog(false);
+    }
+
     @Override public synchronized void onTaskEnd(SparkListenerTaskEnd end) {
-        if (stageId < 0) stageId = end.stageId();
-        if (end.stageId() != stageId || !end.taskInfo().successful()) return;
-        int p = end.taskInfo().index();
-        if (p < 0 || p >= partitions || done[p]) return;
-        done[p] = true;
-        rowsDone += PartitionTask.firstRow(rows, partitions, p + 1) - PartitionTask.firstRow(rows, partitions, p);
-        double s = (System.nanoTime() - started) / 1e9;
-        LOG.log(System.Logger.Level.INFO, String.format("GradSpark: %d/%d rows (%.0f%%), %.0f rows/s", rowsDone, rows, 100.0 * rowsDone / rows, rowsDone / Math.max(s, 1e-9)));
+        Long running = byTask.remove(end.taskInfo().taskId());
+        if (end.taskInfo().successful()) {
+            Long v = ours(end.taskInfo().accumulables());
+            finished += v != null ? v : running != null ? running : 0;
+            maybeLog(true);
+        }
+    }
+
+    private Long ours(scala.collection.Seq<AccumulableInfo> infos) {
+        scala.collection.Iterator<AccumulableInfo> it = infos.iterator();
+        while (it.hasNext()) {
+            AccumulableInfo a = it.next();
+            if (a.id() == accumulator && a.update().isDefined()) return ((Number) a.update().get()).longValue();
+        }
+        return null;
+    }
+
+    /** Rows done so far: the finished tasks' and the running ones' latest counts. */
+    synchronized long rowsDone() {
+        long done = finished;
+        for (long v : byTask.values()) done += v;
+        return Math.min(done, rows);
+    }
+
+    private void maybeLog(boolean taskEnded) {
+        long now = System.nanoTime();
+        long done = rowsDone();
+        boolean due = (now - lastLogged) / 1e9 >= everySeconds || (taskEnded && done == rows);
+        if (!due || done == lastRows || done == 0) return;
+        lastLogged = now;
+        lastRows = done;
+        double s = (now - started) / 1e9, rate = done / Math.max(s, 1e-9);
+        String eta = done >= rows ? "done" : "ETA " + duration((rows - done) / Math.max(rate, 1e-9));
+        LOG.log(System.Logger.Level.INFO, String.format(Locale.ROOT, "GradSpark: %d/%d rows (%.0f%%), %.0f rows/s, %s", done, rows, 100.0 * done / rows, rate, eta));
+    }
+
+    static String duration(double seconds) {
+        long t = Math.round(seconds);
+        return t >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", t / 3600, t / 60 % 60) : t >= 60 ? String.format(Locale.ROOT, "%dm%02ds", t / 60, t % 60) : t + " s";
     }
 }

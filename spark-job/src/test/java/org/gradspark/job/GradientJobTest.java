@@ -100,6 +100,26 @@ class GradientJobTest {
         assertTrue(Npz.read(dir.resolve("out/grads.npz")).get("w0").allClose(wg[0], 1e-12, 1e-14));
     }
 
+    /** Without --layers, the MLP's widths come from --weights (issue 19, item 5): the same bytes as with them. */
+    @Test
+    void layersAreReadFromTheWeightsWhenNotGiven() throws Exception {
+        Map<String, Tensor> w = JobModel.initialWeights(new int[] {4, 9, 3}, DType.FLOAT32, 5);
+        Npz.write(dir.resolve("w.npz"), w);
+        String[] common = {"--weights", dir.resolve("w.npz").toString(), "--synthetic", "200", "--partitions", "2", "--backend", "reference"};
+        GradientJob.Result without = GradientJob.run(jsc, config(common));
+        byte[] bytes = Files.readAllBytes(dir.resolve("out/grads.npz"));
+        String[] withLayers = java.util.Arrays.copyOf(common, common.length + 2);
+        withLayers[common.length] = "--layers";
+        withLayers[common.length + 1] = "4,9,3";
+        GradientJob.run(jsc, config(withLayers));
+        assertArrayEquals(bytes, Files.readAllBytes(dir.resolve("out/grads.npz")));
+        assertEquals(200, without.rows());
+        Npz.write(dir.resolve("v.npz"), Map.of("weight", w.get("w0")));
+        org.gradspark.job.io.BadInputException e = org.junit.jupiter.api.Assertions.assertThrows(org.gradspark.job.io.BadInputException.class,
+                () -> GradientJob.run(jsc, config("--weights", dir.resolve("v.npz").toString(), "--synthetic", "10")));
+        assertTrue(e.getMessage().contains("v.npz: no key w0, so the MLP's widths are unknown (keys [weight]); give --layers"), e.getMessage());
+    }
+
     /**
      * {@code --derivative laplacian|hessian-diagonal|jacobian}: per-example operators of the outputs
      * (the model's, or each example's loss), written per partition under their own directory, equal
