@@ -17,14 +17,14 @@ import org.gradspark.ad.batch.BatchGradient;
  * Warms up each executor as it starts, in a daemon thread, so that it overlaps the executor's (and,
  * in local mode, the SparkContext's) start instead of slowing the first chunks: the job's backend
  * is selected ({@link Backends#require}, as the tasks do) and a tiny gradient of the job's own
- * model (16 synthetic rows, its activation and loss) runs until the JIT has compiled its kernels
- * (2,000 times, or 4 seconds). {@code spark.gradspark.warmUp} holds the model's options, which
+ * model (16 synthetic rows, its depth, activation and loss, widths capped at 64) runs until the JIT
+ * has compiled its kernels (2,000 times, or 4 seconds). {@code spark.gradspark.warmUp} holds the model's options, which
  * gradspark-submit's CLI sets ({@code none}: no warm-up). On a cluster it also sizes the CPU
  * backend's thread pool to the executor's cores ({@link #limitThreads}). Changes no result.
  */
 public final class GradSparkPlugin implements SparkPlugin {
     static final String KEY = "spark.gradspark.warmUp";
-    private static final int ROWS = 16, REPEATS = 2000;
+    private static final int ROWS = 16, REPEATS = 2000, MAX_WIDTH = 64;
     private static final long SECONDS = 4;
 
     @Override public DriverPlugin driverPlugin() { return null; }
@@ -61,10 +61,13 @@ public final class GradSparkPlugin implements SparkPlugin {
             if (args.contains("--loss")) args.addAll(List.of("--labels", "unused"));
             JobConfig cfg = JobOptions.parse(Map.of(), args.toArray(new String[0]));
             Backends.require(cfg.backend());
-            JobModel m = JobModel.build(cfg, JobModel.initialWeights(cfg.layers(), cfg.dtype(), cfg.seed()));
+            // The job's depth, activation, loss, dtype and backend at widths of at most 64: the same kernels
+            // (the JIT compiles code paths, not sizes; BLAS is native), without the big layers' matrix products.
+            int[] widths = java.util.Arrays.stream(cfg.layers()).map(w -> Math.min(w, MAX_WIDTH)).toArray();
+            JobModel m = JobModel.build(cfg.withLayers(widths), JobModel.initialWeights(widths, cfg.dtype(), cfg.seed()));
             Cell loss = JobModel.loss(cfg.loss());
-            int out = cfg.layers()[cfg.layers().length - 1];
-            Tensor x = new RowSource.Synthetic(ROWS, cfg.layers()[0], 1).read(0, ROWS, cfg.dtype());
+            int out = widths[widths.length - 1];
+            Tensor x = new RowSource.Synthetic(ROWS, widths[0], 1).read(0, ROWS, cfg.dtype());
             Tensor labels = loss == null ? null : Tensor.fromFunction(cfg.dtype(), Shape.of(ROWS, out), i -> i % out == 0 ? 1 : 0);
             Shape outShape = loss == null ? Shape.of(ROWS, out) : Shape.of(ROWS);
             BatchGradient.Request what = new BatchGradient.Request(true, null, 0, 1.0);
@@ -77,8 +80,8 @@ public final class GradSparkPlugin implements SparkPlugin {
             log.log(System.Logger.Level.DEBUG, "GradSpark: no warm-up: " + e, e);
             return done;
         }
-        log.log(System.Logger.Level.INFO, String.format(Locale.ROOT, "GradSpark: warmed up (%s) with %d gradients of %d rows in %.1f s",
-                spec, done, ROWS, (System.nanoTime() - t0) / 1e9));
+        log.log(System.Logger.Level.INFO, String.format(Locale.ROOT, "GradSpark: warmed up (%s, widths at most %d) with %d gradients of %d rows in %.1f s",
+                spec, MAX_WIDTH, done, ROWS, (System.nanoTime() - t0) / 1e9));
         return done;
     }
 

@@ -1,6 +1,7 @@
 package org.gradspark.job;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import org.apache.spark.SparkConf;
@@ -56,6 +57,35 @@ class ProgressListenerTest {
             jsc.parallelize(java.util.stream.IntStream.range(0, 1000).boxed().toList(), 4).foreach(i -> acc.add(1));
             jsc.sc().listenerBus().waitUntilEmpty();
             assertEquals(1000, p.rowsDone());
+        }
+    }
+
+    /** While tasks run, their counts arrive with the heartbeats: progress is seen before any task ends. */
+    @Test
+    void progressArrivesWhileTheTasksRun() throws Exception {
+        try (JavaSparkContext jsc = new JavaSparkContext(GradientJob.configure(new SparkConf().setMaster("local[2]").setAppName("ProgressListenerTest"))
+                .set("spark.ui.enabled", "false").set("spark.executor.heartbeatInterval", "500ms"))) {
+            jsc.setLogLevel("WARN");
+            LongAccumulator acc = jsc.sc().longAccumulator("gradspark rows");
+            ProgressListener p = new ProgressListener(80, acc, 0);
+            java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+            jsc.sc().addSparkListener(p);
+            jsc.sc().addSparkListener(new org.apache.spark.scheduler.SparkListener() {
+                @Override public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd end) { ended.set(true); }
+            });
+            Thread job = new Thread(() -> jsc.parallelize(java.util.stream.IntStream.range(0, 80).boxed().toList(), 2).foreach(i -> {
+                Thread.sleep(50);   // 2 s a task
+                acc.add(1);
+            }));
+            job.start();
+            long seenWhileRunning = 0;
+            while (job.isAlive()) {
+                if (!ended.get()) seenWhileRunning = Math.max(seenWhileRunning, p.rowsDone());
+                Thread.sleep(20);
+            }
+            assertTrue(seenWhileRunning > 0, "rows seen before the first task ended: " + seenWhileRunning);
+            jsc.sc().listenerBus().waitUntilEmpty();
+            assertEquals(80, p.rowsDone());
         }
     }
 }
