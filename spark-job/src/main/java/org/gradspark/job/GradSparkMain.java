@@ -72,7 +72,9 @@ public final class GradSparkMain {
             out.printf("GradSpark %s: %d rows%s in %d partitions on %s, %.2f s (%.0f rows/s); backend %s; sum of outputs %.6g%n",
                     cfg.mode() == JobConfig.Mode.HVP ? "hvp" : "grad", r.rows(), r.skippedRows() == 0 ? "" : " (" + r.skippedRows() + " skipped, "
                             + (r.rows() - r.skippedRows()) + " used)", r.partitions(), r.summary().get("master"),
-                    (Double) r.summary().get("wall_s"), (Double) r.summary().get("rows_per_s"), r.summary().get("backend"), r.outputSum());
+                    (Double) r.summary().get("wall_s"), (Double) r.summary().get("rows_per_s"),
+                    // In local mode this JVM has logged "GradSpark backend: NAME on DEVICE": the name is enough here.
+                    jsc.master().startsWith("local") ? cfg.backend() : r.summary().get("backend"), r.outputSum());
             out.println("GradSpark wrote " + org.gradspark.job.io.Storage.display(r.out()));
             return 0;
         } catch (Exception | Error e) {   // Scala code throws checked exceptions undeclared

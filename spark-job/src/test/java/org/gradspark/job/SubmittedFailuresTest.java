@@ -48,7 +48,8 @@ class SubmittedFailuresTest {
 
     /**
      * Exit code; one error line, the last on stderr, starting "gradspark" and naming every part (before
-     * it only GradSpark's own progress lines, Spark's progress bar and Aparapi's start-up warning);
+     * it only GradSpark's own progress lines, Spark's progress bar and, with an OpenCL backend, Aparapi's
+     * start-up warning);
      * no trace, no incubator-module warning, no temporary left.
      */
     static void assertFailure(LocalCluster.Run r, int code, Path dir, String... named) {
@@ -73,6 +74,34 @@ class SubmittedFailuresTest {
         LocalCluster.Run r = submit(Map.of("OCL_ICD_VENDORS", dir.resolve("no-vendors").toString(), "OCL_ICD_FILENAMES", ""), List.of(),
                 "--backend", "opencl", "--synthetic", "100", "--out", dir.resolve("out").toString());
         assertFailure(r, 2, dir, "--backend opencl", "no OpenCL device");
+    }
+
+    /** spark-submit would print its whole usage text and exit 1; the script names the option it meant. */
+    @Test
+    void aMistypedSparkSubmitOption() {
+        LocalCluster.Run r = submit(Map.of(), List.of("--mater", "local[2]"), "--synthetic", "100");
+        assertFailure(r, 2, dir, "gradspark-submit: unknown spark-submit option --mater; did you mean --master?");
+        assertEquals(1, r.stderr().strip().lines().count(), r.stderr());
+        assertEquals("", r.stdout());
+        r = submit(Map.of(), List.of("--backend", "cpu"), "--synthetic", "100");
+        assertFailure(r, 2, dir, "unknown spark-submit option --backend", "after COMMAND");
+    }
+
+    /**
+     * Aparapi's native "untested OpenCL platform" warning only when the backend is OpenCL's (not when
+     * auto looks for a GPU and finds none), and the summary names the backend the log line described.
+     */
+    @Test
+    void aQuietConsoleOnTheCpu() {
+        for (String backend : List.of("cpu", "auto")) {
+            LocalCluster.Run r = submit(Map.of(), List.of(), "--backend", backend, "--synthetic", "100", "--out", dir.resolve(backend).toString());
+            assertEquals(0, r.exitCode(), r.stderr());
+            String logged = r.stderr().lines().filter(l -> l.contains("GradSpark backend: ")).findFirst().orElseThrow();
+            if (backend.equals("cpu") || logged.endsWith("(no OpenCL GPU found)")) {
+                assertFalse(r.stderr().contains("untested OpenCL platform"), r.stderr());
+            }
+            assertTrue(r.stdout().contains("; backend " + backend + "; sum of outputs"), r.stdout());
+        }
     }
 
     @Test
