@@ -69,12 +69,7 @@ public final class GradSparkMain {
         try (jsc) {
             jsc.setLogLevel(conf.get("spark.gradspark.logLevel", "WARN"));
             GradientJob.Result r = GradientJob.run(jsc, checked);
-            out.printf("GradSpark %s: %d rows%s in %d partitions on %s, %.2f s (%.0f rows/s); backend %s; sum of outputs %.6g%n",
-                    cfg.mode() == JobConfig.Mode.HVP ? "hvp" : "grad", r.rows(), r.skippedRows() == 0 ? "" : " (" + r.skippedRows() + " skipped, "
-                            + (r.rows() - r.skippedRows()) + " used)", r.partitions(), r.summary().get("master"),
-                    (Double) r.summary().get("wall_s"), (Double) r.summary().get("rows_per_s"),
-                    // In local mode this JVM has logged "GradSpark backend: NAME on DEVICE": the name is enough here.
-                    jsc.master().startsWith("local") ? cfg.backend() : r.summary().get("backend"), r.outputSum());
+            printSummary(out, jsc, cfg, r);
             out.println("GradSpark wrote " + org.gradspark.job.io.Storage.display(r.out()));
             return 0;
         } catch (Exception | Error e) {   // Scala code throws checked exceptions undeclared
@@ -97,6 +92,16 @@ public final class GradSparkMain {
         }
         // In local mode this JVM runs the tasks: a backend it cannot start is known before Spark starts.
         if (conf.get("spark.master").startsWith("local")) requireBackend(cfg.backend());
+    }
+
+    /** The run's one summary line. */
+    private static void printSummary(PrintStream out, JavaSparkContext jsc, JobConfig cfg, GradientJob.Result r) {
+        out.printf("GradSpark %s: %d rows%s in %d partitions on %s, %.2f s (%.0f rows/s); backend %s; sum of outputs %.6g%n",
+                cfg.mode() == JobConfig.Mode.HVP ? "hvp" : "grad", r.rows(), r.skippedRows() == 0 ? "" : " (" + r.skippedRows() + " skipped, "
+                        + (r.rows() - r.skippedRows()) + " used)", r.partitions(), r.summary().get("master"),
+                (Double) r.summary().get("wall_s"), (Double) r.summary().get("rows_per_s"),
+                // In local mode this JVM has logged "GradSpark backend: NAME on DEVICE": the name is enough here.
+                jsc.master().startsWith("local") ? cfg.backend() : r.summary().get("backend"), r.outputSum());
     }
 
     /** The one line and exit code for a job that failed once Spark had started. */
