@@ -232,12 +232,24 @@ public final class Evaluator implements AutoCloseable {
         if (master.equals("local") || master.startsWith("local[")) {
             java.util.regex.Matcher m = java.util.regex.Pattern.compile("local\\[(\\d+|\\*)").matcher(master);
             int tasks = !m.find() ? 1 : m.group(1).equals("*") ? Runtime.getRuntime().availableProcessors() : Integer.parseInt(m.group(1));
-            JobModel.checkTaskSize(cfg.layers(), cfg.dtype(), cfg.chunkRows(), Runtime.getRuntime().maxMemory(), tasks, "--driver-memory");
+            JobModel.checkTaskSize(cfg.layers(), cfg.dtype(), cfg.chunkRows(), directions(cfg), Runtime.getRuntime().maxMemory(), tasks, "--driver-memory");
         } else {
             int tasks = Math.max(1, conf.getInt("spark.executor.cores", 1) / Math.max(1, conf.getInt("spark.task.cpus", 1)));
-            JobModel.checkTaskSize(cfg.layers(), cfg.dtype(), cfg.chunkRows(), conf.getSizeAsBytes("spark.executor.memory", "1g"), tasks,
+            JobModel.checkTaskSize(cfg.layers(), cfg.dtype(), cfg.chunkRows(), directions(cfg), conf.getSizeAsBytes("spark.executor.memory", "1g"), tasks,
                     "--executor-memory (spark.executor.memory)");
         }
+    }
+
+    /** Values an activation carries in a task: 1, or with a per-example operator its tangents along the in directions (and second-order terms). */
+    private static int directions(JobConfig cfg) {
+        if (!cfg.inputsWanted()) return 1;
+        int in = cfg.layers()[0];
+        return switch (cfg.derivative()) {
+            case LAPLACIAN -> in + 2;
+            case JACOBIAN -> in + 1;
+            case HESSIAN_DIAGONAL -> 2 * in + 1;
+            case NESTED, GRAD -> 1;
+        };
     }
 
     /** Unpersists the kept rows and destroys the storage broadcast. */

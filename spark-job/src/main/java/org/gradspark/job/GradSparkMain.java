@@ -138,7 +138,10 @@ public final class GradSparkMain {
     private static Thread interruptNotice(PrintStream err) {
         Thread t = new Thread(() -> {
             INTERRUPTED.set(true);
-            err.println("gradspark: interrupted; nothing was written to --out");
+            String log = System.getProperty("gradspark.logFile");
+            // A TERM or Ctrl-C, or Spark exiting the JVM after a fatal error in a task (an OutOfMemoryError in local mode).
+            err.println("gradspark: stopped before the end (interrupted, or a fatal error in a task such as running out of memory"
+                    + (log != null ? ": see " + log : "") + "); nothing was written to --out");
             err.flush();
             System.setErr(new PrintStream(java.io.OutputStream.nullOutputStream()));
         }, "gradspark-interrupt");

@@ -66,20 +66,23 @@ public final class JobModel {
     /**
      * Refuses an MLP whose tasks cannot fit in the heap that runs them, before any task starts: each
      * task holds the weights, their float64 partial sums and one chunk's gradient, and the
-     * activations of {@code --chunk-rows} rows (each layer's input, output and their cotangents);
+     * activations of {@code --chunk-rows} rows (each layer's input, output and their cotangents),
+     * each carried with {@code directions} values (1; a per-example operator's sweep carries the
+     * tangents along every input direction too);
      * {@code tasks} run at once in a heap of {@code heapBytes} (the driver's in local mode, else
      * {@code spark.executor.memory}), named by {@code setting}. A lower bound, like {@link #checkSize}.
      */
-    public static void checkTaskSize(int[] layers, DType dtype, int chunkRows, long heapBytes, int tasks, String setting) {
+    public static void checkTaskSize(int[] layers, DType dtype, int chunkRows, int directions, long heapBytes, int tasks, String setting) {
         long item = dtype == DType.FLOAT32 ? 4 : 8, params = 0, widths = 0;
         for (int k = 0; k + 1 < layers.length; k++) params += (long) layers[k] * layers[k + 1] + layers[k + 1];
         for (int w : layers) widths += w;
-        long perTask = params * (item + 8) + 4L * chunkRows * widths * item;
+        long perTask = params * (item + 8) + 4L * chunkRows * widths * item * directions;
         long need = params * item + tasks * perTask;
         if (need > heapBytes) {
-            throw new BadInputException(String.format(java.util.Locale.ROOT, "--layers %s with --chunk-rows %d: %d task%s at once need at least %.1f GiB"
-                    + " (weights, float64 partial sums, a chunk's gradient and activations: %.2f GiB a task), more than the %.1f GiB heap of %s:"
-                    + " lower --chunk-rows or raise %s", joined(layers), chunkRows, tasks, tasks == 1 ? "" : "s", need / (double) (1L << 30),
+            throw new BadInputException(String.format(java.util.Locale.ROOT, "--layers %s with --chunk-rows %d%s: %d task%s at once need at least %.1f GiB"
+                    + " (weights, float64 partial sums, a chunk's gradient and activations%s: %.2f GiB a task), more than the %.1f GiB heap of %s:"
+                    + " lower --chunk-rows or raise %s", joined(layers), chunkRows, directions == 1 ? "" : " and " + directions + " values per activation",
+                    tasks, tasks == 1 ? "" : "s", need / (double) (1L << 30), directions == 1 ? "" : " with their tangents", 
                     perTask / (double) (1L << 30), heapBytes / (double) (1L << 30), setting.startsWith("--driver") ? "the driver, which runs the tasks in local mode"
                             : "each executor", setting));
         }

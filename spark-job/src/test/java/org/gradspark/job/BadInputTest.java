@@ -566,12 +566,19 @@ class BadInputTest {
                 "lower --chunk-rows or raise --driver-memory");
     }
 
+    /** A per-example Laplacian carries every activation's tangents along the 64 input directions: refused before it runs out of memory (was an OutOfMemoryError, then 'interrupted'). */
+    @Test
+    void oversizedOperatorSweeps() {
+        assertRejected(List.of("--synthetic", "10", "--layers", "64,256,256,256,1", "--wrt", "inputs", "--derivative", "laplacian", "--chunk-rows", "200000"),
+                "--layers 64,256,256,256,1 with --chunk-rows 200000 and 66 values per activation: ", "activations with their tangents", "lower --chunk-rows");
+    }
+
     /** On a cluster the executors' heap is spark.executor.memory, with spark.executor.cores tasks at once. */
     @Test
     void oversizedTasksOnExecutors() {
-        JobModel.checkTaskSize(new int[] {8, 512, 512, 3}, org.gradspark.ad.DType.FLOAT32, 10_000, 1L << 30, 1, "--executor-memory (spark.executor.memory)");
+        JobModel.checkTaskSize(new int[] {8, 512, 512, 3}, org.gradspark.ad.DType.FLOAT32, 10_000, 1, 1L << 30, 1, "--executor-memory (spark.executor.memory)");
         org.gradspark.job.io.BadInputException e = org.junit.jupiter.api.Assertions.assertThrows(org.gradspark.job.io.BadInputException.class, () -> JobModel.checkTaskSize(new int[] {8, 512, 512, 3},
-                org.gradspark.ad.DType.FLOAT32, 100_000, 1L << 30, 4, "--executor-memory (spark.executor.memory)"));
+                org.gradspark.ad.DType.FLOAT32, 100_000, 1, 1L << 30, 4, "--executor-memory (spark.executor.memory)"));
         assertEquals("--layers 8,512,512,3 with --chunk-rows 100000: 4 tasks at once need at least 6.2 GiB (weights, float64 partial sums, a chunk's"
                 + " gradient and activations: 1.55 GiB a task), more than the 1.0 GiB heap of each executor: lower --chunk-rows or raise"
                 + " --executor-memory (spark.executor.memory)", e.getMessage());

@@ -180,7 +180,7 @@ class SubmittedFailuresTest {
         p.destroy();   // SIGTERM to the JVM (the script execs it)
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the job did not stop");
         LocalCluster.Run r = LocalCluster.await(p, logs, TIMEOUT);
-        assertTrue(r.stderr().contains("gradspark: interrupted; nothing was written to --out"), r.stderr());
+        assertTrue(r.stderr().contains("gradspark: stopped before the end (interrupted, or a fatal error in a task such as running out of memory") && r.stderr().contains("nothing was written to --out"), r.stderr());
         assertFalse(r.stderr().contains("\tat "), r.stderr());
         assertFalse(Files.exists(out));
         assertFalse(temporaryExists(), "the temporary was left");
