@@ -105,6 +105,12 @@ public record JobConfig(
                 vector, reduction, partitions, dtype, backend, chunkRows, onNan, out, repeat, inputGradsFormat, checkFinite, name, rows);
     }
 
+    /** The same job writing to another --out (fit checks its inputs against a directory its checkpoints are not in). */
+    public JobConfig withOut(String dir) {
+        return new JobConfig(modelClass, layers, activation, weights, seed, input, featuresCol, syntheticRows, sens, labels, loss, wrt, order, derivative,
+                mode, vector, reduction, partitions, dtype, backend, chunkRows, onNan, dir, repeat, inputGradsFormat, checkFinite, inputName, inputParts);
+    }
+
     /** The same job with the MLP's widths (read from --weights when --layers was not given). */
     public JobConfig withLayers(int[] widths) {
         return new JobConfig(modelClass, widths, activation, weights, seed, input, featuresCol, syntheticRows, sens, labels, loss, wrt, order, derivative,

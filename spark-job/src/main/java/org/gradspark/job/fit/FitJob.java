@@ -61,7 +61,7 @@ public final class FitJob {
         FitOutput.State state = FitOutput.check(storage, out, fc.job().qualified(storage).inputFiles(), resumeDir);
         // fit writes --out itself (checkpoints as it goes): the job's own check of --out, for an output
         // written at the end, is given a path inside it that never exists.
-        JobConfig probe = JobOptionsBridge.withOut(fc.job(), Storage.child(out, "_fit_unused_job_out"));
+        JobConfig probe = fc.job().withOut(Storage.child(out, "_fit_unused_job_out"));
         JobInputs inputs = JobInputs.check(probe, storage);
         if (inputs.pending()) {
             throw new BadInputException("--input " + Storage.display(inputs.cfg().input()) + ": fit reads .npy rows or --synthetic (Parquet and CSV: not yet)");
@@ -174,30 +174,6 @@ public final class FitJob {
             return storage.qualify(path);
         } catch (BadInputException e) {
             throw new BadInputException(option + " " + e.getMessage(), e);
-        }
-    }
-
-    /**
-     * The job's configuration with another --out. JobConfig has no wither for it and is being
-     * reshaped by its own owners, so this copies the record component by component (the record's
-     * canonical constructor), whatever components it has.
-     */
-    static final class JobOptionsBridge {
-        private JobOptionsBridge() {}
-
-        static JobConfig withOut(JobConfig cfg, String out) {
-            try {
-                java.lang.reflect.RecordComponent[] rc = JobConfig.class.getRecordComponents();
-                Object[] values = new Object[rc.length];
-                Class<?>[] types = new Class<?>[rc.length];
-                for (int i = 0; i < rc.length; i++) {
-                    types[i] = rc[i].getType();
-                    values[i] = rc[i].getName().equals("out") ? out : rc[i].getAccessor().invoke(cfg);
-                }
-                return JobConfig.class.getDeclaredConstructor(types).newInstance(values);
-            } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException("cannot copy the job's configuration", e);
-            }
         }
     }
 
