@@ -40,11 +40,8 @@ public final class GradSparkMain {
             out.println("usage: gradspark-submit [spark-submit options] grad [job options]\n\n" + JobOptions.usage());
             return 0;
         }
-        SparkConf conf = new SparkConf();
-        if (!conf.contains("spark.master")) conf.setMaster("local[*]");
-        if (!conf.contains("spark.app.name")) conf.setAppName("GradSpark grad");
-        Map<String, String> keys = new HashMap<>();
-        for (scala.Tuple2<String, String> kv : conf.getAll()) keys.put(kv._1(), kv._2());
+        SparkConf conf = submittedConf("GradSpark grad");
+        Map<String, String> keys = keysOf(conf);
         JobConfig cfg;
         JobInputs checked;
         try {
@@ -92,6 +89,21 @@ public final class GradSparkMain {
         }
         // In local mode this JVM runs the tasks: a backend it cannot start is known before Spark starts.
         if (conf.get("spark.master").startsWith("local")) requireBackend(cfg.backend());
+    }
+
+    /** What spark-submit gave this JVM (system properties), with local[*] and {@code appName} where it gave none. */
+    public static SparkConf submittedConf(String appName) {   // public: fit's too (org.gradspark.job.fit.FitMain)
+        SparkConf conf = new SparkConf();
+        if (!conf.contains("spark.master")) conf.setMaster("local[*]");
+        if (!conf.contains("spark.app.name")) conf.setAppName(appName);
+        return conf;
+    }
+
+    /** The conf's keys and values, for the job options' {@code spark.gradspark.*} keys and the storage settings. */
+    public static Map<String, String> keysOf(SparkConf conf) {
+        Map<String, String> keys = new HashMap<>();
+        for (scala.Tuple2<String, String> kv : conf.getAll()) keys.put(kv._1(), kv._2());
+        return keys;
     }
 
     /** The run's one summary line. */

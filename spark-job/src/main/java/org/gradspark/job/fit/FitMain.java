@@ -2,7 +2,6 @@ package org.gradspark.job.fit;
 
 import java.io.PrintStream;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.Map;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -24,11 +23,8 @@ public final class FitMain {
             out.println("usage: gradspark-submit [spark-submit options] fit [job options] [fit options]\n\n" + FitOptions.usage());
             return 0;
         }
-        SparkConf conf = new SparkConf();
-        if (!conf.contains("spark.master")) conf.setMaster("local[*]");
-        if (!conf.contains("spark.app.name")) conf.setAppName("GradSpark fit");
-        Map<String, String> keys = new HashMap<>();
-        for (scala.Tuple2<String, String> kv : conf.getAll()) keys.put(kv._1(), kv._2());
+        SparkConf conf = GradSparkMain.submittedConf("GradSpark fit");
+        Map<String, String> keys = GradSparkMain.keysOf(conf);
         FitJob.Prepared prepared;
         try {
             FitOptions.FitConfig fc = FitOptions.parse(keys, args);
