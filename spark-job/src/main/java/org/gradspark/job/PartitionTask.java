@@ -305,6 +305,7 @@ public final class PartitionTask implements java.io.Serializable {
     private final class PartWriter {
         private final String attempt, file;
         private final long rows;
+        private java.io.OutputStream stream;   // opened with the task, before any chunk: the attempt file exists from the start
         private Npy.RowWriter writer;
         private boolean done;
 
@@ -318,6 +319,9 @@ public final class PartitionTask implements java.io.Serializable {
                     throw new BadInputException("--out " + Storage.display(cfg.out()) + ": " + executorAndHost() + " cannot see the driver's temporary output "
                             + Storage.display(inputGrads) + ": executors need a filesystem they all reach (HDFS, object storage, or a shared mount)");
                 }
+                // Now, not at the first chunk: a job stopped meanwhile has its temporary output removed by the
+                // driver's shutdown hook, and a file created after that would bring the directory back.
+                stream = storage.value().create(attempt);
             } catch (java.io.IOException e) {
                 throw Storage.unchecked("cannot write " + Storage.display(attempt), e);
             }
@@ -328,7 +332,7 @@ public final class PartitionTask implements java.io.Serializable {
             try {
                 if (writer == null) {
                     int[] d = chunk.shape().dims();
-                    writer = new Npy.RowWriter(storage.value().create(attempt), Storage.display(file), cfg.dtype(), rows, java.util.Arrays.copyOfRange(d, 1, d.length));
+                    writer = new Npy.RowWriter(stream, Storage.display(file), cfg.dtype(), rows, java.util.Arrays.copyOfRange(d, 1, d.length));
                 }
                 writer.append(chunk);
             } catch (java.io.IOException e) {
@@ -356,6 +360,7 @@ public final class PartitionTask implements java.io.Serializable {
             if (done) return;
             try {
                 if (writer != null) writer.close();
+                else if (stream != null) stream.close();
             } catch (java.io.IOException | IllegalStateException ignored) {
                 // incomplete on purpose
             }
