@@ -69,6 +69,7 @@ public final class CoreEndToEnd {
             chunks.add(new Tensor[] {x, s, labels});
         }
         var chosen = Backends.require(cfg.backend());
+        Backends.use(chosen);   // this benchmark's JVM, its worker threads included, runs on the one backend it measures
         String backend = chosen.name() + " on " + chosen.device();
         Work work = new Work(cfg, weights, what, chunks, threads);
         double[] times = new double[repeats], warmupTimes = new double[warmup];

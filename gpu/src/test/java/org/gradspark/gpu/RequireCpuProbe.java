@@ -8,6 +8,8 @@ public final class RequireCpuProbe {
 
     public static void main(String[] args) {
         System.out.println("backend=" + Backends.require("cpu").name());
-        System.out.println("current=" + Backends.current().name());
+        try (Backends.Scope s = Backends.scoped(Backends.require("cpu"))) {
+            System.out.println("current=" + Backends.current().name());
+        }
     }
 }

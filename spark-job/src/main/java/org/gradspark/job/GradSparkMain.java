@@ -78,8 +78,8 @@ public final class GradSparkMain {
 
     /** The Spark settings a job needs: the warm-up plugin with the job's model; a backend this JVM cannot start, in local mode. */
     public static void configure(SparkConf conf, JobConfig cfg) {   // public: fit's too (org.gradspark.job.fit.FitMain)
-        // The backend is selected once per JVM by the tasks themselves (Backends.require), and by the
-        // warm-up of the job's model, which starts with each executor (GradSparkPlugin) unless a key says none.
+        // Each task runs on the job's backend (Backends.scoped in its thread), as does the warm-up of
+        // the job's model, which starts with each executor (GradSparkPlugin) unless a key says none.
         if (!conf.contains(GradSparkPlugin.KEY)) conf.set(GradSparkPlugin.KEY, GradSparkPlugin.specOf(cfg));
         // Progress inside the partitions reaches the driver with the executors' heartbeats (Spark's default: every 10 s).
         if (!conf.contains("spark.executor.heartbeatInterval")) conf.set("spark.executor.heartbeatInterval", "3s");

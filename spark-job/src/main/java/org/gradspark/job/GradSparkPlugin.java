@@ -16,7 +16,7 @@ import org.gradspark.ad.batch.BatchGradient;
 /**
  * Warms up each executor as it starts, in a daemon thread, so that it overlaps the executor's (and,
  * in local mode, the SparkContext's) start instead of slowing the first chunks: the job's backend
- * is selected ({@link Backends#require}, as the tasks do) and a tiny gradient of the job's own
+ * is made ({@link Backends#require}) and, on it (as the tasks run, {@link Backends#scoped}), a tiny gradient of the job's own
  * model (16 synthetic rows, its depth, activation and loss, widths capped at 64) runs until the JIT
  * has compiled its kernels (2,000 times, or 4 seconds). {@code spark.gradspark.warmUp} holds the model's options, which
  * gradspark-submit's CLI sets ({@code none}: no warm-up). On a cluster it also sizes the CPU
@@ -50,17 +50,20 @@ public final class GradSparkPlugin implements SparkPlugin {
         return cfg.loss() == JobConfig.Loss.NONE ? spec : spec + " --loss " + cfg.loss().name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
-    /** Runs the tiny gradient; returns how many times it ran. A backend that cannot start fails the job's tasks, with one line; not here. */
-    static int warmUp(String spec) {
+    /** What a warm-up did: how many gradients it ran, on which backend (null: none started). */
+    record WarmUp(int gradients, String backend) {}
+
+    /** Runs the tiny gradient. A backend that cannot start fails the job's tasks, with one line; not here. */
+    static WarmUp warmUp(String spec) {
         System.Logger log = System.getLogger("org.gradspark.warmup");
         long t0 = System.nanoTime();
         int done = 0;
+        String ranOn = null;
         try {
             List<String> args = new java.util.ArrayList<>(List.of(spec.split("\\s+")));
             args.addAll(List.of("--synthetic", String.valueOf(ROWS), "--out", "unused", "--seed", "0"));
             if (args.contains("--loss")) args.addAll(List.of("--labels", "unused"));
             JobConfig cfg = JobOptions.parse(Map.of(), args.toArray(new String[0]));
-            Backends.require(cfg.backend());
             // The job's depth, activation, loss, dtype and backend at widths of at most 64: the same kernels
             // (the JIT compiles code paths, not sizes; BLAS is native), without the big layers' matrix products.
             int[] widths = java.util.Arrays.stream(cfg.layers()).map(w -> Math.min(w, MAX_WIDTH)).toArray();
@@ -72,17 +75,20 @@ public final class GradSparkPlugin implements SparkPlugin {
             Shape outShape = loss == null ? Shape.of(ROWS, out) : Shape.of(ROWS);
             BatchGradient.Request what = new BatchGradient.Request(true, null, 0, 1.0);
             long deadline = t0 + SECONDS * 1_000_000_000L;
-            while (done < REPEATS && System.nanoTime() < deadline) {
-                BatchGradient.chunk(m.network(), loss, m.params(), x, null, labels, null, outShape, what);
-                done++;
+            try (Backends.Scope onTheJobsBackend = Backends.scoped(Backends.require(cfg.backend()))) {
+                ranOn = Backends.current().name();
+                while (done < REPEATS && System.nanoTime() < deadline) {
+                    BatchGradient.chunk(m.network(), loss, m.params(), x, null, labels, null, outShape, what);
+                    done++;
+                }
             }
         } catch (RuntimeException e) {
             log.log(System.Logger.Level.DEBUG, "GradSpark: no warm-up: " + e, e);
-            return done;
+            return new WarmUp(done, ranOn);
         }
         log.log(System.Logger.Level.INFO, String.format(Locale.ROOT, "GradSpark: warmed up (%s, widths at most %d) with %d gradients of %d rows in %.1f s",
                 spec, MAX_WIDTH, done, ROWS, (System.nanoTime() - t0) / 1e9));
-        return done;
+        return new WarmUp(done, ranOn);
     }
 
     /**

@@ -207,6 +207,14 @@ public final class PartitionTask implements java.io.Serializable {
         } catch (IllegalStateException | IllegalArgumentException e) {
             throw new BadInputException("--backend " + cfg.backend() + " on " + executorAndHost() + ": " + e.getMessage(), e);
         }
+        // The job's backend, for this task's thread only: another job's tasks in this JVM keep theirs.
+        try (Backends.Scope onTheJobsBackend = Backends.scoped(backend)) {
+            return run(index, chunks, scale, weights, vector, sample, rowsDone, backend, start, cpuStart);
+        }
+    }
+
+    private PartitionResult run(int index, Iterator<Chunk> chunks, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector,
+                                Evaluator.RowSample sample, org.apache.spark.util.LongAccumulator rowsDone, Backend backend, long start, long cpuStart) {
         JobModel model = JobModel.build(cfg, weights);
         Cell net = model.network(), loss = JobModel.loss(cfg.loss());
         List<Parameter> params = model.params();

@@ -22,10 +22,12 @@ class GradSparkPluginTest {
                 "--dtype", "float64", "--synthetic", "10");
         String spec = GradSparkPlugin.specOf(cfg);
         assertEquals("--backend reference --dtype float64 --layers 5,7,3 --activation sigmoid --loss softmax-cross-entropy", spec);
-        assertTrue(GradSparkPlugin.warmUp(spec) > 0, "gradients run");
-        assertEquals("reference", Backends.current().name());
-        assertTrue(GradSparkPlugin.warmUp(GradSparkPlugin.specOf(job("--layers", "4,2", "--backend", "reference", "--synthetic", "3"))) > 0);
-        assertEquals(0, GradSparkPlugin.warmUp("--backend nosuch --layers 4,2"), "a backend that cannot start is the tasks' error, not the warm-up's");
+        GradSparkPlugin.WarmUp done = GradSparkPlugin.warmUp(spec);
+        assertTrue(done.gradients() > 0, "gradients run");
+        assertEquals("reference", done.backend(), "on the job's backend");
+        assertTrue(GradSparkPlugin.warmUp(GradSparkPlugin.specOf(job("--layers", "4,2", "--backend", "reference", "--synthetic", "3"))).gradients() > 0);
+        assertEquals(new GradSparkPlugin.WarmUp(0, null), GradSparkPlugin.warmUp("--backend nosuch --layers 4,2"),
+                "a backend that cannot start is the tasks' error, not the warm-up's");
         assertEquals("none", GradSparkPlugin.specOf(job("--model-class", "org.example.Net", "--synthetic", "3")));
     }
 }

@@ -1,14 +1,13 @@
 package org.gradspark.ad.backend;
 
 /**
- * The JVM system properties the backends read (set with {@code -Dname=value}; the job sets the
- * first for every executor from {@code --backend}). One list, so that none is read under a name
+ * The JVM system properties the backends read (set with {@code -Dname=value}). One list, so that none is read under a name
  * the README does not give.
  */
 public final class BackendSettings {
     private BackendSettings() {}
 
-    /** {@code auto | cpu | opencl | reference}: the JVM's backend. */
+    /** {@code auto | cpu | opencl | reference}: the JVM's default backend (threads outside a {@link Backends#scoped} block). */
     public static final String BACKEND = "gradspark.backend";
     /** Threads of the CPU backend's elementwise kernels (default: the machine's cores; on a cluster the job sets spark.executor.cores). */
     public static final String CPU_THREADS = "gradspark.cpu.threads";

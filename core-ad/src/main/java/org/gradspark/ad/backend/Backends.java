@@ -2,57 +2,108 @@ package org.gradspark.ad.backend;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.ServiceLoader;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Which backend the primitives call: one per JVM, chosen from the system property
- * {@code gradspark.backend} ({@code reference}, or {@code cpu | opencl | auto} from module gpu),
- * by default {@code auto} when module gpu is on the class path, else {@code reference}. Backends
- * other than the reference register through {@link ServiceLoader}. An unknown or unusable choice
- * is an error naming it, never a quiet fallback; the choice and its device are logged once.
+ * Which backend the primitives call. A job's work chooses its own: {@link #scoped} makes a backend
+ * the current one of the calling thread until the scope closes, so two jobs in one JVM (two Spark
+ * jobs of one application, each task on its own thread) run side by side on different backends.
+ * A thread without a scope uses the JVM's default, chosen from the system property
+ * {@code gradspark.backend} ({@code reference}, or {@code cpu | opencl | auto} from module gpu), by
+ * default {@code auto} when module gpu is on the class path, else {@code reference}; {@link #use}
+ * replaces it. Backends other than the reference register through {@link ServiceLoader}. An unknown
+ * or unusable choice is an error naming it, never a quiet fallback; each backend is logged once,
+ * with its device, when first made.
+ *
+ * <pre>{@code
+ * try (Backends.Scope s = Backends.scoped(Backends.require("reference"))) {
+ *     Tensor g = new GradOperation().apply(net).call(x);   // every op of this thread on the reference backend
+ * }
+ * }</pre>
  */
 public final class Backends {
     public static final String PROPERTY = BackendSettings.BACKEND;
-    private static volatile Backend current;
+    private static volatile Backend jvmDefault;
+    private static final ThreadLocal<Backend> SCOPED = new ThreadLocal<>();
+    // One instance per name, so that a device (an OpenCL context, a thread pool) is opened once per JVM.
+    private static final Map<String, Backend> BY_NAME = new ConcurrentHashMap<>();
 
     private Backends() {}
 
+    /** The calling thread's backend: its innermost {@link #scoped} one, else the JVM's default. */
     public static Backend current() {
-        Backend b = current;
+        Backend s = SCOPED.get();
+        return s != null ? s : jvmDefault();
+    }
+
+    /** The JVM's default backend (what threads without a scope use). */
+    public static Backend jvmDefault() {
+        Backend b = jvmDefault;
         if (b == null) {
             synchronized (Backends.class) {
-                if (current == null) {
+                if (jvmDefault == null) {
                     String name = System.getProperty(PROPERTY);
-                    use(byName(name != null ? name : defaultName()));
+                    use(require(name != null ? name : defaultName()));
                 }
-                b = current;
+                b = jvmDefault;
             }
         }
         return b;
     }
 
-    /** Selects the backend for this JVM and logs it with the device that runs it. */
+    /** Replaces the JVM's default backend (threads inside a {@link #scoped} block keep theirs). */
     public static synchronized void use(Backend backend) {
-        current = backend;
-        System.getLogger("org.gradspark.backend").log(System.Logger.Level.INFO,
-                "GradSpark backend: " + backend.name() + " on " + backend.device());
+        jvmDefault = backend;
     }
 
     /**
-     * The backend named {@code name}, made this JVM's backend if another one was current (a job
-     * that asks for a backend gets it on every executor, also when no system property said so).
+     * The backend named {@code name}, made once per JVM and logged with its device then. When the
+     * JVM's default has that name it is the one returned (an application, or a test, may install a
+     * configured instance with {@link #use}). Does not change the JVM's default, and does not start
+     * it: asking for {@code cpu} must not probe OpenCL (the default, auto, does, and PoCL's LLVM
+     * takes over the JVM's signal handlers).
      *
-     * @throws IllegalArgumentException for an unknown name, or one whose device is missing
+     * @throws IllegalArgumentException for an unknown name
      */
-    public static synchronized Backend require(String name) {
-        // The field, not current(): asking for a backend must not start the default one first (auto
-        // probes OpenCL, which loads the driver, and PoCL's LLVM takes over the JVM's signal handlers).
-        Backend b = current;
-        if (b == null || !b.name().equals(name)) {
-            b = byName(name);
-            use(b);
+    public static Backend require(String name) {
+        Backend d = jvmDefault;
+        if (d != null && d.name().equals(name)) return d;
+        return BY_NAME.computeIfAbsent(name, n -> {
+            Backend b = byName(n);
+            System.getLogger("org.gradspark.backend").log(System.Logger.Level.INFO, "GradSpark backend: " + b.name() + " on " + b.device());
+            return b;
+        });
+    }
+
+    /**
+     * Makes {@code backend} the calling thread's until the returned scope is closed (scopes nest;
+     * closing restores the one before). Other threads are not affected.
+     */
+    public static Scope scoped(Backend backend) {
+        Backend before = SCOPED.get();
+        SCOPED.set(java.util.Objects.requireNonNull(backend, "backend"));
+        return new Scope(before);
+    }
+
+    /** A thread's backend for the length of a try-with-resources block. */
+    public static final class Scope implements AutoCloseable {
+        private final Backend before;
+        private final Thread owner = Thread.currentThread();
+        private boolean closed;
+
+        private Scope(Backend before) {
+            this.before = before;
         }
-        return b;
+
+        @Override public void close() {
+            if (closed) return;
+            if (Thread.currentThread() != owner) throw new IllegalStateException("a backend scope is closed by the thread that opened it");
+            closed = true;
+            if (before == null) SCOPED.remove();
+            else SCOPED.set(before);
+        }
     }
 
     private static String defaultName() {
@@ -70,6 +121,7 @@ public final class Backends {
         return names;
     }
 
+    /** A new instance of the backend named {@code name} (no device touched yet); {@link #require} keeps one per JVM. */
     public static Backend byName(String name) {
         List<String> known = new ArrayList<>();
         known.add(ReferenceBackend.INSTANCE.name());
