@@ -75,11 +75,13 @@ public final class Primitives {
                 return num == null ? null : div(num, square(b));
             });
     /**
-     * d/da = b a^(b-1), taken as 0 where b = 0 (not 0 * 0^-1 = NaN at a = 0), with b = 0 replaced by 1
-     * under the mask so that higher orders through the masked branch stay finite too: x^n at 0 has the
-     * derivatives JAX and PyTorch give to every order. d/db = y log(a), with log's argument 1 where
-     * a = 0 (JAX's rule: 0 for 0^b with b >= 0). The second-order rule differentiates these again:
-     * f_aa = b d/da[a^(b-1)], f_ab = f_a log a + a^(b-1), f_bb = y log^2 a (the same masks at 0).
+     * d/da = b a^(b-1), taken as 0 at a = b = 0 (not 0 * 0^-1 = NaN): x^n at 0 has the derivatives JAX's
+     * integer_pow and PyTorch give to every order. The mask is that point alone, not every b = 0: at
+     * b = 0 and a != 0 the derivative in b of f_a is 1/a (JAX's testPowSecondDerivative), which a mask
+     * over b = 0 would cut. d/db = y log(a), with log's argument 1 where a = 0 (JAX's rule: 0 for 0^b
+     * with b >= 0). The second-order rule differentiates these again: f_aa = b d/da[a^(b-1)] (masked
+     * at a = b = 0 like f_a), f_ab = f_a log a + a^(b-1) with a^(b-1) taken as 0 at a = 0 (f_ab's limit
+     * there for b > 1; for b <= 1 it is infinite), f_bb = y log^2 a (log's mask at a = 0).
      */
     public static final Primitive POW = binary("pow", BinaryOp.POW, (g, a, b, y, n) -> new Tensor[] {
             n[0] ? mul(g, powBaseDerivative(a, b)) : null,
@@ -88,10 +90,7 @@ public final class Primitives {
             (u, v, a, b, y, sum) -> {
                 Tensor aa = product(u[0], v[0], sum), ab = cross(u, v, sum), bb = product(u[1], v[1], sum);
                 Tensor r = null;
-                if (aa != null) {
-                    Tensor bIsZero = equal(b, zerosLike(b));
-                    r = mul(aa, where(bIsZero, 0.0, mul(b, powBaseDerivative(a, sub(b, 1)))));
-                }
+                if (aa != null) r = mul(aa, exponentTimes(a, b, e -> powBaseDerivative(a, sub(e, 1))));
                 if (ab != null) {
                     Tensor aIsZero = equal(a, zerosLike(a));
                     Tensor fab = add(mul(powBaseDerivative(a, b), logOfBase(a)), where(aIsZero, 0.0, pow(where(aIsZero, 1.0, a), sub(b, 1))));
@@ -524,11 +523,22 @@ public final class Primitives {
         return log(where(equal(a, zerosLike(a)), 1.0, a));
     }
 
-    /** b a^(b-1) where b != 0, else 0; b is 1 under the mask, so no branch divides by zero at any order. */
+    /** d/da a^b = b a^(b-1), 0 at a = b = 0 (see {@link #exponentTimes}). */
     private static Tensor powBaseDerivative(Tensor a, Tensor b) {
-        Tensor bIsZero = equal(b, zerosLike(b));
-        Tensor safeB = where(bIsZero, 1.0, b);
-        return where(bIsZero, 0.0, mul(safeB, pow(a, sub(safeB, 1))));
+        return exponentTimes(a, b, e -> pow(a, sub(e, 1)));
+    }
+
+    /**
+     * {@code b * power(b)}, for a power of a that may be infinite at a = 0 (a^(b-1), d/da a^(b-1)): 0 at
+     * a = b = 0, where it would be 0 * inf = NaN, and only there, so that its derivatives in b pass
+     * everywhere else (at b = 0, d/db [b a^(b-1)] = 1/a). Under the mask b is 1, so that the branch the
+     * mask discards stays finite at every order (its cotangents and tangents there are 0, and 0 * inf
+     * would be NaN).
+     */
+    private static Tensor exponentTimes(Tensor a, Tensor b, java.util.function.UnaryOperator<Tensor> power) {
+        Tensor zeroToTheZero = mul(equal(a, zerosLike(a)), equal(b, zerosLike(b)));
+        Tensor safeB = where(zeroToTheZero, 1.0, b);
+        return where(zeroToTheZero, 0.0, mul(safeB, power.apply(safeB)));
     }
 
     static int[] inversePermutation(int[] perm) {
