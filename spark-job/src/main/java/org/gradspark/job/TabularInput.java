@@ -37,15 +37,20 @@ final class TabularInput {
     /** The directory (inside the job's temporary output, removed before the commit) that the rows are written to. */
     static final String ROWS_DIR = "_rows";
 
-    /** Reads a Parquet or CSV file (every numeric column, or the array column {@code featuresCol}) into .npy parts under {@code dir}. */
+    /**
+     * Reads a Parquet or CSV file or directory (every numeric column, or the array column
+     * {@code featuresCol}) into .npy parts under {@code dir}. The path is read as it is named: Spark
+     * is given it with its glob characters escaped.
+     */
     static RowSource.NpyParts materialize(JavaSparkContext jsc, String input, String featuresCol, boolean nullIsAnError, Storage storage, String dir) {
         SparkSession spark = SparkSession.builder().sparkContext(jsc.sc()).getOrCreate();
         Dataset<Row> df;
         String where = "--input " + Storage.display(input);
+        String literal = Storage.globEscaped(input);
         try {
             df = input.toLowerCase(Locale.ROOT).endsWith(".csv")
-                    ? spark.read().option("header", "true").option("inferSchema", "true").csv(input)
-                    : spark.read().parquet(input);
+                    ? spark.read().option("header", "true").option("inferSchema", "true").csv(literal)
+                    : spark.read().parquet(literal);
         } catch (Exception e) {  // also Spark's checked SparkException (a footer that cannot be read)
             throw new BadInputException(where + ": cannot be read: " + firstLine(e.getMessage()));
         }

@@ -1,0 +1,99 @@
+package org.gradspark.job;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+import org.gradspark.ad.DType;
+import org.gradspark.ad.Tensor;
+import org.gradspark.job.io.Npy;
+import org.gradspark.job.io.Npz;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What the options mean, through the real {@code submit-scripts/gradspark-submit} (issue 23, item 4):
+ * a path is that path, not a glob.
+ */
+class SubmittedOptionsTest {
+    static final Duration TIMEOUT = Duration.ofMinutes(3);
+
+    /** Every glob character Hadoop knows, a space and a percent sign (with hex digits after it, as a URI escape has). */
+    static final String ODD = "[1]{a,b}?* %41";
+
+    @TempDir
+    Path dir;
+
+    private LocalCluster.Run submit(String command, String... options) {
+        List<String> cmd = new ArrayList<>(List.of(LocalCluster.script("gradspark-submit"), "--master", "local[2]", "--conf", "spark.ui.enabled=false", command));
+        cmd.addAll(Arrays.asList(options));
+        return LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("run-" + System.nanoTime()), cmd.toArray(new String[0]));
+    }
+
+    /** {@code rows} CSV lines of 4 numbers (row i holds i/8, -i/16, 1, i%3; row 0 is 0.0,0.0,1,0), after a header line when {@code header}. */
+    private Path csv(String name, int rows, boolean header) throws IOException {
+        StringBuilder b = new StringBuilder(header ? "a,b,c,d\n" : "");
+        for (int i = 0; i < rows; i++) b.append(String.format(Locale.ROOT, "%s,%s,1,%d%n", i / 8.0, -i / 16.0, i % 3));
+        return Files.writeString(dir.resolve(name), b.toString());
+    }
+
+    /**
+     * A CSV and a Parquet dataset whose names hold glob characters are read alone, beside files their
+     * names match as globs ({@code x?.csv} read {@code xa.csv} too: 610 rows for 600; {@code x[1].csv}
+     * was PATH_NOT_FOUND), and beside the name a URI decoder would make of {@code %41}. The readers
+     * that never globbed (.npz weights, .npy sensitivities) and the writers (--out, a Parquet
+     * input_grads/) take such names too.
+     */
+    @Test
+    void aPathIsThatPathNotAGlob() throws IOException {
+        Path named = csv("x" + ODD + ".csv", 600, true);
+        csv("x1aZ %41.csv", 10, true);          // matches x[1]{a,b}?* %41.csv as a glob
+        csv("x1bZZ %41.csv", 7, true);          // so does this
+        csv("x" + ODD.replace("%41", "A") + ".csv", 5, true);
+        Path weights = dir.resolve("w" + ODD + ".npz");
+        Npz.write(weights, JobModel.initialWeights(new int[] {4, 2, 1}, DType.FLOAT32, 7));
+        Path csvOut = dir.resolve("out" + ODD);
+        LocalCluster.Run r = submit("grad", "--layers", "4,2,1", "--input", named.toString(), "--weights", weights.toString(), "--out", csvOut.toString());
+        LocalCluster.succeeded(r);
+        assertTrue(r.stdout().contains("GradSpark grad: 600 rows in "), r.stdout());
+        assertTrue(Files.exists(csvOut.resolve("grads.npz")), "no grads.npz in " + csvOut);
+
+        Path parquet = dir.resolve("p" + ODD + ".parquet");
+        parquets(Map.of(parquet, 300, dir.resolve("p1aZ %41.parquet"), 11));
+        Path sens = dir.resolve("s" + ODD + ".npy");
+        Npy.write(sens, Tensor.uniform(3, -1, 1, DType.FLOAT32, 300, 1));
+        Path parquetOut = dir.resolve("pout" + ODD);
+        r = submit("grad", "--layers", "4,2,1", "--input", parquet.toString(), "--sens", sens.toString(), "--wrt", "all", "--input-grads-format", "parquet",
+                "--out", parquetOut.toString());
+        LocalCluster.succeeded(r);
+        assertTrue(r.stdout().contains("GradSpark grad: 300 rows in "), r.stdout());
+        try (java.util.stream.Stream<Path> parts = Files.list(parquetOut.resolve("input_grads"))) {
+            assertTrue(parts.anyMatch(p -> p.toString().endsWith(".parquet")), "no Parquet part in " + parquetOut.resolve("input_grads"));
+        }
+    }
+
+    /** Parquet datasets (directories) of the given rows of 4 doubles, each written under a plain name and renamed. */
+    private void parquets(Map<Path, Integer> rowsByDir) throws IOException {
+        SparkSession spark = SparkSession.builder().master("local[1]").appName("parquet fixture").config("spark.ui.enabled", "false").getOrCreate();
+        try {
+            for (Map.Entry<Path, Integer> e : rowsByDir.entrySet()) {
+                Path plain = dir.resolve("parquet-" + System.nanoTime());
+                spark.range(e.getValue()).selectExpr("id / 8.0 as a", "-id / 16.0 as b", "1.0 as c", "cast(id % 3 as double) as d").coalesce(1)
+                        .write().parquet(plain.toString());
+                Files.move(plain, e.getKey());
+            }
+        } finally {
+            spark.stop();
+        }
+    }
+}
