@@ -77,7 +77,8 @@ public final class JobOptions {
      */
     public static JobConfig parse(Map<String, String> sparkConf, String... args) {
         JobOptions o = new JobOptions();
-        CommandLine cl = new CommandLine(o).setOverwrittenOptionsAllowed(true).setCaseInsensitiveEnumValuesAllowed(true);
+        // A value is what was written: "--out @x" is the path @x, not the contents of the file x (picocli's @-files).
+        CommandLine cl = new CommandLine(o).setOverwrittenOptionsAllowed(true).setCaseInsensitiveEnumValuesAllowed(true).setExpandAtFiles(false);
         List<String> all = new ArrayList<>();
         Map<String, String> keyOf = new java.util.HashMap<>();
         for (Map.Entry<String, String> e : new TreeMap<>(sparkConf).entrySet()) {

@@ -22,8 +22,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * What the options mean, through the real {@code submit-scripts/gradspark-submit} (issue 23, item 4):
- * a path is that path, not a glob.
+ * What the options mean, through the real {@code submit-scripts/gradspark-submit} (issue 23, items 4
+ * and 5): a path is that path (no globs, no {@code @file}).
  */
 class SubmittedOptionsTest {
     static final Duration TIMEOUT = Duration.ofMinutes(3);
@@ -94,6 +94,30 @@ class SubmittedOptionsTest {
             }
         } finally {
             spark.stop();
+        }
+    }
+
+    /**
+     * picocli replaced a value "@FILE" by FILE's contents: {@code --out @evil} wrote where the file
+     * {@code evil} said, also as a key ({@code --conf spark.gradspark.out=@evil}) and in fit. Each run's
+     * working directory holds the file {@code evil}; {@code @evil} is a directory beside it.
+     */
+    @Test
+    void anAtSignStartsAPathLikeAnyOtherCharacter() throws IOException {
+        String script = LocalCluster.script("gradspark-submit");
+        String[][] runs = {
+            {script, "--master", "local[2]", "--conf", "spark.ui.enabled=false", "grad", "--layers", "4,2,1", "--synthetic", "64", "--out", "@evil"},
+            {script, "--master", "local[2]", "--conf", "spark.ui.enabled=false", "--conf", "spark.gradspark.out=@evil", "grad", "--layers", "4,2,1",
+                "--synthetic", "64"},
+            {script, "--master", "local[2]", "--conf", "spark.ui.enabled=false", "fit", "--layers", "4,1", "--synthetic", "64", "--iterations", "1",
+                "--out", "@evil"}};
+        for (String[] run : runs) {
+            Path cwd = Files.createDirectories(dir.resolve("run-" + System.nanoTime()));
+            Files.writeString(cwd.resolve("evil"), cwd.resolve("hijacked").toString());
+            LocalCluster.succeeded(LocalCluster.run(TIMEOUT, Map.of(), cwd, run));
+            String what = String.join(" ", Arrays.copyOfRange(run, 5, run.length));
+            assertTrue(Files.exists(cwd.resolve("@evil/_SUCCESS")), what + " did not write @evil");
+            assertFalse(Files.exists(cwd.resolve("hijacked")), what + " wrote where the file evil says");
         }
     }
 }

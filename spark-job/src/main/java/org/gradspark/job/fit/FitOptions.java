@@ -52,7 +52,8 @@ public final class FitOptions {
      */
     public static FitConfig parse(Map<String, String> sparkConf, String... args) {
         FitOptions o = new FitOptions();
-        CommandLine cl = new CommandLine(o).setOverwrittenOptionsAllowed(true);
+        // A value is what was written: "--resume @x" is the path @x, not the contents of the file x (picocli's @-files).
+        CommandLine cl = new CommandLine(o).setOverwrittenOptionsAllowed(true).setExpandAtFiles(false);
         List<String> all = new ArrayList<>();
         Map<String, String> jobKeys = new HashMap<>();
         for (Map.Entry<String, String> e : new TreeMap<>(sparkConf).entrySet()) {
