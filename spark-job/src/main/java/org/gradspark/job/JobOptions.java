@@ -31,6 +31,9 @@ public final class JobOptions {
     @Option(names = "--seed") long seed = 42;
     @Option(names = "--input", description = ".npy, .parquet or .csv of N rows") String input;
     @Option(names = "--features-col", description = "parquet/csv: the array column of features (default: every column)") String featuresCol;
+    @Option(names = "--csv-header", arity = "1", paramLabel = "true|false",
+            description = "whether each .csv file's first line names the columns; with true, a first line of numbers only is refused")
+    boolean csvHeader = true;
     @Option(names = "--synthetic", description = "N synthetic rows when there is no --input") long synthetic = 100_000;
     @Option(names = "--sens", description = ".npy N x out sensitivities (default ones)") String sens;
     @Option(names = "--labels", description = ".npy labels for --loss") String labels;
@@ -68,6 +71,8 @@ public final class JobOptions {
     private boolean syntheticGiven;
     // Whether --layers was on the command line: without it, --weights gives the widths.
     private boolean layersGiven;
+    // Whether --csv-header was on the command line (the defaults file always sets its key).
+    private boolean csvHeaderGiven;
 
     /**
      * Parses the flags after the {@code spark.gradspark.*} keys (which they override). Reads no
@@ -93,7 +98,7 @@ public final class JobOptions {
             }
             all.add(flag);
             all.add(e.getValue());
-            if (Arrays.stream(args).noneMatch(a -> a.equals(flag) || a.startsWith(flag + "="))) keyOf.put(flag, e.getKey());
+            if (!given(args, flag)) keyOf.put(flag, e.getKey());
         }
         all.addAll(Arrays.asList(args));
         try {
@@ -107,9 +112,14 @@ public final class JobOptions {
             throw new BadInputException("bad option: " + msg + " (gradspark-submit grad --help lists the options)");
         }
         o.keyOf = keyOf;
-        o.syntheticGiven = Arrays.stream(args).anyMatch(a -> a.equals("--synthetic") || a.startsWith("--synthetic="));
-        o.layersGiven = Arrays.stream(args).anyMatch(a -> a.equals("--layers") || a.startsWith("--layers="));
+        o.syntheticGiven = given(args, "--synthetic");
+        o.layersGiven = given(args, "--layers");
+        o.csvHeaderGiven = given(args, "--csv-header");
         return o.toConfig();
+    }
+
+    private static boolean given(String[] args, String flag) {
+        return Arrays.stream(args).anyMatch(a -> a.equals(flag) || a.startsWith(flag + "="));
     }
 
     /** The usage text. */
@@ -162,7 +172,10 @@ public final class JobOptions {
         if (featuresCol != null && (input == null || !TabularInput.handles(input))) {
             throw new BadInputException(opt("--features-col") + ": only used with a .parquet or .csv --input");
         }
-        return new JobConfig(modelCls, widths, act, weights, seed, input, featuresCol, input == null ? synthetic : 0, sens, labels,
+        if (csvHeaderGiven && (input == null || !TabularInput.isCsv(input))) {
+            throw new BadInputException("--csv-header " + csvHeader + ": only used with a .csv --input");
+        }
+        return new JobConfig(modelCls, widths, act, weights, seed, input, featuresCol, csvHeader, input == null ? synthetic : 0, sens, labels,
                 lossKind, wrtKind, order, deriv, m, vector,
                 choice(opt("--reduction"), reduction, JobConfig.Reduction.class), partitions, dt, backend, chunkRows,
                 choice(opt("--on-nan"), onNan, JobConfig.OnNan.class), out, repeat,

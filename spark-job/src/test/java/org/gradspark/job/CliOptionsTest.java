@@ -20,7 +20,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** The options as the command line reads them (no Spark): a value starting with {@code @} is that value (not a file's contents). */
+/**
+ * The options as the command line reads them (no Spark): a value starting with {@code @} is that value
+ * (not a file's contents), and {@code --csv-header} reads true or false from a flag or its key.
+ */
 class CliOptionsTest {
     @TempDir
     Path dir;
@@ -37,5 +40,17 @@ class CliOptionsTest {
         assertEquals(at, fit.resume());
         assertEquals(at, fit.job().out());
         assertEquals(at, fit.job().sens());
+    }
+
+    @Test
+    void csvHeaderFromAFlagOrItsKey() {
+        assertTrue(JobOptions.parse(Map.of(), "--input", "x.csv").csvHeader());
+        assertFalse(JobOptions.parse(Map.of(), "--input", "x.csv", "--csv-header", "false").csvHeader());
+        assertFalse(JobOptions.parse(Map.of(JobOptions.KEY_PREFIX + "csv-header", "false"), "--input", "x.csv").csvHeader());
+        assertTrue(JobOptions.parse(Map.of(JobOptions.KEY_PREFIX + "csv-header", "false"), "--input", "x.csv", "--csv-header=true").csvHeader());
+        BadInputException notABoolean = assertThrows(BadInputException.class, () -> JobOptions.parse(Map.of(), "--input", "x.csv", "--csv-header", "no"));
+        assertTrue(notABoolean.getMessage().contains("--csv-header") && notABoolean.getMessage().contains("'no' is not a boolean"), notABoolean.getMessage());
+        BadInputException notACsv = assertThrows(BadInputException.class, () -> JobOptions.parse(Map.of(), "--input", "x.npy", "--csv-header", "false"));
+        assertEquals("--csv-header false: only used with a .csv --input", notACsv.getMessage());
     }
 }

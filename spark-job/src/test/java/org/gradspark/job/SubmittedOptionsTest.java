@@ -22,8 +22,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * What the options mean, through the real {@code submit-scripts/gradspark-submit} (issue 23, items 4
- * and 5): a path is that path (no globs, no {@code @file}).
+ * What the options mean, through the real {@code submit-scripts/gradspark-submit} (issue 23, items 4,
+ * 5, 12): a path is that path (no globs, no {@code @file}), and a CSV's first line is a header only
+ * when {@code --csv-header} says so and a header-less CSV is not silently one row short.
  */
 class SubmittedOptionsTest {
     static final Duration TIMEOUT = Duration.ofMinutes(3);
@@ -95,6 +96,22 @@ class SubmittedOptionsTest {
         } finally {
             spark.stop();
         }
+    }
+
+    /**
+     * A CSV without a header line lost its first row (599 of 600, exit 0): by default one line says to
+     * pass --csv-header false, which reads all 600.
+     */
+    @Test
+    void aCsvWithoutAHeaderLineIsRefusedUnlessCsvHeaderFalse() throws IOException {
+        Path rows = csv("rows.csv", 600, false);
+        Path out = dir.resolve("out");
+        LocalCluster.Run r = submit("grad", "--layers", "4,2,1", "--input", rows.toString(), "--out", out.toString());
+        SubmittedFailuresTest.assertFailure(r, 2, dir, "--input " + rows + ": its first line (0.0,0.0,1,0) holds only numbers", "--csv-header false");
+        assertFalse(Files.exists(out));
+        r = submit("grad", "--layers", "4,2,1", "--input", rows.toString(), "--csv-header", "false", "--out", out.toString());
+        LocalCluster.succeeded(r);
+        assertTrue(r.stdout().contains("GradSpark grad: 600 rows in "), r.stdout());
     }
 
     /**
