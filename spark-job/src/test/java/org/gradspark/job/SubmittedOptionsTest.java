@@ -23,8 +23,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What the options mean, through the real {@code submit-scripts/gradspark-submit} (issue 23, items 4,
- * 5, 12): a path is that path (no globs, no {@code @file}), and a CSV's first line is a header only
- * when {@code --csv-header} says so and a header-less CSV is not silently one row short.
+ * 5, 12, 15): a path is that path (no globs, no {@code @file}), a CSV's first line is a header only
+ * when {@code --csv-header} says so and a header-less CSV is not silently one row short, and
+ * {@code tutorial --help} answers without running the tutorial.
  */
 class SubmittedOptionsTest {
     static final Duration TIMEOUT = Duration.ofMinutes(3);
@@ -136,5 +137,15 @@ class SubmittedOptionsTest {
             assertTrue(Files.exists(cwd.resolve("@evil/_SUCCESS")), what + " did not write @evil");
             assertFalse(Files.exists(cwd.resolve("hijacked")), what + " wrote where the file evil says");
         }
+    }
+
+    /** tutorial --help ran the tutorial; it prints a usage line and exits 0, and tutorial refuses options it does not have. */
+    @Test
+    void tutorialHelp() {
+        LocalCluster.Run r = submit("tutorial", "--help");
+        assertEquals(0, r.exitCode(), r.stderr());
+        assertTrue(r.stdout().startsWith("usage: gradspark-submit [spark-submit options] tutorial\n"), r.stdout());
+        assertFalse(r.stdout().contains("In [2]"), "the tutorial ran:\n" + r.stdout());
+        SubmittedFailuresTest.assertFailure(submit("tutorial", "--layers", "4,1"), 2, dir, "tutorial takes no options, got '--layers'");
     }
 }
