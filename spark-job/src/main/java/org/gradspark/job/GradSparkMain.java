@@ -26,10 +26,7 @@ public final class GradSparkMain {
             out.println("usage: gradspark-submit [spark-submit options] grad [job options] | fit [job options] [fit options] | tutorial\n\n" + JobOptions.usage());
             return args.length == 0 ? 2 : 0;
         }
-        if (args[0].equals("tutorial")) {
-            org.gradspark.ad.tutorial.TutorialExamples.main(new String[0]);
-            return 0;
-        }
+        if (args[0].equals("tutorial")) return tutorial(java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
         if (args[0].equals("fit")) return org.gradspark.job.fit.FitMain.run(java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
         if (!args[0].equals("grad")) {
             err.println("gradspark: unknown command '" + args[0] + "' (expected grad, fit or tutorial)");
@@ -74,6 +71,22 @@ public final class GradSparkMain {
         } finally {
             Runtime.getRuntime().removeShutdownHook(interrupted);
         }
+    }
+
+    /** {@code tutorial}: the examples, or with {@code --help} what it does; it takes no other option. */
+    private static int tutorial(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0) {
+            org.gradspark.ad.tutorial.TutorialExamples.main(new String[0]);
+            return 0;
+        }
+        if (args[0].equals("--help") || args[0].equals("-h")) {
+            out.println("usage: gradspark-submit [spark-submit options] tutorial\n\nRuns the six examples of MindSpore's GradOperation tutorial"
+                    + " (gradients with respect to an input and a weight, with sensitivities, with and without stop_gradient, a second derivative)"
+                    + " and prints their results. It takes no options.");
+            return 0;
+        }
+        err.println("gradspark: tutorial takes no options, got '" + args[0] + "' (gradspark-submit tutorial --help)");
+        return 2;
     }
 
     /** The Spark settings a job needs: the warm-up plugin with the job's model; a backend this JVM cannot start, in local mode. */

@@ -52,7 +52,7 @@ public final class GradientJob {
         if (!checked.pending()) return run(jsc, checked, null);
         JobConfig q = checked.cfg();
         return runMaterialized(jsc, checked, "--input " + Storage.display(q.input()),
-                (st, dir) -> TabularInput.materialize(jsc, q.input(), q.featuresCol(), q.onNan() == JobConfig.OnNan.FAIL, st, dir));
+                (st, dir) -> TabularInput.materialize(jsc, q.input(), q.featuresCol(), q.csvHeader(), q.onNan() == JobConfig.OnNan.FAIL, st, dir));
     }
 
     /**

@@ -16,6 +16,7 @@ public record JobConfig(
         long seed,
         String input,                 // null: synthetic rows; .npy, or .parquet/.csv (read with Spark)
         String featuresCol,           // parquet/csv: an array column of features; null: every column
+        boolean csvHeader,            // csv: each file's first line names the columns
         long syntheticRows,
         String sens,                  // null: ones
         String labels,                // null: no loss
@@ -101,19 +102,19 @@ public record JobConfig(
      * {@code name} still names the rows' origin in error messages.
      */
     public JobConfig withRows(RowSource.NpyParts rows, String name) {
-        return new JobConfig(modelClass, layers, activation, weights, seed, null, null, syntheticRows, sens, labels, loss, wrt, order, derivative, mode,
+        return new JobConfig(modelClass, layers, activation, weights, seed, null, null, csvHeader, syntheticRows, sens, labels, loss, wrt, order, derivative, mode,
                 vector, reduction, partitions, dtype, backend, chunkRows, onNan, out, repeat, inputGradsFormat, checkFinite, name, rows);
     }
 
     /** The same job writing to another --out (fit checks its inputs against a directory its checkpoints are not in). */
     public JobConfig withOut(String dir) {
-        return new JobConfig(modelClass, layers, activation, weights, seed, input, featuresCol, syntheticRows, sens, labels, loss, wrt, order, derivative,
+        return new JobConfig(modelClass, layers, activation, weights, seed, input, featuresCol, csvHeader, syntheticRows, sens, labels, loss, wrt, order, derivative,
                 mode, vector, reduction, partitions, dtype, backend, chunkRows, onNan, dir, repeat, inputGradsFormat, checkFinite, inputName, inputParts);
     }
 
     /** The same job with the MLP's widths (read from --weights when --layers was not given). */
     public JobConfig withLayers(int[] widths) {
-        return new JobConfig(modelClass, widths, activation, weights, seed, input, featuresCol, syntheticRows, sens, labels, loss, wrt, order, derivative,
+        return new JobConfig(modelClass, widths, activation, weights, seed, input, featuresCol, csvHeader, syntheticRows, sens, labels, loss, wrt, order, derivative,
                 mode, vector, reduction, partitions, dtype, backend, chunkRows, onNan, out, repeat, inputGradsFormat, checkFinite, inputName, inputParts);
     }
 
@@ -124,7 +125,7 @@ public record JobConfig(
      * @throws BadInputException naming the option whose path has no filesystem or is not a path
      */
     public JobConfig qualified(org.gradspark.job.io.Storage storage) {
-        return new JobConfig(modelClass, layers, activation, q(storage, "--weights", weights), seed, q(storage, "--input", input), featuresCol,
+        return new JobConfig(modelClass, layers, activation, q(storage, "--weights", weights), seed, q(storage, "--input", input), featuresCol, csvHeader,
                 syntheticRows, q(storage, "--sens", sens), q(storage, "--labels", labels), loss, wrt, order, derivative, mode, q(storage, "--vector", vector),
                 reduction, partitions, dtype, backend, chunkRows, onNan, q(storage, "--out", out), repeat, inputGradsFormat, checkFinite, inputName, inputParts);
     }

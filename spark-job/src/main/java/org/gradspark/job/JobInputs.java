@@ -31,7 +31,8 @@ public record JobInputs(JobConfig cfg, Map<String, Tensor> weights, List<String>
 
     /**
      * Checks a job whose rows are named by {@code cfg} ({@code --input} or {@code --synthetic}); a
-     * Parquet or CSV input is checked to exist and left pending.
+     * Parquet or CSV input is checked to exist (a CSV's header lines too, with {@code --csv-header true})
+     * and left pending.
      *
      * @throws BadInputException naming the option and file (and key or row) at fault
      */
@@ -44,6 +45,7 @@ public record JobInputs(JobConfig cfg, Map<String, Tensor> weights, List<String>
             } catch (java.io.IOException e) {
                 throw new BadInputException("--input " + Storage.failure(cfg.input(), e).getMessage(), e);
             }
+            if (cfg.csvHeader() && TabularInput.isCsv(cfg.input())) TabularInput.requireHeaderLines(storage, cfg.input());
             return fixed;
         }
         RowSource input;

@@ -19,34 +19,44 @@ import picocli.CommandLine.Option;
  * {@code spark.gradspark.name} (from {@code conf/gradspark-defaults.conf} or {@code --conf});
  * flags on the command line win. Bad values are {@link BadInputException}s naming the option.
  */
-@Command(name = "grad", mixinStandardHelpOptions = false, description = "Computes gradients over a partitioned batch on Spark.")
+@Command(name = "grad", mixinStandardHelpOptions = false, showDefaultValues = true, description = "Computes gradients over a partitioned batch on Spark.")
 public final class JobOptions {
     public static final String KEY_PREFIX = "spark.gradspark.";
 
-    @Option(names = "--model", description = "mlp (built in) or class (with --model-class)") String model = "mlp";
-    @Option(names = "--model-class", description = "a user Cell with a no-argument constructor") String modelClass;
-    @Option(names = "--layers", description = "widths, input first: 8,32,32,3") String layers = "8,32,32,3";
-    @Option(names = "--activation", description = "tanh|sin|sigmoid|relu|identity") String activation = "tanh";
-    @Option(names = "--weights", description = ".npz with w0,b0,w1,b1,...") String weights;
-    @Option(names = "--seed") long seed = 42;
-    @Option(names = "--input", description = ".npy, .parquet or .csv of N rows") String input;
-    @Option(names = "--features-col", description = "parquet/csv: the array column of features (default: every column)") String featuresCol;
-    @Option(names = "--synthetic", description = "N synthetic rows when there is no --input") long synthetic = 100_000;
-    @Option(names = "--sens", description = ".npy N x out sensitivities (default ones)") String sens;
-    @Option(names = "--labels", description = ".npy labels for --loss") String labels;
-    @Option(names = "--loss", description = "mse|softmax-cross-entropy (needs --labels)") String loss;
+    // Every option's help names its default: picocli adds "Default: VALUE" (showDefaultValues); an
+    // option without one says "  Default: none" and what happens then.
+    @Option(names = "--model", description = "mlp (the built-in MLP of --layers) or class (with --model-class)") String model = "mlp";
+    @Option(names = "--model-class", description = {"a user Cell with a no-argument constructor, instead of the MLP (its jar via --jars)",
+        "  Default: none (the MLP)"}) String modelClass;
+    @Option(names = "--layers", description = "the MLP's widths, input first (with --weights and no --layers: the weights' shapes)")
+    String layers = "8,32,32,3";
+    @Option(names = "--activation", description = "tanh|sin|sigmoid|relu|identity, after every layer but the last") String activation = "tanh";
+    @Option(names = "--weights", description = {".npz with w0,b0,w1,b1,... (w_k [in, out], b_k [out])", "  Default: none (drawn from --seed)"}) String weights;
+    @Option(names = "--seed", description = "seed of the drawn weights and of the --synthetic rows") long seed = 42;
+    @Option(names = "--input", description = {".npy, .parquet or .csv of N rows of features (a Parquet/CSV directory: every file in it)",
+        "  Default: none (--synthetic rows)"}) String input;
+    @Option(names = "--features-col", description = {"parquet/csv: the array column of features", "  Default: none (every column, all numeric)"})
+    String featuresCol;
+    // picocli leaves a boolean's default out of the help unless told.
+    @Option(names = "--csv-header", arity = "1", paramLabel = "true|false", showDefaultValue = CommandLine.Help.Visibility.ALWAYS,
+            description = "whether each .csv file's first line names the columns; with true, a first line of numbers only is refused")
+    boolean csvHeader = true;
+    @Option(names = "--synthetic", description = "N synthetic rows (uniform in [-1, 1), drawn from --seed) when there is no --input") long synthetic = 100_000;
+    @Option(names = "--sens", description = {".npy N x out output sensitivities", "  Default: none (ones)"}) String sens;
+    @Option(names = "--labels", description = {".npy labels for --loss", "  Default: none (no loss)"}) String labels;
+    @Option(names = "--loss", description = {"mse|softmax-cross-entropy (needs --labels)", "  Default: none (the model's outputs)"}) String loss;
     @Option(names = "--wrt", description = "weights|inputs|all") String wrt = "weights";
     @Option(names = "--order", description = "input derivative order K (--derivative nested)") int order = 1;
     @Option(names = "--derivative", description = "nested|grad|laplacian|hessian-diagonal|jacobian: the per-example input derivative with --wrt inputs|all;"
             + " nested: MindSpore's nesting of order --order; the others are per-example operators of the outputs")
     String derivative = "nested";
     @Option(names = "--mode", description = "grad|hvp") String mode = "grad";
-    @Option(names = "--vector", description = ".npz direction for hvp, the weights' keys") String vector;
+    @Option(names = "--vector", description = {".npz direction for --mode hvp, the weights' keys", "  Default: none"}) String vector;
     @Option(names = "--reduction", description = "sum|mean") String reduction = "sum";
-    @Option(names = "--partitions", description = "0: Spark's default parallelism") int partitions = 0;
+    @Option(names = "--partitions", description = "partitions of the rows; 0: Spark's default parallelism") int partitions = 0;
     @Option(names = "--dtype", description = "float32|float64") String dtype = "float32";
     @Option(names = "--backend", description = "the kernels: auto, or a backend of this build (listed below)") String backend = "auto";
-    @Option(names = "--chunk-rows", description = "rows per chunk inside a partition") int chunkRows = 4096;
+    @Option(names = "--chunk-rows", description = "rows per chunk inside a partition (executor memory follows this)") int chunkRows = 4096;
     @Option(names = "--on-nan", description = "fail|skip rows with NaN/Inf inputs") String onNan = "fail";
     @Option(names = "--out", description = "output directory (a Hadoop path: hdfs://, s3a://, file: or a bare path on fs.defaultFS)") String out = "gradspark-out";
     @Option(names = "--input-grads-format", description = "npy|parquet: input derivatives as input_grads/part-NNNNN.npy or a Parquet dataset (row, grad)")
@@ -68,6 +78,8 @@ public final class JobOptions {
     private boolean syntheticGiven;
     // Whether --layers was on the command line: without it, --weights gives the widths.
     private boolean layersGiven;
+    // Whether --csv-header was on the command line (the defaults file always sets its key).
+    private boolean csvHeaderGiven;
 
     /**
      * Parses the flags after the {@code spark.gradspark.*} keys (which they override). Reads no
@@ -77,7 +89,8 @@ public final class JobOptions {
      */
     public static JobConfig parse(Map<String, String> sparkConf, String... args) {
         JobOptions o = new JobOptions();
-        CommandLine cl = new CommandLine(o).setOverwrittenOptionsAllowed(true).setCaseInsensitiveEnumValuesAllowed(true);
+        // A value is what was written: "--out @x" is the path @x, not the contents of the file x (picocli's @-files).
+        CommandLine cl = new CommandLine(o).setOverwrittenOptionsAllowed(true).setCaseInsensitiveEnumValuesAllowed(true).setExpandAtFiles(false);
         List<String> all = new ArrayList<>();
         Map<String, String> keyOf = new java.util.HashMap<>();
         for (Map.Entry<String, String> e : new TreeMap<>(sparkConf).entrySet()) {
@@ -92,7 +105,7 @@ public final class JobOptions {
             }
             all.add(flag);
             all.add(e.getValue());
-            if (Arrays.stream(args).noneMatch(a -> a.equals(flag) || a.startsWith(flag + "="))) keyOf.put(flag, e.getKey());
+            if (!given(args, flag)) keyOf.put(flag, e.getKey());
         }
         all.addAll(Arrays.asList(args));
         try {
@@ -106,14 +119,33 @@ public final class JobOptions {
             throw new BadInputException("bad option: " + msg + " (gradspark-submit grad --help lists the options)");
         }
         o.keyOf = keyOf;
-        o.syntheticGiven = Arrays.stream(args).anyMatch(a -> a.equals("--synthetic") || a.startsWith("--synthetic="));
-        o.layersGiven = Arrays.stream(args).anyMatch(a -> a.equals("--layers") || a.startsWith("--layers="));
+        o.syntheticGiven = given(args, "--synthetic");
+        o.layersGiven = given(args, "--layers");
+        o.csvHeaderGiven = given(args, "--csv-header");
         return o.toConfig();
     }
 
-    /** The usage text. */
+    private static boolean given(String[] args, String flag) {
+        return Arrays.stream(args).anyMatch(a -> a.equals(flag) || a.startsWith(flag + "="));
+    }
+
+    /** The usage text: every option with its default. */
     public static String usage() {
-        return new CommandLine(new JobOptions()).getUsageMessage() + "Backends of this build: " + String.join(", ", org.gradspark.ad.backend.Backends.names()) + "\n";
+        return new CommandLine(new JobOptions()).getUsageMessage() + backendsLine();
+    }
+
+    /**
+     * The options' help (each with its default) without the synopsis, less the options named in
+     * {@code leftOut}: another command's usage lists the job options it takes ({@code fit}'s).
+     */
+    public static String optionHelp(Set<String> leftOut) {
+        CommandLine.Model.CommandSpec spec = new CommandLine(new JobOptions()).getCommandSpec();
+        for (String name : leftOut) spec.remove(java.util.Objects.requireNonNull(spec.findOption(name), name));
+        return new CommandLine.Help(spec, CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF)).optionList() + backendsLine();
+    }
+
+    private static String backendsLine() {
+        return "Backends of this build: " + String.join(", ", org.gradspark.ad.backend.Backends.names()) + "\n";
     }
 
     private JobConfig toConfig() {
@@ -161,7 +193,10 @@ public final class JobOptions {
         if (featuresCol != null && (input == null || !TabularInput.handles(input))) {
             throw new BadInputException(opt("--features-col") + ": only used with a .parquet or .csv --input");
         }
-        return new JobConfig(modelCls, widths, act, weights, seed, input, featuresCol, input == null ? synthetic : 0, sens, labels,
+        if (csvHeaderGiven && (input == null || !TabularInput.isCsv(input))) {
+            throw new BadInputException("--csv-header " + csvHeader + ": only used with a .csv --input");
+        }
+        return new JobConfig(modelCls, widths, act, weights, seed, input, featuresCol, csvHeader, input == null ? synthetic : 0, sens, labels,
                 lossKind, wrtKind, order, deriv, m, vector,
                 choice(opt("--reduction"), reduction, JobConfig.Reduction.class), partitions, dt, backend, chunkRows,
                 choice(opt("--on-nan"), onNan, JobConfig.OnNan.class), out, repeat,

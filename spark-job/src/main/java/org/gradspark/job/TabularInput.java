@@ -1,9 +1,15 @@
 package org.gradspark.job;
 
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.regex.Pattern;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
@@ -11,6 +17,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.NumericType;
+import org.apache.spark.sql.types.StringType;
 import org.apache.spark.sql.types.StructField;
 import org.gradspark.ad.DType;
 import org.gradspark.ad.Shape;
@@ -30,26 +37,96 @@ final class TabularInput {
     private TabularInput() {}
 
     static boolean handles(String input) {
-        String s = input.toLowerCase(Locale.ROOT);
-        return s.endsWith(".parquet") || s.endsWith(".csv");
+        return isCsv(input) || input.toLowerCase(Locale.ROOT).endsWith(".parquet");
+    }
+
+    static boolean isCsv(String input) {
+        return input.toLowerCase(Locale.ROOT).endsWith(".csv");
     }
 
     /** The directory (inside the job's temporary output, removed before the commit) that the rows are written to. */
     static final String ROWS_DIR = "_rows";
 
-    /** Reads a Parquet or CSV file (every numeric column, or the array column {@code featuresCol}) into .npy parts under {@code dir}. */
-    static RowSource.NpyParts materialize(JavaSparkContext jsc, String input, String featuresCol, boolean nullIsAnError, Storage storage, String dir) {
+    /**
+     * Reads a Parquet or CSV file or directory (every numeric column, or the array column
+     * {@code featuresCol}) into .npy parts under {@code dir}. The path is read as it is named: Spark
+     * is given it with its glob characters escaped. A CSV file's first line names the columns when
+     * {@code csvHeader} ({@link #requireHeaderLines} has checked it is not a row), else it is a row.
+     */
+    static RowSource.NpyParts materialize(JavaSparkContext jsc, String input, String featuresCol, boolean csvHeader, boolean nullIsAnError,
+                                          Storage storage, String dir) {
         SparkSession spark = SparkSession.builder().sparkContext(jsc.sc()).getOrCreate();
         Dataset<Row> df;
         String where = "--input " + Storage.display(input);
+        String literal = Storage.globEscaped(input);
         try {
-            df = input.toLowerCase(Locale.ROOT).endsWith(".csv")
-                    ? spark.read().option("header", "true").option("inferSchema", "true").csv(input)
-                    : spark.read().parquet(input);
+            df = isCsv(input)
+                    ? spark.read().option("header", csvHeader).option("inferSchema", "true").csv(literal)
+                    : spark.read().parquet(literal);
         } catch (Exception e) {  // also Spark's checked SparkException (a footer that cannot be read)
             throw new BadInputException(where + ": cannot be read: " + firstLine(e.getMessage()));
         }
+        if (isCsv(input) && !csvHeader && featuresCol == null && Arrays.stream(df.schema().fields()).allMatch(f -> f.dataType() instanceof StringType)) {
+            throw new BadInputException(where + ": every column holds text, as a header line would make them: --csv-header true (the default) reads"
+                    + " the first line as the column names");
+        }
         return materialize(df, where, featuresCol, nullIsAnError, storage, dir);
+    }
+
+    /** A number as a CSV file writes one (NumPy's savetxt and pandas' to_csv included): decimal, scientific, nan, inf. */
+    private static final Pattern NUMBER = Pattern.compile("[+-]?(\\d+(\\.\\d*)?|\\.\\d+)([eE][+-]?\\d+)?|[+-]?(?i:nan|inf|infinity)");
+
+    /** How much of a file is read for its first line. */
+    private static final int FIRST_LINE_BYTES = 64 << 10;
+
+    /**
+     * With {@code --csv-header true}, the first line of every CSV file Spark reads (the file, or each file
+     * under the directory, less Spark's hidden files: names starting with {@code _} or {@code .}) must
+     * name the columns: a line whose cells are all numbers is a file without a header, whose first row
+     * Spark would silently take as the names. Read on the driver before Spark starts.
+     *
+     * @throws BadInputException naming the file and its first line, and {@code --csv-header false}
+     */
+    static void requireHeaderLines(Storage storage, String input) {
+        try {
+            List<String> files = storage.status(input).isDirectory() ? dataFiles(storage, input) : List.of(input);
+            for (String file : files) {
+                String line = firstLine(storage, file);
+                List<String> cells = Arrays.stream(line.split(",", -1)).map(c -> c.strip().replaceAll("^\"(.*)\"$", "$1")).toList();
+                if (cells.stream().anyMatch(c -> !c.isEmpty()) && cells.stream().allMatch(c -> c.isEmpty() || NUMBER.matcher(c).matches())) {
+                    String shown = line.length() <= 60 ? line : line.substring(0, 60) + "...";
+                    throw new BadInputException("--input " + Storage.display(input) + (file.equals(input) ? "" : ", file " + Storage.display(file))
+                            + ": its first line (" + shown + ") holds only numbers, a row rather than the column names: pass --csv-header false to read it as a row");
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new BadInputException("--input " + Storage.failure(input, e).getMessage(), e);
+        }
+    }
+
+    /** The files under a directory that Spark's file sources read: all but those under names starting with _ or . */
+    private static List<String> dataFiles(Storage storage, String dir) throws java.io.IOException {
+        List<String> files = new ArrayList<>();
+        for (FileStatus s : storage.list(dir)) {
+            String name = s.getPath().getName();
+            if (name.startsWith("_") || name.startsWith(".")) continue;
+            if (s.isDirectory()) files.addAll(dataFiles(storage, s.getPath().toString()));
+            else files.add(s.getPath().toString());
+        }
+        return files;
+    }
+
+    /** A file's first line (without a byte-order mark), from its first {@link #FIRST_LINE_BYTES} bytes; "" for an empty file. */
+    private static String firstLine(Storage storage, String file) throws java.io.IOException {
+        try (SeekableByteChannel ch = storage.openRead(file)) {
+            ByteBuffer b = ByteBuffer.allocate((int) Math.min(FIRST_LINE_BYTES, ch.size()));
+            while (b.hasRemaining() && ch.read(b) >= 0) {
+                // until the buffer is full or the file ends
+            }
+            String text = new String(b.array(), 0, b.position(), StandardCharsets.UTF_8);
+            if (text.startsWith("\uFEFF")) text = text.substring(1);
+            return text.lines().findFirst().orElse("");
+        }
     }
 
     /**

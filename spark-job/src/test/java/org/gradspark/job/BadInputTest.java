@@ -736,6 +736,22 @@ class BadInputTest {
         assertRejected(job("--input", csv.toString()), "--input " + csv, "no rows");
     }
 
+    /**
+     * Spark drops each CSV file's first line as a header: a file without one lost its first row (issue 23,
+     * item 12). A first line of numbers only, in any file of a CSV directory, is refused before Spark starts;
+     * with --csv-header false, a header line (every column text) is named as one.
+     */
+    @Test
+    void csvFilesWithoutAHeaderLineAndAHeaderReadAsARow() throws IOException {
+        Path parts = Files.createDirectories(dir.resolve("parts.csv"));
+        Files.writeString(parts.resolve("a.csv"), "a,b,c,d\n1,2,3,4\n");
+        Files.writeString(parts.resolve("b.csv"), "5,6,7.5e0,NaN\n9,10,11,12\n");
+        assertRejected(job("--input", parts.toString()), "--input " + parts + ", file " + parts.resolve("b.csv") + ": its first line (5,6,7.5e0,NaN)"
+                + " holds only numbers", "pass --csv-header false");
+        Path headed = Files.writeString(dir.resolve("headed.csv"), "a,b,c,d\n1,2,3,4\n5,6,7,8\n");
+        assertRejected(job("--input", headed.toString(), "--csv-header", "false"), "--input " + headed, "every column holds text", "--csv-header true");
+    }
+
     @Test
     void corruptParquet() throws IOException {
         Path parquet = Files.write(dir.resolve("x.parquet"), "PAR1 this is not a parquet file PAR1".getBytes(StandardCharsets.UTF_8));

@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import org.gradspark.job.JobConfig;
 import org.gradspark.job.JobOptions;
@@ -19,7 +20,7 @@ import picocli.CommandLine.Option;
  * fit option {@code --NAME} is also the key {@code spark.gradspark.fit.NAME}; flags win.
  * {@code --reduction} is fit's too, because its default differs: {@code mean} for training.
  */
-@Command(name = "fit", description = "Minimises the job's objective over its rows with L-BFGS, Adam or SGD, on Spark.")
+@Command(name = "fit", showDefaultValues = true, description = "Minimises the job's objective over its rows with L-BFGS, Adam or SGD, on Spark.")
 public final class FitOptions {
     public static final String KEY_PREFIX = "spark.gradspark.fit.";
 
@@ -34,7 +35,7 @@ public final class FitOptions {
     @Option(names = "--minibatch-fraction", description = "Adam/SGD: share of the rows per step (seeded by --seed and the step)") double minibatchFraction = 1.0;
     @Option(names = "--l2", description = "L2 penalty l2/2 * |w|^2 over every parameter") double l2 = 0;
     @Option(names = "--checkpoint-every", description = "iterations between checkpoints in --out/checkpoints (0: none)") int checkpointEvery = 10;
-    @Option(names = "--resume", description = "a checkpoint directory, or --out/checkpoints (the latest)") String resume;
+    @Option(names = "--resume", description = {"a checkpoint directory, or --out/checkpoints (the latest)", "  Default: none (a fresh start)"}) String resume;
     @Option(names = "--reduction", description = "sum|mean (fit's default: mean)") String reduction = "mean";
     @CommandLine.Unmatched List<String> jobArgs = new ArrayList<>();
 
@@ -52,7 +53,8 @@ public final class FitOptions {
      */
     public static FitConfig parse(Map<String, String> sparkConf, String... args) {
         FitOptions o = new FitOptions();
-        CommandLine cl = new CommandLine(o).setOverwrittenOptionsAllowed(true);
+        // A value is what was written: "--resume @x" is the path @x, not the contents of the file x (picocli's @-files).
+        CommandLine cl = new CommandLine(o).setOverwrittenOptionsAllowed(true).setExpandAtFiles(false);
         List<String> all = new ArrayList<>();
         Map<String, String> jobKeys = new HashMap<>();
         for (Map.Entry<String, String> e : new TreeMap<>(sparkConf).entrySet()) {
@@ -91,9 +93,19 @@ public final class FitOptions {
         return new FitConfig(cfg, s, o.resume);
     }
 
-    /** The usage text: fit's options, then the job's. */
+    /**
+     * The grad job's options that fit's help leaves out: those it refuses unless left at their default
+     * (what is computed: {@code --wrt}, {@code --mode}, {@code --order}, {@code --derivative},
+     * {@code --vector}, {@code --repeat}), those it does not use (the input derivatives' format;
+     * {@code --check-finite}, as fit refuses a non-finite objective itself; the Parquet/CSV options, as
+     * fit reads .npy rows), and {@code --reduction}, which is fit's own.
+     */
+    static final Set<String> NOT_FIT_OPTIONS = Set.of("--wrt", "--mode", "--order", "--derivative", "--vector", "--repeat",
+            "--input-grads-format", "--check-finite", "--features-col", "--csv-header", "--reduction");
+
+    /** The usage text: fit's options, then the job's that fit takes, each with its default. */
     public static String usage() {
-        return new CommandLine(new FitOptions()).getUsageMessage() + "\nand the grad job's options (model, data, loss, dtype, backend, partitions, --out):\n\n"
-                + JobOptions.usage();
+        return new CommandLine(new FitOptions()).getUsageMessage() + "\nand the grad job's options (model, data, loss, dtype, backend, partitions, --out):\n"
+                + JobOptions.optionHelp(NOT_FIT_OPTIONS);
     }
 }

@@ -68,9 +68,13 @@ public final class Storage implements Serializable {
         static final Storage INSTANCE = new Storage(new Configuration());
     }
 
-    /** A local file's URI ({@code file:/...}). */
+    /**
+     * A local file as this class names files ({@code file:/...}), its name as it is: {@code x[1] %41.npy}
+     * stays that, where {@link java.nio.file.Path#toUri}'s string is percent-encoded ({@code x%5B1%5D%20%2541.npy}),
+     * which Hadoop's {@link Path} would take as the name itself.
+     */
     public static String uri(java.nio.file.Path local) {
-        return local.toAbsolutePath().normalize().toUri().toString();
+        return new Path(local.toAbsolutePath().normalize().toUri()).toString();
     }
 
     /**
@@ -108,6 +112,18 @@ public final class Storage implements Serializable {
         if (uri == null) return null;
         URI u = new Path(uri).toUri();
         return "file".equals(u.getScheme()) ? u.getPath() : uri;
+    }
+
+    /**
+     * The pattern that Hadoop's {@link FileSystem#globStatus} matches to this path alone: the path with
+     * each glob character ({@code * ? [ ] { } \}) escaped by a backslash, Hadoop's glob escape. Spark's
+     * file sources glob every path they are given, so {@code data/x?.csv} would also read
+     * {@code data/xa.csv}, and {@code x[1].csv} would read {@code x1.csv} or nothing; a path a user names
+     * is that path, and reaches Spark through this ({@code file:/d/x\[1\].csv}).
+     */
+    public static String globEscaped(String uri) {
+        URI u = new Path(uri).toUri();
+        return new Path(u.getScheme(), u.getAuthority(), u.getPath().replaceAll("[*?\\[\\]{}\\\\]", "\\\\$0")).toString();
     }
 
     /** The file or directory's status, or null when nothing is there. */

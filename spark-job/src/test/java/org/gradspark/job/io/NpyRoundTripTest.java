@@ -48,6 +48,22 @@ class NpyRoundTripTest {
         assertSameTensor(Tensor.of(d), Npy.read(p));
     }
 
+    /**
+     * The java.nio.file.Path methods wrote "w%5B1%5D%7Ba,b%7D%3F*%20%2541.npy" for "w[1]{a,b}?* %41.npy":
+     * Path.toUri() percent-encodes, and Hadoop's Path does not decode a string. A name is that name.
+     */
+    @Test
+    void aNameWithGlobCharactersASpaceAndAPercentSignIsThatName() {
+        Path npy = dir.resolve("w[1]{a,b}?* %41.npy"), npz = dir.resolve("w[1]{a,b}?* %41.npz");
+        Tensor t = values(DType.FLOAT32, 3, 4);
+        Npy.write(npy, t);
+        Npz.write(npz, java.util.Map.of("w0", t));
+        assertTrue(Files.isRegularFile(npy), "not written as named: " + java.util.Arrays.toString(dir.toFile().list()));
+        assertTrue(Files.isRegularFile(npz), "not written as named: " + java.util.Arrays.toString(dir.toFile().list()));
+        assertSameTensor(t, Npy.read(npy));
+        assertSameTensor(t, Npz.read(npz).get("w0"));
+    }
+
     @Test
     void writeReplacesALongerFile() throws Exception {
         Path p = dir.resolve("r.npy");
