@@ -129,8 +129,8 @@ class FitSubmittedTest {
     /**
      * Issue 23, item 9: a driver killed during fit's final write left --out unusable (its pending
      * files "no earlier GradSpark run wrote"). Planted as such a kill leaves them: with checkpoints,
-     * --resume removes them and ends with the same weights; without (--checkpoint-every 0), a fresh
-     * run does.
+     * --resume removes them and ends with the same weights; with none complete (only one being
+     * written when the driver died), a fresh run does.
      */
     @Test
     void aFitKilledDuringItsFinalWriteIsResumedOrRunAgain() throws Exception {
@@ -146,7 +146,8 @@ class FitSubmittedTest {
         assertConsistent(out);
 
         Path fresh = dir.resolve("out-fresh");
-        Files.createDirectories(fresh.resolve("checkpoints"));
+        Files.createDirectories(fresh.resolve("checkpoints/.iter-000004.tmp-0123abcd"));   // killed while writing its first checkpoint
+        Files.writeString(fresh.resolve("checkpoints/.iter-000004.tmp-0123abcd/state.json"), "{");
         Files.writeString(fresh.resolve(".weights.npz.gradspark-pending"), "an older GradSpark's name: no tag");
         Files.writeString(fresh.resolve(".history.json.gradspark-pending-" + dead), "{");
         Files.writeString(dir.resolve(".out-fresh.gradspark-lock"), "{\"committer\":\"gradspark\",\"run\":\"" + dead + "\",\"command\":\"fit\",\"started\":\"then\"}");
