@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,10 +15,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.gradspark.ad.DType;
 import org.gradspark.ad.Ops;
 import org.gradspark.ad.Tensor;
 import org.gradspark.job.io.Npy;
+import org.gradspark.job.io.RunId;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -92,11 +96,105 @@ class FitSubmittedTest {
         assertFalse(Files.exists(out.resolve("weights.npz")));
         String stopped = Files.readString(dir.resolve("killed/stdout"));
         LocalCluster.Run resumed = LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("resumed"),
-                fit("local[2]", out.toString(), "--resume", out.resolve("checkpoints").toString()));
+                fit("local[2]", out.toString(), "--resume", out.resolve("checkpoints/iter-000016").toString()));
         assertTrue(resumed.stdout().contains("fit: resuming from"), resumed.stdout());
         assertArrayEquals(never, weights(resumed, out), "killed after:\n" + stopped);
         assertEquals(Files.readString(dir.resolve("out-never/checkpoints/iter-000020/state.json")).replaceAll("\"(seconds|elapsed_s)\" : [^,\\n]+", ""),
                 Files.readString(out.resolve("checkpoints/iter-000020/state.json")).replaceAll("\"(seconds|elapsed_s)\" : [^,\\n]+", ""),
                 "the same history, evaluations included, but for the times");
+    }
+
+    /**
+     * Issue 23, item 2: two fits into the same --out at once mixed their outputs (a manifest naming a
+     * missing weights.npz, the summary of one run and the history of the other). One holds the lock
+     * and writes a consistent output; the other exits 2 with one line naming it.
+     */
+    @Test
+    void twoFitsIntoTheSameOutAtOnceOneWritesItTheOtherIsRefused() throws Exception {
+        Path out = dir.resolve("out-twice");
+        Process a = LocalCluster.launch(Map.of(), dir.resolve("twice-a"), fit("local[2]", out.toString()));
+        Process b = LocalCluster.launch(Map.of(), dir.resolve("twice-b"), fit("local[2]", out.toString()));
+        LocalCluster.Run ra = LocalCluster.await(a, dir.resolve("twice-a"), TIMEOUT), rb = LocalCluster.await(b, dir.resolve("twice-b"), TIMEOUT);
+        assertEquals(2, ra.exitCode() + rb.exitCode(), "exactly one must be refused (exit codes " + ra.exitCode() + ", " + rb.exitCode()
+                + "; both 0: the runs did not overlap)\n" + ra.stderr() + "\n" + rb.stderr());
+        LocalCluster.Run refused = ra.exitCode() == 2 ? ra : rb;
+        String last = refused.stderr().strip().lines().reduce((x, y) -> y).orElse("");
+        assertTrue(last.matches("gradspark: --out " + java.util.regex.Pattern.quote(out.toString())
+                + ": another GradSpark run is writing it \\(a fit run, pid \\d+ on host .*"), refused.stderr());
+        assertFalse(refused.stderr().contains("\tat "), refused.stderr());
+        weights(ra.exitCode() == 0 ? ra : rb, out);
+        assertConsistent(out);
+    }
+
+    /**
+     * Issue 23, item 9: a driver killed during fit's final write left --out unusable (its pending
+     * files "no earlier GradSpark run wrote"). Planted as such a kill leaves them: with checkpoints,
+     * --resume removes them and ends with the same weights; with none complete (only one being
+     * written when the driver died), a fresh run does.
+     */
+    @Test
+    void aFitKilledDuringItsFinalWriteIsResumedOrRunAgain() throws Exception {
+        Path out = dir.resolve("out-final");
+        byte[] finished = weights(LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("final"), fit("local[2]", out.toString())), out);
+        String dead = RunId.thisHost() + "-" + OutputDirectoryTest.deadPid() + "-0123abcd";
+        killedDuringFinalWrite(out, dead);
+        Files.createDirectories(out.resolve("checkpoints/.iter-000028.tmp-89abcdef"));
+        Files.writeString(out.resolve("checkpoints/.iter-000028.tmp-89abcdef/weights.npz"), "half");
+        LocalCluster.Run resumed = LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("final-resumed"),
+                fit("local[2]", out.toString(), "--resume", out.resolve("checkpoints/iter-000016").toString()));
+        assertArrayEquals(finished, weights(resumed, out));
+        assertConsistent(out);
+
+        Path fresh = dir.resolve("out-fresh");
+        Files.createDirectories(fresh.resolve("checkpoints/.iter-000004.tmp-0123abcd"));   // killed while writing its first checkpoint
+        Files.writeString(fresh.resolve("checkpoints/.iter-000004.tmp-0123abcd/state.json"), "{");
+        Files.writeString(fresh.resolve(".weights.npz.gradspark-pending"), "an older GradSpark's name: no tag");
+        Files.writeString(fresh.resolve(".history.json.gradspark-pending-" + dead), "{");
+        Files.writeString(dir.resolve(".out-fresh.gradspark-lock"), "{\"committer\":\"gradspark\",\"run\":\"" + dead + "\",\"command\":\"fit\",\"started\":\"then\"}");
+        weights(LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("fresh"), fit("local[2]", fresh.toString(), "--checkpoint-every", "0")), fresh);
+        assertConsistent(fresh);
+    }
+
+    /** What a driver killed between renaming weights.npz and history.json into place leaves, and its stale lock. */
+    private static void killedDuringFinalWrite(Path out, String dead) throws IOException {
+        Path manifest = out.resolve("_SUCCESS");
+        Files.move(manifest, out.resolve("._SUCCESS.gradspark-pending-" + dead));   // the manifest is written, under its pending name, before the renames
+        Files.move(out.resolve("history.json"), out.resolve(".history.json.gradspark-pending"));   // an older GradSpark's name (the issue's case)
+        Files.move(out.resolve("loss.png"), out.resolve(".loss.png.gradspark-pending-" + dead));
+        Files.move(out.resolve("summary.json"), out.resolve(".summary.json.gradspark-pending-" + dead));
+        Files.writeString(out.resolveSibling("." + out.getFileName() + ".gradspark-lock"),
+                "{\"committer\":\"gradspark\",\"run\":\"" + dead + "\",\"command\":\"fit\",\"started\":\"then\"}");
+    }
+
+    /**
+     * One run's complete output: the manifest lists exactly the files present; summary.json's
+     * iterations are history.json's and its checkpoints are in checkpoints/; the final
+     * weights are the last checkpoint's (when there is one); nothing is left in or beside --out.
+     */
+    private static void assertConsistent(Path out) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        List<String> listed = new ArrayList<>();
+        json.readTree(out.resolve("_SUCCESS").toFile()).get("files").forEach(f -> listed.add(f.asText()));
+        List<String> present;
+        try (Stream<Path> all = Files.walk(out)) {
+            present = all.filter(Files::isRegularFile).map(p -> out.relativize(p).toString()).filter(n -> !n.equals("_SUCCESS")).sorted().toList();
+        }
+        assertEquals(present, listed.stream().sorted().toList(), "the manifest against the files in --out");
+        JsonNode summary = json.readTree(out.resolve("summary.json").toFile()), history = json.readTree(out.resolve("history.json").toFile());
+        JsonNode its = history.get("iterations");
+        assertEquals(summary.get("iterations").asInt(), its.get(its.size() - 1).get("iteration").asInt(), "summary.json and history.json of one run");
+        List<String> written = new ArrayList<>(), checkpoints;
+        summary.get("checkpoints").forEach(c -> written.add(c.asText()));
+        try (Stream<Path> dirs = Files.list(out.resolve("checkpoints"))) {
+            checkpoints = dirs.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+        assertTrue(checkpoints.containsAll(written), "summary.json's checkpoints " + written + " against checkpoints/ " + checkpoints);
+        if (!checkpoints.isEmpty()) {
+            assertArrayEquals(Files.readAllBytes(out.resolve("checkpoints").resolve(checkpoints.get(checkpoints.size() - 1)).resolve("weights.npz")),
+                    Files.readAllBytes(out.resolve("weights.npz")), "the final weights are the last checkpoint's");
+        }
+        try (Stream<Path> beside = Files.list(out.getParent())) {
+            assertEquals(List.of(), beside.filter(p -> p.getFileName().toString().startsWith("." + out.getFileName() + ".gradspark-")).toList(), "left beside --out");
+        }
     }
 }

@@ -17,6 +17,7 @@ import java.util.stream.Stream;
 import org.gradspark.ad.Tensor;
 import org.gradspark.job.io.Npy;
 import org.gradspark.job.io.Npz;
+import org.gradspark.job.io.RunId;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -72,6 +73,66 @@ class SubmittedOutputTest {
         assertFalse(r.stderr().contains("\tat "), r.stderr());
         assertEquals(before, contents(proj), "files in --out changed");
         assertEquals(List.of(), siblingsOf(proj));
+    }
+
+    /**
+     * Issue 23, item 1: an --out holding only a planted manifest that lists {@code ../victim.txt}
+     * made grad exit 0 and fit start, both having deleted the victim beside --out. Both now refuse it
+     * before Spark starts: exit 2, one line naming --out and the entry, nothing touched.
+     */
+    @Test
+    void aPlantedManifestDeletesNothingOutsideOut() throws IOException {
+        Path victim = Files.writeString(dir.resolve("victim.txt"), "keep me\n");
+        Path out = Files.createDirectories(dir.resolve("planted"));
+        Files.writeString(out.resolve("_SUCCESS"), "{\"committer\":\"gradspark\",\"files\":[\"../victim.txt\"]}");
+        Map<String, String> before = contents(out);
+        for (String command : List.of("grad", "fit")) {
+            List<String> cmd = new java.util.ArrayList<>(List.of(LocalCluster.script("gradspark-submit"), "--master", "local[2]", "--conf", "spark.ui.enabled=false",
+                    command, "--layers", "4,2,1", "--synthetic", "64", "--out", out.toString()));
+            if (command.equals("fit")) cmd.addAll(List.of("--iterations", "2"));
+            LocalCluster.Run r = LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("planted-" + command), cmd.toArray(new String[0]));
+            assertEquals(2, r.exitCode(), command + ": " + r.stdout() + r.stderr());
+            String last = r.stderr().strip().lines().reduce((a, b) -> b).orElse("");
+            assertTrue(last.startsWith("gradspark: --out " + out + ": its _SUCCESS manifest lists \"../victim.txt\""), command + ": " + r.stderr());
+            assertFalse(r.stderr().contains("\tat "), r.stderr());
+            assertTrue(Files.exists(victim), command + " deleted the file outside --out");
+            assertEquals(before, contents(out), command + " changed --out");
+            assertEquals(List.of(), siblingsOf(out));
+        }
+    }
+
+    /** Issue 23, item 8: {@code --out /} gave no answer in 150 s (every file under / was listed first); it is refused at its first entry. */
+    @Test
+    void theRootAsOutIsRefusedAtOnce() {
+        LocalCluster.Run r = LocalCluster.run(Duration.ofSeconds(90), Map.of(), dir.resolve("root"),
+                LocalCluster.submitCommand("local[2]", List.of(), "--layers", "4,2,1", "--synthetic", "64", "--out", "/"));
+        assertEquals(2, r.exitCode(), r.stdout() + r.stderr());
+        String last = r.stderr().strip().lines().reduce((a, b) -> b).orElse("");
+        assertTrue(last.startsWith("gradspark: --out /: exists and is not an earlier GradSpark output"), r.stderr());
+    }
+
+    /**
+     * Issue 23, item 9: what drivers killed mid-commit leave beside --out (an earlier output moved
+     * aside, with a tag of a dead pid or, from an older GradSpark, none; a temporary output) is
+     * removed by the next run, which succeeds; a live process's temporary is kept.
+     */
+    @Test
+    void aDeadRunsMovedAsideOutputIsRemovedByTheNextRun() throws Exception {
+        Path out = dir.resolve("left");
+        String dead = RunId.thisHost() + "-" + OutputDirectoryTest.deadPid() + "-0123abcd";
+        for (String name : List.of(".left.gradspark-old-" + dead, ".left.gradspark-old-89abcdef")) {
+            Path old = Files.createDirectories(dir.resolve(name).resolve("input_grads"));
+            Files.writeString(old.resolve("part-00000.npy"), "p");
+            Files.writeString(old.resolve("../summary.json"), "{}");
+            Files.writeString(old.resolve("../_SUCCESS"), "{\"committer\":\"gradspark\",\"files\":[\"input_grads/part-00000.npy\",\"summary.json\"]}");
+        }
+        Files.createDirectories(dir.resolve(".left.gradspark-tmp-" + dead + "/input_grads"));
+        Path live = Files.createDirectories(dir.resolve(".left.gradspark-tmp-" + RunId.thisHost() + "-" + ProcessHandle.current().pid() + "-0123abcd"));
+        LocalCluster.succeeded(LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("left-run"),
+                LocalCluster.submitCommand("local[2]", List.of(), "--layers", "4,2,1", "--synthetic", "64", "--out", out.toString())));
+        assertEquals(List.of(live), siblingsOf(out), "a dead run's leftovers beside --out were kept, or a live one's removed");
+        assertTrue(Files.exists(out.resolve("_SUCCESS")));
+        Files.delete(live);
     }
 
     /** Waits for the job's temporary directory beside {@code out}. */

@@ -101,7 +101,7 @@ public final class FitJob {
         long t0 = System.nanoTime();
         Storage storage = Storage.of(jsc.hadoopConfiguration());
         FitSettings s = p.config().settings();
-        FitOutput output = FitOutput.begin(storage, p.out(), p.outState());
+        FitOutput output = FitOutput.begin(storage, p.out(), p.config().job().qualified(storage).inputFiles(), p.resumeDir());
         try (Evaluator evaluator = Evaluator.open(jsc, p.inputs())) {
             Fitter.Progress progress = new Fitter.Progress() {
                 @Override public void iteration(IterationRecord r) {

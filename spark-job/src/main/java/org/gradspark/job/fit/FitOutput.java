@@ -1,132 +1,145 @@
 package org.gradspark.job.fit;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.channels.Channels;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import org.apache.hadoop.fs.FileStatus;
+import java.util.Set;
+import java.util.regex.Pattern;
 import org.gradspark.job.io.BadInputException;
+import org.gradspark.job.io.OutputDirectory;
+import org.gradspark.job.io.OutputLock;
+import org.gradspark.job.io.OutputManifest;
+import org.gradspark.job.io.RunId;
 import org.gradspark.job.io.Storage;
 
 /**
  * fit's {@code --out}. Unlike {@code grad}'s, it is written while the job runs: checkpoints go to
  * {@code --out/checkpoints/} as they are made (so that a killed driver leaves them where {@code
- * --resume} finds them); the final files are written under temporary names and renamed into place at
- * the end, then {@code _SUCCESS} (the manifest of every file, as {@code grad} writes it) last. So an
- * unfinished fit is a directory of checkpoints without {@code _SUCCESS}.
+ * --resume} finds them); the final files are written under temporary names
+ * ({@code .NAME.gradspark-pending-HOST-PID-ID}, this run's {@link RunId}) and renamed into place at
+ * the end, then {@code _SUCCESS} (the manifest of every file, as {@code grad} writes it) last, itself
+ * written first as {@code ._SUCCESS.gradspark-pending-HOST-PID-ID} so that files renamed before a
+ * kill are known as this run's. So an unfinished fit is a directory of checkpoints without
+ * {@code _SUCCESS}.
  *
- * <p>{@code --out} may be absent, empty, an earlier GradSpark output (a {@code _SUCCESS} manifest
- * listing every file: its files are removed when the fit starts, since checkpoints are written into
- * it at once), or an unfinished fit when resuming ({@code --resume}); anything else is refused, and
- * so is an unfinished fit without {@code --resume} (its checkpoints would be overwritten).
+ * <p>One fit at a time writes an {@code --out}: the run holds {@link OutputLock} from {@link #begin}
+ * to {@link #commit} or {@link #abort}, and a second run is refused naming the first.
+ *
+ * <p>{@code --out} may be absent, empty, an earlier GradSpark output (its files are removed when the
+ * fit starts, since checkpoints are written into it at once), or an unfinished fit when resuming
+ * ({@code --resume}); anything else is refused ({@link OutputDirectory}), and so is an unfinished fit
+ * without {@code --resume} (its checkpoints would be overwritten). A dead run's leftovers (pending
+ * files, a checkpoint being written, a stale lock) are removed.
  */
 final class FitOutput {
-    static final String MARKER = "_SUCCESS";
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final String MARKER = OutputManifest.MARKER;
+    private static final Pattern CHECKPOINT = Pattern.compile("iter-\\d{6,}");
+    // Checkpoint.write's temporary: "." + Checkpoint.name(iteration) + ".tmp-" + eight hex digits.
+    private static final Pattern CHECKPOINT_TMP = Pattern.compile("\\.iter-\\d{6,}\\.tmp-[0-9a-f]{8}");
+
+    /** An unfinished fit's checkpoints directory, as the output's inspection sees it. */
+    static final OutputDirectory.Checkpoints CHECKPOINTS = new OutputDirectory.Checkpoints() {
+        @Override public String dir() {
+            return Checkpoint.DIR;
+        }
+
+        @Override public boolean isCheckpoint(String name) {
+            return CHECKPOINT.matcher(name).matches();
+        }
+
+        @Override public boolean isTemporary(String name) {
+            return CHECKPOINT_TMP.matcher(name).matches();
+        }
+    };
 
     private final Storage storage;
     private final String out;
+    private final RunId run;
+    private final OutputLock lock;
+    private final Set<String> pending = new LinkedHashSet<>();
+    // Ctrl-C or TERM mid-fit: the pending files go and the lock is released (the checkpoints stay); a SIGKILL leaves them to the next run.
+    private final Thread onShutdown = new Thread(this::dropPending, "gradspark-fit-release");
 
-    private FitOutput(Storage storage, String out) {
+    private FitOutput(Storage storage, String out, RunId run, OutputLock lock) {
         this.storage = storage;
         this.out = out;
+        this.run = run;
+        this.lock = lock;
+        Runtime.getRuntime().addShutdownHook(onShutdown);
     }
 
     /** What {@link #check} found. */
     enum State { ABSENT, EMPTY, EARLIER_OUTPUT, UNFINISHED_FIT }
 
     /**
-     * Checks {@code --out} before any work.
+     * Checks {@code --out} before any work, changing nothing.
      *
      * @param inputs the run's input files by option (qualified); none may lie inside --out
      * @param resume the qualified --resume directory, or null
      */
     static State check(Storage storage, String out, Map<String, String> inputs, String resume) {
+        try {
+            OutputLock.requireFree(storage, out);
+            return State.valueOf(inspect(storage, out, inputs, resume).kind().name());
+        } catch (IOException e) {
+            throw Storage.failure(out, e);
+        }
+    }
+
+    private static OutputDirectory.Findings inspect(Storage storage, String out, Map<String, String> inputs, String resume) throws IOException {
         for (Map.Entry<String, String> in : inputs.entrySet()) {
             if (in.getValue() != null && Storage.within(in.getValue(), out)) {
                 throw new BadInputException("--out " + Storage.display(out) + ": holds " + in.getKey() + " " + Storage.display(in.getValue())
                         + ", which this run reads; write the fit elsewhere");
             }
         }
-        try {
-            FileStatus st = storage.status(out);
-            if (st == null) return State.ABSENT;
-            if (!st.isDirectory()) throw notOurs(out, "is a file");
-            List<String> present = storage.filesUnder(out);
-            if (present.isEmpty()) return State.EMPTY;
-            List<String> listed = manifest(storage, out);
-            if (listed != null) {
-                for (String f : present) {
-                    if (!f.equals(MARKER) && !listed.contains(f)) throw notOurs(out, "holds " + f + ", which no earlier GradSpark run wrote");
-                }
-                if (resume != null && Storage.within(resume, out)) {
-                    throw new BadInputException("--resume " + Storage.display(resume) + ": inside --out " + Storage.display(out)
-                            + ", a finished fit's output, which a new run replaces: resume into another --out");
-                }
-                return State.EARLIER_OUTPUT;
-            }
-            for (String f : present) {
-                if (!f.startsWith(Checkpoint.DIR + "/")) throw notOurs(out, "holds " + f + ", which no earlier GradSpark run wrote");
-            }
-            if (resume == null) {
-                throw new BadInputException("--out " + Storage.display(out) + ": holds the checkpoints of an unfinished fit; continue it with --resume "
-                        + Storage.display(Storage.child(out, Checkpoint.DIR)) + ", or choose another --out");
-            }
-            return State.UNFINISHED_FIT;
-        } catch (IOException e) {
-            throw Storage.failure(out, e);
+        OutputDirectory.Findings found = OutputDirectory.inspect(storage, out, CHECKPOINTS);
+        if (found.kind() == OutputDirectory.Kind.EARLIER_OUTPUT && resume != null && Storage.within(resume, out)) {
+            throw new BadInputException("--resume " + Storage.display(resume) + ": inside --out " + Storage.display(out)
+                    + ", a finished fit's output, which a new run replaces: resume into another --out");
         }
-    }
-
-    private static BadInputException notOurs(String out, String why) {
-        return new BadInputException("--out " + Storage.display(out) + ": exists and is not an earlier GradSpark output (it " + why
-                + "); choose another directory");
-    }
-
-    /** The files of an earlier output's manifest, or null when it has none. */
-    private static List<String> manifest(Storage storage, String out) throws IOException {
-        String marker = Storage.child(out, MARKER);
-        if (!storage.exists(marker)) return null;
-        JsonNode m;
-        try (InputStream in = Channels.newInputStream(storage.openRead(marker))) {
-            m = JSON.readTree(in);
-        } catch (com.fasterxml.jackson.core.JacksonException e) {
-            return null;
+        if (found.kind() == OutputDirectory.Kind.UNFINISHED_FIT && resume == null) {
+            throw new BadInputException("--out " + Storage.display(out) + ": holds the checkpoints of an unfinished fit; continue it with --resume "
+                    + Storage.display(Storage.child(out, Checkpoint.DIR)) + ", or choose another --out");
         }
-        if (m == null || !"gradspark".equals(m.path("committer").asText()) || !m.path("files").isArray()) return null;
-        List<String> files = new ArrayList<>();
-        m.get("files").forEach(f -> files.add(f.asText()));
-        return files;
+        return found;
     }
 
-    /** Starts the output: an earlier output's files are removed; the checkpoints directory is made. */
-    static FitOutput begin(Storage storage, String out, State state) {
+    /**
+     * Starts the output: takes the lock (refusing a second run), checks {@code --out} again (another
+     * run may have changed it since {@link #check}), removes a dead run's leftovers, moves an
+     * earlier output aside and removes its files, and makes the checkpoints directory.
+     */
+    static FitOutput begin(Storage storage, String out, Map<String, String> inputs, String resume) {
+        String parent = Storage.parent(out);
+        if (parent == null) throw new BadInputException("--out " + Storage.display(out) + ": the root cannot be an output directory");
+        OutputLock lock = null;
         try {
-            if (state == State.EARLIER_OUTPUT) {
-                List<String> listed = manifest(storage, out);
-                storage.delete(Storage.child(out, MARKER), false);
-                for (String f : listed) storage.delete(Storage.child(out, f), false);
-                removeEmptyDirectories(storage, out, out);
-            }
+            storage.mkdirs(parent);
+            RunId run = RunId.fresh();
+            lock = OutputLock.acquire(storage, out, run, "fit");
+            OutputDirectory.Findings found = inspect(storage, out, inputs, resume);
+            OutputDirectory.removeDeadSiblings(storage, out);
+            OutputDirectory.removeLeftovers(storage, out, found);
+            if (found.kind() == OutputDirectory.Kind.EARLIER_OUTPUT) removeEarlier(storage, out, run);
             storage.mkdirs(Storage.child(out, Checkpoint.DIR));
-            return new FitOutput(storage, out);
-        } catch (IOException e) {
-            throw Storage.unchecked("--out " + Storage.display(out), e);
+            return new FitOutput(storage, out, run, lock);
+        } catch (IOException | RuntimeException e) {
+            if (lock != null) lock.release();
+            if (e instanceof RuntimeException r) throw r;
+            throw Storage.unchecked("--out " + Storage.display(out), (IOException) e);
         }
     }
 
-    private static void removeEmptyDirectories(Storage storage, String dir, String keep) throws IOException {
-        for (FileStatus s : storage.list(dir)) {
-            if (s.isDirectory()) removeEmptyDirectories(storage, s.getPath().toString(), keep);
+    /** The earlier output is moved aside first, so that a kill leaves either it whole or a dead run's sibling. */
+    private static void removeEarlier(Storage storage, String out, RunId run) throws IOException {
+        String old = OutputDirectory.sibling(out, "old", run);
+        if (!storage.rename(out, old)) throw new IOException("cannot move the earlier output " + Storage.display(out) + " aside");
+        if (!OutputDirectory.removeEarlier(storage, old)) {
+            org.slf4j.LoggerFactory.getLogger(FitOutput.class).warn("{}: the earlier output moved aside keeps files its manifest does not list", old);
         }
-        if (!dir.equals(keep) && storage.list(dir).isEmpty()) storage.delete(dir, false);
     }
 
     String checkpoints() {
@@ -135,25 +148,33 @@ final class FitOutput {
 
     /** Where a final file is written before {@link #commit} renames it to {@code name}. */
     String pending(String name) {
-        return Storage.child(out, "." + name + ".gradspark-pending");
+        pending.add(name);
+        return Storage.child(out, OutputDirectory.pendingName(name, run));
     }
 
-    /** Renames the final files into place, then writes the manifest of every file under --out. */
+    /**
+     * Renames the final files into place and writes the manifest of every file under --out: the
+     * manifest is written first under its pending name, and renamed to {@code _SUCCESS} last.
+     */
     void commit(List<String> names) {
         try {
+            List<String> files = new ArrayList<>();
+            for (String f : storage.filesUnder(out)) {
+                String finalName = names.stream().filter(n -> f.equals(OutputDirectory.pendingName(n, run))).findFirst().orElse(f);
+                if (!finalName.equals(MARKER)) files.add(finalName);
+            }
+            files.sort(null);
+            String journal = pending(MARKER);
+            OutputManifest.write(storage, journal, files);
             for (String n : names) {
                 String to = Storage.child(out, n);
                 if (storage.exists(to)) storage.delete(to, false);
                 if (!storage.rename(pending(n), to)) throw new IOException("cannot rename " + pending(n) + " to " + to);
             }
-            List<String> files = storage.filesUnder(out);
-            files.remove(MARKER);
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("committer", "gradspark");
-            m.put("files", files);
-            try (OutputStream o = storage.create(Storage.child(out, MARKER))) {
-                JSON.writeValue(o, m);
-            }
+            if (!storage.rename(journal, Storage.child(out, MARKER))) throw new IOException("cannot rename " + journal + " to " + MARKER);
+            pending.clear();
+            settled();
+            lock.release();
         } catch (IOException e) {
             throw Storage.unchecked("cannot move the results into " + Storage.display(out), e);
         }
@@ -161,12 +182,27 @@ final class FitOutput {
 
     /** A failed fit keeps its checkpoints (to resume from) and drops the pending final files. */
     void abort(List<String> names) {
-        for (String n : names) {
+        names.forEach(this::pending);
+        settled();
+        dropPending();
+    }
+
+    private void dropPending() {
+        for (String n : pending) {
             try {
-                storage.delete(pending(n), false);
+                storage.delete(Storage.child(out, OutputDirectory.pendingName(n, run)), false);
             } catch (IOException ignored) {
-                // the fit's own failure is the one to report
+                // the fit's own failure is the one to report; a dead run's pending files are removed by the next
             }
+        }
+        lock.release();
+    }
+
+    private void settled() {
+        try {
+            Runtime.getRuntime().removeShutdownHook(onShutdown);
+        } catch (IllegalStateException stopping) {
+            // the hook runs, or has run
         }
     }
 }
