@@ -9,6 +9,8 @@ gradspark_home=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 gradspark_app_jar=$gradspark_home/spark-job/target/gradspark-app.jar
 # The provided Spark class path laid out like a distribution: jars/ (built by mvn package).
 gradspark_spark_home=$gradspark_home/spark-job/target/spark-home
+# local-cluster's state directory: its PIDs, logs, master.url and the settings its clients need.
+gradspark_cluster_state=${GRADSPARK_CLUSTER_DIR:-$gradspark_home/target/local-cluster}
 
 # JAVA_HOME, from the java on PATH when it is not set (Spark's launcher runs $JAVA_HOME/bin/java).
 gradspark_java_home() {

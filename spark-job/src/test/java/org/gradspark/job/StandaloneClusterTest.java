@@ -215,6 +215,11 @@ class StandaloneClusterTest {
         LocalCluster.succeeded(LocalCluster.await(cluster.submit(dir.resolve("parquet"), parquetRun.toArray(new String[0])), dir.resolve("parquet"),
                 JOB_TIMEOUT));
         log("two all-HDFS runs on the cluster: %.1f s", seconds(t0));
+        // What the job's own Hadoop client wrote, on the driver (grads.npz, summary.json) and on the executors (the parts):
+        // one replica each on the cluster's one DataNode, not Hadoop's default of 3 (under-replicated for ever).
+        for (String written : List.of("/files/out/grads.npz", "/files/out/summary.json", "/files/out/input_grads/part-00000.npy")) {
+            assertEquals(1, hdfs.getFileStatus(new org.apache.hadoop.fs.Path(cluster.hdfsUrl() + written)).getReplication(), written + "'s replication");
+        }
 
         List<String> localRun = new ArrayList<>(common);
         Path localOut = dir.resolve("local-files").resolve("out");
