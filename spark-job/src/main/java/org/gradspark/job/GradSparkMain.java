@@ -118,6 +118,7 @@ public final class GradSparkMain {
 
     /** The one line and exit code for a job that failed once Spark had started. */
     public static int failed(PrintStream err, JavaSparkContext jsc, Throwable e) {   // public: fit's too
+        clearProgressBar(jsc);
         if (INTERRUPTED.get()) return 130;   // the shutdown notice has said it
         BadInputException bad = badInputIn(e);
         if (bad != null) {
@@ -138,6 +139,15 @@ public final class GradSparkMain {
             }
         }
         return fail(err, "failed: " + rootMessage(e), e, 1);
+    }
+
+    /**
+     * Spark clears its console progress bar (when a user turns it on) at a job's end, not at its
+     * failure: a line written over a bar left on screen would keep the bar's end when shorter.
+     */
+    private static void clearProgressBar(JavaSparkContext jsc) {
+        scala.Option<org.apache.spark.ui.ConsoleProgressBar> bar = jsc.sc().progressBar();
+        if (bar.isDefined()) bar.get().finishAll();
     }
 
     private static final java.util.concurrent.atomic.AtomicBoolean INTERRUPTED = new java.util.concurrent.atomic.AtomicBoolean();
