@@ -9,6 +9,8 @@ gradspark_home=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 gradspark_app_jar=$gradspark_home/spark-job/target/gradspark-app.jar
 # The provided Spark class path laid out like a distribution: jars/ (built by mvn package).
 gradspark_spark_home=$gradspark_home/spark-job/target/spark-home
+# local-cluster's state directory: its PIDs, logs, master.url and the settings its clients need.
+gradspark_cluster_state=${GRADSPARK_CLUSTER_DIR:-$gradspark_home/target/local-cluster}
 
 # JAVA_HOME, from the java on PATH when it is not set (Spark's launcher runs $JAVA_HOME/bin/java).
 gradspark_java_home() {
@@ -28,8 +30,9 @@ gradspark_jsig() {
 
 # Builds the project (mvn install, tests skipped) when the files named are missing. The first build
 # downloads the dependencies (about 450 MB into ~/.m2) and takes a few minutes: the console shows one
-# line per module and the megabytes downloaded so far; Maven's whole output goes to a log file, whose
-# errors are shown if the build fails.
+# line per module and the megabytes downloaded so far; Maven's whole output goes to a log file, which
+# the first line names and which is kept (its warnings are worth a look after a success too), and
+# whose errors are shown if the build fails.
 gradspark_build_if_missing() {
   local who=$1 missing= log rc; shift
   for f in "$@"; do [ -e "$f" ] || missing=1; done
@@ -48,7 +51,6 @@ gradspark_build_if_missing() {
     echo "$who: Maven's whole output: $log" >&2
     exit 1
   fi
-  rm -f "$log"
   for f in "$@"; do
     [ -e "$f" ] || { echo "$who: the build did not make $f" >&2; exit 1; }
   done

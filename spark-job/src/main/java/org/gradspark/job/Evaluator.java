@@ -66,9 +66,12 @@ public final class Evaluator implements AutoCloseable {
      * {@code sum over kept rows of sum_j out_nj s_nj}, times 1/rowsUsed with {@code --reduction mean}
      * (with a loss, out_n is example n's loss and s_n its weight); {@code gradient} in the job's
      * dtype (the Hessian-vector product with {@code --mode hvp}); {@code partitions} in index order,
-     * without their partial sums.
+     * without their partial sums; {@code seconds} the whole evaluation, {@code tasksSeconds} the span of
+     * its partitions' tasks (first launch to last end: {@link ProgressListener#tasksSeconds}), measured
+     * for the gradient job only (NaN for an optimiser's evaluations, which it would slow down).
      */
-    public record Value(double objective, Map<String, Tensor> gradient, long rowsUsed, double seconds, List<PartitionResult> partitions) {}
+    public record Value(double objective, Map<String, Tensor> gradient, long rowsUsed, double seconds, double tasksSeconds,
+                        List<PartitionResult> partitions) {}
 
     private final JavaSparkContext jsc;
     private final JobInputs checked;
@@ -78,15 +81,17 @@ public final class Evaluator implements AutoCloseable {
     private final GradientReducer reducer;
     private final JavaRDD<Integer> parts;
     private final boolean cache;
+    private final boolean timesTasks;
     private JavaPairRDD<Integer, PartitionTask.Rows> kept;
     private Long fullBatchRows;
     private long broadcastNanos;
 
-    private Evaluator(JavaSparkContext jsc, JobInputs checked, String inputGrads, boolean cache) {
+    private Evaluator(JavaSparkContext jsc, JobInputs checked, String inputGrads, boolean cache, boolean timesTasks) {
         if (checked.pending()) throw new IllegalStateException("the rows of " + checked.cfg().inputWhere() + " are not written yet");
         this.jsc = jsc;
         this.checked = checked;
         this.cache = cache;
+        this.timesTasks = timesTasks;
         JobConfig cfg = checked.cfg();
         long n = checked.input().rows();
         int p = cfg.partitions() > 0 ? cfg.partitions() : jsc.defaultParallelism();
@@ -102,7 +107,7 @@ public final class Evaluator implements AutoCloseable {
 
     /** An evaluator whose rows are read once and kept in the executors' memory (an optimiser's loop). */
     public static Evaluator open(JavaSparkContext jsc, JobInputs checked) {
-        return new Evaluator(jsc, checked, null, true);
+        return new Evaluator(jsc, checked, null, true, false);
     }
 
     /**
@@ -110,7 +115,7 @@ public final class Evaluator implements AutoCloseable {
      * derivatives (null: not wanted); the rows are kept in memory only when {@code cache}.
      */
     static Evaluator forJob(JavaSparkContext jsc, JobInputs checked, String inputGrads, boolean cache) {
-        return new Evaluator(jsc, checked, inputGrads, cache);
+        return new Evaluator(jsc, checked, inputGrads, cache, true);
     }
 
     /** The weights' keys in the model's order. */
@@ -173,13 +178,27 @@ public final class Evaluator implements AutoCloseable {
             List<PartitionResult> results = reducer.reduce(computed, g);
             double objective = 0;
             for (PartitionResult r : results) objective += r.objective();
-            return new Value(objective, g, used, (System.nanoTime() - te) / 1e9, results);
+            double seconds = (System.nanoTime() - te) / 1e9;
+            return new Value(objective, g, used, seconds, timesTasks ? tasksSeconds(progress) : Double.NaN, results);
         } finally {
             jsc.sc().removeSparkListener(progress);
             bw.destroy();
             if (bv != null) bv.destroy();
         }
     }
+
+    /** The tasks' span once the listener has seen their ends, which Spark's listener bus may deliver after the job has returned. */
+    private double tasksSeconds(ProgressListener progress) {
+        try {
+            jsc.sc().listenerBus().waitUntilEmpty(TASK_EVENTS_WAIT_MS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            // A bus that far behind: the span of the ends it has delivered.
+        }
+        return progress.tasksSeconds();
+    }
+
+    /** How long an evaluation waits, at most, for the listener bus to deliver its tasks' ends. */
+    private static final long TASK_EVENTS_WAIT_MS = 2000;
 
     /**
      * The rows an evaluation uses: all, or with {@code --on-nan skip} or a sample those kept,

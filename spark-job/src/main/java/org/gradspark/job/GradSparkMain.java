@@ -119,18 +119,19 @@ public final class GradSparkMain {
         return keys;
     }
 
-    /** The run's one summary line. */
+    /** The run's one summary line; its rate is over the tasks (on a small job, the time in all is mostly Spark's start-up). */
     private static void printSummary(PrintStream out, JavaSparkContext jsc, JobConfig cfg, GradientJob.Result r) {
-        out.printf("GradSpark %s: %d rows%s in %d partitions on %s, %.2f s (%.0f rows/s); backend %s; sum of outputs %.6g%n",
+        out.printf("GradSpark %s: %d rows%s in %d partitions on %s, %.2f s in all, %.2f s in the tasks (%.0f rows/s); backend %s; sum of outputs %.6g%n",
                 cfg.mode() == JobConfig.Mode.HVP ? "hvp" : "grad", r.rows(), r.skippedRows() == 0 ? "" : " (" + r.skippedRows() + " skipped, "
                         + (r.rows() - r.skippedRows()) + " used)", r.partitions(), r.summary().get("master"),
-                (Double) r.summary().get("wall_s"), (Double) r.summary().get("rows_per_s"),
+                (Double) r.summary().get("wall_s"), (Double) r.summary().get("tasks_s"), (Double) r.summary().get("tasks_rows_per_s"),
                 // In local mode this JVM has logged "GradSpark backend: NAME on DEVICE": the name is enough here.
                 jsc.master().startsWith("local") ? cfg.backend() : r.summary().get("backend"), r.outputSum());
     }
 
     /** The one line and exit code for a job that failed once Spark had started. */
     public static int failed(PrintStream err, JavaSparkContext jsc, Throwable e) {   // public: fit's too
+        clearProgressBar(jsc);
         if (INTERRUPTED.get()) return 130;   // the shutdown notice has said it
         BadInputException bad = badInputIn(e);
         if (bad != null) {
@@ -151,6 +152,15 @@ public final class GradSparkMain {
             }
         }
         return fail(err, "failed: " + rootMessage(e), e, 1);
+    }
+
+    /**
+     * Spark clears its console progress bar (when a user turns it on) at a job's end, not at its
+     * failure: a line written over a bar left on screen would keep the bar's end when shorter.
+     */
+    private static void clearProgressBar(JavaSparkContext jsc) {
+        scala.Option<org.apache.spark.ui.ConsoleProgressBar> bar = jsc.sc().progressBar();
+        if (bar.isDefined()) bar.get().finishAll();
     }
 
     private static final java.util.concurrent.atomic.AtomicBoolean INTERRUPTED = new java.util.concurrent.atomic.AtomicBoolean();

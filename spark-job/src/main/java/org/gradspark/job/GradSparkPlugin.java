@@ -20,7 +20,7 @@ import org.gradspark.ad.batch.BatchGradient;
  * model (16 synthetic rows, its depth, activation and loss, widths capped at 64) runs until the JIT
  * has compiled its kernels (2,000 times, or 4 seconds). {@code spark.gradspark.warmUp} holds the model's options, which
  * gradspark-submit's CLI sets ({@code none}: no warm-up). On a cluster it also sizes the CPU
- * backend's thread pool to the executor's cores ({@link #limitThreads}). Changes no result.
+ * backend's thread pool to the executor's cores ({@link #executorThreads}). Changes no result.
  */
 public final class GradSparkPlugin implements SparkPlugin {
     static final String KEY = "spark.gradspark.warmUp";
@@ -92,14 +92,34 @@ public final class GradSparkPlugin implements SparkPlugin {
     }
 
     /**
-     * On a cluster, the CPU backend's elementwise kernels use the executor's cores
-     * ({@code spark.executor.cores}), not every core of the machine it shares with other executors;
-     * an explicit {@code -Dgradspark.cpu.threads} wins. Local mode keeps all the cores it was given.
+     * On a cluster, the CPU backend's elementwise kernels use the executor's cores, not every core of
+     * the machine it shares with other executors (an explicit {@code -Dgradspark.cpu.threads} wins;
+     * local mode keeps all the cores it was given). See {@link #executorThreads}.
      */
     static void limitThreads(org.apache.spark.SparkConf conf) {
-        String cores = conf.get("spark.executor.cores", null), master = conf.get("spark.master", "");
-        boolean local = master.equals("local") || master.startsWith("local[");   // local-cluster[...] has executor JVMs
-        if (cores == null || local || System.getProperty(org.gradspark.ad.backend.BackendSettings.CPU_THREADS) != null) return;
-        System.setProperty(org.gradspark.ad.backend.BackendSettings.CPU_THREADS, cores);
+        if (System.getProperty(org.gradspark.ad.backend.BackendSettings.CPU_THREADS) != null) return;
+        List<String> launch = ProcessHandle.current().info().arguments().map(List::of).orElse(List.of());
+        int threads = executorThreads(conf, launch);
+        if (threads > 0) System.setProperty(org.gradspark.ad.backend.BackendSettings.CPU_THREADS, String.valueOf(threads));
+    }
+
+    /**
+     * The CPU backend's threads in an executor JVM launched with {@code launchArguments}: the cores the
+     * cluster manager gave it, which is the {@code --cores N} of its launch command (every cluster
+     * manager starts executors so; a standalone worker gives all of its own cores when
+     * {@code spark.executor.cores} is unset), else {@code spark.executor.cores}; 0 (keep the default,
+     * the machine's cores) in local mode or when neither says. The pool is the executor's, shared by its
+     * tasks (cores / spark.task.cpus of them), whose threads wait while it runs their kernels: its size
+     * is the executor's cores, so that the tasks' kernels together use the cores the executor has.
+     */
+    static int executorThreads(org.apache.spark.SparkConf conf, List<String> launchArguments) {
+        String master = conf.get("spark.master", "");
+        if (master.equals("local") || master.startsWith("local[")) return 0;   // local-cluster[...] has executor JVMs
+        int at = launchArguments.indexOf("--cores");
+        if (at >= 0 && at + 1 < launchArguments.size() && launchArguments.get(at + 1).matches("[1-9][0-9]{0,5}")) {
+            return Integer.parseInt(launchArguments.get(at + 1));
+        }
+        String cores = conf.get("spark.executor.cores", null);
+        return cores != null && cores.trim().matches("[1-9][0-9]{0,5}") ? Integer.parseInt(cores.trim()) : 0;
     }
 }

@@ -149,7 +149,7 @@ public final class GradientJob {
         List<PartitionResult> results = ev.last().partitions();
         double outputSum = 0;
         for (PartitionResult r : results) outputSum += r.outputSum();
-        Map<String, Object> summary = JobSummary.of(cfg, jsc, results, outputSum, phases, wallSeconds);
+        Map<String, Object> summary = JobSummary.of(cfg, jsc, results, outputSum, phases, wallSeconds, ev.last().tasksSeconds());
         if (cfg.repeat() > 1) {
             // Each evaluation from its broadcast to its reduced gradient; the first also reads the rows.
             summary.put("evaluations_s", ev.evaluations());

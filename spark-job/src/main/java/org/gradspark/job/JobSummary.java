@@ -16,7 +16,7 @@ final class JobSummary {
     private JobSummary() {}
 
     static Map<String, Object> of(JobConfig cfg, JavaSparkContext jsc, List<PartitionResult> results, double outputSum,
-                                  Map<String, Double> phases, double wallSeconds) {
+                                  Map<String, Double> phases, double wallSeconds, double tasksSeconds) {
         long rows = results.stream().mapToLong(PartitionResult::rows).sum();
         long skipped = results.stream().mapToLong(PartitionResult::skippedRows).sum();
         // What the executors report having run, partitions per backend and device (sorted: stable output).
@@ -50,6 +50,10 @@ final class JobSummary {
         // elementwise kernels of large tensors outside the task's thread.
         s.put("partition_cpu_share", results.stream().mapToLong(PartitionResult::cpuNanos).sum() / (double) Math.max(1, taskNanos.getSum()));
         s.put("rows_per_s", rows / Math.max(1e-9, wallSeconds));
+        // Over the tasks alone (the first one's launch to the last one's end): the rate of the computation itself,
+        // which on a small job Spark's and the executors' start-up (in wall_s) would hide.
+        s.put("tasks_s", tasksSeconds);
+        s.put("tasks_rows_per_s", rows / Math.max(1e-3, tasksSeconds));
         return s;
     }
 

@@ -7,6 +7,7 @@ import org.apache.spark.scheduler.AccumulableInfo;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerExecutorMetricsUpdate;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.apache.spark.scheduler.SparkListenerTaskStart;
 import org.apache.spark.util.LongAccumulator;
 import scala.Tuple4;
 
@@ -16,14 +17,20 @@ import scala.Tuple4;
  * to an accumulator, whose value Spark sends with every executor heartbeat
  * ({@code spark.executor.heartbeatInterval}, which the CLI sets to 3 s) while the task runs, and with
  * its end. So a long job reports progress inside its partitions, not only when one finishes.
+ * The rate is over the time since the first task launched (the driver's clock), not since the job
+ * was asked for: Spark's and the executors' start-up, which can take longer than a small job's
+ * tasks, would make it and the ETA wrong by as much. {@link #tasksSeconds} is that span for the
+ * tasks that counted rows, from the first one's launch to the last one's end.
  */
 final class ProgressListener extends SparkListener {
     private static final System.Logger LOG = System.getLogger("org.gradspark.job.progress");
     private final long rows;
     private final long accumulator;
     private final double everySeconds;
-    private final long started = System.nanoTime();
     private final Map<Long, Long> byTask = new HashMap<>();   // the latest count each task reported
+    private long firstLaunchMs = Long.MAX_VALUE;             // the first task launched since this listener was added
+    private long rowTasksFirstLaunchMs = Long.MAX_VALUE;     // the tasks that counted rows: the first one's launch...
+    private long rowTasksLastEndMs = Long.MIN_VALUE;         // ...and the last one's end
     private long finished;                                   // rows of tasks that ended successfully
     private long lastLogged = System.nanoTime();
     private long lastRows = -1;
@@ -45,13 +52,30 @@ final class ProgressListener extends SparkListener {
         maybeLog(false);
     }
 
+    @Override public synchronized void onTaskStart(SparkListenerTaskStart start) {
+        firstLaunchMs = Math.min(firstLaunchMs, start.taskInfo().launchTime());
+    }
+
     @Override public synchronized void onTaskEnd(SparkListenerTaskEnd end) {
         Long running = byTask.remove(end.taskInfo().taskId());
         if (end.taskInfo().successful()) {
             Long v = ours(end.taskInfo().accumulables());
+            if (v != null || running != null) {
+                rowTasksFirstLaunchMs = Math.min(rowTasksFirstLaunchMs, end.taskInfo().launchTime());
+                rowTasksLastEndMs = Math.max(rowTasksLastEndMs, end.taskInfo().finishTime());
+            }
             finished += v != null ? v : running != null ? running : 0;
             maybeLog(true);
         }
+    }
+
+    /**
+     * Seconds from the launch of the first task that counted rows to the end of the last one (0 until
+     * one has ended): the time the rows took in the tasks, waits between waves included, Spark's
+     * start-up and the driver's work before and after the tasks not.
+     */
+    synchronized double tasksSeconds() {
+        return rowTasksLastEndMs < rowTasksFirstLaunchMs ? 0 : (rowTasksLastEndMs - rowTasksFirstLaunchMs) / 1e3;
     }
 
     private Long ours(scala.collection.Seq<AccumulableInfo> infos) {
@@ -77,9 +101,15 @@ final class ProgressListener extends SparkListener {
         if (!due || done == lastRows || done == 0) return;
         lastLogged = now;
         lastRows = done;
-        double s = (now - started) / 1e9, rate = done / Math.max(s, 1e-9);
+        LOG.log(System.Logger.Level.INFO, progressLine(System.currentTimeMillis()));
+    }
+
+    /** The progress at {@code nowMs} (the driver's clock): rows done, their rate since the first task launched, the ETA at that rate. */
+    synchronized String progressLine(long nowMs) {
+        long done = rowsDone();
+        double s = (nowMs - Math.min(firstLaunchMs, nowMs)) / 1e3, rate = done / Math.max(s, 1e-3);
         String eta = done >= rows ? "done" : "ETA " + duration((rows - done) / Math.max(rate, 1e-9));
-        LOG.log(System.Logger.Level.INFO, String.format(Locale.ROOT, "GradSpark: %d/%d rows (%.0f%%), %.0f rows/s, %s", done, rows, 100.0 * done / rows, rate, eta));
+        return String.format(Locale.ROOT, "GradSpark: %d/%d rows (%.0f%%), %.0f rows/s, %s", done, rows, 100.0 * done / rows, rate, eta);
     }
 
     static String duration(double seconds) {

@@ -3,11 +3,13 @@ package org.gradspark.job;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import java.util.Map;
+import org.apache.spark.SparkConf;
 import org.gradspark.ad.backend.Backends;
 import org.junit.jupiter.api.Test;
 
-/** The executors' warm-up runs a tiny gradient of the job's own model on the job's backend. */
+/** The executors' warm-up runs a tiny gradient of the job's own model on the job's backend; the CPU backend's threads are the executor's cores. */
 class GradSparkPluginTest {
     private static JobConfig job(String... args) {
         String[] all = java.util.Arrays.copyOf(args, args.length + 2);
@@ -29,5 +31,24 @@ class GradSparkPluginTest {
         assertEquals(new GradSparkPlugin.WarmUp(0, null), GradSparkPlugin.warmUp("--backend nosuch --layers 4,2"),
                 "a backend that cannot start is the tasks' error, not the warm-up's");
         assertEquals("none", GradSparkPlugin.specOf(job("--model-class", "org.example.Net", "--synthetic", "3")));
+    }
+
+    /**
+     * An executor's threads are the cores its launch command gave it (a standalone worker of 1 core, with
+     * spark.executor.cores unset, gives 1: not the machine's 2), else spark.executor.cores; local mode and
+     * an executor with neither keep the default.
+     */
+    @Test
+    void anExecutorsThreadsAreTheCoresItWasGiven() {
+        List<String> standalone = List.of("/usr/lib/jvm/java-17/bin/java", "-cp", "jars/*", "-Xmx1024M",
+                "org.apache.spark.executor.CoarseGrainedExecutorBackend", "--driver-url", "spark://CoarseGrainedScheduler@127.0.0.1:40111",
+                "--executor-id", "0", "--hostname", "127.0.0.1", "--cores", "1", "--app-id", "app-1", "--worker-url", "spark://Worker@127.0.0.1:40112");
+        SparkConf cluster = new SparkConf(false).setMaster("spark://127.0.0.1:7077");
+        assertEquals(1, GradSparkPlugin.executorThreads(cluster, standalone));
+        assertEquals(1, GradSparkPlugin.executorThreads(cluster.clone().set("spark.executor.cores", "1"), standalone));
+        assertEquals(3, GradSparkPlugin.executorThreads(cluster.clone().set("spark.executor.cores", "3"), List.of("java", "SomeOtherLauncher")));
+        assertEquals(0, GradSparkPlugin.executorThreads(cluster, List.of("java", "SomeOtherLauncher")), "nothing says: the default");
+        assertEquals(0, GradSparkPlugin.executorThreads(new SparkConf(false).setMaster("local[2]").set("spark.executor.cores", "1"), standalone),
+                "local mode keeps the cores it was given");
     }
 }

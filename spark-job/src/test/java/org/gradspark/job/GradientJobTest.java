@@ -356,6 +356,10 @@ class GradientJobTest {
         assertEquals(4, summary.get("partitions_per_executor").get("driver").asInt(), summary.toString());
         assertEquals(100, summary.get("rows").asInt());
         assertTrue(summary.get("rows_per_s").asDouble() > 0);
+        // The tasks' span (first launch to last end) lies within the job's wall time and covers each partition's own time.
+        double tasks = summary.get("tasks_s").asDouble(), wall = summary.get("wall_s").asDouble();
+        assertTrue(tasks > 0 && tasks <= wall && tasks + 0.002 >= summary.get("partition_s_max").asDouble(), summary.toString());
+        assertEquals(100 / tasks, summary.get("tasks_rows_per_s").asDouble(), 1e-9 * 100 / tasks, summary.toString());
         double cpuShare = summary.get("partition_cpu_share").asDouble();
         assertTrue(cpuShare > 0 && cpuShare <= 1.05, "CPU time over task time, measured in the task's thread: " + cpuShare);
         assertEquals("collected, summed on the driver", summary.get("reduction_path").asText());

@@ -8,6 +8,8 @@ import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.scheduler.AccumulableInfo;
 import org.apache.spark.scheduler.SparkListenerExecutorMetricsUpdate;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.apache.spark.scheduler.SparkListenerTaskStart;
 import org.apache.spark.util.LongAccumulator;
 import org.junit.jupiter.api.Test;
 import scala.Option;
@@ -44,6 +46,40 @@ class ProgressListenerTest {
         assertEquals("1m05s", ProgressListener.duration(65));
         assertEquals("2h01m", ProgressListener.duration(7260));
         assertEquals("9 s", ProgressListener.duration(9.2));
+    }
+
+    private static org.apache.spark.scheduler.TaskInfo task(long id, long launchedMs) {
+        return new org.apache.spark.scheduler.TaskInfo(id, 0, 0, 0, launchedMs, "1", "127.0.0.1", org.apache.spark.scheduler.TaskLocality.PROCESS_LOCAL(), false);
+    }
+
+    private static SparkListenerTaskEnd ended(org.apache.spark.scheduler.TaskInfo info, long endMs, long accumulator, long rows) {
+        info.markFinished(org.apache.spark.TaskState.FINISHED(), endMs);
+        info.setAccumulables(CollectionConverters.asScala(List.of(new AccumulableInfo(accumulator, Option.apply("gradspark rows"),
+                Option.apply((Object) rows), Option.apply((Object) rows), false, false, Option.empty()))).toList());
+        return new SparkListenerTaskEnd(0, 0, "ResultTask", org.apache.spark.Success$.MODULE$, info, null, null);
+    }
+
+    /**
+     * Rows per second and the ETA are over the time since the first task launched, not since the job was
+     * asked for: executors that took 10 s to start do not turn 500 rows in 1 s of tasks into "45 rows/s,
+     * ETA 11 s". The tasks' span runs from the first launch to the last end of the tasks that counted rows.
+     */
+    @Test
+    void theRateIsOverTheTasksNotSparksStartUp() {
+        LongAccumulator acc = new LongAccumulator();
+        acc.metadata_$eq(new org.apache.spark.util.AccumulatorMetadata(4711, Option.apply("gradspark rows"), false));
+        ProgressListener p = new ProgressListener(1000, acc, 3600);
+        long launched = System.currentTimeMillis() + 10_000;   // the executors' start-up
+        org.apache.spark.scheduler.TaskInfo first = task(1, launched), second = task(2, launched + 200);
+        p.onTaskStart(new SparkListenerTaskStart(0, 0, first));
+        p.onTaskStart(new SparkListenerTaskStart(0, 0, second));
+        p.onExecutorMetricsUpdate(heartbeat(4711, 1, 300, 2, 200));
+        assertEquals("GradSpark: 500/1000 rows (50%), 500 rows/s, ETA 1 s", p.progressLine(launched + 1000));
+        assertEquals(0, p.tasksSeconds(), "no task has ended");
+        p.onTaskEnd(ended(first, launched + 1500, 4711, 500));
+        p.onTaskEnd(ended(second, launched + 1700, 4711, 500));
+        assertEquals("GradSpark: 1000/1000 rows (100%), 500 rows/s, done", p.progressLine(launched + 2000));
+        assertEquals(1.7, p.tasksSeconds(), 1e-9);
     }
 
     @Test

@@ -215,6 +215,15 @@ class StandaloneClusterTest {
         LocalCluster.succeeded(LocalCluster.await(cluster.submit(dir.resolve("parquet"), parquetRun.toArray(new String[0])), dir.resolve("parquet"),
                 JOB_TIMEOUT));
         log("two all-HDFS runs on the cluster: %.1f s", seconds(t0));
+        // What the job's own Hadoop client wrote, on the driver (grads.npz, summary.json) and on the executors (the parts):
+        // one replica each on the cluster's one DataNode, not Hadoop's default of 3 (under-replicated for ever).
+        for (String written : List.of("/files/out/grads.npz", "/files/out/summary.json", "/files/out/input_grads/part-00000.npy")) {
+            assertEquals(1, hdfs.getFileStatus(new org.apache.hadoop.fs.Path(cluster.hdfsUrl() + written)).getReplication(), written + "'s replication");
+        }
+        // The workers have 1 core each and spark.executor.cores is unset: each executor got 1 core, so its CPU backend runs 1 thread
+        // (not one per core of the machine, which two executors on 2 cores would oversubscribe).
+        String backend = new com.fasterxml.jackson.databind.ObjectMapper().readTree(fromHdfs("/files/out/summary.json")).get("backend").asText();
+        assertTrue(backend.startsWith("cpu on CPU (1 thread)"), backend);
 
         List<String> localRun = new ArrayList<>(common);
         Path localOut = dir.resolve("local-files").resolve("out");

@@ -47,17 +47,18 @@ class SubmittedFailuresTest {
     }
 
     /**
-     * Exit code; one error line, the last on stderr, starting "gradspark" and naming every part (before
-     * it only GradSpark's own progress lines, Spark's progress bar and, with an OpenCL backend, Aparapi's
-     * start-up warning);
+     * Exit code; one error line, the last on stderr, starting "gradspark" at the start of its line (no
+     * remnant of Spark's progress bar before it) and naming every part (before it only GradSpark's own
+     * progress lines and, with an OpenCL backend, Aparapi's start-up warning);
      * no trace, no incubator-module warning, no temporary left.
      */
     static void assertFailure(LocalCluster.Run r, int code, Path dir, String... named) {
         assertEquals(code, r.exitCode(), r.stderr());
-        List<String> errors = r.stderr().lines().map(l -> l.replaceAll("^(\\[Stage [^]]*\\]\\s*)+", ""))
-                .filter(l -> l.startsWith("gradspark") || l.contains(" ERROR ") || l.contains("Exception")).toList();
+        List<String> errors = r.stderr().lines()
+                .filter(l -> l.contains("gradspark: ") || l.contains("gradspark-submit: ") || l.contains(" ERROR ") || l.contains("Exception")).toList();
         assertEquals(1, errors.size(), "one error line on stderr:\n" + r.stderr());
         String line = errors.get(0);
+        assertTrue(line.startsWith("gradspark"), "the error line starts a line of its own:\n" + r.stderr());
         assertTrue(r.stderr().strip().endsWith(line), "the error line is the last:\n" + r.stderr());
         for (String part : named) assertTrue(line.contains(part), "'" + part + "' in: " + line);
         assertFalse(r.stderr().contains("\tat "), r.stderr());
@@ -143,6 +144,28 @@ class SubmittedFailuresTest {
         Npy.write(s, Tensor.wrap(sv, org.gradspark.ad.Shape.of(64, 3)));
         assertFailure(submit(Map.of(), List.of(), "--input", x.toString(), "--sens", s.toString(), "--out", dir.resolve("out").toString()), 2, dir,
                 "--sens " + s + ", row 40: column 2 is NaN");
+    }
+
+    /**
+     * A NaN in the last row of a task that runs for seconds: the error line is a line of its own, not
+     * after Spark's progress bar (which GradSpark's console leaves off: its own lines are the progress);
+     * and when a user turns the bar on, the bar is cleared before the error line.
+     */
+    @Test
+    void aBadRowLateInALongTaskIsReportedOnALineOfItsOwn() {
+        int n = 200_000;
+        float[] rows = new float[n * 8];
+        java.util.Random random = new java.util.Random(5);
+        for (int i = 0; i < rows.length; i++) rows[i] = random.nextFloat() * 2 - 1;
+        rows[(n - 1) * 8 + 4] = Float.NaN;
+        Path x = dir.resolve("late-nan.npy");
+        Npy.write(x, Tensor.wrap(rows, org.gradspark.ad.Shape.of(n, 8)));
+        String[] job = {"--input", x.toString(), "--layers", "8,256,256,3", "--partitions", "1", "--backend", "cpu", "--out", dir.resolve("out").toString()};
+        LocalCluster.Run quiet = submit(Map.of(), List.of(), job);
+        assertFailure(quiet, 2, dir, "--input " + x + ", row " + (n - 1) + ": column 4 is NaN");
+        assertFalse(quiet.stderr().contains("[Stage "), quiet.stderr());
+        assertFailure(submit(Map.of(), List.of("--conf", "spark.ui.showConsoleProgress=true"), job), 2, dir,
+                "--input " + x + ", row " + (n - 1) + ": column 4 is NaN");
     }
 
     /** A class that is not a Cell, given with --jars: refused before any of its code runs. */

@@ -9,7 +9,7 @@ public final class BackendSettings {
 
     /** {@code auto | cpu | opencl | reference}: the JVM's default backend (threads outside a {@link Backends#scoped} block). */
     public static final String BACKEND = "gradspark.backend";
-    /** Threads of the CPU backend's elementwise kernels (default: the machine's cores; on a cluster the job sets spark.executor.cores). */
+    /** Threads of the CPU backend's elementwise kernels (default: the machine's cores; on a cluster the job sets the executor's cores). */
     public static final String CPU_THREADS = "gradspark.cpu.threads";
     /** The Vector API's lane width in bits for the float32 kernels (default: the JVM's preferred species). */
     public static final String VECTOR_BITS = "gradspark.vector.bits";

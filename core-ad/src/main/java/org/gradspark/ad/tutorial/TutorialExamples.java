@@ -92,18 +92,20 @@ public final class TutorialExamples {
         return secondGrad.call(Tensor.of(new double[] {3.1415926}));
     }
 
+    /**
+     * Prints each example with its result, the result computed before its heading is printed: the
+     * backend's log line, which the first computation writes (to stderr), cannot come between them.
+     */
     public static void main(String[] args) {
-        System.out.println("In [2] gradient w.r.t. x:");
-        System.out.println(gradWrtX());
-        System.out.println("In [3] gradient w.r.t. the weight z (output[0]):");
-        System.out.println(gradWrtZ().get(0));
-        System.out.println("In [4] gradient w.r.t. x with sens:");
-        System.out.println(gradWithSens());
-        System.out.println("In [5] with stop_gradient(out2):");
-        System.out.println(gradWithStopGradient());
-        System.out.println("In [6] without stop_gradient:");
-        System.out.println(gradWithoutStopGradient());
-        System.out.println("In [7] second derivative of sin at 3.1415926:");
-        System.out.println(secondDerivativeOfSin());
+        print("In [2] gradient w.r.t. x:", gradWrtX());
+        print("In [3] gradient w.r.t. the weight z (output[0]):", gradWrtZ().get(0));
+        print("In [4] gradient w.r.t. x with sens:", gradWithSens());
+        print("In [5] with stop_gradient(out2):", gradWithStopGradient());
+        print("In [6] without stop_gradient:", gradWithoutStopGradient());
+        print("In [7] second derivative of sin at 3.1415926:", secondDerivativeOfSin());
+    }
+
+    private static void print(String heading, Object result) {
+        System.out.println(heading + System.lineSeparator() + result);
     }
 }

@@ -25,7 +25,7 @@ public final class CpuBackend implements Backend {
     @Override public String name() { return "cpu"; }
 
     @Override public String device() {
-        return "CPU (" + Parallel.THREADS + " threads), BLAS " + blasName() + ", float32 elementwise on the Vector API (" + VectorMath32.F.vectorBitSize() + "-bit lanes)";
+        return "CPU (" + Parallel.THREADS + (Parallel.THREADS == 1 ? " thread" : " threads") + "), BLAS " + blasName() + ", float32 elementwise on the Vector API (" + VectorMath32.F.vectorBitSize() + "-bit lanes)";
     }
 
     /** Which BLAS netlib loaded: a native library (fast) or its Java fallback. */
