@@ -47,7 +47,9 @@ final class TabularInput {
                     ? spark.read().option("header", "true").option("inferSchema", "true").csv(input)
                     : spark.read().parquet(input);
         } catch (Exception e) {  // also Spark's checked SparkException (a footer that cannot be read)
-            throw new BadInputException(where + ": cannot be read: " + firstLine(e.getMessage()));
+            // Spark's own first line names only the file: a storage failure's cause (a NameNode that does not answer) is deeper.
+            String cause = StorageFailure.causeIn(e);
+            throw new BadInputException(where + ": cannot be read: " + (cause != null ? cause : firstLine(e.getMessage())), e);
         }
         return materialize(df, where, featuresCol, nullIsAnError, storage, dir);
     }
