@@ -6,28 +6,34 @@ import org.apache.spark.scheduler.SparkListenerExecutorAdded;
 
 /**
  * What the driver saw of its Spark application while a job ran: whether any executor ever joined
- * it. On a cluster, a job that failed without one never ran a task, so its failure says nothing
- * about the data or the storage: the master did not accept the application (a wrong URL, a master
- * that is down) or gave it no executor (no worker with the memory and cores asked). Known from
- * Spark's events as they happen, not from the context's state afterwards, which the driver itself
- * stops on the way out whatever the failure was.
+ * it, and whether Spark stopped it on its own. On a cluster, a job that failed without an executor
+ * never ran a task, so its failure says nothing about the data or the storage: the master did not
+ * accept the application (a wrong URL, a master that is down) or gave it no executor (no worker
+ * with the memory and cores asked). And once Spark has stopped the application itself (a master
+ * that gave up on it), the job's failure is whatever the stop broke: a cancelled job, a broadcast
+ * whose block directory was deleted. Both are asked when the failure reaches the driver, before
+ * the driver closes the context itself (after that every context is stopped).
  *
  * <pre>{@code
  * ApplicationWatch watch = ApplicationWatch.attach(jsc);   // right after the context starts
- * ... run jobs; on a failure: if (watch.noExecutorEverJoined()) "did --master accept it?"
+ * try { ... run jobs ... }
+ * catch (Exception e) { if (watch.stoppedBySpark()) ...; if (watch.noExecutorEverJoined()) "did --master accept it?" }
+ * finally { jsc.close(); }
  * }</pre>
  */
 public final class ApplicationWatch extends SparkListener {
+    private final org.apache.spark.SparkContext sc;
     private final String master;
     private volatile boolean executorJoined;
 
-    private ApplicationWatch(String master) {
-        this.master = master;
+    private ApplicationWatch(org.apache.spark.SparkContext sc) {
+        this.sc = sc;
+        this.master = sc.master();
     }
 
     /** Starts watching {@code jsc}'s application (executors that joined before count too). */
     public static ApplicationWatch attach(JavaSparkContext jsc) {
-        ApplicationWatch w = new ApplicationWatch(jsc.master());
+        ApplicationWatch w = new ApplicationWatch(jsc.sc());
         jsc.sc().addSparkListener(w);
         // The tracker lists the driver as well: more than one entry is an executor already registered.
         if (jsc.sc().statusTracker().getExecutorInfos().length > 1) w.executorJoined = true;
@@ -41,6 +47,11 @@ public final class ApplicationWatch extends SparkListener {
     /** The application's {@code --master}. */
     public String master() {
         return master;
+    }
+
+    /** Whether Spark has stopped the application on its own: asked before the driver closes the context. */
+    public boolean stoppedBySpark() {
+        return sc.isStopped();
     }
 
     /**

@@ -139,9 +139,11 @@ public final class GradSparkMain {
 
     /**
      * The one line and exit code for a job that failed once Spark had started, decided from the
-     * failure itself: bad input; a storage failure, naming the file and its cause (a quota, a
-     * NameNode that does not answer); the driver out of memory; on a cluster, an application no
-     * executor ever joined (so the master is the one to ask about); else Spark's own message.
+     * failure and what the application went through, before the context is closed: bad input; the
+     * driver out of memory; an application Spark stopped on its own (the job's failure is then
+     * what the stop broke), whose master is the one to ask about when no executor ever joined it; a
+     * storage failure, naming the file and its cause (a quota, a NameNode that does not answer); on
+     * a cluster, an application no executor ever joined; else Spark's own message.
      */
     public static int failed(PrintStream err, ApplicationWatch watch, Throwable e) {   // public: fit's too
         if (INTERRUPTED.get()) return 130;   // the shutdown notice has said it
@@ -155,6 +157,10 @@ public final class GradSparkMain {
                 return fail(err, "out of memory in the driver (heap " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB, which also runs the tasks"
                         + " in local mode): raise --driver-memory, or lower --chunk-rows", e, 2);
             }
+        }
+        if (watch.stoppedBySpark()) {
+            return fail(err, watch.noExecutorEverJoined() ? "no executor ever joined the Spark application: " + masterQuestion(watch.master())
+                    : "Spark stopped the application while the job ran (" + rootMessage(e) + "): see the driver's log and the cluster manager's", e, 2);
         }
         String storage = StorageFailure.lineFor(e);
         if (storage != null) return fail(err, storage, e, 2);

@@ -35,9 +35,9 @@ import org.junit.jupiter.api.io.TempDir;
  * ({@link GradSparkMain#run}, {@link FitMain#run}) with the driver in this JVM, a standalone cluster
  * of one 1-core worker ({@link LocalCluster}) and an HDFS ({@link MiniHdfs}) that the tests can
  * break mid-job from a listener on the driver ({@link Sabotage}): exit code 2 and one line that
- * names the file and the cause (a quota, a NameNode that does not answer, a temporary output
- * removed by someone else), not the master; and a master that does not answer still gets the
- * line that asks about the master.
+ * names the file and the cause (a quota, a NameNode that does not answer, a temporary output or
+ * an input removed by someone else, an application Spark stopped itself), not the master; and a
+ * master that does not answer still gets the line that asks about the master.
  */
 class ClusterFailuresTest {
     private static final String[] SYSTEM_PROPERTIES = {"spark.master", "spark.ui.enabled", "spark.jars", "spark.driver.host",
@@ -167,6 +167,32 @@ class ClusterFailuresTest {
         r = grad("--layers", "8,64,1", "--input", x, "--partitions", "4", "--out", hdfs.uriOf("/removed-input/out"));
         assertOneLine(r, "--input " + x + " was removed while the job ran (by another program or user); nothing was written to --out");
         assertEquals(List.of(), hdfsNames("/removed-input"), "left beside --out");
+    }
+
+    /**
+     * Spark stops the application itself as the first task starts, from another thread, as it does
+     * when the master removes the application (killed, or its executors failing): said so, not
+     * blamed on the storage (the stop deletes the driver's block directories under a running
+     * broadcast) nor on --master's URL (an executor had joined).
+     */
+    @Test
+    void anApplicationSparkStopsMidJob() {
+        LocalCluster.assumeWanted();
+        // Not from a thread the listener starts: Spark refuses a stop from its listener thread, and threads it starts inherit that.
+        java.util.concurrent.CountDownLatch firstTask = new java.util.concurrent.CountDownLatch(1);
+        Thread stopper = new Thread(() -> {
+            try {
+                if (firstTask.await(5, java.util.concurrent.TimeUnit.MINUTES)) org.apache.spark.SparkContext.getOrCreate().stop();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "stops-the-application");
+        stopper.setDaemon(true);
+        stopper.start();
+        Sabotage.atTaskStart = firstTask::countDown;
+        // Tasks of seconds each, so that the stop comes while the job runs.
+        Run r = grad("--layers", "8,128,128,1", "--synthetic", "400000", "--partitions", "4", "--out", hdfs.uriOf("/stopped-app/out"));
+        assertOneLine(r, "gradspark: Spark stopped the application while the job ran (", "): see the driver's log and the cluster manager's");
     }
 
     /** Spark gives a master that does not answer 60 s (3 registration attempts of 20 s, fixed in Spark) before it stops the application. */
