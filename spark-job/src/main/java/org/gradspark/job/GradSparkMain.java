@@ -57,18 +57,20 @@ public final class GradSparkMain {
         try {
             jsc = new JavaSparkContext(GradientJob.configure(conf));
         } catch (RuntimeException e) {
-            return fail(err, "cannot start Spark with --master " + conf.get("spark.master") + ": " + rootMessage(e), e, 2);
+            return cannotStart(err, conf, e);
         }
+        ApplicationWatch watch = ApplicationWatch.attach(jsc);
         Thread interrupted = interruptNotice(err);
-        try (jsc) {
+        try {
             jsc.setLogLevel(conf.get("spark.gradspark.logLevel", "WARN"));
             GradientJob.Result r = GradientJob.run(jsc, checked);
             printSummary(out, jsc, cfg, r);
             out.println("GradSpark wrote " + org.gradspark.job.io.Storage.display(r.out()));
             return 0;
         } catch (Exception | Error e) {   // Scala code throws checked exceptions undeclared
-            return failed(err, jsc, e);
+            return failed(err, watch, e);   // before the context is closed (Spark's events, the storage's state)
         } finally {
+            jsc.close();
             Runtime.getRuntime().removeShutdownHook(interrupted);
         }
     }
@@ -87,6 +89,25 @@ public final class GradSparkMain {
         }
         err.println("gradspark: tutorial takes no options, got '" + args[0] + "' (gradspark-submit tutorial --help)");
         return 2;
+    }
+
+    /**
+     * The one line for a Spark context that did not start. On a cluster, one that Spark stopped
+     * while it started (its calls then fail with an IllegalStateException) is a cluster manager that
+     * gave up on the application: a standalone master that did not answer its 3 registration
+     * attempts, for one.
+     */
+    public static int cannotStart(PrintStream err, SparkConf conf, RuntimeException e) {   // public: fit's too
+        String master = conf.get("spark.master");
+        boolean local = master.equals("local") || master.startsWith("local[");
+        if (!local && rootCause(e) instanceof IllegalStateException) {
+            return fail(err, "Spark stopped the application as it started: " + masterQuestion(master), e, 2);
+        }
+        return fail(err, "cannot start Spark with --master " + master + ": " + rootMessage(e), e, 2);
+    }
+
+    private static String masterQuestion(String master) {
+        return "did --master " + master + " accept it (is the URL right, the master running, and a worker with enough memory and cores registered)?";
     }
 
     /** The Spark settings a job needs: the warm-up plugin with the job's model; a backend this JVM cannot start, in local mode. */
@@ -129,38 +150,38 @@ public final class GradSparkMain {
                 jsc.master().startsWith("local") ? cfg.backend() : r.summary().get("backend"), r.outputSum());
     }
 
-    /** The one line and exit code for a job that failed once Spark had started. */
-    public static int failed(PrintStream err, JavaSparkContext jsc, Throwable e) {   // public: fit's too
-        clearProgressBar(jsc);
+    /**
+     * The one line and exit code for a job that failed once Spark had started, decided from the
+     * failure and what the application went through, before the context is closed: bad input; the
+     * driver out of memory; an application Spark stopped on its own (the job's failure is then
+     * what the stop broke), whose master is the one to ask about when no executor ever joined it; a
+     * storage failure, naming the file and its cause (a quota, a NameNode that does not answer); on
+     * a cluster, an application no executor ever joined; else Spark's own message.
+     */
+    public static int failed(PrintStream err, ApplicationWatch watch, Throwable e) {   // public: fit's too
+        watch.clearProgressBar();
         if (INTERRUPTED.get()) return 130;   // the shutdown notice has said it
         BadInputException bad = badInputIn(e);
         if (bad != null) {
             err.println("gradspark: " + bad.getMessage());
             return 2;
         }
-        if (jsc.sc().isStopped() && !jsc.master().startsWith("local")) {
-            return fail(err, "the Spark application was stopped before the job ended: did --master " + jsc.master()
-                    + " accept it (is the URL right, the master running, and a worker with enough memory and cores registered)?", e, 2);
-        }
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof OutOfMemoryError) {
                 return fail(err, "out of memory in the driver (heap " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB, which also runs the tasks"
                         + " in local mode): raise --driver-memory, or lower --chunk-rows", e, 2);
             }
-            if (t instanceof java.io.UncheckedIOException || t instanceof java.io.IOException) {
-                return fail(err, t.getMessage(), e, 2);
-            }
+        }
+        if (watch.stoppedBySpark()) {
+            return fail(err, watch.noExecutorEverJoined() ? "no executor ever joined the Spark application: " + masterQuestion(watch.master())
+                    : "Spark stopped the application while the job ran (" + rootMessage(e) + "): see the driver's log and the cluster manager's", e, 2);
+        }
+        String storage = StorageFailure.lineFor(e);
+        if (storage != null) return fail(err, storage, e, 2);
+        if (watch.noExecutorEverJoined()) {
+            return fail(err, "no executor ever joined the Spark application: " + masterQuestion(watch.master()), e, 2);
         }
         return fail(err, "failed: " + rootMessage(e), e, 1);
-    }
-
-    /**
-     * Spark clears its console progress bar (when a user turns it on) at a job's end, not at its
-     * failure: a line written over a bar left on screen would keep the bar's end when shorter.
-     */
-    private static void clearProgressBar(JavaSparkContext jsc) {
-        scala.Option<org.apache.spark.ui.ConsoleProgressBar> bar = jsc.sc().progressBar();
-        if (bar.isDefined()) bar.get().finishAll();
     }
 
     private static final java.util.concurrent.atomic.AtomicBoolean INTERRUPTED = new java.util.concurrent.atomic.AtomicBoolean();
@@ -194,10 +215,15 @@ public final class GradSparkMain {
 
     /** The innermost cause's first line, which is what the user can act on. */
     private static String rootMessage(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) t = t.getCause();
+        Throwable t = rootCause(e);
         String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getClass().getSimpleName() + ": " + t.getMessage();
         return m.lines().findFirst().orElse(m);
+    }
+
+    private static Throwable rootCause(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) t = t.getCause();
+        return t;
     }
 
     /** The job's backend, started here: a missing device (no OpenCL) is one line before Spark starts. */

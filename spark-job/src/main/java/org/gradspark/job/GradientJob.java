@@ -114,7 +114,9 @@ public final class GradientJob {
             return new Result(ev.last().gradient(), (Long) summary.get("rows"), (Long) summary.get("skipped_rows"), parts, (Double) summary.get("output_sum"),
                     cfg.out(), inputGrads == null ? null : Storage.child(cfg.out(), cfg.derivative().dir()), summary);
         } catch (Throwable e) {
+            RuntimeException removed = vanished(storage, out, cfg, e);
             out.abort();
+            if (removed != null) throw removed;
             BadInputException bad = stop.stopped(e);
             if (bad == null) bad = wrappedBadInput(e);
             if (bad != null) throw bad;
@@ -173,6 +175,44 @@ public final class GradientJob {
         return summary;
     }
 
+    /**
+     * The failure to report when a file vanished while the job ran (removed by another program or
+     * user): the job's temporary output, or a file the executors read (--input, --sens, --labels)
+     * that the failure names. What a task or the driver met next (an executor that "cannot see" the
+     * temporary or "finds no such file", a part that cannot be renamed) only follows from that, and
+     * would blame the executors' filesystem. Null when nothing vanished, or when the storage cannot
+     * say (its own failure is then the one to report).
+     */
+    private static RuntimeException vanished(Storage storage, JobOutput out, JobConfig cfg, Throwable failure) {
+        try {
+            if (!storage.exists(out.temporary())) {
+                return removed(failure, "--out " + Storage.display(out.out()) + ": the job's temporary output " + Storage.display(out.temporary()), out.temporary());
+            }
+            for (String option : List.of("--input", "--sens", "--labels")) {
+                String file = cfg.inputFiles().get(option);
+                if (file != null && mentions(failure, Storage.display(file)) && !storage.exists(file)) {
+                    return removed(failure, option + " " + Storage.display(file), file);
+                }
+            }
+            return null;
+        } catch (java.io.IOException unknown) {
+            return null;
+        }
+    }
+
+    private static RuntimeException removed(Throwable failure, String what, String file) {
+        java.io.FileNotFoundException gone = new java.io.FileNotFoundException(file);
+        gone.addSuppressed(failure);   // in the log; not a cause, which the report would take for the reason (an executor's "cannot see")
+        return new java.io.UncheckedIOException(what + " was removed while the job ran (by another program or user); nothing was written to --out", gone);
+    }
+
+    private static boolean mentions(Throwable failure, String text) {
+        for (Throwable t = failure; t != null && t.getCause() != t; t = t.getCause()) {
+            if (t.getMessage() != null && t.getMessage().contains(text)) return true;
+        }
+        return false;
+    }
+
     @SuppressWarnings("unchecked")
     private static <T extends Throwable> RuntimeException sneaky(Throwable e) throws T {
         throw (T) e;
@@ -212,7 +252,9 @@ public final class GradientJob {
             try {
                 rows = write.apply(storage, out.file(TabularInput.ROWS_DIR));
             } catch (Throwable e) {
+                RuntimeException removed = vanished(storage, out, checked.cfg(), e);
                 out.abort();
+                if (removed != null) throw removed;
                 BadInputException bad = stop.stopped(e);
                 if (bad == null) bad = wrappedBadInput(e);
                 if (bad != null) throw bad;

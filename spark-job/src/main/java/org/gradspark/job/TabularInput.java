@@ -64,7 +64,9 @@ final class TabularInput {
                     ? spark.read().option("header", csvHeader).option("inferSchema", "true").csv(literal)
                     : spark.read().parquet(literal);
         } catch (Exception e) {  // also Spark's checked SparkException (a footer that cannot be read)
-            throw new BadInputException(where + ": cannot be read: " + firstLine(e.getMessage()));
+            // Spark's own first line names only the file: a storage failure's cause (a NameNode that does not answer) is deeper.
+            String cause = StorageFailure.causeIn(e);
+            throw new BadInputException(where + ": cannot be read: " + (cause != null ? cause : firstLine(e.getMessage())), e);
         }
         if (isCsv(input) && !csvHeader && featuresCol == null && Arrays.stream(df.schema().fields()).allMatch(f -> f.dataType() instanceof StringType)) {
             throw new BadInputException(where + ": every column holds text, as a header line would make them: --csv-header true (the default) reads"

@@ -29,12 +29,13 @@ class FailedJobLineTest {
         try (JavaSparkContext jsc = new JavaSparkContext(new SparkConf().setMaster("local[1]").setAppName("FailedJobLineTest")
                 .set("spark.ui.enabled", "false").set("spark.ui.showConsoleProgress", "true"))) {
             jsc.setLogLevel("WARN");
+            ApplicationWatch watch = ApplicationWatch.attach(jsc);
             Exception failure = assertThrows(Exception.class, () -> jsc.parallelize(List.of(1), 1).foreach(i -> {
                 Thread.sleep(1500);   // the bar shows once a stage has run for 0.5 s
                 throw new BadInputException("row 3 is bad");
             }));
             assertTrue(console.toString(StandardCharsets.UTF_8).contains("[Stage 0:"), "no progress bar was drawn: the case is not under test");
-            assertEquals(2, GradSparkMain.failed(err, jsc, failure));
+            assertEquals(2, GradSparkMain.failed(err, watch, failure));
         } finally {
             System.setErr(saved);
         }

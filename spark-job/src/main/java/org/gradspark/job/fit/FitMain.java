@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.Map;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.gradspark.job.ApplicationWatch;
 import org.gradspark.job.GradSparkMain;
 import org.gradspark.job.GradientJob;
 import org.gradspark.job.io.BadInputException;
@@ -38,9 +39,9 @@ public final class FitMain {
         try {
             jsc = new JavaSparkContext(GradientJob.configure(conf));
         } catch (RuntimeException e) {
-            err.println("gradspark: cannot start Spark with --master " + conf.get("spark.master") + ": " + e.getMessage());
-            return 2;
+            return GradSparkMain.cannotStart(err, conf, e);
         }
+        ApplicationWatch watch = ApplicationWatch.attach(jsc);
         java.util.concurrent.atomic.AtomicBoolean interrupted = new java.util.concurrent.atomic.AtomicBoolean();
         Thread notice = new Thread(() -> {
             interrupted.set(true);
@@ -50,7 +51,7 @@ public final class FitMain {
             System.setErr(new PrintStream(java.io.OutputStream.nullOutputStream()));
         }, "gradspark-fit-interrupt");
         Runtime.getRuntime().addShutdownHook(notice);
-        try (jsc) {
+        try {
             jsc.setLogLevel(conf.get("spark.gradspark.logLevel", "WARN"));
             // The per-iteration line is fit's progress; the evaluations' rows-done lines would bury it.
             org.apache.logging.log4j.core.config.Configurator.setLevel("org.gradspark.job.progress", org.apache.logging.log4j.Level.WARN);
@@ -62,8 +63,9 @@ public final class FitMain {
             return 0;
         } catch (Exception | Error e) {   // Scala code throws checked exceptions undeclared
             if (interrupted.get()) return 130;   // the notice has said it
-            return GradSparkMain.failed(err, jsc, e);
+            return GradSparkMain.failed(err, watch, e);   // before the context is closed (Spark's events, the storage's state)
         } finally {
+            jsc.close();
             try {
                 Runtime.getRuntime().removeShutdownHook(notice);
             } catch (IllegalStateException stopping) {

@@ -33,7 +33,8 @@ record Origin(String file, String key) {
 
     /** Turns an I/O failure while reading into a message a user can act on. */
     BadInputException readFailure(IOException e) {
-        if (e instanceof EOFException) return fail("truncated: " + e.getMessage(), e);
+        // Hadoop's RPC client also reports a server gone mid-call as an EOFException: that file is not truncated.
+        if (e instanceof EOFException && !Storage.connectionLost(e)) return fail("truncated: " + e.getMessage(), e);
         if (e instanceof ZipException) return fail("corrupt data: " + e.getMessage(), e);
         return fail(Storage.reason(e), e);
     }

@@ -1,5 +1,6 @@
 package org.gradspark.job.io;
 
+import java.io.EOFException;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.ObjectInputStream;
@@ -8,6 +9,9 @@ import java.io.OutputStream;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
@@ -17,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.ClusterStorageCapacityExceededException;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -24,6 +29,7 @@ import org.apache.hadoop.fs.LocalFileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RawLocalFileSystem;
 import org.apache.hadoop.fs.UnsupportedFileSystemException;
+import org.apache.hadoop.ipc.RemoteException;
 import org.apache.hadoop.security.AccessControlException;
 
 /**
@@ -379,6 +385,11 @@ public final class Storage implements Serializable {
 
     /** The cause of an I/O failure in words (without the path). */
     public static String reason(IOException e) {
+        if (e instanceof RemoteException remote) {
+            // An HDFS server's exception not yet turned back into its own class (a quota, a missing file, ...).
+            IOException own = remote.unwrapRemoteException();
+            if (own != remote) return reason(own);
+        }
         if (e instanceof IsADirectory) return "is a directory, not a file";
         if (e instanceof NotARegularFile) return "not a regular file (a FIFO, a device or a socket): give a file";
         if (e instanceof FileNotFoundException || e instanceof java.nio.file.NoSuchFileException) return "no such file";
@@ -389,14 +400,41 @@ public final class Storage implements Serializable {
         if (e instanceof AccessControlException || e instanceof java.nio.file.AccessDeniedException) {
             return "permission denied (" + firstLine(e.getMessage()) + ")";
         }
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof ConnectException) return "the filesystem does not answer (" + firstLine(e.getMessage()) + ")";
+        if (e instanceof ClusterStorageCapacityExceededException) {
+            // HDFS's DSQuotaExceededException and NSQuotaExceededException: the message names the directory and its quota.
+            return "over its quota (" + firstLine(e.getMessage()) + "): free space there or raise the quota";
         }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof ConnectException || t instanceof NoRouteToHostException || t instanceof SocketTimeoutException) {
+                return "the filesystem does not answer (" + hadoopMessage(e) + ")";
+            }
+        }
+        if (connectionLost(e)) return "the filesystem stopped answering mid-call (" + hadoopMessage(e) + ")";
         String m = firstLine(e.getMessage());
         if (m.contains("No AWS Credentials") || m.contains("NoAuthWithAWSException") || m.contains("credentials")) {
             return "no credentials for this store (" + m + ")";
         }
-        return e.getClass().getSimpleName() + ": " + m;
+        // A plain IOException's message is the whole story ("cannot rename A to B"); another class's name says what kind.
+        if (e.getClass() == IOException.class && !m.isEmpty()) return m;
+        return m.isEmpty() ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + ": " + m;
+    }
+
+    /**
+     * Whether {@code e} is a connection to a server (a NameNode, a store's endpoint) that broke off
+     * mid-call, not the end of a file: a reset, or the end-of-stream Hadoop's RPC client reports
+     * naming both hosts.
+     */
+    static boolean connectionLost(IOException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SocketException && !(t instanceof ConnectException)) return true;
+            if (t instanceof EOFException && t.getMessage() != null && t.getMessage().contains("destination host")) return true;
+        }
+        return false;
+    }
+
+    /** Hadoop's network message without its pointer to a wiki page. */
+    private static String hadoopMessage(IOException e) {
+        return firstLine(e.getMessage()).replaceFirst(";\\s*For more details see:.*$", "");
     }
 
     private static String firstLine(String s) {
@@ -497,8 +535,8 @@ public final class Storage implements Serializable {
         }
     }
 
-    /** For callers that cannot throw IOException. */
+    /** For callers that cannot throw IOException: {@code what} (naming the file) and the cause in words. */
     public static UncheckedIOException unchecked(String what, IOException e) {
-        return new UncheckedIOException(what + ": " + e.getMessage(), e);
+        return new UncheckedIOException(what + ": " + reason(e), e);
     }
 }

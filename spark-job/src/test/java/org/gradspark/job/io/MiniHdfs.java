@@ -99,6 +99,38 @@ public final class MiniHdfs implements AutoCloseable {
         return target;
     }
 
+    /**
+     * Stops the NameNode only (the DataNode keeps running), as when it crashes: clients' calls are
+     * refused until {@link #restartNameNode()}.
+     */
+    public void stopNameNode() {
+        cluster.shutdownNameNode(0);
+    }
+
+    /** Starts the NameNode again on the same port, with the same data; returns once it is active and its DataNode registered. */
+    public void restartNameNode() {
+        try {
+            cluster.restartNameNode(0, true);
+            cluster.waitActive();
+        } catch (IOException e) {
+            throw new UncheckedIOException("the NameNode did not restart", e);
+        }
+    }
+
+    /**
+     * Sets HDFS's space quota on {@code hdfsPath} (a directory): a block is charged in full (block
+     * size × replication) when it is allocated, so a quota smaller than a block refuses the first
+     * byte written under it.
+     */
+    public void setSpaceQuota(String hdfsPath, long bytes) {
+        try {
+            ((org.apache.hadoop.hdfs.DistributedFileSystem) fs).setQuota(new org.apache.hadoop.fs.Path(uriOf(hdfsPath)),
+                    org.apache.hadoop.hdfs.protocol.HdfsConstants.QUOTA_DONT_SET, bytes);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot set the space quota of " + hdfsPath, e);
+        }
+    }
+
     /** Stops the DataNode and the NameNode and deletes their data. */
     @Override
     public void close() {
