@@ -61,8 +61,7 @@ public record Checkpoint(OptimizerState state, Map<String, Object> problem, Map<
             for (Map.Entry<String, Integer> e : lengths.entrySet()) {
                 double[] a = arrays.get(e.getKey());
                 if (a == null) {
-                    throw new BadInputException(where + ": no array '" + e.getKey() + "' (a " + optimizer + " checkpoint holds "
-                            + String.join(", ", lengths.keySet()) + " beside x)");
+                    throw new BadInputException(where + ": no array '" + e.getKey() + "', which a " + optimizer + " checkpoint holds");
                 }
                 if (a.length != e.getValue()) {
                     throw new BadInputException(where + ": array '" + e.getKey() + "' has " + a.length + " values, expected " + e.getValue());
@@ -238,11 +237,18 @@ public record Checkpoint(OptimizerState state, Map<String, Object> problem, Map<
      * sensitivities) must be the one recorded.
      */
     public void requireRows(Map<String, String> digestNow) {
-        String d = firstDifference(new LinkedHashMap<>(rowsDigest), new LinkedHashMap<>(digestNow), List.of());
-        if (d != null) {
+        if (!rowsDigest.equals(digestNow)) {
+            String d = firstDifference(abbreviated(rowsDigest), abbreviated(digestNow), List.of());
             throw new BadInputException(where() + ": the rows differ from those the checkpoint was fitted to (rows_digest " + d
                     + "); resume with the same --input, --labels and --sens");
         }
+    }
+
+    /** The digests' first 16 hexadecimal digits, enough to tell them apart in a message (state.json has them whole). */
+    private static Map<String, String> abbreviated(Map<String, String> digests) {
+        Map<String, String> m = new LinkedHashMap<>();
+        digests.forEach((k, v) -> m.put(k, v.length() > 16 ? v.substring(0, 16) + "..." : v));
+        return m;
     }
 
     private static String firstDifference(Map<String, ?> saved, Map<String, ?> now, Collection<String> notYetKnown) {

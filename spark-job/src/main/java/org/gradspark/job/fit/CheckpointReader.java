@@ -188,10 +188,14 @@ final class CheckpointReader {
         if (x == null) throw bad(where + ": no array 'x' (the position)");
         if (x.length != parameters) throw bad(where + ": array 'x' has " + x.length + " values, but state.json's 'parameters' add up to " + parameters);
         Checkpoint.OptimizerState st = new Checkpoint.OptimizerState(optimizer.cli(), iteration, x, arrays);
-        if (optimizer == FitSettings.Optimizer.LBFGS) {
-            LbfgsOptimizer.requireState(st, memory, history, where + DAMAGED);
-        } else {
-            AdamOptimizer.requireState(st, optimizer == FitSettings.Optimizer.ADAM, where + DAMAGED);
+        try {
+            if (optimizer == FitSettings.Optimizer.LBFGS) {
+                LbfgsOptimizer.requireState(st, memory, history, where);
+            } else {
+                AdamOptimizer.requireState(st, optimizer == FitSettings.Optimizer.ADAM, where);
+            }
+        } catch (BadInputException e) {
+            throw bad(e.getMessage());
         }
         return st;
     }
