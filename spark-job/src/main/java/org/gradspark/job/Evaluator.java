@@ -158,9 +158,7 @@ public final class Evaluator implements AutoCloseable {
         JobModel.checkLike(weights, checked.weights(), "the weights evaluated");
         long te = System.nanoTime();
         PartitionTask task = this.task;   // the closures below must not capture this Evaluator
-        if (cache && kept == null) {
-            kept = parts.mapToPair(i -> new Tuple2<>(i, task.readAllOrFailure(i))).persist(StorageLevel.MEMORY_ONLY());
-        }
+        keepRows();
         long used = rowsUsed(sample);
         double scale = cfg.reduction() == JobConfig.Reduction.MEAN ? 1.0 / used : 1.0;
         org.apache.spark.util.LongAccumulator rowsDone = jsc.sc().longAccumulator("gradspark rows");
@@ -199,6 +197,30 @@ public final class Evaluator implements AutoCloseable {
 
     /** How long an evaluation waits, at most, for the listener bus to deliver its tasks' ends. */
     private static final long TASK_EVENTS_WAIT_MS = 2000;
+
+    /** With {@link #open}: the rows, read at their first use and kept in the executors' memory. */
+    private void keepRows() {
+        PartitionTask task = this.task;
+        if (cache && kept == null) {
+            kept = parts.mapToPair(i -> new Tuple2<>(i, task.readAllOrFailure(i))).persist(StorageLevel.MEMORY_ONLY());
+        }
+    }
+
+    /**
+     * SHA-256 digests of the rows by source ({@link RowsDigest}: {@code input}, and {@code sens},
+     * {@code labels} when the job has them), computed by the tasks over the rows kept in memory (with
+     * {@link #open}: read now if no evaluation has read them yet, and kept), or read for it.
+     *
+     * @throws BadInputException the bad input that stopped a partition's reading
+     */
+    public Map<String, String> rowsDigest() {
+        PartitionTask task = this.task;
+        keepRows();
+        List<RowsDigest> digests = kept == null ? parts.map(i -> RowsDigest.of(i, task.chunks(i))).collect()
+                : kept.map(p -> p._2().failure() != null ? RowsDigest.failed(p._1(), p._2().failure()) : RowsDigest.of(p._1(), p._2().chunks().iterator()))
+                        .collect();
+        return RowsDigest.combine(digests);
+    }
 
     /**
      * The rows an evaluation uses: all, or with {@code --on-nan skip} or a sample those kept,

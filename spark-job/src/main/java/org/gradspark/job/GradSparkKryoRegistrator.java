@@ -36,6 +36,8 @@ public final class GradSparkKryoRegistrator implements KryoRegistrator {
         kryo.register(PartitionTask.Rows.class, new ChunkSerializer.RowsSerializer());
         kryo.register(PartitionTask.Kept.class, new ChunkSerializer.KeptSerializer());
         kryo.register(PartitionTask.Kept[].class);
+        kryo.register(RowsDigest.class, new RowsDigest.KryoSerializer());
+        kryo.register(RowsDigest[].class);
         // Broadcast once per job: the Hadoop configuration writes itself (Configuration.write).
         kryo.register(org.gradspark.job.io.Storage.class, new com.esotericsoftware.kryo.serializers.JavaSerializer());
         kryo.register(java.util.ArrayList.class);

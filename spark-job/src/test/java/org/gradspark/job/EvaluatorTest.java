@@ -136,6 +136,46 @@ class EvaluatorTest {
         }
     }
 
+    /**
+     * The rows' digest (what a fit's checkpoint records, {@link RowsDigest}) depends on the values the
+     * tasks read only: the same rows from an .npy file or from the .npy parts a Parquet or CSV input
+     * becomes, kept in memory or read for it, give the same digests; a value changed in the rows
+     * changes the input's digest and no other.
+     */
+    @Test
+    void theRowsDigestDependsOnTheValuesOnly() throws Exception {
+        Storage storage = Storage.of(jsc.hadoopConfiguration());
+        JobInputs npy = inputs("3");
+        Map<String, String> digest;
+        try (Evaluator f = Evaluator.open(jsc, npy)) {
+            digest = f.rowsDigest();
+            f.evaluate(f.initialWeights());
+            assertEquals(digest, f.rowsDigest(), "the rows kept by an evaluation");
+        }
+        assertEquals(java.util.List.of("input", "sens", "labels"), java.util.List.copyOf(digest.keySet()));
+        try (Evaluator f = Evaluator.forJob(jsc, npy, null, false)) {
+            assertEquals(digest, f.rowsDigest(), "the rows read for it");
+        }
+        // Parquet and CSV rows are written as .npy parts, one per Dataset partition: here two, split unlike the evaluator's partitions.
+        java.util.List<RowSource.NpyRows> parts = new java.util.ArrayList<>();
+        for (int[] range : new int[][] {{0, 250}, {250, 600}}) {
+            Path part = dir.resolve("part-" + range[0] + ".npy");
+            Npy.write(part, take(x, java.util.stream.IntStream.range(range[0], range[1]).toArray()));
+            parts.add(new RowSource.NpyRows(Storage.uri(part), Npy.readHeader(storage, Storage.uri(part))));
+        }
+        try (Evaluator f = Evaluator.open(jsc, inputs("3").withRows(new RowSource.NpyParts(parts), "rows.csv", storage))) {
+            assertEquals(digest, f.rowsDigest(), "the same rows as the parts of a Parquet or CSV input");
+        }
+        double[] v = x.toDoubleArray();
+        v[417] = Math.nextUp(v[417]);
+        Npy.write(dir.resolve("x2.npy"), Tensor.wrap(v, x.shape()));
+        try (Evaluator f = Evaluator.open(jsc, inputs("3", "--input", dir.resolve("x2.npy").toString()))) {
+            Map<String, String> other = f.rowsDigest();
+            assertTrue(!other.get("input").equals(digest.get("input")) && other.get("labels").equals(digest.get("labels"))
+                    && other.get("sens").equals(digest.get("sens")), other + " vs " + digest);
+        }
+    }
+
     private static Tensor take(Tensor t, int[] rows) {
         int width = t.size() / t.shape().dim(0);
         double[] all = t.toDoubleArray(), out = new double[rows.length * width];

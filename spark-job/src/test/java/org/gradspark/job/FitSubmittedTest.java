@@ -21,6 +21,7 @@ import org.gradspark.ad.Ops;
 import org.gradspark.ad.Tensor;
 import org.gradspark.job.io.Npy;
 import org.gradspark.job.io.RunId;
+import org.gradspark.job.io.Npz;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,13 +29,16 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code gradspark-submit fit} as users run it: the same command gives byte-identical
  * {@code weights.npz} on local[1], local[2] and a standalone cluster of two workers, and a driver killed (SIGKILL) after a checkpoint,
- * resumed with {@code --resume}, ends with the bytes of a run that was never stopped.
+ * resumed with {@code --resume}, ends with the bytes of a run that was never stopped. A resume that would change the result (an
+ * edited or damaged checkpoint, other settings, other rows) exits 2 with one line before any iteration; an optimiser that overflows
+ * says what to change and leaves no checkpoint it could not resume.
  */
 class FitSubmittedTest {
     static final Duration TIMEOUT = Duration.ofMinutes(5);
 
     @TempDir static Path dir;
     static String[] job;
+    private static Path source;   // a finished fit's checkpoints, iter-000004 and iter-000008, that the resume cases copy
 
     @BeforeAll
     static void data() {
@@ -196,5 +200,130 @@ class FitSubmittedTest {
         try (Stream<Path> beside = Files.list(out.getParent())) {
             assertEquals(List.of(), beside.filter(p -> p.getFileName().toString().startsWith("." + out.getFileName() + ".gradspark-")).toList(), "left beside --out");
         }
+    }
+
+    /**
+     * A fit on local[2] without the executors' warm-up: the cases below refuse at once or stop after an
+     * evaluation or two, and the warm-up's compilations would only compete with them for the cores.
+     */
+    private static String[] unwarmed(String out, String... more) {
+        List<String> cmd = new ArrayList<>(Arrays.asList(fit("local[2]", out, more)));
+        cmd.addAll(cmd.indexOf("fit"), List.of("--conf", "spark.gradspark.warmUp=none"));
+        return cmd.toArray(new String[0]);
+    }
+
+    /** The checkpoints of a fit of {@link #job} for 8 iterations (made once). */
+    private static synchronized Path checkpoints() {
+        if (source == null) {
+            Path out = dir.resolve("source");
+            LocalCluster.succeeded(LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("source-run"), unwarmed(out.toString(), "--iterations", "8")));
+            source = out.resolve("checkpoints");
+        }
+        return source;
+    }
+
+    /** An unfinished fit's --out named {@code name}: the source's checkpoint at iteration 8 alone. */
+    private static Path unfinished(String name) throws IOException {
+        Path ck = Files.createDirectories(dir.resolve(name).resolve("checkpoints/iter-000008"));
+        for (String f : List.of("state.json", "optimizer.npz", "weights.npz")) Files.copy(checkpoints().resolve("iter-000008").resolve(f), ck.resolve(f));
+        return dir.resolve(name);
+    }
+
+    /**
+     * Resumes the fit in {@code out} (to iteration 12) with {@code more} options; asserts exit 2, one line naming {@code named}, no
+     * iteration run, --out as it was.
+     */
+    private static void refused(Path out, String[] more, String... named) throws IOException {
+        Map<String, String> before = FitSubmittedTest.filesUnder(out);
+        List<String> options = new ArrayList<>(List.of("--iterations", "12", "--resume", out.resolve("checkpoints").toString()));
+        options.addAll(Arrays.asList(more));
+        LocalCluster.Run r = LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("run-" + out.getFileName()), unwarmed(out.toString(),
+                options.toArray(new String[0])));
+        SubmittedFailuresTest.assertFailure(r, 2, dir, named);
+        assertFalse(r.stdout().contains("fit lbfgs: iteration"), "no iteration ran:\n" + r.stdout());
+        assertEquals(before, FitSubmittedTest.filesUnder(out), "--out unchanged");
+    }
+
+    private static Map<String, String> filesUnder(Path root) throws IOException {
+        Map<String, String> files = new java.util.TreeMap<>();
+        try (var s = Files.walk(root)) {
+            for (Path p : s.filter(Files::isRegularFile).toList()) {
+                files.put(root.relativize(p).toString(), Integer.toHexString(Arrays.hashCode(Files.readAllBytes(p))));
+            }
+        }
+        return files;
+    }
+
+    @Test
+    void anEditedStateIsRefusedBeforeAnyIteration() throws IOException {
+        Path earlier = unfinished("earlier");
+        Path state = earlier.resolve("checkpoints/iter-000008/state.json");
+        Files.writeString(state, Files.readString(state).replace("\"iteration\" : 8,", "\"iteration\" : 3,"));
+        refused(earlier, new String[0], "--resume " + state, "'iteration' is 3, but the directory is iter-000008");
+        Path removed = unfinished("removed");
+        state = removed.resolve("checkpoints/iter-000008/state.json");
+        Files.writeString(state, Files.readString(state).replace("\"iteration\" : 8,", ""));
+        refused(removed, new String[0], "--resume " + state, "no field 'iteration'");
+    }
+
+    @Test
+    void otherPartitionsOrChunkRowsAreRefusedBeforeSparkStarts() throws IOException {
+        Path out = unfinished("partitions");
+        String state = out.resolve("checkpoints/iter-000008/state.json").toString();
+        refused(out, new String[] {"--partitions", "3"}, "--resume " + state, "--partitions was 4, now 3");
+        refused(out, new String[] {"--chunk-rows", "1000"}, "--resume " + state, "--chunk-rows was 2000, now 1000");
+    }
+
+    @Test
+    void otherRowsOfTheSameCountAreRefusedBeforeAnyIteration() throws IOException {
+        Tensor x = Npy.read(dir.resolve("x.npy"));
+        float[] v = x.toFloatArray();
+        v[12345] += 0.25f;
+        Npy.write(dir.resolve("x-other.npy"), Tensor.wrap(v, x.shape()));
+        Path out = unfinished("other-rows");
+        refused(out, new String[] {"--input", dir.resolve("x-other.npy").toString()}, "--resume " + out.resolve("checkpoints/iter-000008/state.json"),
+                "the rows differ", "rows_digest input was");
+    }
+
+    @Test
+    void aDamagedOptimizerNpzIsRefusedBeforeSparkStartsAndLeavesNoOut() throws IOException {
+        Path missing = unfinished("missing-key");
+        Path npz = missing.resolve("checkpoints/iter-000008/optimizer.npz");
+        Map<String, Tensor> arrays = Npz.read(npz);
+        arrays.remove("grad");
+        Npz.write(npz, arrays);
+        Path fresh = dir.resolve("fresh-out");
+        LocalCluster.Run r = LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("run-missing-key"), unwarmed(fresh.toString(), "--iterations", "12",
+                "--resume", missing.resolve("checkpoints").toString()));
+        SubmittedFailuresTest.assertFailure(r, 2, dir, "--resume " + npz, "no array 'grad'");
+        assertFalse(r.stdout().contains("resuming") || r.stderr().contains("GradSpark backend"), "refused before Spark starts:\n" + r.stdout() + r.stderr());
+        assertFalse(Files.exists(fresh), "--out made");
+
+        Path shortArray = unfinished("short-array");
+        npz = shortArray.resolve("checkpoints/iter-000008/optimizer.npz");
+        arrays = Npz.read(npz);
+        arrays.put("s3", Tensor.wrap(Arrays.copyOf(arrays.get("s3").toDoubleArray(), 7), org.gradspark.ad.Shape.of(7)));
+        Npz.write(npz, arrays);
+        refused(shortArray, new String[0], "--resume " + npz, "array 's3' has 7 values, expected 321");
+    }
+
+    @Test
+    void lbfgsOverflowingAtTheStartIsNotToldToLowerTheLearningRate() throws IOException {
+        Tensor y = Npy.read(dir.resolve("y.npy"));
+        Npy.write(dir.resolve("y-huge.npy"), Tensor.wrap(Arrays.stream(y.toDoubleArray()).map(v -> 1e20 + v).toArray(), y.shape()).astype(DType.FLOAT32));
+        LocalCluster.Run r = LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("run-huge"), unwarmed(dir.resolve("out-huge").toString(),
+                "--labels", dir.resolve("y-huge.npy").toString()));
+        SubmittedFailuresTest.assertFailure(r, 2, dir, "the objective is", "at the starting weights", "--dtype float64");
+        assertFalse(r.stderr().contains("--learning-rate"), "L-BFGS has no --learning-rate:\n" + r.stderr());
+    }
+
+    @Test
+    void anSgdStepThatOverflowsWritesNoCheckpoint() {
+        Path out = dir.resolve("out-sgd");
+        LocalCluster.Run r = LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("run-sgd"), unwarmed(out.toString(), "--optimizer", "sgd",
+                "--learning-rate", "1e40", "--checkpoint-every", "1", "--iterations", "3"));
+        SubmittedFailuresTest.assertFailure(r, 2, dir, "fit --optimizer sgd, step 1", "overflows float32", "lower --learning-rate");
+        assertFalse(Files.exists(out.resolve("checkpoints/iter-000001")), "a checkpoint with infinite weights");
+        assertFalse(Files.exists(out.resolve("weights.npz")));
     }
 }

@@ -2,6 +2,7 @@ package org.gradspark.job.fit;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.gradspark.job.io.BadInputException;
 
 /**
  * Adam (Kingma and Ba, Algorithm 1, as PyTorch's {@code torch.optim.Adam} without weight decay) and
@@ -46,6 +47,28 @@ final class AdamOptimizer implements Optimizer {
                 adam ? a.get("v").clone() : new double[st.x().length], st.iteration(), elapsedBefore);
     }
 
+    /**
+     * Refuses a state that {@link #state} would not have written: Adam's moments m and v (v never
+     * negative) of the position's length, SGD's nothing beside x.
+     *
+     * @param where how messages name optimizer.npz
+     */
+    static void requireState(Checkpoint.OptimizerState st, boolean adam, String where) {
+        int n = st.x().length;
+        Map<String, Integer> lengths = new LinkedHashMap<>();
+        if (adam) {
+            lengths.put("m", n);
+            lengths.put("v", n);
+        }
+        st.requireArrays(lengths, where);
+        if (adam) {
+            double[] v = st.arrays().get("v");
+            for (int i = 0; i < n; i++) {
+                if (v[i] < 0) throw new BadInputException(where + ": 'v'[" + i + "] is " + v[i] + ", a second moment is never negative");
+            }
+        }
+    }
+
     @Override
     public IterationRecord next() {
         if (k >= s.iterations()) {
@@ -75,10 +98,26 @@ final class AdamOptimizer implements Optimizer {
                 moved += d * d;
             }
         }
+        requireFinite(step, g);
         k = step;
         long now = System.nanoTime();
         return new IterationRecord(step, e.value(), DriverObjective.norm(g), Math.sqrt(moved), (int) (objective.evaluations() - evals), e.rows(),
                 (now - t0) / 1e9, elapsedBefore + (now - startNanos) / 1e9);
+    }
+
+    /** The step left x, m and v finite, and x within the model's dtype: else it is refused before any checkpoint or result could hold it. */
+    private void requireFinite(int step, double[] g) {
+        String where = "fit --optimizer " + s.optimizer().cli() + ", step " + step;
+        for (int i = 0; i < x.length; i++) {
+            if (!Double.isFinite(x[i]) || !Double.isFinite(m[i]) || !Double.isFinite(v[i])) {
+                throw new BadInputException(where + ": parameter " + i + " overflowed (gradient " + g[i] + ", weight " + x[i] + "): " + s.overflowAdvice());
+            }
+        }
+        try {
+            objective.layout().finiteWeights(x, where + ": the step overflowed the weights");
+        } catch (BadInputException e) {
+            throw new BadInputException(e.getMessage() + ": " + s.overflowAdvice(), e);
+        }
     }
 
     @Override

@@ -17,15 +17,18 @@ final class DriverObjective {
     private final FitObjective objective;
     private final ParamLayout layout;
     private final double l2;
+    private final String overflowAdvice;
     private long evaluations;
     private long lastRows = -1;
     private double[] cachedX;
     private Eval cached;
 
-    DriverObjective(FitObjective objective, ParamLayout layout, double l2) {
+    /** @param overflowAdvice what the user can do when the objective overflows past the starting point ({@link FitSettings#overflowAdvice}) */
+    DriverObjective(FitObjective objective, ParamLayout layout, double l2, String overflowAdvice) {
         this.objective = objective;
         this.layout = layout;
         this.l2 = l2;
+        this.overflowAdvice = overflowAdvice;
     }
 
     ParamLayout layout() { return layout; }
@@ -54,7 +57,12 @@ final class DriverObjective {
             value += 0.5 * l2 * sq;
         }
         if (!Double.isFinite(value)) {
-            throw new BadInputException("the objective is " + value + " at evaluation " + evaluations + ": lower --learning-rate, or check the rows and labels");
+            // A fresh run's first evaluation is at the starting weights: no optimiser step is to blame yet.
+            boolean atStart = evaluations == 1 && cachedX == null;
+            throw new BadInputException("the objective is " + value + (atStart
+                    ? " at the starting weights (--weights, or the seeded ones): check the rows, labels and weights (values of order 1 suit float32), "
+                            + "or use --dtype float64"
+                    : " at evaluation " + evaluations + ", where the optimiser moved the weights: " + overflowAdvice));
         }
         Eval e = new Eval(value, g, v.rowsUsed(), v.seconds());
         lastRows = v.rowsUsed();

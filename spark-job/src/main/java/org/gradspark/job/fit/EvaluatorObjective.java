@@ -1,16 +1,38 @@
 package org.gradspark.job.fit;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.gradspark.ad.Tensor;
 import org.gradspark.job.Evaluator;
+import org.gradspark.job.JobConfig;
 
 /** The job's distributed objective ({@link Evaluator}: rows kept in the executors' memory) as fit's {@link FitObjective}. */
 final class EvaluatorObjective implements FitObjective {
     private final Evaluator evaluator;
+    private final JobConfig cfg;
 
-    EvaluatorObjective(Evaluator evaluator) {
+    EvaluatorObjective(Evaluator evaluator, JobConfig cfg) {
         this.evaluator = evaluator;
+        this.cfg = cfg;
+    }
+
+    /**
+     * The job's settings its bits depend on: the partitions (the reduction's order, and the float sums
+     * within each), the rows per chunk (the sums within a partition), the backend (its kernels round
+     * differently) and whether NaN rows are skipped.
+     *
+     * @param partitions the partitions the job runs with, or null before Spark has said (a default
+     *                   --partitions is Spark's parallelism)
+     */
+    static Map<String, Object> settings(JobConfig cfg, Integer partitions) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        if (partitions != null) m.put("--partitions", partitions);
+        m.put("--chunk-rows", cfg.chunkRows());
+        m.put("--backend", cfg.backend());
+        m.put("--on-nan", cfg.onNan().name().toLowerCase(Locale.ROOT));
+        return m;
     }
 
     @Override
@@ -21,6 +43,16 @@ final class EvaluatorObjective implements FitObjective {
     @Override
     public Map<String, Tensor> initialWeights() {
         return evaluator.initialWeights();
+    }
+
+    @Override
+    public Map<String, Object> evaluationSettings() {
+        return settings(cfg, evaluator.partitions());
+    }
+
+    @Override
+    public Map<String, String> rowsDigest() {
+        return evaluator.rowsDigest();
     }
 
     @Override

@@ -69,12 +69,12 @@ public final class FitJob {
         Map<String, Object> problem = problem(inputs);
         Checkpoint resume = null;
         if (resumeDir != null) {
+            // All but the rows' digest and a default --partitions (Spark's parallelism), which Fitter checks once Spark runs, before any iteration.
             resume = Checkpoint.read(storage, resumeDir);
-            if (!resume.state().optimizer().equals(fc.settings().optimizer().cli())) {
-                throw new BadInputException("--resume " + Storage.display(resumeDir) + ": a checkpoint of --optimizer " + resume.state().optimizer()
-                        + ", not " + fc.settings().optimizer().cli());
-            }
-            resume.requireMatches(problem, fc.settings().trajectory(), "--resume " + Storage.display(resumeDir));
+            Integer partitions = inputs.cfg().partitions() > 0 ? inputs.cfg().partitions() : null;
+            resume.requireMatches(fc.settings().optimizer().cli(), problem,
+                    Fitter.trajectory(fc.settings(), EvaluatorObjective.settings(inputs.cfg(), partitions)), List.of("--partitions"));
+            resume.requireLayout(ParamLayout.of(inputs.keys(), inputs.weights()));
         }
         return new Prepared(fc, inputs, out, state, resume, resumeDir, problem);
     }
@@ -119,8 +119,8 @@ public final class FitJob {
             if (console != null && p.resume() != null) {
                 console.println("fit: resuming from " + Storage.display(p.resumeDir()) + " at iteration " + p.resume().state().iteration());
             }
-            Fitter.Result r = Fitter.run(new EvaluatorObjective(evaluator), s, p.problem(), p.resume(), storage, s.checkpointEvery() > 0 ? output.checkpoints() : null,
-                    progress);
+            Fitter.Result r = Fitter.run(new EvaluatorObjective(evaluator, p.inputs().cfg()), s, p.problem(), p.resume(), storage,
+                    s.checkpointEvery() > 0 ? output.checkpoints() : null, progress);
             double wall = (System.nanoTime() - t0) / 1e9;
             Map<String, Object> summary = summary(jsc, p, evaluator, r, wall);
             Npz.write(storage, output.pending("weights.npz"), r.weights(), Npz.Compression.STORED);

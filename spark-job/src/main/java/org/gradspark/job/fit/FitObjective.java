@@ -26,6 +26,26 @@ public interface FitObjective {
     Value evaluate(Map<String, Tensor> weights, Sample sample);
 
     /**
+     * The settings, by option, that the objective's bits depend on beyond what it is (the job's:
+     * {@code --partitions}, {@code --chunk-rows}, {@code --backend}, {@code --on-nan}, which decide how
+     * the float sums are split and ordered): a run resumed from a checkpoint must have the same. None
+     * by default: an objective computed the same way whatever its settings.
+     */
+    default Map<String, Object> evaluationSettings() {
+        return Map.of();
+    }
+
+    /**
+     * Digests of the rows the objective is over, by source (the job's: {@code input}, {@code sens},
+     * {@code labels}), recorded in each checkpoint: a run resumed from one must be over the same rows.
+     * Asked at most once per run, before the first checkpoint is written or a checkpoint is resumed.
+     * None by default: an objective without rows of its own.
+     */
+    default Map<String, String> rowsDigest() {
+        return Map.of();
+    }
+
+    /**
      * Rows kept iff a deterministic hash of (seed, step, global row index) is below {@code fraction}:
      * the same sample for the same step, whatever the partitioning or the master.
      */

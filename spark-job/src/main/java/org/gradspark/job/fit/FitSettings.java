@@ -78,6 +78,17 @@ public record FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, 
     }
 
     /**
+     * What to do when the objective or the weights overflow once the optimiser has moved them, in this
+     * optimiser's terms: L-BFGS has no step size to lower (its line search chooses the steps).
+     */
+    public String overflowAdvice() {
+        if (optimizer == Optimizer.LBFGS) {
+            return "scale the rows and labels to values of order 1, add --l2 to keep the weights small, or use --dtype float64";
+        }
+        return "lower --learning-rate (now " + learningRate + "), or scale the rows and labels to values of order 1";
+    }
+
+    /**
      * The settings a resumed run must share with the run that wrote the checkpoint, by option (those
      * that change the trajectory: not --iterations, not --checkpoint-every).
      */

@@ -1,10 +1,10 @@
 package org.gradspark.job.fit;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.gradspark.ad.Tensor;
-import org.gradspark.job.io.BadInputException;
 import org.gradspark.job.io.Storage;
 
 /**
@@ -36,28 +36,28 @@ public final class Fitter {
      * Runs the fit.
      *
      * @param problem        what the objective is (checked against a resumed checkpoint's)
-     * @param resume         the checkpoint to continue from, or null for a fresh start
+     * @param resume         the checkpoint to continue from, or null for a fresh start; refused, before any
+     *                       evaluation, when it is not of this objective, these settings and these rows
      * @param checkpointsDir where checkpoints go (null: none, whatever {@code --checkpoint-every} says)
      */
     public static Result run(FitObjective objective, FitSettings s, Map<String, Object> problem, Checkpoint resume, Storage storage,
                              String checkpointsDir, Progress progress) {
         Map<String, Tensor> initial = objective.initialWeights();
         ParamLayout layout = ParamLayout.of(objective.keys(), initial);
-        DriverObjective f = new DriverObjective(objective, layout, s.l2());
+        DriverObjective f = new DriverObjective(objective, layout, s.l2(), s.overflowAdvice());
+        Map<String, Object> trajectory = trajectory(s, objective.evaluationSettings());
         List<IterationRecord> history = new ArrayList<>();
         long evaluationsBefore = 0;
+        Map<String, String> rows = null;   // the rows' digest, asked once: when resuming, or at the first checkpoint
         Optimizer opt;
         if (resume == null) {
             double[] x0 = layout.flatten(initial);
             opt = s.optimizer() == FitSettings.Optimizer.LBFGS ? LbfgsOptimizer.start(f, s, x0) : AdamOptimizer.start(f, s, x0);
         } else {
-            if (!resume.state().optimizer().equals(s.optimizer().cli())) {
-                throw new BadInputException("--resume: a checkpoint of --optimizer " + resume.state().optimizer() + ", not " + s.optimizer().cli());
-            }
-            resume.requireMatches(problem, s.trajectory(), "--resume");
-            if (resume.state().x().length != layout.size()) {
-                throw new BadInputException("--resume: a checkpoint of another model (" + resume.state().x().length + " parameters, this one has " + layout.size() + ")");
-            }
+            resume.requireMatches(s.optimizer().cli(), problem, trajectory, List.of());
+            resume.requireLayout(layout);
+            rows = objective.rowsDigest();
+            resume.requireRows(rows);
             history.addAll(resume.history());
             evaluationsBefore = resume.evaluations();
             opt = s.optimizer() == FitSettings.Optimizer.LBFGS ? LbfgsOptimizer.resume(f, s, resume.state(), resume.elapsed())
@@ -70,8 +70,10 @@ public final class Fitter {
             if (checkpointsDir != null && s.checkpointEvery() > 0 && r.iteration() > 0 && r.iteration() % s.checkpointEvery() == 0) {
                 Checkpoint.OptimizerState st = opt.state();
                 if (st != null && st.iteration() == r.iteration()) {
-                    String dir = new Checkpoint(st, problem, s.trajectory(), List.copyOf(history), evaluationsBefore + f.evaluations(), r.elapsed())
-                            .write(storage, checkpointsDir, layout);
+                    if (rows == null) rows = objective.rowsDigest();
+                    Checkpoint c = new Checkpoint(st, problem, trajectory, rows, layout, List.copyOf(history), evaluationsBefore + f.evaluations(),
+                            r.elapsed(), null);
+                    String dir = c.write(storage, checkpointsDir);
                     written.add(dir);
                     progress.checkpoint(dir);
                 }
@@ -84,6 +86,17 @@ public final class Fitter {
         } else {
             finalLoss = f.at(x, null).value();
         }
-        return new Result(layout.weights(x), List.copyOf(history), opt.stopReason(), evaluationsBefore + f.evaluations(), finalLoss, written);
+        Map<String, Tensor> weights = layout.finiteWeights(x, "fit --optimizer " + s.optimizer().cli() + ": the final weights are not written");
+        return new Result(weights, List.copyOf(history), opt.stopReason(), evaluationsBefore + f.evaluations(), finalLoss, written);
+    }
+
+    /**
+     * Every setting a resumed run must keep, by option: the optimiser's ({@link FitSettings#trajectory})
+     * and the objective's ({@link FitObjective#evaluationSettings}).
+     */
+    public static Map<String, Object> trajectory(FitSettings s, Map<String, Object> evaluationSettings) {
+        Map<String, Object> t = new LinkedHashMap<>(s.trajectory());
+        t.putAll(evaluationSettings);
+        return t;
     }
 }

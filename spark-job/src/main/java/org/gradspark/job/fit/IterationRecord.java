@@ -28,14 +28,4 @@ public record IterationRecord(int iteration, double loss, double gradNorm, doubl
         m.put("elapsed_s", elapsed);
         return m;
     }
-
-    static IterationRecord fromJson(Map<String, Object> m) {
-        return new IterationRecord(((Number) m.get("iteration")).intValue(), num(m.get("loss")), num(m.get("grad_norm")), num(m.get("step")),
-                ((Number) m.get("evaluations")).intValue(), ((Number) m.get("rows")).longValue(), num(m.get("seconds")), num(m.get("elapsed_s")));
-    }
-
-    private static double num(Object o) {
-        if (o instanceof Number n) return n.doubleValue();
-        return Double.parseDouble(String.valueOf(o));   // "NaN", "Infinity"
-    }
 }

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.gradspark.job.io.BadInputException;
 import scala.Option;
 import scala.Tuple2;
 import scala.jdk.javaapi.CollectionConverters;
@@ -154,6 +155,45 @@ final class LbfgsOptimizer implements Optimizer {
             a.put("y" + i, array(deltas.get(i)));
         }
         return new Checkpoint.OptimizerState(FitSettings.Optimizer.LBFGS.cli(), current.iter(), array(current.x()), a);
+    }
+
+    /**
+     * Refuses a state that {@link #state} would not have written after this history: the arrays and
+     * their lengths ({@code history_length} pairs s_i, y_i, at most the memory and the iterations),
+     * and the values both record, bit for bit: {@code value}, {@code grad}'s norm and {@code rows}
+     * are the last iteration's, {@code values} the losses of iterations 1..k, {@code initial_value}
+     * iteration 0's.
+     *
+     * @param where how messages name optimizer.npz
+     */
+    static void requireState(Checkpoint.OptimizerState st, int memory, List<IterationRecord> history, String where) {
+        double[] h = st.arrays().get("history_length");
+        if (h == null || h.length != 1) throw new BadInputException(where + ": no array 'history_length' of one value");
+        int pairs = (int) h[0];
+        if (pairs != h[0] || pairs < 0 || pairs > Math.min(memory, st.iteration())) {
+            throw new BadInputException(where + ": 'history_length' is " + h[0] + ", expected a whole number 0.." + Math.min(memory, st.iteration()));
+        }
+        int n = st.x().length;
+        Map<String, Integer> lengths = new LinkedHashMap<>();
+        lengths.put("grad", n);
+        for (String scalar : List.of("value", "initial_value", "search_failed", "rows", "history_length")) lengths.put(scalar, 1);
+        lengths.put("values", st.iteration());
+        for (int i = 0; i < pairs; i++) {
+            lengths.put("s" + i, n);
+            lengths.put("y" + i, n);
+        }
+        st.requireArrays(lengths, where);
+        Map<String, double[]> a = st.arrays();
+        IterationRecord last = history.get(history.size() - 1);
+        double[] values = history.stream().skip(1).mapToDouble(IterationRecord::loss).toArray();
+        if (a.get("search_failed")[0] != 0 && a.get("search_failed")[0] != 1) throw new BadInputException(where + ": 'search_failed' is neither 0 nor 1");
+        if (a.get("value")[0] != last.loss() || !java.util.Arrays.equals(a.get("values"), values) || a.get("initial_value")[0] != history.get(0).loss()) {
+            throw new BadInputException(where + ": 'value', 'values' or 'initial_value' differ from the losses of state.json's history");
+        }
+        if (DriverObjective.norm(a.get("grad")) != last.gradNorm() || a.get("rows")[0] != last.rows()) {
+            throw new BadInputException(where + ": 'grad' or 'rows' differ from state.json's last iteration (gradient norm " + last.gradNorm() + ", rows "
+                    + last.rows() + ")");
+        }
     }
 
     /** Breeze's State from a checkpoint: every field as it was, the convergence memory replayed. */

@@ -6,6 +6,7 @@ import java.util.Map;
 import org.gradspark.ad.DType;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
+import org.gradspark.job.io.BadInputException;
 
 /**
  * The model's weights as one flat float64 vector, the optimisers' view of them: keys in the model's
@@ -35,6 +36,27 @@ public record ParamLayout(List<String> keys, List<Shape> shapes, DType dtype, in
             at += t.size();
         }
         return x;
+    }
+
+    /**
+     * The vector as the model's weights, refused when one is a NaN or an infinity in the model's dtype
+     * (a float64 value beyond float32's range becomes an infinity there).
+     *
+     * @param where what the message starts with (the optimiser and iteration)
+     * @throws BadInputException naming the key, the index and the value
+     */
+    public Map<String, Tensor> finiteWeights(double[] x, String where) {
+        Map<String, Tensor> w = weights(x);
+        int at = 0;
+        for (Map.Entry<String, Tensor> e : w.entrySet()) {
+            int bad = e.getValue().firstNonFinite();
+            if (bad >= 0) {
+                throw new BadInputException(where + ": weight '" + e.getKey() + "' " + e.getValue().indexText(bad) + " is " + e.getValue().getDouble(bad)
+                        + (Double.isFinite(x[at + bad]) ? " (" + x[at + bad] + " overflows " + dtype.name().toLowerCase(java.util.Locale.ROOT) + ")" : ""));
+            }
+            at += e.getValue().size();
+        }
+        return w;
     }
 
     /** The vector as the model's weights, in the model's dtype. */

@@ -1,6 +1,7 @@
 package org.gradspark.job.fit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -14,9 +15,11 @@ import java.util.Map;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.gradspark.ad.DType;
+import org.gradspark.ad.Ops;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
 import org.gradspark.job.GradientJob;
+import org.gradspark.job.io.BadInputException;
 import org.gradspark.job.io.Npy;
 import org.gradspark.job.io.Npz;
 import org.gradspark.job.io.Storage;
@@ -173,6 +176,17 @@ class FitJobTest {
                     new org.apache.hadoop.fs.Path("/fit/again/checkpoints/iter-000004"), false, fs.getConf());
             fit(with(common, "--out", hdfs.uriOf("/fit/again"), "--resume", hdfs.uriOf("/fit/again/checkpoints")));
             assertTrue(java.util.Arrays.equals(read(fs, "/fit/whole/weights.npz"), read(fs, "/fit/again/weights.npz")));
+            // Labels of the same count but other values, on HDFS: refused by the rows' digest, before any iteration.
+            Npy.write(dir.resolve("y-other.npy"), Ops.add(Npy.read(dir.resolve("y.npy")), 0.001));
+            String otherY = hdfs.put(dir.resolve("y-other.npy"), "/in/y-other.npy");
+            fs.mkdirs(new org.apache.hadoop.fs.Path("/fit/other/checkpoints"));
+            org.apache.hadoop.fs.FileUtil.copy(fs, new org.apache.hadoop.fs.Path("/fit/whole/checkpoints/iter-000004"), fs,
+                    new org.apache.hadoop.fs.Path("/fit/other/checkpoints/iter-000004"), false, fs.getConf());
+            BadInputException e = assertThrows(BadInputException.class,
+                    () -> fit(with(common, "--labels", otherY, "--out", hdfs.uriOf("/fit/other"), "--resume", hdfs.uriOf("/fit/other/checkpoints"))));
+            assertTrue(e.getMessage().contains("rows_digest labels was"), e.getMessage());
+            assertEquals(List.of("iter-000004"),
+                    Checkpoint.list(Storage.of(fs.getConf()), hdfs.uriOf("/fit/other/checkpoints")).stream().map(Storage::name).toList(), "no iteration ran");
         }
     }
 
@@ -226,5 +240,31 @@ class FitJobTest {
                 else Files.copy(p, t);
             }
         }
+    }
+
+    /**
+     * A default --partitions is Spark's parallelism, known once Spark runs: a checkpoint of 3 partitions
+     * resumed on local[2] without --partitions is refused then, before any iteration, and so are
+     * synthetic rows of another --seed (the same count, other values).
+     */
+    @Test
+    void aResumeThatWouldRunOnOtherPartitionsOrRowsIsRefusedBeforeAnyIteration() throws Exception {
+        leastSquaresFiles(600, 3);
+        String[] common = {"--layers", "3,4,1", "--activation", "tanh", "--synthetic", "600", "--labels", dir.resolve("y.npy").toString(), "--loss", "mse",
+            "--iterations", "6", "--checkpoint-every", "2"};
+        fit(with(common, "--partitions", "3", "--seed", "5", "--out", dir.resolve("three").toString()));
+        Path out = dir.resolve("resumed");
+        copyTree(dir.resolve("three/checkpoints/iter-000004"), out.resolve("checkpoints/iter-000004"));
+        String[] resume = with(common, "--out", out.toString(), "--resume", out.resolve("checkpoints").toString());
+        BadInputException e = assertThrows(BadInputException.class, () -> fit(with(resume, "--seed", "5")));
+        assertTrue(e.getMessage().startsWith("--resume " + out.resolve("checkpoints/iter-000004/state.json"))
+                && e.getMessage().contains("--partitions was 3, now 2"), e.getMessage());
+        e = assertThrows(BadInputException.class, () -> fit(with(resume, "--partitions", "3", "--seed", "6")));
+        assertTrue(e.getMessage().contains("rows_digest input was"), e.getMessage());
+        try (var files = Files.list(out.resolve("checkpoints"))) {
+            assertEquals(List.of("iter-000004"), files.map(f -> f.getFileName().toString()).toList(), "no iteration ran");
+        }
+        fit(with(resume, "--partitions", "3", "--seed", "5"));   // the same rows and settings: resumed
+        assertTrue(java.util.Arrays.equals(Files.readAllBytes(dir.resolve("three/weights.npz")), Files.readAllBytes(out.resolve("weights.npz"))));
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -172,5 +173,130 @@ class FitOptimiserTest {
             for (int i = 0; i < y.length; i++) by[i] = Double.doubleToRawLongBits(y[i]);
             assertArrayEquals(bx, by, k);
         }
+    }
+
+    /** A copy of checkpoint {@code from} as {@code name}/iter-NNNNNN, whose files the cases below damage. */
+    private Path copy(Path from, String name) throws java.io.IOException {
+        Path to = Files.createDirectories(dir.resolve(name).resolve(from.getFileName().toString()));
+        for (String f : List.of("state.json", "optimizer.npz", "weights.npz")) Files.copy(from.resolve(f), to.resolve(f));
+        return to;
+    }
+
+    private static void editState(Path ck, java.util.function.Consumer<ObjectNode> edit) throws java.io.IOException {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        ObjectNode state = (ObjectNode) json.readTree(ck.resolve("state.json").toFile());
+        edit.accept(state);
+        json.writerWithDefaultPrettyPrinter().writeValue(ck.resolve("state.json").toFile(), state);
+    }
+
+    private static void editArrays(Path ck, String file, java.util.function.Consumer<Map<String, Tensor>> edit) {
+        Map<String, Tensor> arrays = Npz.read(ck.resolve(file));
+        edit.accept(arrays);
+        Npz.write(ck.resolve(file), arrays);
+    }
+
+    private static Tensor changed(Tensor t, int index, double value) {
+        double[] v = t.toDoubleArray();
+        v[index] = value;
+        return Tensor.wrap(v, t.shape()).astype(t.dtype());
+    }
+
+    private static void assertRefused(Path ck, String file, String... named) {
+        BadInputException e = assertThrows(BadInputException.class, () -> Checkpoint.read(Storage.local(), Storage.uri(ck)));
+        assertTrue(e.getMessage().startsWith("--resume " + ck.resolve(file)), e.getMessage());
+        for (String n : named) assertTrue(e.getMessage().contains(n), "'" + n + "' in: " + e.getMessage());
+    }
+
+    @Test
+    void aCheckpointWhoseFilesDisagreeIsRefusedNamingTheFileAndTheField() throws Exception {
+        Fitter.run(new LeastSquares(400, 40, 7, DType.FLOAT32), FitSettings.lbfgs(6).withCheckpointEvery(6), PROBLEM, null, Storage.local(),
+                Storage.uri(dir.resolve("lbfgs")), QUIET);
+        Path lbfgs = dir.resolve("lbfgs/iter-000006");
+        Checkpoint.read(Storage.local(), Storage.uri(lbfgs));   // as written: sound
+        Path ck = copy(lbfgs, "gap");
+        editState(ck, st -> ((ObjectNode) st.get("history").get(4)).put("iteration", 1));
+        assertRefused(ck, "state.json", "'history[4].iteration' is 1, expected 4");
+        ck = copy(lbfgs, "evaluations");
+        editState(ck, st -> st.put("evaluations", st.get("evaluations").asLong() + 1));
+        assertRefused(ck, "state.json", "'evaluations'");
+        ck = copy(lbfgs, "loss");
+        editState(ck, st -> ((ObjectNode) st.get("history").get(3)).put("loss", 0.5));
+        assertRefused(ck, "optimizer.npz", "'values'", "history");
+        ck = copy(lbfgs, "short-x");
+        editArrays(ck, "optimizer.npz", a -> a.put("x", Tensor.wrap(new double[] {1, 2}, org.gradspark.ad.Shape.of(2))));
+        assertRefused(ck, "optimizer.npz", "array 'x' has 2 values");
+        ck = copy(lbfgs, "nan");
+        editArrays(ck, "optimizer.npz", a -> a.put("value", changed(a.get("value"), 0, Double.NaN)));
+        assertRefused(ck, "optimizer.npz", "'value'[0] is NaN");
+        ck = copy(lbfgs, "edited-pair");
+        editArrays(ck, "optimizer.npz", a -> a.put("s0", changed(a.get("s0"), 0, a.get("s0").getDouble(0) * 2)));
+        assertRefused(ck, "optimizer.npz", "optimizer_sha256");
+        ck = copy(lbfgs, "weights");
+        editArrays(ck, "weights.npz", a -> a.put("w0", changed(a.get("w0"), 1, 7)));
+        assertRefused(ck, "weights.npz", "key 'w0' (1, 0) is 7.0");
+
+        Fitter.run(new LeastSquares(100, 3, 1, DType.FLOAT64), FitSettings.adam(4, 0.1).withCheckpointEvery(4), PROBLEM, null, Storage.local(),
+                Storage.uri(dir.resolve("adam")), QUIET);
+        ck = copy(dir.resolve("adam/iter-000004"), "no-m");
+        editArrays(ck, "optimizer.npz", a -> a.remove("m"));
+        assertRefused(ck, "optimizer.npz", "no array 'm'");
+    }
+
+    @Test
+    void lbfgsOverflowingInItsLineSearchAdvisesWhatLbfgsCanChange() {
+        // -w, falling for ever, and overflowing past w = 3: the line search walks out to the overflow.
+        FitObjective falling = new FitObjective() {
+            @Override public List<String> keys() { return List.of("w0"); }
+
+            @Override public Map<String, Tensor> initialWeights() { return Map.of("w0", Tensor.zeros(DType.FLOAT64, 1)); }
+
+            @Override public Value evaluate(Map<String, Tensor> weights, Sample sample) {
+                double w = weights.get("w0").getDouble(0);
+                return new Value(w > 3 ? Double.NEGATIVE_INFINITY : -w, Map.of("w0", Tensor.full(-1, DType.FLOAT64, org.gradspark.ad.Shape.of(1))), 1, 0);
+            }
+        };
+        BadInputException e = assertThrows(BadInputException.class, () -> Fitter.run(falling, FitSettings.lbfgs(20), PROBLEM, null, null, null, QUIET));
+        assertTrue(e.getMessage().contains("where the optimiser moved the weights") && e.getMessage().contains("--l2")
+                && e.getMessage().contains("--dtype float64"), e.getMessage());
+        assertTrue(!e.getMessage().contains("--learning-rate"), "L-BFGS has no --learning-rate: " + e.getMessage());
+    }
+
+    @Test
+    void aCheckpointOfOtherRowsIsRefused() {
+        FitSettings s = FitSettings.lbfgs(6).withCheckpointEvery(2);
+        String ck = Storage.uri(dir.resolve("rows"));
+        Fitter.run(new LeastSquares(100, 3, 1, DType.FLOAT64), s, PROBLEM, null, Storage.local(), ck, QUIET);
+        Checkpoint c = Checkpoint.read(Storage.local(), ck);
+        BadInputException e = assertThrows(BadInputException.class,
+                () -> Fitter.run(new LeastSquares(100, 3, 2, DType.FLOAT64), s, PROBLEM, c, Storage.local(), ck, QUIET));
+        assertTrue(e.getMessage().contains("the rows differ") && e.getMessage().contains("rows_digest rows was "), e.getMessage());
+    }
+
+    /** What Adam's and SGD's own step check stops first: Checkpoint.write itself never writes a state that cannot be resumed. */
+    @Test
+    void aStateWithANaNOrAnInfinityIsNeverWritten() throws Exception {
+        ParamLayout layout = ParamLayout.of(List.of("w0"), Map.of("w0", Tensor.zeros(DType.FLOAT32, 2)));
+        List<IterationRecord> history = List.of(new IterationRecord(1, 0.5, 1, 1, 1, 10, 0, 0));
+        String ck = Storage.uri(dir.resolve("never"));
+        Checkpoint beyondFloat32 = new Checkpoint(new Checkpoint.OptimizerState("sgd", 1, new double[] {1, 1e39}, Map.of()), PROBLEM, Map.of(), Map.of(),
+                layout, history, 1, 0, null);
+        BadInputException e = assertThrows(BadInputException.class, () -> beyondFloat32.write(Storage.local(), ck));
+        assertTrue(e.getMessage().contains("weight 'w0' (1,) is Infinity (1.0E39 overflows float32)"), e.getMessage());
+        Checkpoint nanMoment = new Checkpoint(new Checkpoint.OptimizerState("adam", 1, new double[] {1, 2}, Map.of("m", new double[] {0, Double.NaN},
+                "v", new double[] {0, 0})), PROBLEM, Map.of(), Map.of(), layout, history, 1, 0, null);
+        e = assertThrows(BadInputException.class, () -> nanMoment.write(Storage.local(), ck));
+        assertTrue(e.getMessage().contains("'m'[1] is NaN"), e.getMessage());
+        assertEquals(List.of(), Checkpoint.list(Storage.local(), ck), "nothing written");
+    }
+
+    /** Past a million iterations a checkpoint's name has seven digits: the latest is the highest iteration, not the last name in order. */
+    @Test
+    void theLatestCheckpointIsTheHighestIteration() throws Exception {
+        for (String it : List.of("iter-999999", "iter-1000000")) {
+            Files.createDirectories(dir.resolve("many").resolve(it));
+            Files.writeString(dir.resolve("many").resolve(it).resolve("state.json"), "{}");
+        }
+        BadInputException e = assertThrows(BadInputException.class, () -> Checkpoint.read(Storage.local(), Storage.uri(dir.resolve("many"))));
+        assertTrue(e.getMessage().startsWith("--resume " + dir.resolve("many/iter-1000000/state.json")), e.getMessage());
     }
 }

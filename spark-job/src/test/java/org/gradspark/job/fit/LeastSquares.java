@@ -12,7 +12,8 @@ import org.gradspark.ad.Tensor;
  * A plain objective for the optimiser tests: mean squared error of a linear model
  * {@code (1/N) Σ_n (x_n·w + b − y_n)²} (the job's identity MLP {@code --layers d,1} with {@code --loss mse}
  * and {@code --reduction mean}), value and gradient in core-ad Tensors. A {@link FitObjective.Sample}
- * keeps row n iff a hash of (seed, step, n) is below the fraction; {@link #evaluations} counts calls.
+ * keeps row n iff a hash of (seed, step, n) is below the fraction; {@link #evaluations} counts calls; its rows' digest
+ * is their values'.
  */
 final class LeastSquares implements FitObjective {
     final Tensor x, y;   // [N, d], [N, 1]
@@ -38,6 +39,22 @@ final class LeastSquares implements FitObjective {
         w.put("w0", Tensor.zeros(dtype, x.shape().dim(1), 1));
         w.put("b0", Tensor.zeros(dtype, 1));
         return w;
+    }
+
+    /** SHA-256 of x's and y's values: another draw of rows is another objective. */
+    @Override
+    public Map<String, String> rowsDigest() {
+        try {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            for (Tensor t : List.of(x, y)) {
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 * t.size());
+                for (double v : t.toDoubleArray()) b.putDouble(v);
+                md.update(b.array());
+            }
+            return Map.of("rows", java.util.HexFormat.of().formatHex(md.digest()));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @Override
