@@ -100,7 +100,7 @@ class FitSubmittedTest {
         assertFalse(Files.exists(out.resolve("weights.npz")));
         String stopped = Files.readString(dir.resolve("killed/stdout"));
         LocalCluster.Run resumed = LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("resumed"),
-                fit("local[2]", out.toString(), "--resume", out.resolve("checkpoints/iter-000016").toString()));
+                fit("local[2]", out.toString(), "--resume", out.resolve("checkpoints").toString()));
         assertTrue(resumed.stdout().contains("fit: resuming from"), resumed.stdout());
         assertArrayEquals(never, weights(resumed, out), "killed after:\n" + stopped);
         assertEquals(Files.readString(dir.resolve("out-never/checkpoints/iter-000020/state.json")).replaceAll("\"(seconds|elapsed_s)\" : [^,\\n]+", ""),
