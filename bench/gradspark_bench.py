@@ -8,16 +8,24 @@ beside the same runs with local files (storage). Appends one JSON object per mea
 (JSON lines), then bench/results/REPORT.md and its charts are made from that file by
 org.gradspark.bench.BenchReport.
 
-usage: gradspark_bench.py HOME RESULTS [--quick] [--only storage]
-  --only storage: the machine record and that section alone (a --quick suite leaves it out: it
-  needs about 5 minutes even at --quick's sizes)
+usage: gradspark_bench.py HOME RESULTS [--quick|--smoke] [--only storage]
+  --only storage: the machine record and that section alone (a --quick or --smoke suite leaves it out:
+  it needs about 5 minutes even at --quick's sizes)
+  --smoke: every section at tiny sizes, one round, one repeat, clusters shared between sections, only
+  the 2-worker cluster; checks that everything runs and that each comparison was made, not speed.
+
+Started by submit-scripts/gradspark-bench, which sources submit-scripts/lib/bench-settings.sh: the JVM
+flags and class path (GRADSPARK_BENCH_JAVA_ARGS), OpenBLAS threads, libjsig and the peers' Python come
+from there. Any measurement that fails is recorded and the suite goes on; the exit status is then 1.
 """
 import hashlib
 import json
+import math
 import re
 import os
 import platform
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +37,7 @@ from profile_report import cpu_ticks, steal_share
 
 HOME, RESULTS = sys.argv[1], sys.argv[2]
 QUICK = "--quick" in sys.argv[3:]
+SMOKE = "--smoke" in sys.argv[3:]
 SECTIONS = ("storage",)
 ONLY = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv[3:-1] else None
 if ("--only" in sys.argv[3:] and ONLY is None) or (ONLY is not None and ONLY not in SECTIONS):
@@ -37,11 +46,16 @@ SUBMIT = os.path.join(HOME, "submit-scripts", "gradspark-submit")
 CLUSTER = os.path.join(HOME, "submit-scripts", "local-cluster")
 WORK = tempfile.mkdtemp(prefix="gradspark-bench-")
 
-# Sizes: the issue's, or about a quarter of them for --quick (a run under 5 minutes).
-LARGE = dict(layers="256,1024,1024,10", rows=16384 if QUICK else 65536)
-SMALL = dict(layers="32,64,64,1", rows=262144 if QUICK else 1048576)
-REPEATS, WARMUP = (2, 1) if QUICK else (5, 2)
-CHUNK = 4096
+# Sizes: the issue's, about a quarter of them for --quick (a run under 5 minutes), tiny for --smoke.
+if SMOKE:  # one timed repeat after one warm-up: a job's summary has per-evaluation times from --repeat 2 on
+    LARGE, SMALL = dict(layers="16,32,32,4", rows=512), dict(layers="8,16,16,1", rows=1024)
+    REPEATS, WARMUP, CHUNK = 1, 1, 128
+else:
+    LARGE = dict(layers="256,1024,1024,10", rows=16384 if QUICK else 65536)
+    SMALL = dict(layers="32,64,64,1", rows=262144 if QUICK else 1048576)
+    REPEATS, WARMUP = (2, 1) if QUICK else (5, 2)
+    CHUNK = 4096
+ONE_ROUND = QUICK or SMOKE
 
 
 def log(msg):
@@ -53,31 +67,36 @@ def record(obj):
         f.write(json.dumps(obj) + "\n")
 
 
+def setting(name):
+    """One of submit-scripts/lib/bench-settings.sh's exported settings."""
+    value = os.environ.get(name)
+    if not value:
+        sys.exit("gradspark_bench.py: %s is not set: run it through submit-scripts/gradspark-bench" % name)
+    return value
+
+
+JAVA, JAVA_ARGS = setting("GRADSPARK_BENCH_JAVA"), setting("GRADSPARK_BENCH_JAVA_ARGS")
+JOB_BLAS_THREADS, PEER_THREADS = setting("GRADSPARK_BENCH_JOB_BLAS_THREADS"), setting("GRADSPARK_BENCH_PEER_THREADS")
+JVM_PRELOAD = os.environ.get("GRADSPARK_BENCH_JVM_PRELOAD", "")
+
+
 def java_cmd(main, *args, heap="8g"):
-    cp = os.path.join(HOME, "bench/target/classes") + ":" + open(os.path.join(HOME, "bench/target/classpath.txt")).read().strip()
-    return ["java", "--add-modules", "jdk.incubator.vector", "-Xmx" + heap] + SPARK_OPENS + ["-cp", cp, main] + list(args)
+    """A benchmark JVM: the shared flags and class path (bench/target/bench-java.args), then the heap; run it
+    with jvm_env()."""
+    return [JAVA, "@" + JAVA_ARGS, "-Xmx" + heap, main] + list(args)
 
 
-def spark_opens():
-    with open(os.path.join(HOME, "spark-job/pom.xml")) as f:
-        pom = f.read()
-    start = pom.index("<spark.jvm.opens>") + len("<spark.jvm.opens>")
-    return pom[start:pom.index("</spark.jvm.opens>")].split()
-
-
-SPARK_OPENS = spark_opens()
+def jvm_env():
+    """A benchmark JVM's environment: libjsig preloaded, the job's OpenBLAS threads."""
+    return env(LD_PRELOAD=JVM_PRELOAD, OPENBLAS_NUM_THREADS=JOB_BLAS_THREADS)
 
 
 RUN_MARK, RUN_ID = "GRADSPARK_BENCH_RUN", "%d-%d" % (os.getpid(), time.time())
 
 
 def env(**extra):
+    """This process's environment (bench-settings.sh's: Spark on 127.0.0.1, ...) with extra on top."""
     e = dict(os.environ)
-    java_home = os.path.dirname(os.path.dirname(os.path.realpath(shutil.which("java"))))
-    jsig = os.path.join(java_home, "lib/libjsig.so")
-    if os.path.exists(jsig):
-        e["LD_PRELOAD"] = jsig
-    e.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     # Every process this run starts carries it (executors inherit their worker's environment):
     # CpuWatch tells this benchmark's processes from the machine's other ones by it.
     e[RUN_MARK] = RUN_ID
@@ -198,7 +217,9 @@ class CpuWatch:
             i = 1
             while i < len(argv):
                 a = argv[i]
-                if a in ("-cp", "-classpath", "--class-path", "--add-modules", "--add-opens", "--add-exports", "--module-path", "-p"):
+                if a.startswith("@"):  # an argument file (bench-java.args)
+                    i += 1
+                elif a in ("-cp", "-classpath", "--class-path", "--add-modules", "--add-opens", "--add-exports", "--module-path", "-p"):
                     i += 2
                 elif a == "-jar":
                     return "java -jar " + os.path.basename(argv[i + 1]) if i + 1 < len(argv) else "java"
@@ -235,15 +256,16 @@ class CpuWatch:
 # ---------------------------------------------------------------- peers and machine
 
 def python_with(module):
-    """The first Python that imports `module`: python3 on PATH, then Debian's /usr/bin/python3."""
-    for py in [shutil.which("python3"), "/usr/bin/python3"]:
-        if py and subprocess.run([py, "-c", "import " + module], capture_output=True).returncode == 0:
-            return py
-    return None
+    """bench-settings.sh's Python for the peers (it imports NumPy) when it also imports `module`, else None."""
+    py = setting("GRADSPARK_BENCH_PYTHON")
+    return py if subprocess.run([py, "-c", "import " + module], capture_output=True).returncode == 0 else None
 
 
-TORCH_PY = python_with("torch")
 NUMPY_PY = python_with("numpy")
+TORCH_PY = python_with("torch")
+if SMOKE and not TORCH_PY:
+    sys.exit("gradspark_bench.py --smoke: %s has no PyTorch; a smoke compares with it (Debian: apt-get install python3-torch)"
+             % setting("GRADSPARK_BENCH_PYTHON"))
 
 
 def machine():
@@ -255,12 +277,13 @@ def machine():
                 break
     except OSError:
         pass
-    devices = run(java_cmd("org.gradspark.bench.DescribeBackends", "cpu", "opencl", heap="1g"), env=env())
+    devices = run(java_cmd("org.gradspark.bench.DescribeBackends", "cpu", "opencl", heap="1g"), env=jvm_env())
     m = {"kind": "machine", "cpu": cpu, "cores": os.cpu_count(), "os": platform.platform(),
          "jdk": java_version(),
          "backends": dict(line.split("\t", 1) for line in devices.strip().splitlines()),
          "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "(auto)"),
-         "quick": QUICK, "only": ONLY, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+         "quick": QUICK, "smoke": SMOKE, "only": ONLY, "commit": git_commit(),
+         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     if TORCH_PY:
         m["pytorch"] = subprocess.run([TORCH_PY, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True).stdout.strip()
     if NUMPY_PY:
@@ -280,9 +303,9 @@ def anchor():
         return
     # The same measurement as bench/run-kernels' NumPy side (kernels_report.numpy_matmul_gflops).
     code = ("import json, sys; sys.path.insert(0, sys.argv[1]); import kernels_report as k\n"
-            "for n in (1024, 2048):\n"
-            "    print(json.dumps({'kind': 'anchor', 'n': n, 'gflops': k.numpy_matmul_gflops(n)}))\n")
-    out = run([NUMPY_PY, "-c", code, os.path.join(HOME, "bench")], env=env(OPENBLAS_NUM_THREADS=2, OMP_NUM_THREADS=2))
+            "for n in %s:\n"
+            "    print(json.dumps({'kind': 'anchor', 'n': n, 'gflops': k.numpy_matmul_gflops(n)}))\n") % ((64, 128) if SMOKE else (1024, 2048),)
+    out = run([NUMPY_PY, "-c", code, os.path.join(HOME, "bench")], env=env(OPENBLAS_NUM_THREADS=PEER_THREADS, OMP_NUM_THREADS=PEER_THREADS))
     for line in out.splitlines():
         record(json.loads(line))
         log("anchor: " + line)
@@ -299,6 +322,13 @@ WORKLOADS = [
 ]
 if QUICK:  # under 5 minutes: the Hessian-vector product is the full run's
     WORKLOADS = [w for w in WORKLOADS if w[0] != "large-hvp"]
+if SMOKE:  # one workload per kind of job (small-weights is large-weights' kind)
+    WORKLOADS = [w for w in WORKLOADS if w[0] != "small-weights"]
+
+
+def counts(what):
+    """(timed repeats, warm-up runs) of a workload: fewer for the slow Hessian-vector product."""
+    return (max(2, REPEATS - 2), 1) if what == "hvp" and not SMOKE else (REPEATS, WARMUP)
 
 
 def model_args(model, activation):
@@ -330,10 +360,10 @@ def vector_file(layers):
 
 
 def core(name, model, what, activation):
-    repeats, warmup = (max(2, REPEATS - 2), 1) if what == "hvp" else (REPEATS, WARMUP)
-    out = run(java_cmd("org.gradspark.bench.CoreEndToEnd", "--what", what, "--threads", "2", "--chunk-rows", str(CHUNK),
+    repeats, warmup = counts(what)
+    out = run(java_cmd("org.gradspark.bench.CoreEndToEnd", "--what", what, "--threads", PEER_THREADS, "--chunk-rows", str(CHUNK),
                        "--repeats", str(repeats), "--warmup", str(warmup), "--", *model_args(model, activation)),
-              env=env(OPENBLAS_NUM_THREADS=1))
+              env=jvm_env())
     r = json_line(out)
     r.update(kind="e2e", workload=name, system="gradspark core (1 JVM, 2 threads)", cpu_stolen=LAST_STOLEN)
     log("%s core: %.3f s" % (name, r["median_s"]))
@@ -345,13 +375,13 @@ def torch(name, model, what, activation, chunks=None):
         log("PyTorch not found for python3 or /usr/bin/python3: skipping its runs (Debian: apt-get install python3-torch)")
         record({"kind": "e2e", "workload": name, "system": "pytorch", "skipped": "PyTorch not installed (apt-get install python3-torch)"})
         return None
-    repeats, warmup = (max(2, REPEATS - 2), 1) if what == "hvp" else (REPEATS, WARMUP)
+    repeats, warmup = counts(what)
     best = None
     # PyTorch's best of two batchings: the whole batch at once, and our chunk size (a second round: the first's choice).
     for chunk in (0, CHUNK) if chunks is None else (chunks,):
         out = run([TORCH_PY, os.path.join(HOME, "bench/peers/torch_mlp.py"), "--what", what, "--layers", model["layers"],
-                   "--activation", activation, "--rows", str(model["rows"]), "--threads", "2", "--chunk-rows", str(chunk),
-                   "--repeats", str(repeats), "--warmup", str(warmup)], env=env(OMP_NUM_THREADS=2))
+                   "--activation", activation, "--rows", str(model["rows"]), "--threads", PEER_THREADS, "--chunk-rows", str(chunk),
+                   "--repeats", str(repeats), "--warmup", str(warmup)], env=env(OMP_NUM_THREADS=PEER_THREADS, OPENBLAS_NUM_THREADS=PEER_THREADS))
         r = json_line(out)
         r["cpu_stolen"] = LAST_STOLEN
         if best is None or r["median_s"] < best["median_s"]:
@@ -366,7 +396,7 @@ def submit(name, model, what, activation, master, system, partitions, extra_subm
     loop would: the median of the evaluations after the warm-up ones is compared with the core's and
     PyTorch's medians after warm-up; the first evaluation (fresh JVMs, rows read and checked) is
     reported as the cold one, and the whole process's wall time beside it."""
-    repeats, warmup = (max(2, REPEATS - 2), 1) if what == "hvp" else (REPEATS, WARMUP)
+    repeats, warmup = counts(what)
     out_dir = os.path.join(WORK, "out-%s" % name)
     cmd = [SUBMIT, "--master", master, *extra_submit, "grad", *job_args(model, what, activation),
            "--partitions", str(partitions), "--repeat", str(warmup + repeats), "--out", out_dir]
@@ -391,27 +421,50 @@ def submit(name, model, what, activation, master, system, partitions, extra_subm
     return r
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Cluster:
     """A standalone cluster of n 1-core workers from submit-scripts/local-cluster, on its own ports;
-    flags: local-cluster start's (--hdfs: hdfs_url is its HDFS, on a free port; --isolated)."""
+    flags: local-cluster start's (--hdfs: hdfs_url is its HDFS, on a free port; --isolated).
+    --smoke: a cluster is kept for the sections after it that ask for the same set-up (starting one
+    takes longer than a tiny job), until one asks for another (one at a time: they would share the cores)
+    or the run ends (stop_kept)."""
+
+    KEPT = []  # --smoke: [the running cluster], at most one
+    PORTS = {}  # (n, flags) -> the master's port
 
     def __init__(self, n, worker_memory="2g", flags=()):
         self.n, self.flags = n, tuple(flags)
         self.dir = os.path.join(WORK, "cluster-%d%s" % (n, "".join(f.replace("--", "-") for f in self.flags)))
-        self.env = env(GRADSPARK_CLUSTER_DIR=self.dir, GRADSPARK_MASTER_PORT=7377, GRADSPARK_HDFS_PORT=0,
+        # A free port for the master (another run's cluster on this machine must not collide with it); kept
+        # per set-up, so that a --smoke cluster is found again by the same set-up.
+        port = Cluster.PORTS.setdefault((n, self.flags), free_port())
+        self.env = env(GRADSPARK_CLUSTER_DIR=self.dir, GRADSPARK_MASTER_PORT=port, GRADSPARK_HDFS_PORT=0,
                        GRADSPARK_MASTER_WEBUI_PORT=0, GRADSPARK_WORKER_WEBUI_PORT=0, GRADSPARK_WORKER_MEMORY=worker_memory)
-        self.url = "spark://127.0.0.1:7377"
+        self.url = "spark://127.0.0.1:%d" % port
         self.hdfs_url = None
 
     def __enter__(self):
+        if SMOKE:
+            kept = Cluster.KEPT[0] if Cluster.KEPT else None
+            if kept is not None and (kept.n, kept.flags, kept.env) == (self.n, self.flags, self.env):
+                return kept
+            Cluster.stop_kept()
         try:
             run([CLUSTER, "start", str(self.n), *self.flags], env=self.env)
             if "--hdfs" in self.flags:
                 with open(os.path.join(self.dir, "hdfs.url")) as f:
                     self.hdfs_url = f.read().strip()
         except BaseException:
-            self.__exit__()
+            self.stop()
             raise
+        if SMOKE:
+            Cluster.KEPT.append(self)
         return self
 
     def hdfs(self, *args):
@@ -419,7 +472,16 @@ class Cluster:
         return run([CLUSTER, "hdfs", *args], env=self.env)
 
     def __exit__(self, *exc):
+        if self not in Cluster.KEPT:
+            self.stop()
+
+    def stop(self):
         subprocess.run([CLUSTER, "stop"], env=self.env, capture_output=True)
+
+    @staticmethod
+    def stop_kept():
+        while Cluster.KEPT:
+            Cluster.KEPT.pop().stop()
 
 
 def attempt(what, fn, *args):
@@ -458,19 +520,19 @@ def workloads():
         torch_a = attempt(name + " pytorch", torch, name, model, what, act)
         # The same heap as the core's JVM (-Xmx8g): in local mode the driver runs the tasks.
         attempt(name + " local[2]", submit, name, model, what, act, "local[2]", "gradspark-submit local[2]", 2, ("--driver-memory", "8g"))
-        # --quick: one round.
+        # --quick, --smoke: one round.
         if torch_a is not None:
-            record(torch_a if QUICK else pooled(torch_a, attempt(name + " pytorch, second round", torch, name, model, what, act, torch_a["chunk_rows"])))
+            record(torch_a if ONE_ROUND else pooled(torch_a, attempt(name + " pytorch, second round", torch, name, model, what, act, torch_a["chunk_rows"])))
         if core_a is not None:
-            record(core_a if QUICK else pooled(core_a, attempt(name + " core, second round", core, name, model, what, act)))
-    for n in (2, 1):
+            record(core_a if ONE_ROUND else pooled(core_a, attempt(name + " core, second round", core, name, model, what, act)))
+    for n in (2,) if SMOKE else (2, 1):
         with Cluster(n, worker_memory="6g") as c:
             for name, model, what, act in WORKLOADS:
                 if name == "large-weights" or (name == "small-weights" and not QUICK):
                     # spark.executor.cores: the CPU backend's thread pool gets the executor's one core, not the machine's two.
                     attempt(name + " cluster", submit, name, model, what, act, c.url, "standalone cluster, %d worker%s" % (n, "s" if n > 1 else ""), 4,
                             ("--executor-memory", "4g", "--conf", "spark.executor.cores=1"))
-            if n == 2 and not QUICK:
+            if n == 2 and not ONE_ROUND:
                 mllib(c.url, "standalone cluster, 2 workers")
 
 
@@ -478,10 +540,13 @@ def workloads():
 
 def mllib(master="local[2]", setup="local[2]"):
     """MLlib's MultilayerPerceptronClassifier against the job, through bench/run-mllib-peer (SparkSubmit)."""
-    rows = 4096 if QUICK else 16384
-    cmd = [os.path.join(HOME, "bench/run-mllib-peer"), "--master", master, "--", "--layers", "256,1024,1024,10", "--rows", str(rows),
-           "--partitions", "2" if master.startswith("local") else "4", "--chunk-rows", str(CHUNK), "--iters-low", "2", "--iters-high", "6",
-           "--repeats", "1" if QUICK or not master.startswith("local") else "2", "--warmup", "1"]
+    if SMOKE:  # MllibPeer's own smoke sizes
+        cmd = [os.path.join(HOME, "bench/run-mllib-peer"), "--smoke", "--master", master]
+    else:
+        rows = 4096 if QUICK else 16384
+        cmd = [os.path.join(HOME, "bench/run-mllib-peer"), "--master", master, "--", "--layers", "256,1024,1024,10", "--rows", str(rows),
+               "--partitions", "2" if master.startswith("local") else "4", "--chunk-rows", str(CHUNK), "--iters-low", "2", "--iters-high", "6",
+               "--repeats", "1" if QUICK or not master.startswith("local") else "2", "--warmup", "1"]
     try:
         r = json_line(run(cmd, env=env()))
         r.update(kind="mllib", setup=setup)
@@ -497,11 +562,16 @@ def fit():
     """fit --optimizer lbfgs against MLlib's MultilayerPerceptronClassifier and PyTorch's LBFGS: time to
     MLlib's final training loss (bench/run-fit-bench), on local[2] and on a 2-worker standalone cluster.
     A full run writes bench/results/fit-*.json and fit-loss-time-*.png (bench/results/fit.md discusses
-    them); --quick, smaller, keeps them in the work directory. One record per setup here."""
-    size = (["--layers", "32,64,64,10", "--rows", "16384", "--iterations", "15"] if QUICK
-            else ["--layers", "64,256,256,10", "--rows", "65536", "--iterations", "30"])
-    results = os.path.join(WORK, "fit") if QUICK else os.path.join(HOME, "bench", "results")
-    common = [os.path.join(HOME, "bench/run-fit-bench"), "--results", results, "--python", TORCH_PY or "/nonexistent/python3"] + size
+    them); --quick, smaller, keeps them in the work directory, as --smoke (run-fit-bench --smoke, local[2]
+    only). One record per setup here. Without PyTorch (a full or --quick run) its part is left out."""
+    if SMOKE:
+        size = ["--smoke"]
+    else:
+        size = (["--layers", "32,64,64,10", "--rows", "16384", "--iterations", "15"] if QUICK
+                else ["--layers", "64,256,256,10", "--rows", "65536", "--iterations", "30"])
+    results = os.path.join(WORK, "fit") if ONE_ROUND else os.path.join(HOME, "bench", "results")
+    # --smoke first; FitBench's options after it win (--results: here, not run-fit-bench's smoke directory).
+    common = [os.path.join(HOME, "bench/run-fit-bench")] + size + ["--results", results, "--python", TORCH_PY or "none"]
 
     def one(label, extra):
         tag = re.sub(r"^-|-$", "", re.sub(r"[^A-Za-z0-9]+", "-", label))
@@ -517,32 +587,38 @@ def fit():
         log("fit %s: %s" % (label, json.dumps(r)[:300]))
 
     one("local[2]", ["--master", "local[2]"])
+    if SMOKE:
+        return
     with Cluster(2, worker_memory="6g") as c:
         one("standalone 2 workers", ["--master", c.url, "--app-jar", os.path.join(HOME, "spark-job/target/gradspark-app.jar")])
 
 
 # ---------------------------------------------------------------- reduction
 
+# The reduction's partitions: 32 partial gradients (4 for --smoke: the same sharded path, fewer tasks).
+REDUCTION_PARTITIONS = 4 if SMOKE else 32
+
+
 def reduction():
-    sizes = [(1000, 1000)] if QUICK else [(1000, 1000), (1000, 10000), (5000, 10000)]
+    sizes = [(100, 100)] if SMOKE else [(1000, 1000)] if QUICK else [(1000, 1000), (1000, 10000), (5000, 10000)]
     with Cluster(2, worker_memory="6g") as c:
         for a, b in sizes:
             params = a * b + b
-            for path, threshold in (("sharded", 1),) if QUICK else (("collected", 1 << 40), ("sharded", 1)):
-                if path == "collected" and params * 8 * 32 > 2 << 30:
-                    record({"kind": "reduction", "params": params, "path": path, "partitions": 32, "driver_memory": "1g",
-                            "ok": False, "note": "not run: 32 float64 partials of %.0f MiB each (%.1f GiB) cannot fit a 1 GiB driver"
-                            % (params * 8 / 2 ** 20, params * 8 * 32 / 2 ** 30)})
+            for path, threshold in (("sharded", 1),) if ONE_ROUND else (("collected", 1 << 40), ("sharded", 1)):
+                if path == "collected" and params * 8 * REDUCTION_PARTITIONS > 2 << 30:
+                    record({"kind": "reduction", "params": params, "path": path, "partitions": REDUCTION_PARTITIONS, "driver_memory": "1g",
+                            "ok": False, "note": "not run: %d float64 partials of %.0f MiB each (%.1f GiB) cannot fit a 1 GiB driver"
+                            % (REDUCTION_PARTITIONS, params * 8 / 2 ** 20, params * 8 * REDUCTION_PARTITIONS / 2 ** 30)})
                     continue
                 out_dir = os.path.join(WORK, "red-%d-%s" % (params, path))
                 cmd = [SUBMIT, "--master", c.url, "--driver-memory", "1g", "--executor-memory", "4g",
                        "--conf", "spark.gradspark.shardThreshold=%d" % threshold, "grad", "--layers", "%d,%d" % (a, b),
-                       "--activation", "identity", "--synthetic", "32", "--partitions", "32", "--dtype", "float32",
+                       "--activation", "identity", "--synthetic", "32", "--partitions", str(REDUCTION_PARTITIONS), "--dtype", "float32",
                        "--backend", "cpu", "--out", out_dir]
                 t0 = time.perf_counter()
                 p = subprocess.run(cmd, capture_output=True, text=True, env=env())
                 wall = time.perf_counter() - t0
-                r = {"kind": "reduction", "params": params, "path": path, "partitions": 32, "driver_memory": "1g",
+                r = {"kind": "reduction", "params": params, "path": path, "partitions": REDUCTION_PARTITIONS, "driver_memory": "1g",
                      "ok": p.returncode == 0, "process_s": wall}
                 if p.returncode == 0:
                     with open(os.path.join(out_dir, "summary.json")) as f:
@@ -565,7 +641,9 @@ def storage():
     beforehand and --out there too, the workers unable to see the driver's files. The MLP runs in
     rounds local, hdfs, hdfs, local (one application and a fresh cluster each; the report pools the
     rounds of each side: this machine's speed drifts, and the order cancels a steady drift), the
-    reductions once on each side in the first two rounds. --quick: one round each, 1M reduction."""
+    reductions once on each side in the first two rounds. --quick: one round each, 1M reduction;
+    --smoke: one round each, the tiny MLP and no reduction (its command is the reduction section's, and
+    each costs a cluster application)."""
     if not NUMPY_PY:
         record({"kind": "error", "what": "storage", "error": "needs NumPy to write the input file (apt-get install python3-numpy)"})
         return
@@ -574,8 +652,8 @@ def storage():
     run([NUMPY_PY, "-c", "import numpy as np, sys\n"
          "np.save(sys.argv[1], np.random.default_rng(7).uniform(-1, 1, (int(sys.argv[2]), int(sys.argv[3]))).astype(np.float32))\n",
          x, str(LARGE["rows"]), layers.split(",")[0]])
-    rounds = ("local", "hdfs") if QUICK else ("local", "hdfs", "hdfs", "local")
-    sizes = [(1000, 1000)] if QUICK else [(1000, 10000), (5000, 10000)]
+    rounds = ("local", "hdfs") if ONE_ROUND else ("local", "hdfs", "hdfs", "local")
+    sizes = [] if SMOKE else [(1000, 1000)] if QUICK else [(1000, 10000), (5000, 10000)]
     run_info = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": git_commit()}
     for i, where in enumerate(rounds):
         attempt("storage round %d (%s)" % (i + 1, where), storage_round, i + 1, where, x, sizes if i < 2 else [], run_info)
@@ -592,7 +670,7 @@ def storage_round(number, where, x, sizes, run_info):
             inp = c.hdfs_url + "/bench/" + os.path.basename(x)
         else:
             put_s, inp = None, x
-        common = {"kind": "storage", "storage": where, "round": number, **run_info, "only": ONLY, "quick": QUICK,
+        common = {"kind": "storage", "storage": where, "round": number, **run_info, "only": ONLY, "quick": QUICK, "smoke": SMOKE,
                   "setup": "standalone cluster, 2 workers" + (", isolated, HDFS" if where == "hdfs" else ", local files")}
         # Reductions first in the HDFS round and last in the local one: the two MLP applications of the
         # first pair stay as near in time as the reductions let them.
@@ -687,18 +765,18 @@ def error_line(stderr, code):
 
 
 def storage_reduction(c, where, a, b, common):
-    """reduction()'s sharded run of an a x b identity layer over 32 partitions, --out local or on HDFS."""
+    """reduction()'s sharded run of an a x b identity layer over REDUCTION_PARTITIONS, --out local or on HDFS."""
     params = a * b + b
     out_dir = storage_out(c, where, "red-%d" % params)
     cmd = [SUBMIT, "--master", c.url, "--driver-memory", "1g", "--executor-memory", "4g", *STORAGE_SHUFFLE,
            "--conf", "spark.gradspark.shardThreshold=1", "grad", "--layers", "%d,%d" % (a, b),
-           "--activation", "identity", "--synthetic", "32", "--partitions", "32", "--dtype", "float32",
+           "--activation", "identity", "--synthetic", "32", "--partitions", str(REDUCTION_PARTITIONS), "--dtype", "float32",
            "--backend", "cpu", "--out", out_dir]
     with CpuWatch() as w:
         t0 = time.perf_counter()
         p = subprocess.run(cmd, capture_output=True, text=True, env=env())
         wall = time.perf_counter() - t0
-    r = dict(common, workload="reduction", params=params, path="sharded", partitions=32, driver_memory="1g",
+    r = dict(common, workload="reduction", params=params, path="sharded", partitions=REDUCTION_PARTITIONS, driver_memory="1g",
              spark_conf=dict([STORAGE_SHUFFLE[1].split("=", 1)]), ok=p.returncode == 0, process_s=wall, **w.result())
     if p.returncode == 0:
         s, size, _ = storage_summary(c, where, out_dir)
@@ -710,23 +788,82 @@ def storage_reduction(c, where, a, b, common):
     log("storage reduction %d params %s: %s" % (params, where, json.dumps(r)[:400]))
 
 
+def records_so_far():
+    with open(RESULTS) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def failures(rs):
+    """What failed: every record with an error (a measurement, or a section such as MLlib's or fit's)."""
+    return ["%s: %s" % (r.get("what") or r.get("setup") or r.get("workload") or r.get("kind"), str(r["error"]).strip().splitlines()[-1][:300])
+            for r in rs if r.get("error")]
+
+
+def comparisons_missing(rs):
+    """--smoke: the comparisons each section exists for, that this run did not make."""
+    def has(pred):
+        return any(pred(r) for r in rs)
+
+    def number(v):
+        return isinstance(v, (int, float)) and math.isfinite(v)
+    need = {}
+    if ONLY == "storage":
+        for where in ("local", "hdfs"):
+            for workload in ("large-weights",):
+                need["storage %s %s" % (workload, where)] = has(lambda r: r.get("kind") == "storage" and r.get("storage") == where
+                                                                and r.get("workload") == workload and not r.get("error")
+                                                                and r.get("ok", True))
+        return [k for k, ok in need.items() if not ok]
+    need["NumPy's anchor"] = has(lambda r: r.get("kind") == "anchor" and number(r.get("gflops")))
+    need["MLlib vs the job (ratio)"] = has(lambda r: r.get("kind") == "mllib" and number(r.get("ratio")))
+    need["fit vs MLlib vs PyTorch"] = has(lambda r: r.get("kind") == "fit" and number(r.get("ratio_mllib_over_ours"))
+                                          and isinstance(r.get("torch"), dict))
+    for name, _, _, _ in WORKLOADS:
+        for system in ("gradspark core", "pytorch", "gradspark-submit local[2]"):
+            need["%s: %s" % (name, system)] = has(lambda r: r.get("kind") == "e2e" and r.get("workload") == name
+                                                  and r.get("system", "").startswith(system) and number(r.get("median_s")))
+    need["large-weights: standalone cluster"] = has(lambda r: r.get("kind") == "e2e" and r.get("workload") == "large-weights"
+                                                    and r.get("system", "").startswith("standalone cluster") and number(r.get("median_s")))
+    need["reduction (sharded)"] = has(lambda r: r.get("kind") == "reduction" and r.get("ok"))
+    return [k for k, ok in need.items() if not ok]
+
+
+def timed(section):
+    """section(), and how long it took on stderr."""
+    t0 = time.perf_counter()
+    try:
+        section()
+    finally:
+        log("%s: %.1f s" % (section.__name__, time.perf_counter() - t0))
+
+
 def main():
     t0 = time.perf_counter()
-    machine()
-    if ONLY == "storage":
-        storage()
-    else:
-        anchor()
-        mllib()
-        fit()
-        workloads()
-        reduction()
-        if QUICK:  # about 5 minutes more: --quick --only storage runs it
-            log("storage: left out of --quick (--quick --only storage runs it alone)")
+    try:
+        timed(machine)
+        if ONLY == "storage":
+            timed(storage)
         else:
-            storage()
+            timed(anchor)
+            timed(mllib)
+            timed(fit)
+            timed(workloads)
+            timed(reduction)
+            if ONE_ROUND:  # about 5 minutes more: --quick --only storage runs it
+                mode = "smoke" if SMOKE else "quick"
+                log("storage: left out of --%s (--%s --only storage runs it alone)" % (mode, mode))
+            else:
+                timed(storage)
+    finally:
+        Cluster.stop_kept()
     record({"kind": "done", "seconds": time.perf_counter() - t0, "only": ONLY})
     shutil.rmtree(WORK, ignore_errors=True)
+    rs = records_so_far()
+    wrong = failures(rs) + (["not measured: " + m for m in comparisons_missing(rs)] if SMOKE else [])
+    for w in wrong:
+        log("FAILED " + w)
+    # The report is still made of what was measured (gradspark-bench); the exit status says it is incomplete.
+    sys.exit(1 if wrong else 0)
 
 
 if __name__ == "__main__":

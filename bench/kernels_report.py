@@ -1,7 +1,11 @@
 """Times NumPy on the kernels of KernelBenchmarks and writes the comparison table (Markdown).
 
 usage: kernels_report.py JMH_JSON DEVICES_TSV COMMAND [NUMPY_BEFORE_JSON]
-       kernels_report.py --numpy-only OUT_JSON     (NumPy's figures alone, taken before JMH runs)
+       kernels_report.py --numpy-only OUT_JSON [N]   (NumPy's figures alone, taken before JMH runs; N: every
+                                                      kernel's size is N, as JMH's -p n=N makes ours)
+
+NumPy is timed on the kernels (and sizes) JMH measured; no JMH result at all is an error: the table
+exists for the comparison.
 
 NumPy is timed after JMH and, when NUMPY_BEFORE_JSON is given, its better figure of the two runs is
 the one compared with ours: a NumPy run that met a busy spell on this shared machine does not
@@ -75,26 +79,34 @@ def jmh_kernel(r):
     n = int(p["n"])
     if r["benchmark"].endswith(".matMul"):
         return JmhKernel(f"matmul {n}", f"fp32 MatMul {n}³", "GFLOP/s", 1, 2.0 * n ** 3 / (ms / 1e3) / 1e9, ms)
-    return JmhKernel(f"{p['op']} {n}", f"fp32 {p['op'].lower()} {n // (1 << 20)}M", "Melem/s", 0, n / (ms / 1e3) / 1e6, ms)
+    size = f"{n // (1 << 20)}M" if n >= 1 << 20 else str(n)
+    return JmhKernel(f"{p['op']} {n}", f"fp32 {p['op'].lower()} {size}", "Melem/s", 0, n / (ms / 1e3) / 1e6, ms)
 
 
 MATMUL_SIZES = (1024, 2048)
 UNARY = (("SIN", 1 << 22), ("TANH", 1 << 22), ("EXP", 1 << 22))
 
 
-def numpy_figures():
-    """NumPy on every kernel of KernelBenchmarks: {"matmul 1024": GFLOP/s, ..., "SIN 4194304": Melem/s}."""
-    f = {f"matmul {n}": numpy_matmul_gflops(n) for n in MATMUL_SIZES}
-    f.update({f"{op} {n}": numpy_unary_melems(op, n) for op, n in UNARY})
-    return f
+def numpy_figure(key):
+    """NumPy's rate on the kernel named by a key of JmhKernel ("matmul 1024", "SIN 4194304")."""
+    kind, n = key.split()
+    return numpy_matmul_gflops(int(n)) if kind == "matmul" else numpy_unary_melems(kind, int(n))
+
+
+def kernel_keys(size=None):
+    """Every kernel of KernelBenchmarks at its default sizes, or all at `size` (JMH's -p n=SIZE)."""
+    return [f"matmul {n}" for n in ((size,) if size else MATMUL_SIZES)] + [f"{op} {size or n}" for op, n in UNARY]
 
 
 def main():
     if sys.argv[1] == "--numpy-only":
-        json.dump(numpy_figures(), open(sys.argv[2], "w"))
+        keys = kernel_keys(int(sys.argv[3]) if len(sys.argv) > 3 else None)
+        json.dump({k: numpy_figure(k) for k in keys}, open(sys.argv[2], "w"))
         return
     jmh = json.load(open(sys.argv[1]))
-    numpy = numpy_figures()
+    if not jmh:
+        sys.exit("kernels_report.py: no JMH results in %s: nothing to compare with NumPy" % sys.argv[1])
+    numpy = {k: numpy_figure(k) for k in dict.fromkeys(jmh_kernel(r).key for r in jmh)}
     if len(sys.argv) > 4:
         before = json.load(open(sys.argv[4]))
         numpy = {k: max(v, before.get(k, v)) for k, v in numpy.items()}
@@ -106,7 +118,8 @@ def main():
     rows = []
     for r in jmh:
         k = jmh_kernel(r)
-        mean, err = r["primaryMetric"]["score"], r["primaryMetric"]["scoreError"]
+        # JMH writes the error as "NaN" (a string) when there is a single iteration.
+        mean, err = r["primaryMetric"]["score"], float(r["primaryMetric"]["scoreError"])
         peer = numpy[k.key]
         rows.append((k.label, r["params"]["backend"], k.cell(k.rate), k.cell(peer), k.rate / peer, k.ms, mean, err))
 

@@ -33,7 +33,7 @@ def main(old_path, new_path, section, merged_path):
         for r in merged:
             f.write(json.dumps(r) + "\n")
     machine = next((r for r in merged if r.get("kind") == "machine"), {})
-    print("submit-scripts/gradspark-bench" + (" --quick" if machine.get("quick") else "")
+    print("submit-scripts/gradspark-bench" + (" --quick" if machine.get("quick") else "") + (" --smoke" if machine.get("smoke") else "")
           + (" --only " + machine["only"] if machine.get("only") else ""))
 
 

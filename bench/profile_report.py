@@ -6,7 +6,7 @@ same (matrix products; elementwise passes; memory; the rest).
 
   profile_report.py core RUNS SECONDS INTERVAL_MS FILE.collapsed...   (timed runs and their total seconds)
   profile_report.py torch FILE.json
-  profile_report.py markdown DIR REPEATS WARMUP INTERVAL_MS COMMIT   (bench/run-profile's files: the whole profile.md)
+  profile_report.py markdown DIR REPEATS WARMUP INTERVAL_MS COMMIT [COMMAND]   (bench/run-profile's files: the whole profile.md)
 """
 import json
 import os
@@ -119,17 +119,19 @@ def stolen(path):
     return steal_share(before, after) or 0.0
 
 
-def markdown(tmp, repeats, warmup, interval_ms, commit):
+def markdown(tmp, repeats, warmup, interval_ms, commit, command="bench/run-profile"):
     cores = [json.load(open(os.path.join(tmp, "core-%d.json" % i))) for i in (1, 2)]
     torch = json.load(open(os.path.join(tmp, "torch-run.json")))
     core_runs = cores[0]["seconds"] + cores[1]["seconds"]
     core_med, torch_med = statistics.median(core_runs), torch["median_s"]
-    out = ["# Where the time goes: large MLP, gradient w.r.t. the weights", "",
-           "Produced by `bench/run-profile` at commit %s on %s: MLP 256-1024-1024-10, tanh, 65,536 rows, float32, sens = ones, "
+    c = cores[0]
+    out = ["# Where the time goes: %s MLP, gradient w.r.t. the weights" % ("large" if c["layers"] == "256-1024-1024-10" else "smoke-sized"), "",
+           "Produced by `%s` at commit %s on %s: MLP %s, %s, %s rows, %s, sens = ones, "
            "%d timed runs after %d warm-up runs on each side, profiled over the timed runs only. The core ran before and after "
-           "PyTorch; its table adds both runs' samples up." % (commit, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), repeats, warmup), "",
+           "PyTorch; its table adds both runs' samples up." % (command, commit, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), c["layers"],
+                                                            c["activation"], "{:,}".format(c["rows"]), c["dtype"], repeats, warmup), "",
            "| | runs (s) | median s | examples/s | vs PyTorch | CPU stolen |", "|---|---|---|---|---|---|",
-           "| GradSpark core (1 JVM, 2 threads, 4096-row chunks) | %s | %.3f | %.0f | %.2f× | %s |" % (
+           "| GradSpark core (1 JVM, %d threads, %d-row chunks) | %s | %.3f | %.0f | %.2f× | %s |" % (c["threads"], c["chunk_rows"],
                ", ".join("%.2f" % t for t in core_runs), core_med, torch["rows"] / core_med, torch_med / core_med,
                " and ".join("%.1f%%" % (100 * stolen(os.path.join(tmp, "core-%d.stat" % i))) for i in (1, 2))),
            "| PyTorch %s (%d threads, whole batch) | %s | %.3f | %.0f | 1.00× | %.1f%% |" % (
@@ -155,7 +157,7 @@ if __name__ == "__main__":
         print("\n".join(core_table(sys.argv[5:], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]))))
     elif sys.argv[1] == "torch":  # torch FILE
         print("\n".join(torch_table(sys.argv[2])))
-    elif sys.argv[1] == "markdown":  # markdown DIR REPEATS WARMUP INTERVAL_MS COMMIT
-        print("\n".join(markdown(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6])))
+    elif sys.argv[1] == "markdown":  # markdown DIR REPEATS WARMUP INTERVAL_MS COMMIT [COMMAND]
+        print("\n".join(markdown(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6], *sys.argv[7:8])))
     else:
-        sys.exit("usage: profile_report.py core RUNS SECONDS INTERVAL_MS FILE... | torch FILE | markdown DIR REPEATS WARMUP INTERVAL_MS COMMIT")
+        sys.exit("usage: profile_report.py core RUNS SECONDS INTERVAL_MS FILE... | torch FILE | markdown DIR REPEATS WARMUP INTERVAL_MS COMMIT [COMMAND]")

@@ -5,7 +5,9 @@ PyTorch is timed two ways: host arrays in and a host array out (what our opencl 
 every call, since a Tensor lives in the JVM's heap), and with the operands already on the GPU
 (the kernel alone, the ceiling). TF32 is off: both sides compute in fp32.
 
-usage: peers.py OUT_JSON
+usage: peers.py OUT_JSON [--smoke]
+  --smoke: every kernel at n=64 (run --smoke's size); without a CUDA device PyTorch runs on the CPU
+  instead, and the figures say so ("torch" names the device). Without PyTorch: an error.
 """
 import json
 import os
@@ -18,9 +20,10 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from kernels_report import median_seconds, blas_of_numpy  # noqa: E402
 
-MATMUL = (1024, 2048, 4096)
+SMOKE = "--smoke" in sys.argv[2:]
+MATMUL = (64,) if SMOKE else (1024, 2048, 4096)
 UNARY = ("SIN", "TANH", "EXP")
-UNARY_SIZES = (1 << 22, 1 << 25)
+UNARY_SIZES = (64,) if SMOKE else (1 << 22, 1 << 25)
 
 
 def matrices(n):
@@ -48,14 +51,19 @@ def main():
     try:
         import torch
     except ImportError:
+        # The comparison is the point: a missing peer fails the run (the figures so far are kept).
         figures["torch"] = "not installed"
         json.dump(figures, open(sys.argv[1], "w"), indent=1)
-        return
-    figures["torch"] = f"{torch.__version__}, {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no CUDA device'}"
-    if torch.cuda.is_available():
-        torch.backends.cuda.matmul.allow_tf32 = False
-        dev = torch.device("cuda")
-        sync = torch.cuda.synchronize
+        sys.exit("peers.py: PyTorch is not installed for %s (pip install torch, with CUDA)" % sys.executable)
+    cuda = torch.cuda.is_available()
+    figures["torch"] = f"{torch.__version__}, {torch.cuda.get_device_name(0) if cuda else 'no CUDA device'}"
+    if cuda or SMOKE:
+        if cuda:
+            torch.backends.cuda.matmul.allow_tf32 = False
+            dev, sync = torch.device("cuda"), torch.cuda.synchronize
+        else:
+            figures["torch"] += ": --smoke runs it on the CPU in the GPU's place"
+            dev, sync = torch.device("cpu"), (lambda: None)
 
         def timed(fn):
             def run():

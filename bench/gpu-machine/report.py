@@ -1,7 +1,8 @@
 """Writes gpu.md from the files bench/gpu-machine/run leaves in OUT_DIR: the test summaries, the
 opencl backend's JMH figures and the peers' (NumPy on the host CPU, PyTorch on the GPU).
 
-usage: report.py OUT_DIR
+usage: report.py OUT_DIR [--smoke]
+  Exit status 1 (after the whole table) when a kernel has no JMH figure at all, or lacks a peer's figure.
 """
 import json
 import os
@@ -39,7 +40,12 @@ def main():
         return f"{a / b:.2f}×" if a and b else "n/a"
 
     print("# Kernel benchmarks on a GPU: the opencl backend vs NumPy (host CPU) and PyTorch (same GPU), same run\n")
-    print("- Command: `bench/gpu-machine/pack` here, then `bench/gpu-machine/run OUT` on the GPU machine")
+    smoke = "--smoke" in sys.argv[2:]
+    if smoke:
+        print("- Command: `bench/gpu-machine/pack --smoke`, then `bench/gpu-machine/run --smoke` on the same machine "
+              "(**a smoke run**: n=64, one short iteration; its figures say nothing about speed)")
+    else:
+        print("- Command: `bench/gpu-machine/pack` here, then `bench/gpu-machine/run OUT` on the GPU machine")
     print(f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"- Host: {cpu}, {cores} cores; JRE: the pack's jlink image of JDK 17")
     print(f"- OpenCL backend: {device}")
@@ -52,11 +58,16 @@ def main():
           "(host → GPU → host) and on operands already on the GPU (the kernel alone).\n")
     print("| kernel | ours (opencl, host→host) | NumPy (host CPU) | PyTorch host→host | PyTorch on-GPU | ours / NumPy | ours / PyTorch host→host |")
     print("|---|---:|---:|---:|---:|---:|---:|")
+    missing = [] if jmh else ["every kernel (no JMH results)"]
     for r in jmh:
         k = jmh_kernel(r)
         np_v, th, td = (peers.get(side, {}).get(k.key) for side in ("numpy", "torch_host", "torch_device"))
         print(f"| {k.label} | {k.cell(k.rate)} | {k.cell(np_v)} | {k.cell(th)} | {k.cell(td)} | "
               f"{ratio(k.rate, np_v)} | {ratio(k.rate, th)} |")
+        missing += [f"{k.label}: {side}" for side, v in (("NumPy", np_v), ("PyTorch", th)) if not v]
+    if missing:
+        sys.exit("report.py: not compared: " + "; ".join(missing))
+
 
 if __name__ == "__main__":
     main()

@@ -23,9 +23,8 @@ import time
 try:
     import torch
 except ImportError:
-    print(json.dumps({"skipped": "PyTorch is not installed for " + sys.executable +
-                      " (Debian: apt-get install python3-torch)"}))
-    sys.exit(0)
+    # A peer that cannot run is a failure (exit status 1), never a comparison quietly left out.
+    sys.exit("%s: PyTorch is not installed for %s (Debian: apt-get install python3-torch)" % (sys.argv[0], sys.executable))
 
 
 def activation(name):

@@ -48,7 +48,9 @@ public final class BenchReport {
         JsonNode m = first(kind("machine")).orElseThrow(() -> new IllegalArgumentException("no machine record in the results"));
         line("# GradSpark end-to-end benchmarks");
         line("");
-        line("Produced by `" + command + "` on " + m.path("date").asText() + (m.path("quick").asBoolean() ? " (**--quick**: smaller sizes, fewer repeats, one round of the core and PyTorch, no Hessian-vector product, no small-MLP cluster runs, no collected reduction, no storage comparison unless run alone)" : "")
+        line("Produced by `" + command + "` on " + m.path("date").asText() + (m.path("commit").isTextual() ? " at commit " + m.path("commit").asText() : "")
+                + (m.path("quick").asBoolean() ? " (**--quick**: smaller sizes, fewer repeats, one round of the core and PyTorch, no Hessian-vector product, no small-MLP cluster runs, no collected reduction, no storage comparison unless run alone)" : "")
+                + (m.path("smoke").asBoolean() ? " (**--smoke**: tiny sizes and one repeat, to check that every benchmark runs and every comparison is made; its figures say nothing about speed)" : "")
                 + ". Times are medians over repeated runs after warm-up; the machine is shared and noisy, so compare the ratios, "
                 + "which come from the same run.");
         line("");
@@ -113,7 +115,7 @@ public final class BenchReport {
                 String.format(Locale.ROOT, "%.2f×", r.path("ratio").asDouble()), "≥ 2×", r.path("ratio").asDouble() >= 2));
         Optional<JsonNode> big = rows.stream().filter(kind("reduction").and(r -> r.path("path").asText().equals("sharded")))
                 .max((a, b) -> Long.compare(a.path("params").asLong(), b.path("params").asLong()));
-        big.ifPresent(r -> target("reduction of " + millions(r.path("params").asLong()) + " float32 parameters over 32 partitions, --driver-memory 1g",
+        big.ifPresent(r -> target("reduction of " + millions(r.path("params").asLong()) + " float32 parameters over " + r.path("partitions").asInt(32) + " partitions, --driver-memory 1g",
                 r.path("ok").asBoolean() ? String.format(Locale.ROOT, "completed, driver peak heap %.0f MiB", r.path("driver_heap").path("peak_used_mib").asDouble())
                         : "failed: " + r.path("error").asText(), "completes (50M)", r.path("ok").asBoolean() && r.path("params").asLong() >= 50_000_000));
         line("");
@@ -217,7 +219,8 @@ public final class BenchReport {
         if (red.isEmpty()) return;
         line("## Reduction of the partial gradients");
         line("");
-        line("One row per partition through a single dense layer (identity), 32 partitions on the 2-worker cluster, "
+        int partitions = red.get(0).path("partitions").asInt(32);
+        line("One row per partition through a single dense layer (identity), " + partitions + " partitions on the 2-worker cluster, "
                 + "`--driver-memory 1g`, executors 4g. *collected*: every partition's float64 partial sums go to the driver, "
                 + "which adds them in partition order; *sharded*: reduce-scatter on the executors, slices added in partition "
                 + "order, the driver receives one summed copy (both give the same bytes). Driver heap from `summary.json`: the "
@@ -238,7 +241,7 @@ public final class BenchReport {
         }
         line("");
         if (!chart.isEmpty()) {
-            barChart("reduction-heap.png", "Driver heap peak while reducing over 32 partitions", "MiB", chart);
+            barChart("reduction-heap.png", "Driver heap peak while reducing over " + partitions + " partitions", "MiB", chart);
             line("![driver heap during the reduction](reduction-heap.png)");
             line("");
         }
@@ -256,7 +259,8 @@ public final class BenchReport {
         line("## Storage: HDFS vs local files");
         line("");
         String by = any.path("only").isTextual()
-                ? "`submit-scripts/gradspark-bench" + (any.path("quick").asBoolean() ? " --quick" : "") + " --only " + any.path("only").asText() + "`"
+                ? "`submit-scripts/gradspark-bench" + (any.path("quick").asBoolean() ? " --quick" : "") + (any.path("smoke").asBoolean() ? " --smoke" : "")
+                        + " --only " + any.path("only").asText() + "`"
                 : "the run above";
         String job = mlp.isEmpty() ? "" : String.format(Locale.ROOT, "The large MLP's weight gradient (%s, tanh, float32, `--wrt weights`) over %,d rows read from a "
                         + "`.npy` file (%.0f MiB, uniform in [-1, 1), seeded) instead of `--synthetic`, with the cluster rows' settings above (4 partitions, "
@@ -336,7 +340,7 @@ public final class BenchReport {
             }
         }
         if (!red.isEmpty()) {
-            line("The sharded reduction of the *Reduction* section (identity layer, 32 partitions, `--synthetic 32`, `--driver-memory 1g`, executors 4g) "
+            line("The sharded reduction of the *Reduction* section (identity layer, " + red.get(0).path("partitions").asInt(32) + " partitions, `--synthetic 32`, `--driver-memory 1g`, executors 4g) "
                     + "with `--out` local or on HDFS: the driver writes the summed `grads.npz` (float32). Both sides with "
                     + "`spark.shuffle.readHostLocalDisk=false`: the executors fetch each other's shuffle blocks over the network, as on separate machines. "
                     + "On the isolated cluster they must: its workers are all 127.0.0.1, so Spark has an executor read a peer's shuffle files "

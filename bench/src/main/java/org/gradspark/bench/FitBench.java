@@ -53,9 +53,12 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  * (full batch, float32, 2 threads, one machine, up to 2K iterations) to its first evaluation at or below it. Writes {@code fit.md}, {@code fit-loss-time.png} and the raw
  * record {@code fit.json} into the results directory.
  *
- * <pre>FitBench [--master local[2]] [--layers 64,256,256,10] [--rows 65536] [--partitions 2] [--iterations 40]
- *          [--seed 42] [--results bench/results] [--python /usr/bin/python3] [--label local[2]]
+ * <pre>FitBench [--smoke] [--master local[2]] [--layers 64,256,256,10] [--rows 65536] [--partitions 2] [--iterations 40]
+ *          [--seed 42] [--results bench/results] [--python /usr/bin/python3|none] [--label local[2]]
  *          [--app-jar spark-job/target/gradspark-app.jar (with a spark:// master)]</pre>
+ * {@code --smoke}: 4-8-3, 512 rows, 3 iterations (options after it win), and the run fails unless all three
+ * recorded losses and GradSpark reached MLlib's final loss. A PyTorch peer that fails is an error;
+ * {@code --python none} leaves it out.
  *
  * <p>The data: features uniform in [-1, 1) (float32 values), the class of a row the argmax of a
  * fixed random linear map of its features (learnable, so the loss falls a long way). MLlib's fit
@@ -66,6 +69,9 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  * fit: MLlib reports no per-iteration times.
  */
 public final class FitBench {
+    /** --smoke (first): tiny sizes and few iterations, which the options after it can still change. */
+    private static final Map<String, String> SMOKE = Map.of("--layers", "4,8,3", "--rows", "512", "--iterations", "3");
+
     private FitBench() {}
 
     public static void main(String[] args) throws Exception {
@@ -75,8 +81,11 @@ public final class FitBench {
         }
         Map<String, String> o = new LinkedHashMap<>(Map.of("--master", "local[2]", "--layers", "64,256,256,10", "--rows", "65536", "--partitions", "2",
                 "--iterations", "40", "--seed", "42", "--results", "bench/results", "--python", "/usr/bin/python3"));
-        for (int i = 0; i + 1 < args.length; i += 2) {
+        boolean smoke = args.length > 0 && args[0].equals("--smoke");
+        if (smoke) o.putAll(SMOKE);
+        for (int i = smoke ? 1 : 0; i < args.length; i += 2) {
             if (!o.containsKey(args[i]) && !args[i].equals("--label") && !args[i].equals("--app-jar")) throw new IllegalArgumentException("unknown option " + args[i]);
+            if (i + 1 >= args.length) throw new IllegalArgumentException(args[i] + " needs a value");
             o.put(args[i], args[i + 1]);
         }
         int[] layers = Arrays.stream(o.get("--layers").split(",")).mapToInt(Integer::parseInt).toArray();
@@ -173,8 +182,8 @@ public final class FitBench {
         double oursWall = (System.nanoTime() - to) / 1e9;
         double oursToTarget = timeTo(oursCurve, target);
 
-        // PyTorch.
-        JsonNode torch = torch(o.get("--python"), work, 2 * k);
+        // PyTorch ("--python none": left out, and the record says so).
+        JsonNode torch = o.get("--python").equals("none") ? null : torch(o.get("--python"), work, 2 * k);
         List<double[]> torchCurve = new ArrayList<>();
         double torchToTarget = Double.NaN;
         if (torch != null && torch.has("evaluations")) {
@@ -210,6 +219,7 @@ public final class FitBench {
         String json = new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(rec);
         System.out.println(json);
 
+        if (smoke) checkComparison(mllibCurve, oursCurve, torchCurve, oursToTarget, torch);
         Path results = Path.of(o.get("--results"));
         Files.createDirectories(results);
         String tag = label.replaceAll("[^A-Za-z0-9]+", "-").replaceAll("^-|-$", "");
@@ -248,20 +258,32 @@ public final class FitBench {
         return -1;
     }
 
-    private static JsonNode torch(String python, Path work, int k) {
-        try {
-            Path log = work.resolve("torch.json");
-            Process p = new ProcessBuilder(python, "bench/peers/torch_fit.py", "--x", work.resolve("x.npy").toString(), "--labels", work.resolve("y.npy").toString(),
-                    "--weights", work.resolve("w.npz").toString(), "--iterations", String.valueOf(k), "--threads", "2")
-                    .redirectOutput(log.toFile()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-            if (p.waitFor() != 0) return null;
-            return new ObjectMapper().readTree(Files.readString(log));
-        } catch (IOException e) {
-            return null;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return null;
+    /**
+     * The PyTorch peer's record; a peer that cannot run (no such Python, no torch, a non-zero exit) is an
+     * error naming the command, never a comparison quietly left out.
+     */
+    private static JsonNode torch(String python, Path work, int k) throws IOException, InterruptedException {
+        String threads = System.getenv().getOrDefault("GRADSPARK_BENCH_PEER_THREADS", "2");
+        List<String> command = List.of(python, "bench/peers/torch_fit.py", "--x", work.resolve("x.npy").toString(), "--labels",
+                work.resolve("y.npy").toString(), "--weights", work.resolve("w.npz").toString(), "--iterations", String.valueOf(k), "--threads", threads);
+        Path log = work.resolve("torch.json");
+        ProcessBuilder pb = new ProcessBuilder(command).redirectOutput(log.toFile()).redirectError(ProcessBuilder.Redirect.INHERIT);
+        // The peer's own thread count for its OpenMP and OpenBLAS, not this JVM's one BLAS thread per task.
+        pb.environment().put("OMP_NUM_THREADS", threads);
+        pb.environment().put("OPENBLAS_NUM_THREADS", threads);
+        int status = pb.start().waitFor();
+        if (status != 0) {
+            throw new IllegalStateException("the PyTorch peer failed (exit " + status + "): " + String.join(" ", command)
+                    + " (--python none leaves it out)");
         }
+        return new ObjectMapper().readTree(Files.readString(log));
+    }
+
+    /** --smoke: the comparison must have been made, each side with a curve and GradSpark at MLlib's final loss. */
+    private static void checkComparison(List<double[]> mllib, List<double[]> ours, List<double[]> torch, double oursToTarget, JsonNode torchRecord) {
+        if (mllib.isEmpty() || ours.isEmpty()) throw new IllegalStateException("FitBench --smoke: MLlib or GradSpark recorded no losses");
+        if (torchRecord == null || torch.isEmpty()) throw new IllegalStateException("FitBench --smoke: no PyTorch losses (the peer must run in a smoke)");
+        if (!Double.isFinite(oursToTarget)) throw new IllegalStateException("FitBench --smoke: GradSpark's fit never reached MLlib's final loss");
     }
 
     private static void chart(Path file, String label, String layers, int rows, List<double[]> mllib, List<double[]> ours, List<double[]> torch,

@@ -46,10 +46,13 @@ import org.gradspark.job.io.Npy;
  * with {@code --activation sigmoid --loss softmax-cross-entropy}, on the same rows, labels, layers
  * and partitions, in one Spark application. Prints one JSON line.
  *
- * <pre>MllibPeer [--quick] [--master local[2]] [--layers 256,1024,1024,10] [--rows 65536] [--partitions 2]
+ * <pre>MllibPeer [--quick|--smoke] [--master local[2]] [--layers 256,1024,1024,10] [--rows 65536] [--partitions 2]
  *           [--iters-low 2] [--iters-high 6] [--repeats 3] [--warmup 1] [--chunk-rows 4096]
  *           [--dtype float32] [--block-size 128] [--backend cpu] [--seed 42] [--work-dir TMPDIR]</pre>
- * {@code --quick} is {@code --layers 32,64,64,10 --rows 8192} (options after it still win).
+ * {@code --quick} is {@code --layers 32,64,64,10 --rows 8192}, {@code --smoke} is {@code --layers 8,16,3 --rows 512
+ * --chunk-rows 128 --iters-low 1 --iters-high 10 --repeats 1 --warmup 1} (options after either still win).
+ * A comparison that cannot be made (MLlib's time per evaluation, a difference of two fits, not positive) is
+ * an error, not a line with a meaningless ratio.
  * {@code --master} applies unless spark-submit already set {@code spark.master};
  * {@code bench/run-mllib-peer} submits it to any master.
  *
@@ -90,6 +93,16 @@ public final class MllibPeer {
                 if (args[i].equals("--quick")) {
                     o.layers = new int[] {32, 64, 64, 10};
                     o.rows = 8192;
+                    continue;
+                }
+                if (args[i].equals("--smoke")) {
+                    o.layers = new int[] {8, 16, 3};
+                    o.rows = 512;
+                    o.chunkRows = 128;
+                    o.itersLow = 1;
+                    o.itersHigh = 10;
+                    o.repeats = 1;
+                    o.warmup = 1;
                     continue;
                 }
                 if (i + 1 >= args.length) throw new IllegalArgumentException(args[i] + " needs a value");
@@ -159,6 +172,11 @@ public final class MllibPeer {
             }
 
             double oursMedian = CoreEndToEnd.median(ours.seconds), lossSum = ours.last.outputSum();
+            if (!(mllib.perEvaluation() > 0) || !(oursMedian > 0) || !Double.isFinite(lossSum)) {
+                throw new IllegalStateException(String.format(Locale.ROOT, "no comparison: MLlib %s s per evaluation (the difference of its %d- and "
+                        + "%d-iteration fits), GradSpark %s s with loss sum %s; on a busy machine give more --iters-high or --rows",
+                        json(mllib.perEvaluation()), o.itersLow, o.itersHigh, json(oursMedian), lossSum));
+            }
             double[] history = mllib.objectiveHistory;
             System.out.printf(Locale.ROOT,
                     "{\"what\": \"mllib-peer\", \"layers\": \"%s\", \"rows\": %d, \"partitions\": %d, \"master\": \"%s\", \"dtype\": \"%s\", "
