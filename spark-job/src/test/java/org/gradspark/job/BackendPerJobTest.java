@@ -13,7 +13,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.gradspark.ad.backend.Backends;
 import org.junit.jupiter.api.AfterAll;
@@ -35,11 +34,7 @@ class BackendPerJobTest {
     @BeforeAll
     static void start() {
         // Four task slots: both jobs' partitions run at the same time, threads of this JVM.
-        SparkConf conf = GradientJob.configure(new SparkConf().setMaster("local[4]").setAppName("BackendPerJobTest"))
-                .set("spark.kryo.registrationRequired", "true")
-                .set("spark.ui.enabled", "false");
-        jsc = new JavaSparkContext(conf);
-        jsc.setLogLevel("WARN");
+        jsc = TestSpark.start("local[4]", BackendPerJobTest.class);
     }
 
     @AfterAll

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.gradspark.ad.DType;
 import org.gradspark.ad.Ops;
@@ -36,9 +35,7 @@ class EvaluatorTest {
 
     @BeforeAll
     static void start() {
-        jsc = new JavaSparkContext(GradientJob.configure(new SparkConf().setMaster("local[2]").setAppName("EvaluatorTest"))
-                .set("spark.kryo.registrationRequired", "true").set("spark.ui.enabled", "false"));
-        jsc.setLogLevel("WARN");
+        jsc = TestSpark.start("local[2]", EvaluatorTest.class);
     }
 
     @AfterAll

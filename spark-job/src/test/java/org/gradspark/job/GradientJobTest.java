@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.gradspark.ad.Cell;
 import org.gradspark.ad.DType;
@@ -30,11 +29,7 @@ class GradientJobTest {
 
     @BeforeAll
     static void start() {
-        SparkConf conf = GradientJob.configure(new SparkConf().setMaster("local[2]").setAppName("GradientJobTest"))
-                .set("spark.kryo.registrationRequired", "true")
-                .set("spark.ui.enabled", "false");
-        jsc = new JavaSparkContext(conf);
-        jsc.setLogLevel("WARN");
+        jsc = TestSpark.start("local[2]", GradientJobTest.class);
     }
 
     @AfterAll

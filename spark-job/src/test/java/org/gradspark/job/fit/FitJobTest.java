@@ -12,13 +12,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.gradspark.ad.DType;
 import org.gradspark.ad.Ops;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
-import org.gradspark.job.GradientJob;
+import org.gradspark.job.TestSpark;
 import org.gradspark.job.io.BadInputException;
 import org.gradspark.job.io.Npy;
 import org.gradspark.job.io.Npz;
@@ -40,11 +39,7 @@ class FitJobTest {
 
     @BeforeAll
     static void start() {
-        SparkConf conf = GradientJob.configure(new SparkConf().setMaster("local[2]").setAppName("FitJobTest"))
-                .set("spark.kryo.registrationRequired", "true")
-                .set("spark.ui.enabled", "false");
-        jsc = new JavaSparkContext(conf);
-        jsc.setLogLevel("WARN");
+        jsc = TestSpark.start("local[2]", FitJobTest.class);
     }
 
     @AfterAll
