@@ -4,6 +4,7 @@ import org.apache.spark.ExceptionFailure;
 import org.apache.spark.SparkContext;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.apache.spark.scheduler.SparkListenerTaskStart;
 import org.gradspark.job.io.BadInputException;
 
 /**
@@ -19,6 +20,7 @@ import org.gradspark.job.io.BadInputException;
 final class BadInputStop extends SparkListener implements AutoCloseable {
     private final SparkContext sc;
     private volatile String message;
+    private final java.util.concurrent.atomic.AtomicInteger running = new java.util.concurrent.atomic.AtomicInteger();
 
     private BadInputStop(SparkContext sc) {
         this.sc = sc;
@@ -30,10 +32,38 @@ final class BadInputStop extends SparkListener implements AutoCloseable {
         return s;
     }
 
+    @Override public void onTaskStart(SparkListenerTaskStart start) {
+        running.incrementAndGet();
+    }
+
     @Override public void onTaskEnd(SparkListenerTaskEnd end) {
+        running.decrementAndGet();
         if (message != null || !(end.reason() instanceof ExceptionFailure f) || !f.className().equals(BadInputException.class.getName())) return;
         message = f.description();
         sc.cancelStage(end.stageId(), "bad input, which a retry cannot fix: " + message);
+    }
+
+    /**
+     * Waits, at most {@code timeoutMillis}, until every task started while watching has ended. When
+     * a job fails, Spark reports it at once while its other tasks run on until they see they were
+     * killed (at their next chunk); they may still be writing under the job's temporary output,
+     * which the driver removes only after this.
+     */
+    void awaitTasksEnded(long timeoutMillis) {
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        try {
+            sc.listenerBus().waitUntilEmpty(timeoutMillis);   // the starts and ends posted so far, counted
+        } catch (java.util.concurrent.TimeoutException | RuntimeException e) {
+            return;
+        }
+        while (running.get() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     /** The bad input that stopped the job, or null when none did. */

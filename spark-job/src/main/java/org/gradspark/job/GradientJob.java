@@ -115,6 +115,7 @@ public final class GradientJob {
                     cfg.out(), inputGrads == null ? null : Storage.child(cfg.out(), cfg.derivative().dir()), summary);
         } catch (Throwable e) {
             RuntimeException removed = vanished(storage, out, cfg, e);
+            if (inputGrads != null) stop.awaitTasksEnded(30_000);   // tasks still writing parts under the temporary
             out.abort();
             if (removed != null) throw removed;
             BadInputException bad = stop.stopped(e);

@@ -227,7 +227,10 @@ public final class PartitionTask implements java.io.Serializable {
         PartWriter part = inputGrads == null ? null : new PartWriter(index, end - first);
         BatchGradient.Request what = new BatchGradient.Request(cfg.weightsWanted(), v, part == null ? 0 : cfg.order(), scale, cfg.derivative().core());
         try {
+            org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
             while (chunks.hasNext()) {
+                // A task of a job that has failed is killed (not interrupted): it ends at the next chunk, not at its last.
+                if (tc != null) tc.killTaskIfInterrupted();
                 Chunk c = chunks.next();
                 BatchGradient.ChunkResult r = chunk(net, loss, params, c, skipped(c, sample), what);
                 if (r.weightGradients() != null) add(partials, r.weightGradients());
@@ -327,9 +330,10 @@ public final class PartitionTask implements java.io.Serializable {
                     throw new BadInputException("--out " + Storage.display(cfg.out()) + ": " + executorAndHost() + " cannot see the driver's temporary output "
                             + Storage.display(inputGrads) + ": executors need a filesystem they all reach (HDFS, object storage, or a shared mount)");
                 }
-                // Now, not at the first chunk: a job stopped meanwhile has its temporary output removed by the
-                // driver's shutdown hook, and a file created after that would bring the directory back.
-                stream = storage.value().create(attempt);
+                // Now, not at the first chunk, and only in the directory as it is: a job that failed or was stopped
+                // meanwhile has its temporary output removed by the driver, and a file created after that must not
+                // bring the directory back (an HDFS quota test found one left so).
+                stream = storage.value().createInExisting(attempt);
             } catch (java.io.IOException e) {
                 throw Storage.unchecked("cannot write " + Storage.display(attempt), e);
             }

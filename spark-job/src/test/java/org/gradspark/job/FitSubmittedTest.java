@@ -93,15 +93,13 @@ class FitSubmittedTest {
         while (!Files.exists(out.resolve("checkpoints/iter-000008")) && p.isAlive() && System.nanoTime() < deadline) Thread.sleep(20);
         assertTrue(p.isAlive(), "the fit ended before its second checkpoint: " + Files.readString(dir.resolve("killed/stdout")));
         // SIGKILL to the driver JVM (and the script): no shutdown hook, no clean-up, as a lost machine.
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly();
-        p.waitFor();
+        LocalCluster.killTree(p);
         assertFalse(Files.exists(out.resolve("_SUCCESS")));
         assertFalse(Files.exists(out.resolve("weights.npz")));
         String stopped = Files.readString(dir.resolve("killed/stdout"));
         LocalCluster.Run resumed = LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("resumed"),
                 fit("local[2]", out.toString(), "--resume", out.resolve("checkpoints").toString()));
-        assertTrue(resumed.stdout().contains("fit: resuming from"), resumed.stdout());
+        assertTrue(resumed.stdout().contains("fit: resuming from"), "exit " + resumed.exitCode() + "\n" + resumed.stdout() + "\n" + resumed.stderr() + "\nkilled after:\n" + stopped);
         assertArrayEquals(never, weights(resumed, out), "killed after:\n" + stopped);
         assertEquals(Files.readString(dir.resolve("out-never/checkpoints/iter-000020/state.json")).replaceAll("\"(seconds|elapsed_s)\" : [^,\\n]+", ""),
                 Files.readString(out.resolve("checkpoints/iter-000020/state.json")).replaceAll("\"(seconds|elapsed_s)\" : [^,\\n]+", ""),

@@ -196,8 +196,7 @@ final class LocalCluster implements AutoCloseable {
     @Override
     public void close() {
         for (Process p : submitted) {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly();
+            killTree(p);
         }
         Run r = run(Duration.ofMinutes(1), env(), logs.resolve("stop"), script("local-cluster"), "stop");
         assertEquals(0, r.exitCode(), "local-cluster stop: " + r.stdout() + r.stderr());
@@ -252,6 +251,40 @@ final class LocalCluster implements AutoCloseable {
     }
 
     /** Runs a command to its end (killing it after {@code timeout}). */
+    /**
+     * SIGKILL to {@code p} and every process under it (a lost machine: no shutdown hook runs), and
+     * waits until each is gone. The driver JVM is the script's child: it outlives {@code p.waitFor()}
+     * by the time the kernel takes to tear it down, and a run started meanwhile sees its pid alive
+     * (an --out lock still held).
+     */
+    static void killTree(Process p) {
+        List<ProcessHandle> tree = new ArrayList<>(p.descendants().toList());
+        tree.add(p.toHandle());
+        tree.forEach(ProcessHandle::destroyForcibly);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        for (ProcessHandle h : tree) {
+            while (h.isAlive() && !isZombie(h.pid())) {
+                if (System.nanoTime() > deadline) fail("pid " + h.pid() + " still alive 60 s after SIGKILL");
+                try {
+                    Thread.sleep(10);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+    }
+
+    /** A process that has exited but is not yet reaped (state Z in /proc/PID/stat): its pid is still taken. */
+    private static boolean isZombie(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     static Run run(Duration timeout, Map<String, String> env, Path logs, String... command) {
         return await(launch(env, logs, command), logs, timeout);
     }
@@ -259,8 +292,7 @@ final class LocalCluster implements AutoCloseable {
     static Run await(Process p, Path logs, Duration timeout) {
         try {
             if (!p.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
+                killTree(p);
                 fail(String.join(" ", p.info().commandLine().orElse("the command")) + " did not end within " + timeout + "; output in " + logs);
             }
             return new Run(p.exitValue(), Files.readString(logs.resolve("stdout")), Files.readString(logs.resolve("stderr")));

@@ -43,9 +43,7 @@ class SubmittedOutputTest {
         Path tmp = awaitTemporary(driver, out);
         // Let the tasks start writing their parts, then kill the driver (and the JVM tree under the script) without warning.
         awaitAnyFileUnder(driver, tmp.resolve(GradientJob.INPUT_GRADS));
-        driver.descendants().forEach(ProcessHandle::destroyForcibly);
-        driver.destroyForcibly();
-        assertTrue(driver.waitFor(30, TimeUnit.SECONDS), "the driver did not die");
+        LocalCluster.killTree(driver);
         assertFalse(Files.exists(out), "a killed job left --out");
         assertTrue(Files.exists(tmp), "the killed driver's temporary directory is the case under test");
 

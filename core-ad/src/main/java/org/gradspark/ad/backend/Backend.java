@@ -40,4 +40,15 @@ public interface Backend {
      * default nothing to do.
      */
     default void warmUp(java.util.Set<UnaryOp> ops) {}
+
+    /**
+     * This backend on the device a scheduler assigned to the running task: {@code address} is one of
+     * the addresses Spark's resource scheduling gave it (for GPUs, what the discovery script listed).
+     * A backend with devices returns an instance bound to that device (one per device, shared by the
+     * tasks given it); one that runs on the host has no device to choose and refuses, naming the
+     * address. An address that names no device is an {@link IllegalArgumentException} naming it.
+     */
+    default Backend onDevice(String address) {
+        throw new IllegalArgumentException("backend '" + name() + "' runs on the host: it has no device '" + address + "' to run on");
+    }
 }

@@ -43,9 +43,26 @@ public record RunId(String host, long pid, String id) {
         return host + "-" + pid + "-" + id;
     }
 
-    /** Whether the run was on this host and its process no longer runs (a reused pid counts as running: kept, never removed). */
+    /**
+     * Whether the run was on this host and its process no longer runs (a reused pid counts as
+     * running: kept, never removed). A process that has exited but is not yet reaped by its parent
+     * (a zombie: state Z in {@code /proc/PID/stat}) holds nothing and counts as gone; Java's
+     * {@link ProcessHandle#isAlive} calls it alive, and a driver killed with SIGKILL is one until
+     * its parent (init, when the launching script was killed too) waits for it.
+     */
     public boolean goneFromThisHost() {
-        return host.equals(thisHost()) && !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+        return host.equals(thisHost()) && !(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) && !exited(pid));
+    }
+
+    /** Whether {@code pid} has exited and waits to be reaped (Linux's /proc; false where it cannot be read). */
+    static boolean exited(long pid) {
+        try {
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc", Long.toString(pid), "stat"));
+            int close = stat.lastIndexOf(')');    // the command name, in parentheses, may hold spaces and ')'
+            return close > 0 && stat.length() > close + 2 && stat.charAt(close + 2) == 'Z';
+        } catch (java.io.IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     /** How messages name the run: {@code pid 48213 on host node7}. */

@@ -166,7 +166,38 @@ public final class Storage implements Serializable {
      */
     public OutputStream create(String uri) throws IOException {
         Path p = new Path(uri);
-        OutputStream out = fs(p).create(p, true);
+        return failingAsIOException(uri, fs(p).create(p, true));
+    }
+
+    /**
+     * Creates (or replaces) a file in a directory that must exist: where the directory has been
+     * removed meanwhile (a failed job's temporary output, removed by the driver while one of its
+     * tasks was still starting) this is a FileNotFoundException, never the directory brought back.
+     * HDFS and the local filesystem check the parent and create in one step
+     * ({@link FileSystem#createNonRecursive}); a filesystem without it (object stores have no
+     * directories to bring back) is asked whether the parent exists first.
+     */
+    public OutputStream createInExisting(String uri) throws IOException {
+        Path p = new Path(uri);
+        FileSystem fs = fs(p);
+        OutputStream out;
+        try {
+            // The overload with flags: Hadoop 3.5's local filesystem creates the parents in the one with a boolean.
+            out = fs.createNonRecursive(p, org.apache.hadoop.fs.permission.FsPermission.getFileDefault().applyUMask(org.apache.hadoop.fs.permission.FsPermission.getUMask(fs.getConf())),
+                    java.util.EnumSet.of(org.apache.hadoop.fs.CreateFlag.CREATE, org.apache.hadoop.fs.CreateFlag.OVERWRITE),
+                    fs.getConf().getInt("io.file.buffer.size", 4096), fs.getDefaultReplication(p), fs.getDefaultBlockSize(p), null);
+        } catch (UnsupportedOperationException e) {
+            if (!fs.exists(p.getParent())) throw new FileNotFoundException(display(uri) + ": its directory " + display(p.getParent().toString()) + " does not exist");
+            out = fs.create(p, true);
+        } catch (IOException e) {
+            if (e instanceof FileNotFoundException || e.getMessage() == null || !e.getMessage().contains("createNonRecursive unsupported")) throw e;
+            if (!fs.exists(p.getParent())) throw new FileNotFoundException(display(uri) + ": its directory " + display(p.getParent().toString()) + " does not exist");
+            out = fs.create(p, true);
+        }
+        return failingAsIOException(uri, out);
+    }
+
+    private static OutputStream failingAsIOException(String uri, OutputStream out) {
         return new java.io.FilterOutputStream(out) {
             @Override public void write(int b) throws IOException {
                 try {

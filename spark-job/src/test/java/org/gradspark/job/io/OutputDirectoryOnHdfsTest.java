@@ -53,6 +53,30 @@ class OutputDirectoryOnHdfsTest {
         assertEquals(0, hdfs.fileSystem().listStatus(new Path(hdfs.uriOf("/lock"))).length, "the stale lock and the taken-over one are gone");
     }
 
+    /**
+     * A task's part of the input derivatives is created only in the temporary directory as it is:
+     * once the driver has removed it (a failed job), a task starting late fails instead of bringing
+     * it back (ClusterFailuresTest found one left under an HDFS quota). Also on the local filesystem.
+     */
+    @Test
+    void aFileCreatedInARemovedDirectoryDoesNotBringItBack() throws IOException {
+        java.nio.file.Path local = java.nio.file.Files.createTempDirectory("in-existing");
+        try {
+            for (String root : List.of(hdfs.uriOf("/gone"), local.toUri().toString())) {
+                String dir = Storage.child(root, ".out.gradspark-tmp-x/input_grads");
+                storage.mkdirs(dir);
+                try (OutputStream o = storage.createInExisting(Storage.child(dir, ".part-00000.attempt-1"))) {
+                    o.write(1);
+                }
+                storage.delete(Storage.child(root, ".out.gradspark-tmp-x"), true);
+                assertThrows(java.io.FileNotFoundException.class, () -> storage.createInExisting(Storage.child(dir, ".part-00001.attempt-2")).close(), root);
+                assertEquals(List.of(), storage.entries(root).stream().map(Storage.Entry::name).toList(), root);
+            }
+        } finally {
+            org.apache.commons.io.FileUtils.deleteQuietly(local.toFile());
+        }
+    }
+
     @Test
     void aPlantedManifestIsRefusedAndAnEarlierOutputRemoved() throws IOException {
         FileSystem fs = hdfs.fileSystem();
