@@ -54,7 +54,24 @@ final class JobSummary {
         // which on a small job Spark's and the executors' start-up (in wall_s) would hide.
         s.put("tasks_s", tasksSeconds);
         s.put("tasks_rows_per_s", rows / Math.max(1e-3, tasksSeconds));
+        // What crossed between host and device (0 on host backends): in, the rows and the weights once per executor; out, the results.
+        s.put("device_bytes_in", results.stream().mapToLong(PartitionResult::deviceBytesIn).sum());
+        s.put("device_bytes_out", results.stream().mapToLong(PartitionResult::deviceBytesOut).sum());
+        s.put("per_partition", results.stream().map(JobSummary::partition).toList());
         return s;
+    }
+
+    /** One partition's entry, in partition order: where it ran, its rows, its time, the bytes it moved to and from a device. */
+    private static Map<String, Object> partition(PartitionResult r) {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("index", r.index());
+        p.put("rows", r.rows());
+        p.put("executor", r.executor());
+        p.put("backend", r.backend());
+        p.put("seconds", r.nanos() / 1e9);
+        p.put("device_bytes_in", r.deviceBytesIn());
+        p.put("device_bytes_out", r.deviceBytesOut());
+        return p;
     }
 
     static void write(Storage storage, String file, Map<String, Object> summary) {

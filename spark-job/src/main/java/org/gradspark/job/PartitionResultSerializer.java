@@ -22,6 +22,8 @@ final class PartitionResultSerializer extends Serializer<PartitionResult> {
         out.writeVarLong(r.cpuNanos(), true);
         out.writeString(r.executor());
         out.writeString(r.backend());
+        out.writeVarLong(r.deviceBytesIn(), true);
+        out.writeVarLong(r.deviceBytesOut(), true);
         out.writeString(r.failure());
     }
 
@@ -33,6 +35,7 @@ final class PartitionResultSerializer extends Serializer<PartitionResult> {
         double outputSum = in.readDouble(), objective = in.readDouble();
         long nanos = in.readVarLong(true), cpuNanos = in.readVarLong(true);
         String executor = in.readString(), backend = in.readString();
-        return new PartitionResult(index, rows, skipped, partials, outputSum, objective, nanos, cpuNanos, executor, backend, in.readString());
+        long bytesIn = in.readVarLong(true), bytesOut = in.readVarLong(true);
+        return new PartitionResult(index, rows, skipped, partials, outputSum, objective, nanos, cpuNanos, executor, backend, bytesIn, bytesOut, in.readString());
     }
 }

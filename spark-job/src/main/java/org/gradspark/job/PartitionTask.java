@@ -200,6 +200,7 @@ public final class PartitionTask implements java.io.Serializable {
     PartitionResult run(int index, Iterator<Chunk> chunks, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector,
                         Evaluator.RowSample sample, org.apache.spark.util.LongAccumulator rowsDone) {
         long start = System.nanoTime(), cpuStart = THREAD_CPU.getCurrentThreadCpuTime();
+        org.gradspark.ad.backend.DeviceTraffic.Snapshot moved = org.gradspark.ad.backend.DeviceTraffic.snapshot();
         Backend backend;
         try {
             backend = Backends.require(cfg.backend());
@@ -209,12 +210,13 @@ public final class PartitionTask implements java.io.Serializable {
         }
         // The job's backend, for this task's thread only: another job's tasks in this JVM keep theirs.
         try (Backends.Scope onTheJobsBackend = Backends.scoped(backend)) {
-            return run(index, chunks, scale, weights, vector, sample, rowsDone, backend, start, cpuStart);
+            return run(index, chunks, scale, weights, vector, sample, rowsDone, backend, start, cpuStart, moved);
         }
     }
 
     private PartitionResult run(int index, Iterator<Chunk> chunks, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector,
-                                Evaluator.RowSample sample, org.apache.spark.util.LongAccumulator rowsDone, Backend backend, long start, long cpuStart) {
+                                Evaluator.RowSample sample, org.apache.spark.util.LongAccumulator rowsDone, Backend backend, long start, long cpuStart,
+                                org.gradspark.ad.backend.DeviceTraffic.Snapshot traffic) {
         JobModel model = JobModel.build(cfg, weights);
         Cell net = model.network(), loss = JobModel.loss(cfg.loss());
         List<Parameter> params = model.params();
@@ -244,9 +246,10 @@ public final class PartitionTask implements java.io.Serializable {
         } finally {
             if (part != null) part.discard();
         }
+        org.gradspark.ad.backend.DeviceTraffic.Snapshot moved = org.gradspark.ad.backend.DeviceTraffic.snapshot().minus(traffic);
         return new PartitionResult(index, end - first, skipped, partials, outputSum, objective, System.nanoTime() - start,
                 THREAD_CPU.getCurrentThreadCpuTime() - cpuStart, executorId(),
-                backend.name() + " on " + backend.device(), null);
+                backend.name() + " on " + backend.device(), moved.bytesIn(), moved.bytesOut(), null);
     }
 
     /** One chunk; with --check-finite ops, the first op that turns finite values into NaN or an infinity is named. */

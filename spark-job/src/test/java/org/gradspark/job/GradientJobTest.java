@@ -358,6 +358,19 @@ class GradientJobTest {
         double cpuShare = summary.get("partition_cpu_share").asDouble();
         assertTrue(cpuShare > 0 && cpuShare <= 1.05, "CPU time over task time, measured in the task's thread: " + cpuShare);
         assertEquals("collected, summed on the driver", summary.get("reduction_path").asText());
+        // One entry per partition, in order; a host backend moves nothing to a device.
+        com.fasterxml.jackson.databind.JsonNode parts = summary.get("per_partition");
+        assertEquals(4, parts.size(), summary.toString());
+        for (int i = 0; i < 4; i++) {
+            assertEquals(i, parts.get(i).get("index").asInt());
+            assertEquals(25, parts.get(i).get("rows").asInt());
+            assertEquals("driver", parts.get(i).get("executor").asText());
+            assertEquals(summary.get("backend").asText(), parts.get(i).get("backend").asText());
+            assertEquals(0, parts.get(i).get("device_bytes_in").asLong());
+            assertEquals(0, parts.get(i).get("device_bytes_out").asLong());
+        }
+        assertEquals(0, summary.get("device_bytes_in").asLong());
+        assertEquals(0, summary.get("device_bytes_out").asLong());
         com.fasterxml.jackson.databind.JsonNode heap = summary.get("driver_heap");
         assertTrue(heap.get("peak_used_mib").asDouble() > 0 && heap.get("peak_used_mib").asDouble() <= heap.get("max_mib").asDouble(), heap.toString());
         assertTrue(heap.get("peak_after_gc_mib").asDouble() <= heap.get("peak_used_mib").asDouble(), heap.toString());
@@ -423,12 +436,12 @@ class GradientJobTest {
         org.apache.spark.serializer.SerializerInstance kryo = new org.apache.spark.serializer.KryoSerializer(jsc.getConf()).newInstance();
         scala.reflect.ClassTag<PartitionResult> tag = scala.reflect.ClassTag$.MODULE$.apply(PartitionResult.class);
         for (String failure : java.util.Arrays.asList(null, "--input x.npy, row 7: column 2 is NaN")) {
-            PartitionResult r = new PartitionResult(3, 40, 2, new double[][] {{1.5, -2}, {}}, 0.25, -0.125, 123_456_789L, 98_765_432L, "7", "cpu on CPU", failure);
+            PartitionResult r = new PartitionResult(3, 40, 2, new double[][] {{1.5, -2}, {}}, 0.25, -0.125, 123_456_789L, 98_765_432L, "7", "cpu on CPU", 4096, 512, failure);
             PartitionResult back = kryo.deserialize(kryo.serialize(r, tag), tag);
             assertEquals(java.util.Arrays.asList(r.index(), r.rows(), r.skippedRows(), r.outputSum(), r.objective(), r.nanos(), r.cpuNanos(), r.executor(),
-                            r.backend(), r.failure()),
+                            r.backend(), r.deviceBytesIn(), r.deviceBytesOut(), r.failure()),
                     java.util.Arrays.asList(back.index(), back.rows(), back.skippedRows(), back.outputSum(), back.objective(), back.nanos(), back.cpuNanos(),
-                            back.executor(), back.backend(), back.failure()));
+                            back.executor(), back.backend(), back.deviceBytesIn(), back.deviceBytesOut(), back.failure()));
             assertArrayEquals(r.partials()[0], back.partials()[0]);
             assertEquals(0, back.partials()[1].length);
         }
