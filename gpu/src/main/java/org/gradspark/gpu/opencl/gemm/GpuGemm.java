@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.gradspark.ad.DType;
+import org.gradspark.ad.backend.BackendSettings;
 import org.jocl.Pointer;
 import org.jocl.Sizeof;
 import org.jocl.cl_command_queue;
@@ -39,9 +40,9 @@ import org.jocl.cl_mem;
  * too, which is how its tests run on machines without a GPU.
  */
 public final class GpuGemm {
-    public static final String CACHE_DIR_PROPERTY = "gradspark.gemm.cacheDir";
-    public static final String PARAMETERS_PROPERTY = "gradspark.gemm.parameters";
-    public static final String RETUNE_PROPERTY = "gradspark.gemm.retune";
+    public static final String CACHE_DIR_PROPERTY = BackendSettings.GEMM_CACHE_DIR;
+    public static final String PARAMETERS_PROPERTY = BackendSettings.GEMM_PARAMETERS;
+    public static final String RETUNE_PROPERTY = BackendSettings.GEMM_RETUNE;
     private static final System.Logger LOG = System.getLogger(GpuGemm.class.getName());
     private static final Map<List<Object>, GpuGemm> INSTANCES = new ConcurrentHashMap<>();
     /** Tuned sets already found in this JVM, by cache file and dtype: a second context on a device does not search again. */
