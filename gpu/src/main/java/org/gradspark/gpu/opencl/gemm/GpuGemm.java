@@ -196,7 +196,7 @@ public final class GpuGemm {
         if (!policy.retune()) {
             GemmParameters known = TUNED.get(key);
             if (known == null) known = file.read(dtype);
-            if (known != null) {
+            if (known != null && builds(known, dtype, file)) {
                 TUNED.put(key, known);
                 return known;
             }
@@ -207,6 +207,21 @@ public final class GpuGemm {
         file.write(dtype, result.parameters(), result.gflops());
         TUNED.put(key, result.parameters());
         return result.parameters();
+    }
+
+    /**
+     * Whether a cached set builds into a kernel that runs its work-group here (a set within the device's
+     * limits can still exceed what the compiled kernel allows); if not, a WARNING naming the file.
+     */
+    private boolean builds(GemmParameters cached, DType dtype, TunedParametersFile file) {
+        try {
+            program(cached, dtype);
+            return true;
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "GEMM tuning cache " + file.path() + " is not used (" + dtype.numpyName() + " " + cached
+                    + " does not build here: " + e.getMessage() + "); searching the parameters for " + limits.describe() + " again");
+            return false;
+        }
     }
 
     /** Seconds per square product of {@link GemmTuner#side} with {@code candidate}, after one untimed launch. */
