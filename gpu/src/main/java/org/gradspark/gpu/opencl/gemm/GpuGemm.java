@@ -34,7 +34,7 @@ import org.jocl.cl_mem;
  *
  * <p>System properties: {@value #CACHE_DIR_PROPERTY} (the cache's directory), {@value #PARAMETERS_PROPERTY}
  * ({@code MWG=64,NWG=64,KWG=16,MDIMC=16,NDIMC=16,VW=4}: no search, no cache; a set the device cannot run
- * is an error) and {@value #RETUNE_PROPERTY}{@code =true} (search even when the cache holds a set).
+ * is an error) and {@value #RETUNE_PROPERTY}{@code =true} (search once in this JVM even when the cache file holds a set).
  *
  * <p>On CPU devices (PoCL) the CPU-shaped kernels of the opencl backend are faster; this one runs there
  * too, which is how its tests run on machines without a GPU.
@@ -47,6 +47,7 @@ public final class GpuGemm {
     private static final Map<List<Object>, GpuGemm> INSTANCES = new ConcurrentHashMap<>();
     /** Tuned sets already found in this JVM, by cache file and dtype: a second context on a device does not search again. */
     private static final Map<List<Object>, GemmParameters> TUNED = new ConcurrentHashMap<>();
+    private static final Map<List<Object>, Object> SEARCHES = new ConcurrentHashMap<>();
 
     /** Where the parameters come from: a forced set, else the cache in {@code cacheDir} unless {@code retune}, else a search. */
     record TuningPolicy(Path cacheDir, GemmParameters forced, boolean retune) {
@@ -193,14 +194,19 @@ public final class GpuGemm {
         }
         TunedParametersFile file = new TunedParametersFile(policy.cacheDir(), limits);
         List<Object> key = List.of(file.path().toAbsolutePath().toString(), dtype);
-        if (!policy.retune()) {
+        // One search per device and dtype at a time: tasks that open the same device wait for its result.
+        synchronized (SEARCHES.computeIfAbsent(key, k -> new Object())) {
             GemmParameters known = TUNED.get(key);
-            if (known == null) known = file.read(dtype);
+            if (known == null && !policy.retune()) known = file.read(dtype);
             if (known != null && builds(known, dtype, file)) {
                 TUNED.put(key, known);
                 return known;
             }
+            return search(dtype, file, key);
         }
+    }
+
+    private GemmParameters search(DType dtype, TunedParametersFile file, List<Object> key) {
         GemmTuner.Result result = GemmTuner.search(limits, dtype, candidate -> time(candidate, dtype));
         LOG.log(System.Logger.Level.INFO, "GEMM tuned for " + limits.describe() + ", " + dtype.numpyName() + ": " + result.parameters()
                 + " at " + Math.round(result.gflops()) + " GFLOP/s on " + GemmTuner.side(limits) + "^3; cached in " + file.path());

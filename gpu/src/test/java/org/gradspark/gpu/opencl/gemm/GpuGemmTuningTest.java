@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
 import org.gradspark.ad.DType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -53,8 +54,13 @@ class GpuGemmTuningTest {
         GpuGemm.TuningPolicy policy = new GpuGemm.TuningPolicy(dir, null, false);
         GemmParameters tuned;
         GpuGemm first = GpuGemm.create(cl.context, cl.device, cl.queue, policy);
+        GpuGemm alongside = GpuGemm.create(cl.context, cl.device, cl.queue, policy);
         try (LogRecorder log = new LogRecorder()) {
+            // two tasks opening the device at once: one search, both get its result
+            CompletableFuture<GemmParameters> other = CompletableFuture.supplyAsync(() -> alongside.parameters(DType.FLOAT32));
             tuned = first.parameters(DType.FLOAT32);
+            assertEquals(tuned, other.get());
+            assertEquals(1, log.infos.stream().filter(m -> m.startsWith("GEMM tuned for ")).count(), log.infos.toString());
             assertEquals(1, log.warnings.size(), log.warnings.toString());
             assertTrue(log.warnings.get(0).startsWith("GEMM tuning cache " + file.path() + " is not used (\"float32\" MWG=256,NWG=256,KWG=1,MDIMC=256,NDIMC=256,VW=1 cannot run on this device: a work-group of 65536 exceeds"),
                     log.warnings.get(0));
@@ -64,6 +70,7 @@ class GpuGemmTuningTest {
             GpuGemmTest.check(cl, first, tuned, DType.FLOAT32, 3, 17, 31, 13, true, false, 0);
         } finally {
             first.close();
+            alongside.close();
         }
 
         GpuGemm.forgetTunedInThisJvm();  // as a new run
