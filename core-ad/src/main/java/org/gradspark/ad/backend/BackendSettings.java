@@ -21,4 +21,10 @@ public final class BackendSettings {
     public static final String OPENCL_CACHE_BYTES = "gradspark.opencl.cacheBytes";
     /** {@code opencl}: which device (a substring of its name) when there are several. */
     public static final String OPENCL_DEVICE = "gradspark.opencl.device";
+    /** The GPU MatMul ({@code org.gradspark.gpu.opencl.gemm}): the directory of its per-device tuning cache (default {@code ~/.cache/gradspark}). */
+    public static final String GEMM_CACHE_DIR = "gradspark.gemm.cacheDir";
+    /** The GPU MatMul: a parameter set to use instead of the cache and the search ({@code MWG=64,NWG=64,KWG=16,MDIMC=16,NDIMC=16,VW=4}). */
+    public static final String GEMM_PARAMETERS = "gradspark.gemm.parameters";
+    /** The GPU MatMul: {@code true} to search its parameters again even where the cache holds a set. */
+    public static final String GEMM_RETUNE = "gradspark.gemm.retune";
 }
