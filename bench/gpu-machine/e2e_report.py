@@ -83,6 +83,18 @@ def per_partition(summary):
     return devices, moved or None
 
 
+def goal_line(grad_summaries, torch_rec):
+    """Issue 24's goals for the large-MLP gradient: >= 10x the cpu job on the same machine, >= 0.5x PyTorch."""
+    gpu, cpu = warm(grad_summaries.get("opencl"))[0], warm(grad_summaries.get("cpu"))[0]
+    peer = torch_rec.get("seconds", {}).get("grad", {}).get("median") if torch_rec else None
+    if not (gpu and cpu and peer):
+        return "Goals for the large-MLP gradient (issue 24): not measured (a run is missing)."
+    vs_cpu, vs_torch = cpu / gpu, peer / gpu
+    return "Goals for the large-MLP gradient (issue 24): >= 10x the cpu job: %.2fx, %s; >= 0.5x PyTorch%s: %.2fx, %s." % (
+        vs_cpu, "met" if vs_cpu >= 10 else "not met", "" if torch_rec["cuda"] else " (here on the CPU)", vs_torch,
+        "met" if vs_torch >= 0.5 else "not met")
+
+
 def text(path):
     """A file run-e2e wrote on the machine (gpu.txt, host.txt), or "?" where there is none."""
     return open(path).read() if os.path.exists(path) else "?"
@@ -157,11 +169,13 @@ def main():
            "Seconds per warm evaluation: the median of summary.json's `evaluations_s` without the first (which compiles "
            "the kernels and reads the rows), all of them in brackets. An evaluation is the compute phase of one "
            "`--repeat` round: broadcast, the tasks, the reduction (and for the Laplacian the writing of its parts). "
-           "Ratios above 1: the opencl job is faster.", "",
-           "| computation | opencl job s | cpu job s | PyTorch s | cpu job / opencl job | PyTorch / opencl job |",
+           "Speed-ups of the opencl job (the other's seconds over the opencl job's): above 1, the opencl job is faster.", "",
+           "| computation | opencl job s | cpu job s | PyTorch s | opencl job vs cpu job | opencl job vs PyTorch |",
            "|---|---|---|---|---:|---:|"]
     for what in COMPUTATIONS:
         md += lines_for(what, summaries.get(what, {}), torch_rec)
+    if not smoke:
+        md += ["", goal_line(summaries.get("grad", {}), torch_rec)]
     md += ["", "## Agreement (float32)", "",
            "max |a − b| over each array's largest magnitude |b|, the worst array shown; tolerance %g." % TOLERANCE, "",
            "| computation | opencl job vs | worst array | max diff / scale | agrees |", "|---|---|---|---:|---|"]
