@@ -47,6 +47,7 @@ class BenchSmokeTest {
     static final Smoke LAPLACIAN_JOB = new Smoke("bench/run-laplacian-job --smoke", "laplacian-job.md");
     static final Smoke FUSION = new Smoke("bench/run-fusion-ab --smoke", "fusion.md");
     static final Smoke GPU_MACHINE = new Smoke("bench/gpu-machine/pack --smoke && bench/gpu-machine/run --smoke", "gpu.md");
+    static final Smoke GPU_MACHINE_E2E = new Smoke("bench/gpu-machine/pack --smoke && bench/gpu-machine/run-e2e --smoke", "gpu-e2e.md");
 
     /** Each entry point (a path from the repository root) and the smoke that runs it. */
     static final Map<String, Smoke> SMOKE_OF = new TreeMap<>(Map.ofEntries(
@@ -76,7 +77,10 @@ class BenchSmokeTest {
             Map.entry("bench/gpu-machine/pack", GPU_MACHINE),
             Map.entry("bench/gpu-machine/run", GPU_MACHINE),
             Map.entry("bench/gpu-machine/peers.py", GPU_MACHINE),
-            Map.entry("bench/gpu-machine/report.py", GPU_MACHINE)));
+            Map.entry("bench/gpu-machine/report.py", GPU_MACHINE),
+            Map.entry("bench/gpu-machine/run-e2e", GPU_MACHINE_E2E),
+            Map.entry("bench/gpu-machine/e2e_peer.py", GPU_MACHINE_E2E),
+            Map.entry("bench/gpu-machine/e2e_report.py", GPU_MACHINE_E2E)));
 
     /**
      * A smoke that has not finished in this time has hung: its process tree is killed. Far above what they
@@ -89,7 +93,7 @@ class BenchSmokeTest {
     List<DynamicTest> smokes() {
         // -Dtest=BenchSmokeTest also selects it in the unit-test execution, before this module's jar exists.
         assumeTrue(Boolean.getBoolean("gradspark.bench.smokes"), "the smokes run in execution bench-smokes, after package");
-        List<Smoke> order = List.of(SUITE, STORAGE, KERNELS, LAPLACIAN, LAPLACIAN_JOB, FUSION, GPU_MACHINE);
+        List<Smoke> order = List.of(SUITE, STORAGE, KERNELS, LAPLACIAN, LAPLACIAN_JOB, FUSION, GPU_MACHINE, GPU_MACHINE_E2E);
         assertEquals(Set.copyOf(SMOKE_OF.values()), Set.copyOf(order), "the smokes run are those of SMOKE_OF");
         List<DynamicTest> tests = new ArrayList<>();
         for (Smoke s : order) tests.add(DynamicTest.dynamicTest(s.command(), () -> run(s)));
