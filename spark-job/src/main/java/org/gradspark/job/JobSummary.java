@@ -32,6 +32,9 @@ final class JobSummary {
         s.put("backend_requested", cfg.backend());
         s.put("backend", String.join("; ", backends.keySet()));
         s.put("partitions_per_backend", backends);
+        s.put("gpu_assignment", String.join("; ", new java.util.TreeSet<>(results.stream().filter(r -> r.placement() != null)
+                .map(r -> r.placement().assignment()).toList())));
+        s.put("partition_devices", partitionDevices(results));
         s.put("dtype", cfg.dtype().numpyName());
         s.put("wrt", cfg.wrt().name().toLowerCase());
         s.put("mode", cfg.mode().name().toLowerCase());
@@ -55,6 +58,30 @@ final class JobSummary {
         s.put("tasks_s", tasksSeconds);
         s.put("tasks_rows_per_s", rows / Math.max(1e-3, tasksSeconds));
         return s;
+    }
+
+    /**
+     * Per partition, in index order: its executor, the device it ran on (name; the address Spark
+     * assigned, null without one), every GPU address its task was given, what was done with them
+     * ({@code used}, {@code none}, or {@code ignored: ...} on a backend that runs on the host) and its
+     * time in the task, as epoch milliseconds (so overlapping partitions show which ran at once).
+     */
+    private static List<Map<String, Object>> partitionDevices(List<PartitionResult> results) {
+        List<Map<String, Object>> all = new java.util.ArrayList<>();
+        for (PartitionResult r : results.stream().filter(r -> r.placement() != null).sorted(java.util.Comparator.comparingInt(PartitionResult::index)).toList()) {
+            TaskDevice.Placement p = r.placement();
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("partition", r.index());
+            m.put("executor", r.executor());
+            m.put("device", p.device());
+            m.put("address", p.address());
+            m.put("gpu_addresses", p.gpus());
+            m.put("gpu_assignment", p.assignment());
+            m.put("start_ms", p.startMillis());
+            m.put("end_ms", p.startMillis() + r.nanos() / 1_000_000);
+            all.add(m);
+        }
+        return all;
     }
 
     static void write(Storage storage, String file, Map<String, Object> summary) {

@@ -23,6 +23,15 @@ final class PartitionResultSerializer extends Serializer<PartitionResult> {
         out.writeString(r.executor());
         out.writeString(r.backend());
         out.writeString(r.failure());
+        TaskDevice.Placement p = r.placement();
+        out.writeBoolean(p != null);
+        if (p == null) return;
+        out.writeString(p.device());
+        out.writeString(p.address());
+        out.writeVarInt(p.gpus().size(), true);
+        for (String g : p.gpus()) out.writeString(g);
+        out.writeString(p.assignment());
+        out.writeLong(p.startMillis());
     }
 
     @Override public PartitionResult read(Kryo kryo, Input in, Class<PartitionResult> type) {
@@ -33,6 +42,15 @@ final class PartitionResultSerializer extends Serializer<PartitionResult> {
         double outputSum = in.readDouble(), objective = in.readDouble();
         long nanos = in.readVarLong(true), cpuNanos = in.readVarLong(true);
         String executor = in.readString(), backend = in.readString();
-        return new PartitionResult(index, rows, skipped, partials, outputSum, objective, nanos, cpuNanos, executor, backend, in.readString());
+        String failure = in.readString();
+        return new PartitionResult(index, rows, skipped, partials, outputSum, objective, nanos, cpuNanos, executor, backend, failure,
+                in.readBoolean() ? readPlacement(in) : null);
+    }
+
+    private static TaskDevice.Placement readPlacement(Input in) {
+        String device = in.readString(), address = in.readString();
+        String[] gpus = new String[in.readVarInt(true)];
+        for (int i = 0; i < gpus.length; i++) gpus[i] = in.readString();
+        return new TaskDevice.Placement(device, address, java.util.List.of(gpus), in.readString(), in.readLong());
     }
 }
