@@ -20,8 +20,8 @@ import java.util.Locale;
  * indices: a discovery script can list them without knowing OpenCL (NVIDIA's lists nvidia-smi's
  * indices, 0..n-1), and a container given k GPUs by YARN or Kubernetes sees exactly those k, so the
  * indices name the same set of devices in nvidia-smi and in OpenCL. Within that set the two orders
- * may differ (nvidia-smi orders by PCI bus id, NVIDIA's OpenCL in CUDA's enumeration order, fastest
- * first): index i may be another physical GPU than nvidia-smi's i, but distinct indices are always
+ * may differ (nvidia-smi orders by PCI bus id; NVIDIA's OpenCL lists them in its own order, CUDA's
+ * default one putting the fastest first): index i may be another physical GPU than nvidia-smi's i, but distinct indices are always
  * distinct devices, which is what gives each task its own GPU. A PCI bus id ({@code 0000:3b:00.0})
  * would name one device exactly, but Aparapi, through which this backend talks to OpenCL, reports no
  * bus id (no {@code cl_khr_pci_bus_info} query): such an address is refused with a message that says
