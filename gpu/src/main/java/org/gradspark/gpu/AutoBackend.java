@@ -23,6 +23,7 @@ public final class AutoBackend implements Backend {
     private final Backend cpu;
     private final Supplier<Optional<Backend>> gpuProbe;
     private volatile Routing routing;
+    private final java.util.Map<String, Backend> onDevice = new java.util.concurrent.ConcurrentHashMap<>();
     private final AtomicLong cpuKernels = new AtomicLong(), gpuKernels = new AtomicLong();
 
     /** Where kernels go: the GPU backend (or none) and the sizes from which it is used. */
@@ -38,6 +39,20 @@ public final class AutoBackend implements Backend {
     }
 
     @Override public String name() { return "auto"; }
+
+    /**
+     * {@code auto} on the device a scheduler assigned: the same thresholds' rule with the OpenCL side
+     * bound to {@code address} ({@link org.gradspark.gpu.opencl.OpenCLBackend#onDevice}), measured for
+     * that device. One per address.
+     *
+     * @throws IllegalArgumentException when the address names no OpenCL device
+     */
+    @Override public Backend onDevice(String address) {
+        return onDevice.computeIfAbsent(address, a -> {
+            Backend gpu = new org.gradspark.gpu.opencl.OpenCLBackend().onDevice(a);
+            return new AutoBackend(cpu, () -> Optional.of(gpu));
+        });
+    }
 
     @Override public void warmUp(java.util.Set<org.gradspark.ad.backend.UnaryOp> ops) { cpu.warmUp(ops); }
 

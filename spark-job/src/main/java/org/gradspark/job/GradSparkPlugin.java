@@ -35,7 +35,8 @@ public final class GradSparkPlugin implements SparkPlugin {
                 limitThreads(ctx.conf());
                 String spec = ctx.conf().get(KEY, "none").trim();
                 if (spec.isEmpty() || spec.equals("none")) return;
-                Thread t = new Thread(() -> warmUp(spec), "gradspark-warm-up");
+                List<String> gpus = TaskDevice.gpus(ctx.resources());
+                Thread t = new Thread(() -> warmUp(spec, gpus), "gradspark-warm-up");
                 t.setDaemon(true);
                 t.start();
             }
@@ -53,8 +54,17 @@ public final class GradSparkPlugin implements SparkPlugin {
     /** What a warm-up did: how many gradients it ran, on which backend (null: none started). */
     record WarmUp(int gradients, String backend) {}
 
-    /** Runs the tiny gradient. A backend that cannot start fails the job's tasks, with one line; not here. */
+    /** Runs the tiny gradient on the JVM's device. */
     static WarmUp warmUp(String spec) {
+        return warmUp(spec, List.of());
+    }
+
+    /**
+     * Runs the tiny gradient, in turn on each of the executor's {@code gpus} (its tasks' devices, as
+     * {@link TaskDevice} picks them; each device compiles its own kernels), or on the JVM's device when
+     * there are none. A backend or device that cannot start fails the job's tasks, with one line; not here.
+     */
+    static WarmUp warmUp(String spec, List<String> gpus) {
         System.Logger log = System.getLogger("org.gradspark.warmup");
         long t0 = System.nanoTime();
         int done = 0;
@@ -75,12 +85,16 @@ public final class GradSparkPlugin implements SparkPlugin {
             Shape outShape = loss == null ? Shape.of(ROWS, out) : Shape.of(ROWS);
             BatchGradient.Request what = new BatchGradient.Request(true, null, 0, 1.0);
             long deadline = t0 + SECONDS * 1_000_000_000L;
-            try (Backends.Scope onTheJobsBackend = Backends.scoped(Backends.require(cfg.backend()))) {
-                ranOn = Backends.current().name();
-                while (done < REPEATS && System.nanoTime() < deadline) {
+            List<org.gradspark.ad.backend.Backend> devices = new java.util.ArrayList<>();
+            for (String gpu : gpus.isEmpty() ? java.util.Collections.<String>singletonList(null) : gpus) {
+                devices.add(TaskDevice.of(Backends.require(cfg.backend()), gpu == null ? List.of() : List.of(gpu)).backend());
+            }
+            ranOn = devices.get(0).name();
+            while (done < REPEATS && System.nanoTime() < deadline) {
+                try (Backends.Scope onTheTasksDevice = Backends.scoped(devices.get(done % devices.size()))) {
                     BatchGradient.chunk(m.network(), loss, m.params(), x, null, labels, null, outShape, what);
-                    done++;
                 }
+                done++;
             }
         } catch (RuntimeException e) {
             log.log(System.Logger.Level.DEBUG, "GradSpark: no warm-up: " + e, e);

@@ -32,6 +32,8 @@ final class JobSummary {
         s.put("backend_requested", cfg.backend());
         s.put("backend", String.join("; ", backends.keySet()));
         s.put("partitions_per_backend", backends);
+        s.put("gpu_assignment", String.join("; ", new java.util.TreeSet<>(results.stream().filter(r -> r.placement() != null)
+                .map(r -> r.placement().assignment()).toList())));
         s.put("dtype", cfg.dtype().numpyName());
         s.put("wrt", cfg.wrt().name().toLowerCase());
         s.put("mode", cfg.mode().name().toLowerCase());
@@ -57,21 +59,38 @@ final class JobSummary {
         // What crossed between host and device (0 on host backends): in, the rows and the weights once per executor; out, the results.
         s.put("device_bytes_in", results.stream().mapToLong(PartitionResult::deviceBytesIn).sum());
         s.put("device_bytes_out", results.stream().mapToLong(PartitionResult::deviceBytesOut).sum());
-        s.put("per_partition", results.stream().map(JobSummary::partition).toList());
+        s.put("per_partition", perPartition(results));
         return s;
     }
 
-    /** One partition's entry, in partition order: where it ran, its rows, its time, the bytes it moved to and from a device. */
-    private static Map<String, Object> partition(PartitionResult r) {
-        Map<String, Object> p = new LinkedHashMap<>();
-        p.put("index", r.index());
-        p.put("rows", r.rows());
-        p.put("executor", r.executor());
-        p.put("backend", r.backend());
-        p.put("seconds", r.nanos() / 1e9);
-        p.put("device_bytes_in", r.deviceBytesIn());
-        p.put("device_bytes_out", r.deviceBytesOut());
-        return p;
+    /**
+     * Per partition, in index order: its rows, its executor, the backend and the device it ran on
+     * (name; the address Spark assigned, null without one), every GPU address its task was given, what
+     * was done with them ({@code used}, {@code none}, or {@code ignored: ...} on a backend that runs
+     * on the host), its time in the task (seconds, and as epoch milliseconds, so overlapping partitions
+     * show which ran at once) and the bytes its kernels copied to and from a device.
+     */
+    private static List<Map<String, Object>> perPartition(List<PartitionResult> results) {
+        List<Map<String, Object>> all = new java.util.ArrayList<>();
+        for (PartitionResult r : results.stream().sorted(java.util.Comparator.comparingInt(PartitionResult::index)).toList()) {
+            TaskDevice.Placement p = r.placement();
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("index", r.index());
+            m.put("rows", r.rows());
+            m.put("executor", r.executor());
+            m.put("backend", r.backend());
+            m.put("device", p == null ? null : p.device());
+            m.put("address", p == null ? null : p.address());
+            m.put("gpu_addresses", p == null ? List.of() : p.gpus());
+            m.put("gpu_assignment", p == null ? null : p.assignment());
+            m.put("seconds", r.nanos() / 1e9);
+            m.put("start_ms", p == null ? null : p.startMillis());
+            m.put("end_ms", p == null ? null : p.startMillis() + r.nanos() / 1_000_000);
+            m.put("device_bytes_in", r.deviceBytesIn());
+            m.put("device_bytes_out", r.deviceBytesOut());
+            all.add(m);
+        }
+        return all;
     }
 
     static void write(Storage storage, String file, Map<String, Object> summary) {

@@ -25,6 +25,15 @@ final class PartitionResultSerializer extends Serializer<PartitionResult> {
         out.writeVarLong(r.deviceBytesIn(), true);
         out.writeVarLong(r.deviceBytesOut(), true);
         out.writeString(r.failure());
+        TaskDevice.Placement p = r.placement();
+        out.writeBoolean(p != null);
+        if (p == null) return;
+        out.writeString(p.device());
+        out.writeString(p.address());
+        out.writeVarInt(p.gpus().size(), true);
+        for (String g : p.gpus()) out.writeString(g);
+        out.writeString(p.assignment());
+        out.writeLong(p.startMillis());
     }
 
     @Override public PartitionResult read(Kryo kryo, Input in, Class<PartitionResult> type) {
@@ -36,6 +45,15 @@ final class PartitionResultSerializer extends Serializer<PartitionResult> {
         long nanos = in.readVarLong(true), cpuNanos = in.readVarLong(true);
         String executor = in.readString(), backend = in.readString();
         long bytesIn = in.readVarLong(true), bytesOut = in.readVarLong(true);
-        return new PartitionResult(index, rows, skipped, partials, outputSum, objective, nanos, cpuNanos, executor, backend, bytesIn, bytesOut, in.readString());
+        String failure = in.readString();
+        return new PartitionResult(index, rows, skipped, partials, outputSum, objective, nanos, cpuNanos, executor, backend, bytesIn, bytesOut, failure,
+                in.readBoolean() ? readPlacement(in) : null);
+    }
+
+    private static TaskDevice.Placement readPlacement(Input in) {
+        String device = in.readString(), address = in.readString();
+        String[] gpus = new String[in.readVarInt(true)];
+        for (int i = 0; i < gpus.length; i++) gpus[i] = in.readString();
+        return new TaskDevice.Placement(device, address, java.util.List.of(gpus), in.readString(), in.readLong());
     }
 }

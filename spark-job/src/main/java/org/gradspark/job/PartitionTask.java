@@ -199,18 +199,20 @@ public final class PartitionTask implements java.io.Serializable {
     /** Partition {@code index} over the given chunks of its rows. */
     PartitionResult run(int index, Iterator<Chunk> chunks, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector,
                         Evaluator.RowSample sample, org.apache.spark.util.LongAccumulator rowsDone) {
-        long start = System.nanoTime(), cpuStart = THREAD_CPU.getCurrentThreadCpuTime();
+        long start = System.nanoTime(), cpuStart = THREAD_CPU.getCurrentThreadCpuTime(), startMillis = System.currentTimeMillis();
         org.gradspark.ad.backend.DeviceTraffic.Snapshot moved = org.gradspark.ad.backend.DeviceTraffic.snapshot();
-        Backend backend;
+        TaskDevice device;
         try {
-            backend = Backends.require(cfg.backend());
-            backend.device();
+            // On the GPU Spark gave this task, if it gave one (TaskDevice says what is done with it).
+            device = TaskDevice.of(Backends.require(cfg.backend()), TaskDevice.ofRunningTask());
+            device.backend().device();
         } catch (IllegalStateException | IllegalArgumentException e) {
             throw new BadInputException("--backend " + cfg.backend() + " on " + executorAndHost() + ": " + e.getMessage(), e);
         }
         // The job's backend, for this task's thread only: another job's tasks in this JVM keep theirs.
-        try (Backends.Scope onTheJobsBackend = Backends.scoped(backend)) {
-            return run(index, chunks, scale, weights, vector, sample, rowsDone, backend, start, cpuStart, moved);
+        try (Backends.Scope onTheJobsBackend = Backends.scoped(device.backend())) {
+            return run(index, chunks, scale, weights, vector, sample, rowsDone, device.backend(), start, cpuStart, moved)
+                    .placed(device.placement(startMillis));
         }
     }
 
@@ -249,7 +251,7 @@ public final class PartitionTask implements java.io.Serializable {
         org.gradspark.ad.backend.DeviceTraffic.Snapshot moved = org.gradspark.ad.backend.DeviceTraffic.snapshot().minus(traffic);
         return new PartitionResult(index, end - first, skipped, partials, outputSum, objective, System.nanoTime() - start,
                 THREAD_CPU.getCurrentThreadCpuTime() - cpuStart, executorId(),
-                backend.name() + " on " + backend.device(), moved.bytesIn(), moved.bytesOut(), null);
+                backend.name() + " on " + backend.device(), moved.bytesIn(), moved.bytesOut(), null, null);
     }
 
     /** One chunk; with --check-finite ops, the first op that turns finite values into NaN or an infinity is named. */

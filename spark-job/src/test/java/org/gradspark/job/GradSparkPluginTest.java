@@ -34,6 +34,24 @@ class GradSparkPluginTest {
     }
 
     /**
+     * On an executor given GPUs the warm-up runs on them, as the tasks will (TaskDevice): a host backend
+     * ignores them, an address that names no device leaves it to the tasks to fail, and on opencl (where
+     * there is an OpenCL device) it runs on device 0.
+     */
+    @Test
+    void theWarmUpRunsOnTheExecutorsGpus() {
+        String reference = GradSparkPlugin.specOf(job("--layers", "4,2", "--backend", "reference", "--synthetic", "3"));
+        GradSparkPlugin.WarmUp ignored = GradSparkPlugin.warmUp(reference, List.of("0", "1"));
+        assertTrue(ignored.gradients() > 0 && ignored.backend().equals("reference"), ignored.toString());
+        String opencl = GradSparkPlugin.specOf(job("--layers", "4,2", "--backend", "opencl", "--dtype", "float64", "--synthetic", "3"));
+        assertEquals(new GradSparkPlugin.WarmUp(0, null), GradSparkPlugin.warmUp(opencl, List.of("7")),
+                "an address that names no device is the tasks' error, not the warm-up's");
+        if (!org.gradspark.gpu.opencl.OpenCLBackend.available()) return;
+        GradSparkPlugin.WarmUp onDevice0 = GradSparkPlugin.warmUp(opencl, List.of("0"));
+        assertTrue(onDevice0.gradients() > 0 && onDevice0.backend().equals("opencl"), onDevice0.toString());
+    }
+
+    /**
      * An executor's threads are the cores its launch command gave it (a standalone worker of 1 core, with
      * spark.executor.cores unset, gives 1: not the machine's 2), else spark.executor.cores; local mode and
      * an executor with neither keep the default.

@@ -435,13 +435,15 @@ class GradientJobTest {
     void aPartitionResultRoundTripsThroughKryo() {
         org.apache.spark.serializer.SerializerInstance kryo = new org.apache.spark.serializer.KryoSerializer(jsc.getConf()).newInstance();
         scala.reflect.ClassTag<PartitionResult> tag = scala.reflect.ClassTag$.MODULE$.apply(PartitionResult.class);
+        TaskDevice.Placement onGpu1 = new TaskDevice.Placement("pthread (CPU, 2 compute units) on PoCL", "1", java.util.List.of("1", "0"), "used", 1_700_000_000_123L);
         for (String failure : java.util.Arrays.asList(null, "--input x.npy, row 7: column 2 is NaN")) {
-            PartitionResult r = new PartitionResult(3, 40, 2, new double[][] {{1.5, -2}, {}}, 0.25, -0.125, 123_456_789L, 98_765_432L, "7", "cpu on CPU", 4096, 512, failure);
+            PartitionResult r = new PartitionResult(3, 40, 2, new double[][] {{1.5, -2}, {}}, 0.25, -0.125, 123_456_789L, 98_765_432L, "7", "cpu on CPU", 4096, 512,
+                    failure, failure == null ? onGpu1 : null);
             PartitionResult back = kryo.deserialize(kryo.serialize(r, tag), tag);
             assertEquals(java.util.Arrays.asList(r.index(), r.rows(), r.skippedRows(), r.outputSum(), r.objective(), r.nanos(), r.cpuNanos(), r.executor(),
-                            r.backend(), r.deviceBytesIn(), r.deviceBytesOut(), r.failure()),
+                            r.backend(), r.deviceBytesIn(), r.deviceBytesOut(), r.failure(), r.placement()),
                     java.util.Arrays.asList(back.index(), back.rows(), back.skippedRows(), back.outputSum(), back.objective(), back.nanos(), back.cpuNanos(),
-                            back.executor(), back.backend(), back.deviceBytesIn(), back.deviceBytesOut(), back.failure()));
+                            back.executor(), back.backend(), back.deviceBytesIn(), back.deviceBytesOut(), back.failure(), back.placement()));
             assertArrayEquals(r.partials()[0], back.partials()[0]);
             assertEquals(0, back.partials()[1].length);
         }

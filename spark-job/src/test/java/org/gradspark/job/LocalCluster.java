@@ -43,11 +43,15 @@ final class LocalCluster implements AutoCloseable {
     private String hdfsUrl;
     private int hdfsRuns;
 
-    private LocalCluster(Path home, String masterUrl, List<String> flags) {
+    /** More environment for the scripts, and so for the Master, the Workers and their executors (and the drivers submitted). */
+    private final Map<String, String> moreEnv;
+
+    private LocalCluster(Path home, String masterUrl, List<String> flags, Map<String, String> moreEnv) {
         this.dir = home.resolve("state");
         this.logs = home;
         this.masterUrl = masterUrl;
         this.flags = flags;
+        this.moreEnv = moreEnv;
     }
 
     /** Whether GRADSPARK_SKIP_CLUSTER_TESTS=1 asks to leave out the tests that start a cluster. */
@@ -73,8 +77,17 @@ final class LocalCluster implements AutoCloseable {
      * directory {@link #HOME}; needs root: see {@link #isolationPermitted()}).
      */
     static LocalCluster start(Path home, int workers, String... flags) {
+        return start(home, workers, Map.of(), flags);
+    }
+
+    /**
+     * Starts a cluster as {@link #start(Path, int, String...)} does, with {@code env} added to the
+     * environment of its daemons (so of the executors) and of the jobs submitted to it: for example
+     * GRADSPARK_WORKER_CORES, SPARK_WORKER_OPTS (a worker's resources), POCL_DEVICES.
+     */
+    static LocalCluster start(Path home, int workers, Map<String, String> env, String... flags) {
         int port = freePort();
-        LocalCluster cluster = new LocalCluster(home, "spark://127.0.0.1:" + port, List.of(flags));
+        LocalCluster cluster = new LocalCluster(home, "spark://127.0.0.1:" + port, List.of(flags), Map.copyOf(env));
         List<String> cmd = new ArrayList<>(List.of(script("local-cluster"), "start", String.valueOf(workers)));
         cmd.addAll(cluster.flags);
         Run r = run(Duration.ofMinutes(3), cluster.env(), cluster.logs.resolve("start"), cmd.toArray(new String[0]));
@@ -206,6 +219,7 @@ final class LocalCluster implements AutoCloseable {
         Map<String, String> env = new HashMap<>(Map.of("GRADSPARK_CLUSTER_DIR", dir.toString(),
                 "GRADSPARK_MASTER_PORT", masterUrl.substring(masterUrl.lastIndexOf(':') + 1),
                 "GRADSPARK_MASTER_WEBUI_PORT", "0", "GRADSPARK_WORKER_WEBUI_PORT", "0", "GRADSPARK_HDFS_PORT", "0"));
+        env.putAll(moreEnv);
         if (flags.contains("--isolated")) {
             // The driver's files are the project's tree too (the application jar, conf/, the tests' fixtures).
             String more = System.getenv("GRADSPARK_ISOLATE_DIRS");

@@ -51,6 +51,9 @@ final class KernelLauncher {
         });
     }
 
+    /** The devices each kernel class has been prepared for, in order (see {@link #prepare}). */
+    private static final java.util.Map<Class<?>, LinkedHashSet<com.aparapi.device.Device>> PREPARED_ON = new java.util.concurrent.ConcurrentHashMap<>();
+
     private final OpenCLDevice device;
 
     KernelLauncher(OpenCLDevice device) {
@@ -61,10 +64,17 @@ final class KernelLauncher {
         return device;
     }
 
-    /** Explicit buffer transfers, this device only, compiled now: a kernel that cannot run here fails here. */
+    /**
+     * Explicit buffer transfers, this device only, compiled now: a kernel that cannot run here fails here.
+     * Aparapi keeps preferred devices per kernel class, not per instance, and refuses a launch on a
+     * device outside them; so the class's preferred devices are every device a launcher has prepared
+     * it for (each launch names its own device in its {@link Range}). Callers hold the backend's lock.
+     */
     <K extends Kernel> K prepare(K kernel) {
         kernel.setExplicit(true);
-        KernelManager.instance().setPreferredDevices(kernel, new LinkedHashSet<>(List.of(device)));
+        LinkedHashSet<com.aparapi.device.Device> devices = PREPARED_ON.computeIfAbsent(kernel.getClass(), k -> new LinkedHashSet<>());
+        devices.add(device);
+        KernelManager.instance().setPreferredDevices(kernel, new LinkedHashSet<>(devices));
         List<String> warnings = new ArrayList<>();
         WARNINGS.set(warnings);
         try {

@@ -4,7 +4,9 @@ import com.aparapi.Kernel;
 import com.aparapi.Range;
 import com.aparapi.device.OpenCLDevice;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.Function;
 import org.gradspark.ad.DType;
 import org.gradspark.ad.Shape;
@@ -30,7 +32,9 @@ import org.gradspark.ad.backend.UnaryOp;
  * <p><b>Device.</b> A GPU if there is one, else an accelerator, else a CPU device such as PoCL's;
  * {@code -Dgradspark.opencl.device=<part of a device or platform name>} picks one. Nothing touches
  * OpenCL until the first kernel (or {@link #device()}) is asked for; then the device is chosen once per
- * JVM, and a JVM without one gets an {@link IllegalStateException} saying so. Every kernel runs
+ * JVM, and a JVM without one gets an {@link IllegalStateException} saying so. A Spark task given a GPU
+ * runs on {@link #onDevice onDevice(address)} instead: each device has its own session (kernels,
+ * device-array cache), made on first use. Every kernel runs
  * there or the call fails: Aparapi's silent fallback to Java threads is refused
  * ({@link KernelLauncher}). Each kernel is compiled once per JVM, on first use (PoCL's disk cache
  * shortens that for later JVMs); launches are serialised, as Aparapi kernels are not thread-safe.
@@ -67,25 +71,61 @@ public final class OpenCLBackend implements Backend {
      */
     static final int K_CHUNK = 1024;
     private static final int TILE_ROWS = 4, TILE_COLS = 6;
-    /** One lock for every session: they share the device, and Aparapi's kernel setup is not reentrant. */
+    /**
+     * One lock for every session, whatever its device: Aparapi's kernel setup is not reentrant. Two
+     * tasks on two devices therefore run their kernels one after the other in this engine (each on
+     * its own device, with its own kernels and cache); only the work between kernels overlaps.
+     */
     private static final Object LOCK = new Object();
 
-    private static Session shared;
-    private static String sharedFailure;
+    /** One session per device (by OpenCL device id), made on first use, shared by every backend bound to it. */
+    private static final Map<Long, Session> SESSIONS = new HashMap<>();
+    /** The backends {@link #onDevice} made, one per address. */
+    private static final Map<String, OpenCLBackend> BY_ADDRESS = new HashMap<>();
+    private static OpenCLDevice chosen;
+    private static String chosenFailure;
     private static boolean warnedAboutPoclFlags;
 
-    /** Null for the JVM-wide session. */
+    /** Null for a session of the device's shared ones. */
     private final Session own;
+    /** The device a scheduler assigned ({@link #onDevice}); null: the JVM's choice ({@link OpenCLDevices#choose}). */
+    private final OpenCLDevice bound;
 
     /** Touches nothing: OpenCL is initialised on first use. */
     public OpenCLBackend() {
         this.own = null;
+        this.bound = null;
+    }
+
+    private OpenCLBackend(OpenCLDevice bound) {
+        this.own = null;
+        this.bound = bound;
     }
 
     /** A backend with its own kernels and cache budget (tests); {@link #close()} releases them. */
     OpenCLBackend(long cacheBudgetBytes) {
         synchronized (LOCK) {
             this.own = new Session(OpenCLDevices.choose(), cacheBudgetBytes);
+            this.bound = null;
+        }
+    }
+
+    /**
+     * This backend on the device {@code address} names: an index into the GPUs OpenCL lists (else
+     * its accelerators, else its CPU devices), see {@link OpenCLDevices}. One backend per address,
+     * each on its device's one session (kernels and device-array cache).
+     *
+     * @throws IllegalArgumentException naming the address and the devices there are, when it names none
+     */
+    @Override
+    public Backend onDevice(String address) {
+        synchronized (LOCK) {
+            OpenCLBackend b = BY_ADDRESS.get(address);
+            if (b == null) {
+                b = new OpenCLBackend(OpenCLDevices.byAddress(address));
+                BY_ADDRESS.put(address, b);
+            }
+            return b;
         }
     }
 
@@ -234,19 +274,28 @@ public final class OpenCLBackend implements Backend {
     private Session session() {
         if (own != null) return own;
         synchronized (LOCK) {
-            if (shared == null) {
-                if (sharedFailure != null) throw new IllegalStateException(sharedFailure);
-                try {
-                    OpenCLDevice d = OpenCLDevices.choose();
-                    long deflt = Math.min(d.getGlobalMemSize() / 4, 1L << 30);
-                    shared = new Session(d, Long.getLong(CACHE_PROPERTY, deflt));
-                } catch (IllegalStateException e) {
-                    sharedFailure = e.getMessage();
-                    throw e;
-                }
+            OpenCLDevice d = bound != null ? bound : chosenDevice();
+            Session s = SESSIONS.get(d.getDeviceId());
+            if (s == null) {
+                s = new Session(d, Long.getLong(CACHE_PROPERTY, Math.min(d.getGlobalMemSize() / 4, 1L << 30)));
+                SESSIONS.put(d.getDeviceId(), s);
             }
-            return shared;
+            return s;
         }
+    }
+
+    /** The JVM's device, chosen once; a JVM without one gets the same error every time. Under LOCK. */
+    private static OpenCLDevice chosenDevice() {
+        if (chosen == null) {
+            if (chosenFailure != null) throw new IllegalStateException(chosenFailure);
+            try {
+                chosen = OpenCLDevices.choose();
+            } catch (IllegalStateException e) {
+                chosenFailure = e.getMessage();
+                throw e;
+            }
+        }
+        return chosen;
     }
 
     /** The device, its launcher, and one pool of kernel instances per kernel kind. */
