@@ -134,7 +134,7 @@ public final class AutoBackend implements Backend {
     private Backend holding(Tensor... ts) {
         Routing r = routing;   // not routing(): no kernel has run yet, so nothing is on the GPU, and a layout op must not probe it
         Backend gpu = r == null ? null : r.gpu();
-        for (Tensor t : ts) if (gpu != null && t.deviceData() != null && t.deviceData().owner() == gpu) return gpu;
+        for (Tensor t : ts) if (gpu != null && t.deviceData() != null) return gpu;   // only the GPU backend makes device tensors here
         return cpu;
     }
 

@@ -38,6 +38,14 @@ public interface Backend {
     /** Maximum along one axis; NaN wins (as NumPy's max). */
     Tensor max(Tensor x, int axis, boolean keepDims);
 
+    /**
+     * A tensor of {@code shape} filled with {@code value}: the zero cotangents and tangents and the
+     * ones the transforms seed with. A device backend makes it on the device, so it never crosses the bus.
+     */
+    default Tensor full(double value, DType dtype, Shape shape) {
+        return Tensor.full(value, dtype, shape);
+    }
+
     /** The same storage in shape {@code s} (same size, already checked): by default shared, never copied. */
     default Tensor reshape(Tensor x, Shape s) {
         return HostLayout.reshape(x, s);

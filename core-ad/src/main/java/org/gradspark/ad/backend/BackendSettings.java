@@ -21,4 +21,6 @@ public final class BackendSettings {
     public static final String OPENCL_CACHE_BYTES = "gradspark.opencl.cacheBytes";
     /** {@code opencl}: which device (a substring of its name) when there are several. */
     public static final String OPENCL_DEVICE = "gradspark.opencl.device";
+    /** {@code opencl}: ops of host tensors with fewer output elements than this run on the host (0: every op on the device). */
+    public static final String OPENCL_HOST_BELOW = "gradspark.opencl.hostBelow";
 }
