@@ -80,6 +80,7 @@ public final class OpenCLBackend implements Backend {
 
     /** Ops on host operands with fewer output elements than this run on the host (see {@link #HOST_BELOW}). */
     private final long hostBelow;
+    private volatile ResidentKernels kernels;
 
     /** Touches nothing: OpenCL is initialised on first use. */
     public OpenCLBackend() {
@@ -151,7 +152,13 @@ public final class OpenCLBackend implements Backend {
     /** The resident kernels this instance runs, or null for an Aparapi instance ({@link #OpenCLBackend(long)}). */
     ResidentKernels resident() {
         if (own != null) return null;
-        if (bound != null) return KERNELS.computeIfAbsent(bound, ResidentKernels::new);
+        ResidentKernels k = kernels;   // every op asks: no lock once known
+        if (k == null) kernels = k = bound != null ? KERNELS.computeIfAbsent(bound, ResidentKernels::new) : defaultKernels();
+        return k;
+    }
+
+    /** The default device's kernels, chosen once per JVM; a JVM without a device fails the same way every time. */
+    private static ResidentKernels defaultKernels() {
         synchronized (LOCK) {
             if (defaultDevice == null) {
                 if (defaultDeviceFailure != null) throw new IllegalStateException(defaultDeviceFailure);
