@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
+import org.gradspark.ad.backend.Backends;
 
 /**
  * The reverse-mode engine: records primitives applied to tracked tensors, and runs the backward
@@ -195,7 +196,7 @@ final class Engine {
         Tensor[] result = new Tensor[targets.length];
         for (int i = 0; i < targets.length; i++) {
             Tensor g = grad.get(targets[i]);
-            result[i] = g != null ? g : Tensor.full(0, targets[i].dtype(), targets[i].shape());
+            result[i] = g != null ? g : Backends.current().full(0, targets[i].dtype(), targets[i].shape());
         }
         return result;
     }

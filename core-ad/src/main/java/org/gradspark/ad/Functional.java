@@ -8,6 +8,7 @@ import static org.gradspark.ad.Ops.transpose;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.gradspark.ad.backend.Backends;
 
 /**
  * The functional transforms of JAX and current MindSpore: {@code grad}, {@code valueAndGrad},
@@ -215,7 +216,7 @@ public final class Functional {
         for (int i = 0; i < jv.length; i++) {
             Tensor y = ys.get(i);
             Shape full = Primitives.withBatch(k, y.shape());
-            Tensor t = ty[i] == null ? Tensor.full(0, y.dtype(), full) : broadcastTo(ty[i], full);
+            Tensor t = ty[i] == null ? Backends.current().full(0, y.dtype(), full) : broadcastTo(ty[i], full);
             jv[i] = keepBatch ? t : reshape(t, y.shape());
         }
         Value jt = rebuild(out, jv);
@@ -265,7 +266,7 @@ public final class Functional {
                 Tensor[] perPosition = new Tensor[pos.length];
                 for (int j = 0; j < pos.length; j++) {
                     Tensor x = args[pos[j]];
-                    perPosition[j] = y.size() == 0 ? Tensor.full(0, x.dtype(), Shape.of(concatDims(y.shape(), x.shape())))
+                    perPosition[j] = y.size() == 0 ? Backends.current().full(0, x.dtype(), Shape.of(concatDims(y.shape(), x.shape())))
                             : reshape(concat(0, rows[slot[pos[j]]]), concatDims(y.shape(), x.shape()));
                 }
                 return pos.length == 1 ? perPosition[0] : Recording.tuple(perPosition);
@@ -301,7 +302,7 @@ public final class Functional {
                 for (int k = 0; k < ys.size(); k++) {
                     Tensor y = ys.get(k);
                     int[] dims = concatDims(y.shape(), x.shape());
-                    blocks[k][j] = ty[k] == null ? Tensor.full(0, y.dtype(), Shape.of(dims))
+                    blocks[k][j] = ty[k] == null ? Backends.current().full(0, y.dtype(), Shape.of(dims))
                             : reshape(transpose(reshape(broadcastTo(ty[k], Primitives.withBatch(n, y.shape())), n, y.size())), dims);
                 }
             }
@@ -364,7 +365,7 @@ public final class Functional {
         try {
             Recording rec = Recording.of(f, primals, wrt, List.of());
             List<Tensor> outs = differentiated(rec.output, hasAux, "linearize").leaves();
-            Tensor[] us = outs.stream().map(o -> Engine.variable(Tensor.full(0, o.dtype(), o.shape()))).toArray(Tensor[]::new);
+            Tensor[] us = outs.stream().map(o -> Engine.variable(Backends.current().full(0, o.dtype(), o.shape()))).toArray(Tensor[]::new);
             Tensor[] jt = Engine.backward(outs, Arrays.asList(us), rec.inputVars, true);
             return new Linearized(rec.output, hasAux, us, jt);
         } finally {

@@ -306,7 +306,7 @@ public final class Primitives {
                 int k = Tangents.batch(t);
                 Tensor[] parts = new Tensor[in.length];
                 for (int i = 0; i < in.length; i++) {
-                    parts[i] = t[i] == null ? Tensor.full(0, in[i].dtype(), withBatch(k, in[i].shape())) : full(t[i], in[i].shape());
+                    parts[i] = t[i] == null ? Backends.current().full(0, in[i].dtype(), withBatch(k, in[i].shape())) : full(t[i], in[i].shape());
                 }
                 return concat((Integer) attrs + 1, parts);
             },
@@ -455,7 +455,7 @@ public final class Primitives {
     static Tensor sumDirections(Tensor p) {
         int k = p.shape().dim(0);
         if (k == 1) return p;
-        Tensor ones = Tensor.full(1, p.dtype(), Shape.of(1, k));
+        Tensor ones = Backends.current().full(1, p.dtype(), Shape.of(1, k));
         int[] d = p.shape().dims();
         d[0] = 1;
         return reshape(matMul(ones, reshape(p, k, p.size() / k)), d);

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import org.gradspark.ad.backend.Backends;
 
 /**
  * One recorded forward pass of a function, ready to be pulled back: the shared core of
@@ -76,7 +77,7 @@ final class Recording {
 
     /** Ones for every output: MindSpore's default sensitivity. */
     static List<Tensor> onesLike(List<Tensor> outputs) {
-        return outputs.stream().map(o -> Tensor.full(1, o.dtype(), o.shape())).toList();
+        return outputs.stream().map(o -> Backends.current().full(1, o.dtype(), o.shape())).toList();
     }
 
     /** Checks caller-given sensitivities against the outputs: count, shape and dtype. */

@@ -2,6 +2,7 @@ package org.gradspark.ad;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.gradspark.ad.backend.Backends;
 
 /**
  * Tangents with a leading batch of directions ({@code [k] ++ shape}, broadcastable; null is zero), and
@@ -61,7 +62,7 @@ final class Tangents {
             Tensor[] g;
             Engine.openLevel(List.of());
             try {
-                u = Engine.variable(Tensor.full(0, y.dtype(), y.shape()));
+                u = Engine.variable(Backends.current().full(0, y.dtype(), y.shape()));
                 g = p.vjp(u, in, y, attrs, needed);
             } finally {
                 Engine.closeLevel();
@@ -74,7 +75,7 @@ final class Tangents {
                 }
             }
             if (outs.isEmpty()) {
-                perDirection[j] = Tensor.full(0, y.dtype(), Primitives.withBatch(1, y.shape()));
+                perDirection[j] = Backends.current().full(0, y.dtype(), Primitives.withBatch(1, y.shape()));
                 continue;
             }
             any = true;
@@ -110,12 +111,12 @@ final class Tangents {
             Fn g = xs -> {
                 Tensor y = p.call(attrs, xs);
                 Tensor t = p.jvp(uj, xs, y, attrs);
-                return t != null ? t : Tensor.full(0, y.dtype(), Primitives.withBatch(1, y.shape()));
+                return t != null ? t : Backends.current().full(0, y.dtype(), Primitives.withBatch(1, y.shape()));
             };
             Tensor y0 = p.call(attrs, in);
             Tensor d = ForwardMode.jvp(g, in, vj);
             Shape one = Primitives.withBatch(1, y0.shape());
-            Tensor dj = d == null ? Tensor.full(0, y0.dtype(), one) : Ops.reshape(Primitives.full(d, Primitives.withBatch(1, one)), one);
+            Tensor dj = d == null ? Backends.current().full(0, y0.dtype(), one) : Ops.reshape(Primitives.full(d, Primitives.withBatch(1, one)), one);
             perDirection[j] = dj;
             total = total == null ? dj : Ops.add(total, dj);
         }

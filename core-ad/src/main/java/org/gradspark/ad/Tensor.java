@@ -1,9 +1,12 @@
 package org.gradspark.ad;
 
+import java.io.IOException;
+import java.io.ObjectOutputStream;
 import java.io.Serializable;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import org.gradspark.ad.backend.DeviceData;
 
 /**
  * An immutable n-dimensional array of float32 or float64 values in row-major order.
@@ -12,6 +15,10 @@ import java.util.SplittableRandom;
  * {@link DType#FLOAT64}, so BLAS and OpenCL kernels can take it as it is. A tensor produced by a
  * differentiable op while a gradient is being taken also remembers that op and its inputs (its
  * autodiff {@link Node}); that link is transient and never serialized.
+ *
+ * <p>A tensor a device kernel produced may instead hold {@link DeviceData}: its host arrays are then
+ * made on the first host read (any accessor below, printing, serialization), once, and kept; device
+ * kernels of the owning backend read the device data in place ({@link #deviceData()}).
  *
  * <pre>{@code
  * Tensor x = Tensor.of(new float[][] {{0.8f, 0.6f, 0.2f}, {1.8f, 1.3f, 1.1f}});
@@ -24,26 +31,37 @@ public sealed class Tensor implements Value, Serializable permits Parameter {
 
     private final DType dtype;
     private final Shape shape;
-    private final float[] f32;
-    private final double[] f64;
+    // Null while only the device holds the values; set once by the first host read (see host()).
+    private volatile float[] f32;
+    private volatile double[] f64;
+    /** The values on a device, or null for a host tensor; never serialized (the host copy is). */
+    private final transient DeviceData device;
     /** The op that produced this tensor while recording, or a leaf marker; null for a constant. */
     private final transient Node node;
 
     Tensor(DType dtype, Shape shape, float[] f32, double[] f64, Node node) {
+        this(dtype, shape, f32, f64, null, node);
+    }
+
+    private Tensor(DType dtype, Shape shape, float[] f32, double[] f64, DeviceData device, Node node) {
         this.dtype = dtype;
         this.shape = shape;
         this.f32 = f32;
         this.f64 = f64;
+        this.device = device;
         this.node = node;
-        int n = dtype == DType.FLOAT32 ? f32.length : f64.length;
+        int n = device != null && f32 == null && f64 == null ? device.size() : dtype == DType.FLOAT32 ? f32.length : f64.length;
         if (n != shape.size()) {
             throw new IllegalArgumentException("data of length " + n + " does not fill shape " + shape);
         }
+        if (device != null && device.dtype() != dtype) {
+            throw new IllegalArgumentException("device data of dtype " + device.dtype() + " for a " + dtype + " tensor");
+        }
     }
 
-    /** A copy of {@code t}'s value: the constructor Parameter uses. */
+    /** A copy of {@code t}'s value: the constructor Parameter uses (device data is shared, not read). */
     Tensor(Tensor t) {
-        this(t.dtype, t.shape, t.f32, t.f64, null);
+        this(t.dtype, t.shape, t.f32, t.f64, t.device, null);
     }
 
     // ---------------------------------------------------------------- factories
@@ -86,6 +104,14 @@ public sealed class Tensor implements Value, Serializable permits Parameter {
     /** Takes ownership of {@code data} without copying: for kernels that just produced it. */
     public static Tensor wrap(double[] data, Shape shape) {
         return new Tensor(DType.FLOAT64, shape, null, data, null);
+    }
+
+    /**
+     * A tensor whose values {@code data} holds on a device: for device kernels that just produced
+     * them. The host arrays are made on the first host read.
+     */
+    public static Tensor onDevice(DeviceData data, Shape shape) {
+        return new Tensor(data.dtype(), shape, null, null, data, null);
     }
 
     public static Tensor scalar(double value, DType dtype) {
@@ -170,7 +196,12 @@ public sealed class Tensor implements Value, Serializable permits Parameter {
 
     /** Element at a flat row-major index, widened to double. */
     public double getDouble(int flatIndex) {
-        return dtype == DType.FLOAT32 ? f32[flatIndex] : f64[flatIndex];
+        if (dtype == DType.FLOAT32) {
+            float[] f = f32;
+            return (f != null ? f : hostFloats())[flatIndex];
+        }
+        double[] d = f64;
+        return (d != null ? d : hostDoubles())[flatIndex];
     }
 
     /** Element at an n-d index. */
@@ -192,29 +223,74 @@ public sealed class Tensor implements Value, Serializable permits Parameter {
     }
 
     public double[] toDoubleArray() {
-        if (dtype == DType.FLOAT64) return f64.clone();
-        double[] d = new double[f32.length];
-        for (int i = 0; i < d.length; i++) d[i] = f32[i];
+        if (dtype == DType.FLOAT64) return rawDoubles().clone();
+        float[] f = rawFloats();
+        double[] d = new double[f.length];
+        for (int i = 0; i < d.length; i++) d[i] = f[i];
         return d;
     }
 
     public float[] toFloatArray() {
-        if (dtype == DType.FLOAT32) return f32.clone();
-        float[] d = new float[f64.length];
-        for (int i = 0; i < d.length; i++) d[i] = (float) f64[i];
+        if (dtype == DType.FLOAT32) return rawFloats().clone();
+        double[] s = rawDoubles();
+        float[] d = new float[s.length];
+        for (int i = 0; i < d.length; i++) d[i] = (float) s[i];
         return d;
     }
 
-    /** The live float32 storage, for kernels: never write to it. */
+    /** The live float32 storage, for kernels: never write to it. A device tensor's values are read back first. */
     public float[] rawFloats() {
         if (dtype != DType.FLOAT32) throw new IllegalStateException("rawFloats() on a " + dtype + " tensor");
+        float[] f = f32;
+        return f != null ? f : hostFloats();
+    }
+
+    /** The live float64 storage, for kernels: never write to it. A device tensor's values are read back first. */
+    public double[] rawDoubles() {
+        if (dtype != DType.FLOAT64) throw new IllegalStateException("rawDoubles() on a " + dtype + " tensor");
+        double[] d = f64;
+        return d != null ? d : hostDoubles();
+    }
+
+    /** The device holding this tensor's values (kernels of its owner read them in place), or null for a host tensor. */
+    public DeviceData deviceData() { return device; }
+
+    /** Whether the host arrays exist (a host tensor, or a device tensor already read back). */
+    public boolean onHost() { return f32 != null || f64 != null; }
+
+    /**
+     * The same values in a new shape of the same size, sharing the storage (host arrays or device
+     * data): a reshape, never a copy or a read back.
+     */
+    public Tensor withShape(Shape s) {
+        if (s.size() != shape.size()) throw new IllegalArgumentException("cannot view shape " + shape + " as " + s);
+        return new Tensor(dtype, s, f32, f64, device, null);
+    }
+
+    // One read back per tensor, however many threads ask at once.
+    private synchronized float[] hostFloats() {
+        if (f32 == null) {
+            float[] f = new float[shape.size()];
+            device.readInto(f);
+            f32 = f;
+        }
         return f32;
     }
 
-    /** The live float64 storage, for kernels: never write to it. */
-    public double[] rawDoubles() {
-        if (dtype != DType.FLOAT64) throw new IllegalStateException("rawDoubles() on a " + dtype + " tensor");
+    private synchronized double[] hostDoubles() {
+        if (f64 == null) {
+            double[] d = new double[shape.size()];
+            device.readInto(d);
+            f64 = d;
+        }
         return f64;
+    }
+
+    /** Serialization writes the host values: a device tensor is read back first. */
+    private void writeObject(ObjectOutputStream out) throws IOException {
+        if (dtype == DType.FLOAT32) rawFloats();
+        else rawDoubles();
+        out.defaultWriteObject();
     }
 
     /** This tensor converted to {@code target} (differentiable). */
@@ -230,10 +306,10 @@ public sealed class Tensor implements Value, Serializable permits Parameter {
     public boolean isTracked() { return node != null; }
 
     /** The same values with a given autodiff node (no copy). */
-    Tensor withNode(Node n) { return new Tensor(dtype, shape, f32, f64, n); }
+    Tensor withNode(Node n) { return new Tensor(dtype, shape, f32, f64, device, n); }
 
     /** The same values as a constant: no autodiff node. */
-    Tensor detached() { return node == null && getClass() == Tensor.class ? this : new Tensor(dtype, shape, f32, f64, null); }
+    Tensor detached() { return node == null && getClass() == Tensor.class ? this : new Tensor(dtype, shape, f32, f64, device, null); }
 
     // ---------------------------------------------------------------- comparison and printing
 

@@ -4,6 +4,7 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.gradspark.ad.DType;
+import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.backend.Backend;
 import org.gradspark.ad.backend.BinaryOp;
@@ -142,4 +143,25 @@ public final class AutoBackend implements Backend {
     @Override public Tensor sum(Tensor x, int[] axes, boolean keepDims) { return forElements(x.size()).sum(x, axes, keepDims); }
 
     @Override public Tensor max(Tensor x, int axis, boolean keepDims) { return forElements(x.size()).max(x, axis, keepDims); }
+
+    // Layout ops stay where their operands are: on the GPU backend when one of them lives there, else on the host.
+
+    private Backend holding(Tensor... ts) {
+        Routing r = routing;   // not routing(): no kernel has run yet, so nothing is on the GPU, and a layout op must not probe it
+        Backend gpu = r == null ? null : r.gpu();
+        for (Tensor t : ts) if (gpu != null && t.deviceData() != null) return gpu;   // only the GPU backend makes device tensors here
+        return cpu;
+    }
+
+    @Override public Tensor reshape(Tensor x, Shape s) { return holding(x).reshape(x, s); }
+
+    @Override public Tensor gather(Tensor x, Shape out, int[] strides, int base) { return holding(x).gather(x, out, strides, base); }
+
+    @Override public Tensor pad(Tensor x, int[] before, int[] after) { return holding(x).pad(x, before, after); }
+
+    @Override public Tensor concat(Tensor[] parts, int axis, Shape out) { return holding(parts).concat(parts, axis, out); }
+
+    @Override public Tensor where(Tensor cond, Tensor a, Tensor b, Shape out) { return holding(cond, a, b).where(cond, a, b, out); }
+
+    @Override public Tensor cast(Tensor x, DType target) { return holding(x).cast(x, target); }
 }

@@ -1,11 +1,16 @@
 package org.gradspark.ad.backend;
 
+import org.gradspark.ad.DType;
+import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
 
 /**
  * The raw kernels the primitives call. Inputs are constants (no autodiff links are read) of one
  * dtype; outputs are new tensors of that dtype. Implementations: {@link ReferenceBackend} here,
  * fast CPU and OpenCL backends in module {@code gpu}, found through {@link java.util.ServiceLoader}.
+ * The layout kernels ({@link #reshape}, {@link #gather}, {@link #pad}, {@link #concat}, {@link #where},
+ * {@link #cast}) run on host arrays by default ({@link HostLayout}); a backend whose tensors live on a
+ * device overrides them so that they stay there.
  */
 public interface Backend {
 
@@ -32,6 +37,47 @@ public interface Backend {
 
     /** Maximum along one axis; NaN wins (as NumPy's max). */
     Tensor max(Tensor x, int axis, boolean keepDims);
+
+    /**
+     * A tensor of {@code shape} filled with {@code value}: the zero cotangents and tangents and the
+     * ones the transforms seed with. A device backend makes it on the device, so it never crosses the bus.
+     */
+    default Tensor full(double value, DType dtype, Shape shape) {
+        return Tensor.full(value, dtype, shape);
+    }
+
+    /** The same storage in shape {@code s} (same size, already checked): by default shared, never copied. */
+    default Tensor reshape(Tensor x, Shape s) {
+        return HostLayout.reshape(x, s);
+    }
+
+    /**
+     * {@code out[i] = x[base + sum(index_d(i) * strides[d])]} over the elements of shape {@code out}:
+     * permute, broadcastTo and slice (strides of 0 repeat a value).
+     */
+    default Tensor gather(Tensor x, Shape out, int[] strides, int base) {
+        return HostLayout.gather(x, out, strides, base);
+    }
+
+    /** {@code x} with {@code before[d]} zeros before and {@code after[d]} after it along each axis d. */
+    default Tensor pad(Tensor x, int[] before, int[] after) {
+        return HostLayout.pad(x, before, after);
+    }
+
+    /** The parts (one dtype) side by side along {@code axis}, giving shape {@code out} (already checked). */
+    default Tensor concat(Tensor[] parts, int axis, Shape out) {
+        return HostLayout.concat(parts, axis, out);
+    }
+
+    /** {@code cond != 0 ? a : b}, all three broadcast to {@code out}; cond may have the other dtype. */
+    default Tensor where(Tensor cond, Tensor a, Tensor b, Shape out) {
+        return HostLayout.where(cond, a, b, out);
+    }
+
+    /** {@code x} converted to {@code target} (a different dtype). */
+    default Tensor cast(Tensor x, DType target) {
+        return HostLayout.cast(x, target);
+    }
 
     /**
      * Gets the float32 kernels of {@code ops} compiled before their first large use: a JIT backend

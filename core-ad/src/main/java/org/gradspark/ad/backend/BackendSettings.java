@@ -27,4 +27,8 @@ public final class BackendSettings {
     public static final String GEMM_PARAMETERS = "gradspark.gemm.parameters";
     /** The GPU MatMul: {@code true} to search its parameters again even where the cache holds a set. */
     public static final String GEMM_RETUNE = "gradspark.gemm.retune";
+    /** The GPU MatMul: {@code true} to run it for the resident opencl backend on CPU devices too (tests on PoCL; a GPU device always runs it). */
+    public static final String GEMM_ON_CPU_DEVICES = "gradspark.gemm.onCpuDevices";
+    /** {@code opencl}: ops of host tensors with fewer output elements than this run on the host (0: every op on the device). */
+    public static final String OPENCL_HOST_BELOW = "gradspark.opencl.hostBelow";
 }

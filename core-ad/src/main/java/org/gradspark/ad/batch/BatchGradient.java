@@ -14,6 +14,7 @@ import org.gradspark.ad.ParameterTuple;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.TensorTuple;
 import org.gradspark.ad.Value;
+import org.gradspark.ad.backend.Backends;
 
 /**
  * The derivatives a gradient job needs from one chunk of examples, all through
@@ -192,7 +193,7 @@ public final class BatchGradient {
         boolean fused = outShape != null && skip == null && !hvp && what.weights();
         Tensor out = fused ? null : outputs(model, loss, x, labels);
         if (out != null) outShape = out.shape();
-        if (s == null) s = Tensor.full(1, dtype, outShape);
+        if (s == null) s = Backends.current().full(1, dtype, outShape);
         else if (!s.shape().equals(outShape)) s = org.gradspark.ad.Ops.reshape(s, outShape);
         int skipped = 0;
         if (skip != null) {

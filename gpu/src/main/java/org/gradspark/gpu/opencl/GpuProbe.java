@@ -10,11 +10,11 @@ public final class GpuProbe {
 
     /**
      * Spark's discovery-script output for the OpenCL devices a GPU address indexes
-     * ({@code {"name":"gpu","addresses":["0","1"]}}, one index per {@linkplain OpenCLDevices#addressable
-     * addressable device}); {@code conf/gpu-discovery.sh} runs it where there is no nvidia-smi.
+     * ({@code {"name":"gpu","addresses":["0","1"]}}, one index per device of
+     * {@link ResidentDevices#list()}, the list an address indexes); {@code conf/gpu-discovery.sh} runs it where there is no nvidia-smi.
      */
     public static void main(String[] args) {
-        int n = OpenCLDevices.addressable().size();
+        int n = ResidentDevices.list().size();
         StringBuilder json = new StringBuilder("{\"name\":\"gpu\",\"addresses\":[");
         for (int i = 0; i < n; i++) json.append(i == 0 ? "" : ",").append('"').append(i).append('"');
         System.out.println(json.append("]}"));

@@ -4,62 +4,47 @@ import com.aparapi.Kernel;
 import com.aparapi.Range;
 import com.aparapi.device.OpenCLDevice;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.Locale;
-import java.util.Map;
 import java.util.function.Function;
 import org.gradspark.ad.DType;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.backend.Backend;
 import org.gradspark.ad.backend.BinaryOp;
+import org.gradspark.ad.backend.DeviceWork;
 import org.gradspark.ad.backend.MatMulDims;
 import org.gradspark.ad.backend.Strides;
 import org.gradspark.ad.backend.UnaryOp;
 
 /**
- * The {@link Backend} kernels as OpenCL kernels written in Java and translated by Aparapi: MatMul
- * (transpose flags, batched), every {@link UnaryOp}, every {@link BinaryOp} with NumPy broadcasting,
- * sum over axes and max along an axis, in float32 and float64, with the reference backend's
- * semantics (NaN and infinities propagate; NaN wins a max).
+ * The {@link Backend} kernels on an OpenCL device, with device-resident tensors: MatMul (transpose
+ * flags, batched), every {@link UnaryOp}, every {@link BinaryOp} with NumPy broadcasting, sum over
+ * axes, max along an axis and the layout kernels (gather, pad, concat, where, cast; a reshape shares
+ * the buffer), in float32 and float64, with the reference backend's semantics (NaN and infinities
+ * propagate; NaN wins a max).
  *
  * <pre>{@code
  * Backends.use(new OpenCLBackend());            // or -Dgradspark.backend=opencl
- * System.out.println(Backends.current().device());
- * // pthread-skylake-avx512-Intel(R) Xeon(R) ... (CPU, 2 compute units) on Portable Computing Language (OpenCL 3.0 PoCL 3.1 ...)
+ * Backend gpu1 = Backends.require("opencl").onDevice("1");   // the second device (see ResidentDevices)
  * }</pre>
  *
+ * <p><b>Residency.</b> A kernel's result stays on the device ({@link Tensor#onDevice}) until the host
+ * reads it; host tensors (rows, weights, constants) are uploaded once per array while the upload is
+ * cached. The device side is {@link ResidentEngine} (JOCL: context, queue, pooled buffers, the OpenCL
+ * C kernels of {@code resident.cl}); every copy is counted in {@link org.gradspark.ad.backend.DeviceTraffic}.
+ *
  * <p><b>Device.</b> A GPU if there is one, else an accelerator, else a CPU device such as PoCL's;
- * {@code -Dgradspark.opencl.device=<part of a device or platform name>} picks one. Nothing touches
- * OpenCL until the first kernel (or {@link #device()}) is asked for; then the device is chosen once per
- * JVM, and a JVM without one gets an {@link IllegalStateException} saying so. A Spark task given a GPU
- * runs on {@link #onDevice onDevice(address)} instead: each device has its own session (kernels,
- * device-array cache), made on first use. Every kernel runs
- * there or the call fails: Aparapi's silent fallback to Java threads is refused
- * ({@link KernelLauncher}). Each kernel is compiled once per JVM, on first use (PoCL's disk cache
- * shortens that for later JVMs); launches are serialised, as Aparapi kernels are not thread-safe.
+ * {@code -Dgradspark.opencl.device=<part of a device or platform name>} picks one, and
+ * {@link #onDevice} binds an instance to the device a scheduler assigned (an index or a PCI bus id,
+ * see {@link ResidentDevices}). Nothing touches OpenCL until the first kernel (or {@link #device()})
+ * is asked for; a JVM without a device gets an {@link IllegalStateException} saying so, never a
+ * quiet run on the host.
  *
- * <p><b>PoCL needs {@code POCL_EXTRA_BUILD_FLAGS=-cl-unsafe-math-optimizations}</b> in the JVM's
- * environment. Aparapi passes no build options, and without that flag PoCL's LLVM may not reassociate
- * the MatMul dot products, so it cannot vectorise them: MatMul is then many times slower
- * (the backend logs a warning). The flag keeps NaN and infinity semantics (it does not imply
- * finite-math), which the tests check through every kernel.
- *
- * <p><b>float32 MatMul on a CPU device</b> (PoCL's) runs, from 2 x 160^3 flops, as OpenCL C kernels
- * with {@code float16} accumulators ({@link MatMulF32Program}, {@code matmul_f32.cl}) that Aparapi cannot
- * translate from Java; smaller products, float64, and every product on a GPU run the Aparapi kernels.
- * Which one runs is logged once per device.
- *
- * <p><b>Memory.</b> A tensor's array is copied to the device once while it stays in use: inputs
- * are cached by array identity, with MatMul's packed operands, up to
- * {@code -Dgradspark.opencl.cacheBytes} (default a quarter of the device's memory, at most 1 GiB);
- * see {@link DeviceArrays}. The OpenCL C MatMul needs no cache: on a CPU device OpenCL uses the arrays
- * in place, and nothing is copied (see {@link OpenCLCProgram}).
- *
- * <p><b>Kernels.</b> The Aparapi kernels come in float32 and float64 ({@code UnaryF32Kernel},
- * {@code UnaryF64Kernel}, ...), generated from one template each (gpu/src/main/kernels). Elementwise
- * kernels and reductions are bound by the copies to and from the device, which on a CPU device are
- * memcpy. Measured speeds: bench/results/kernels.md and bench/results/opencl-tuning.md.
+ * <p><b>The Aparapi kernels</b> ({@code UnaryF32Kernel}, ... generated from gpu/src/main/kernels, and
+ * the OpenCL C MatMul of {@link MatMulF32Program}) copy every operand in and the result out on each
+ * launch; they remain for the instances made with {@link #OpenCLBackend(long)} (their own tests and
+ * the copy-per-op measurements), not for the {@code opencl} backend the job uses.
+ * PoCL needs {@code POCL_EXTRA_BUILD_FLAGS=-cl-unsafe-math-optimizations} for those to vectorise.
  */
 public final class OpenCLBackend implements Backend {
     static final String CACHE_PROPERTY = org.gradspark.ad.backend.BackendSettings.OPENCL_CACHE_BYTES;
@@ -72,60 +57,120 @@ public final class OpenCLBackend implements Backend {
     static final int K_CHUNK = 1024;
     private static final int TILE_ROWS = 4, TILE_COLS = 6;
     /**
-     * One lock for every session, whatever its device: Aparapi's kernel setup is not reentrant. Two
-     * tasks on two devices therefore run their kernels one after the other in this engine (each on
-     * its own device, with its own kernels and cache); only the work between kernels overlaps.
+     * The default of {@code gradspark.opencl.hostBelow}, in output elements. Measured on PoCL (2 shared
+     * cores): a launch costs about 20 us whatever its size (a chain of 1-16 element ops), while the cpu
+     * backend's elementwise ops cost 0.6-0.8 ns per element; below 4096 elements a host op (at most
+     * about 3 us) is far cheaper than any launch, so a scalar workload never turns into a launch per scalar.
      */
+    static final long HOST_BELOW = 4096;
+    /** One lock for every session: they share the device, and Aparapi's kernel setup is not reentrant. */
     private static final Object LOCK = new Object();
 
-    /** One session per device (by OpenCL device id), made on first use, shared by every backend bound to it. */
-    private static final Map<Long, Session> SESSIONS = new HashMap<>();
-    /** The backends {@link #onDevice} made, one per address. */
-    private static final Map<String, OpenCLBackend> BY_ADDRESS = new HashMap<>();
-    private static OpenCLDevice chosen;
-    private static String chosenFailure;
+    private static Session shared;
+    private static String sharedFailure;
     private static boolean warnedAboutPoclFlags;
 
-    /** Null for a session of the device's shared ones. */
+    /** Null for the JVM-wide session. */
     private final Session own;
-    /** The device a scheduler assigned ({@link #onDevice}); null: the JVM's choice ({@link OpenCLDevices#choose}). */
-    private final OpenCLDevice bound;
+    /** The device this instance is bound to ({@link #onDevice}); null for the default device, chosen on first use. */
+    private final ResidentEngine bound;
+    private static ResidentKernels defaultDevice;
+    private static String defaultDeviceFailure;
+    private static final java.util.Map<ResidentEngine, ResidentKernels> KERNELS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Ops on host operands with fewer output elements than this run on the host (see {@link #HOST_BELOW}). */
+    private final long hostBelow;
+    private volatile ResidentKernels kernels;
 
     /** Touches nothing: OpenCL is initialised on first use. */
     public OpenCLBackend() {
-        this.own = null;
-        this.bound = null;
+        this(null, hostBelowSetting());
     }
 
-    private OpenCLBackend(OpenCLDevice bound) {
-        this.own = null;
-        this.bound = bound;
+    /** The resident backend on {@code engine}'s device (see {@link ResidentEngine#backend()}). */
+    OpenCLBackend(ResidentEngine engine) {
+        this(engine, hostBelowSetting());
     }
 
-    /** A backend with its own kernels and cache budget (tests); {@link #close()} releases them. */
+    /** On {@code engine}'s device (null: the default device), keeping ops under {@code hostBelow} elements on the host. */
+    OpenCLBackend(ResidentEngine engine, long hostBelow) {
+        this.own = null;
+        this.bound = engine;
+        this.hostBelow = hostBelow;
+    }
+
+    /** A backend running the Aparapi copy-per-op kernels, with its own cache budget (tests); {@link #close()} releases them. */
     OpenCLBackend(long cacheBudgetBytes) {
         synchronized (LOCK) {
             this.own = new Session(OpenCLDevices.choose(), cacheBudgetBytes);
-            this.bound = null;
         }
+        this.bound = null;
+        this.hostBelow = 0;
+    }
+
+    private static long hostBelowSetting() {
+        return Long.getLong(org.gradspark.ad.backend.BackendSettings.OPENCL_HOST_BELOW, HOST_BELOW);
     }
 
     /**
-     * This backend on the device {@code address} names: an index into the GPUs OpenCL lists (else
-     * its accelerators, else its CPU devices), see {@link OpenCLDevices}. One backend per address,
-     * each on its device's one session (kernels and device-array cache).
+     * Runs an op of {@code elements} outputs and {@code flops} on the device, or on the host (the cpu
+     * backend's kernels) when every operand is a host tensor and the op has fewer than
+     * {@link #hostBelow} elements: a launch costs more than such an op, and a scalar workload would
+     * otherwise be one launch per scalar. An op with an operand on the device stays there (reading it
+     * back would cost as much as a launch). Where each op ran is counted in {@link DeviceWork}.
+     */
+    private Tensor route(long elements, long flops, Tensor[] operands, Function<Backend, Tensor> onHost, Function<ResidentKernels, Tensor> onDevice) {
+        ResidentKernels k = resident();   // opens the device first: without one, small ops fail like the rest
+        boolean small = elements < hostBelow;
+        for (int i = 0; small && i < operands.length; i++) small = operands[i].deviceData() == null;
+        if (small) {
+            DeviceWork.onHost(flops);
+            return onHost.apply(host());
+        }
+        DeviceWork.onDevice(flops);
+        return onDevice.apply(k);
+    }
+
+    private static Backend host() {
+        return org.gradspark.ad.backend.Backends.require("cpu");
+    }
+
+    /**
+     * This backend on the OpenCL device {@code address} names: an index into the device list
+     * (GPUs if any, else accelerators, else CPU devices; platform then device order) or a PCI bus id.
+     * One instance per device, shared by the tasks given it.
      *
-     * @throws IllegalArgumentException naming the address and the devices there are, when it names none
+     * @throws IllegalArgumentException naming the address and the devices there are
      */
     @Override
     public Backend onDevice(String address) {
+        return BY_ADDRESS.computeIfAbsent(address, a -> ResidentEngine.of(ResidentDevices.byAddress(a)).backend());
+    }
+
+    private static final java.util.Map<String, Backend> BY_ADDRESS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** The resident kernels this instance runs, or null for an Aparapi instance ({@link #OpenCLBackend(long)}). */
+    ResidentKernels resident() {
+        if (own != null) return null;
+        ResidentKernels k = kernels;   // every op asks: no lock once known
+        if (k == null) kernels = k = bound != null ? KERNELS.computeIfAbsent(bound, ResidentKernels::new) : defaultKernels();
+        return k;
+    }
+
+    /** The default device's kernels, chosen once per JVM; a JVM without a device fails the same way every time. */
+    private static ResidentKernels defaultKernels() {
         synchronized (LOCK) {
-            OpenCLBackend b = BY_ADDRESS.get(address);
-            if (b == null) {
-                b = new OpenCLBackend(OpenCLDevices.byAddress(address));
-                BY_ADDRESS.put(address, b);
+            if (defaultDevice == null) {
+                if (defaultDeviceFailure != null) throw new IllegalStateException(defaultDeviceFailure);
+                try {
+                    ResidentEngine e = ResidentEngine.of(ResidentDevices.choose());
+                    defaultDevice = KERNELS.computeIfAbsent(e, ResidentKernels::new);
+                } catch (IllegalStateException e) {
+                    defaultDeviceFailure = e.getMessage();
+                    throw e;
+                }
             }
-            return b;
+            return defaultDevice;
         }
     }
 
@@ -142,11 +187,13 @@ public final class OpenCLBackend implements Backend {
     /** The OpenCL device the kernels run on, with its platform and type. */
     @Override
     public String device() {
-        return session().description;
+        ResidentKernels k = resident();
+        return k != null ? k.engine().description() : session().description;
     }
 
     @Override
     public Tensor unary(UnaryOp op, Tensor x) {
+        if (own == null) return route(x.size(), x.size(), new Tensor[] {x}, h -> h.unary(op, x), k -> k.unary(op, x));
         int n = x.size();
         if (n == 0) return empty(x.dtype(), x.shape());
         return locked(s -> x.dtype() == DType.FLOAT32
@@ -156,6 +203,10 @@ public final class OpenCLBackend implements Backend {
 
     @Override
     public Tensor binary(BinaryOp op, Tensor a, Tensor b) {
+        if (own == null) {
+            long n = Shape.broadcast(a.shape(), b.shape(), op.name().toLowerCase(Locale.ROOT)).size();
+            return route(n, n, new Tensor[] {a, b}, h -> h.binary(op, a, b), k -> k.binary(op, a, b));
+        }
         requireSameDType(op.name().toLowerCase(Locale.ROOT), a, b);
         Shape out = Shape.broadcast(a.shape(), b.shape(), op.name().toLowerCase(Locale.ROOT));
         int n = out.size();
@@ -168,6 +219,10 @@ public final class OpenCLBackend implements Backend {
 
     @Override
     public Tensor matMul(Tensor a, Tensor b, boolean transA, boolean transB) {
+        if (own == null) {
+            MatMulDims d = MatMulDims.of(a, b, transA, transB);
+            return route(d.outShape().size(), (long) d.flops(), new Tensor[] {a, b}, h -> h.matMul(a, b, transA, transB), k -> k.matMul(a, b, transA, transB));
+        }
         requireSameDType("matMul", a, b);
         MatMulDims d = MatMulDims.of(a, b, transA, transB);
         Shape outShape = d.outShape();
@@ -188,6 +243,7 @@ public final class OpenCLBackend implements Backend {
 
     @Override
     public Tensor sum(Tensor x, int[] axes, boolean keepDims) {
+        if (own == null) return route(x.size(), x.size(), new Tensor[] {x}, h -> h.sum(x, axes, keepDims), k -> k.sum(x, axes, keepDims));
         Reduction red = new Reduction(x.shape(), axes);
         Shape outShape = x.shape().reduce(axes, keepDims);
         if (axes.length == 0) return x.dtype() == DType.FLOAT32 ? Tensor.wrap(x.rawFloats().clone(), outShape) : Tensor.wrap(x.rawDoubles().clone(), outShape);
@@ -200,6 +256,7 @@ public final class OpenCLBackend implements Backend {
 
     @Override
     public Tensor max(Tensor x, int axis, boolean keepDims) {
+        if (own == null) return route(x.size(), x.size(), new Tensor[] {x}, h -> h.max(x, axis, keepDims), k -> k.max(x, axis, keepDims));
         Shape outShape = x.shape().reduce(new int[] {axis}, keepDims);
         int[] dims = x.shape().dims();
         int outer = 1, inner = 1, len = dims[axis];
@@ -210,6 +267,45 @@ public final class OpenCLBackend implements Backend {
         return locked(s -> x.dtype() == DType.FLOAT32
                 ? linear(s, s.maxF32.take(x.rawFloats()).bind(s.arrays, x.rawFloats(), outerSize, len, innerSize), outSize, outShape)
                 : linear(s, s.maxF64.take(x.rawDoubles()).bind(s.arrays, x.rawDoubles(), outerSize, len, innerSize), outSize, outShape));
+    }
+
+    // Layout kernels: on the device for the resident backend (reshape shares the buffer: Backend's default);
+    // an Aparapi instance keeps Backend's host defaults.
+
+    @Override
+    public Tensor gather(Tensor x, Shape out, int[] strides, int base) {
+        return own == null ? route(out.size(), 0, new Tensor[] {x}, h -> h.gather(x, out, strides, base), k -> k.gather(x, out, strides, base))
+                : Backend.super.gather(x, out, strides, base);
+    }
+
+    @Override
+    public Tensor full(double value, DType dtype, Shape shape) {
+        return own == null ? route(shape.size(), 0, new Tensor[0], h -> h.full(value, dtype, shape), k -> k.full(value, dtype, shape))
+                : Backend.super.full(value, dtype, shape);
+    }
+
+    @Override
+    public Tensor pad(Tensor x, int[] before, int[] after) {
+        return own == null ? route(x.size(), 0, new Tensor[] {x}, h -> h.pad(x, before, after), k -> k.pad(x, before, after))
+                : Backend.super.pad(x, before, after);
+    }
+
+    @Override
+    public Tensor concat(Tensor[] parts, int axis, Shape out) {
+        return own == null ? route(out.size(), 0, parts, h -> h.concat(parts, axis, out), k -> k.concat(parts, axis, out))
+                : Backend.super.concat(parts, axis, out);
+    }
+
+    @Override
+    public Tensor where(Tensor cond, Tensor a, Tensor b, Shape out) {
+        return own == null ? route(out.size(), 0, new Tensor[] {cond, a, b}, h -> h.where(cond, a, b, out), k -> k.where(cond, a, b, out))
+                : Backend.super.where(cond, a, b, out);
+    }
+
+    @Override
+    public Tensor cast(Tensor x, DType target) {
+        return own == null ? route(x.size(), 0, new Tensor[] {x}, h -> h.cast(x, target), k -> k.cast(x, target))
+                : Backend.super.cast(x, target);
     }
 
     /**
@@ -274,28 +370,19 @@ public final class OpenCLBackend implements Backend {
     private Session session() {
         if (own != null) return own;
         synchronized (LOCK) {
-            OpenCLDevice d = bound != null ? bound : chosenDevice();
-            Session s = SESSIONS.get(d.getDeviceId());
-            if (s == null) {
-                s = new Session(d, Long.getLong(CACHE_PROPERTY, Math.min(d.getGlobalMemSize() / 4, 1L << 30)));
-                SESSIONS.put(d.getDeviceId(), s);
+            if (shared == null) {
+                if (sharedFailure != null) throw new IllegalStateException(sharedFailure);
+                try {
+                    OpenCLDevice d = OpenCLDevices.choose();
+                    long deflt = Math.min(d.getGlobalMemSize() / 4, 1L << 30);
+                    shared = new Session(d, Long.getLong(CACHE_PROPERTY, deflt));
+                } catch (IllegalStateException e) {
+                    sharedFailure = e.getMessage();
+                    throw e;
+                }
             }
-            return s;
+            return shared;
         }
-    }
-
-    /** The JVM's device, chosen once; a JVM without one gets the same error every time. Under LOCK. */
-    private static OpenCLDevice chosenDevice() {
-        if (chosen == null) {
-            if (chosenFailure != null) throw new IllegalStateException(chosenFailure);
-            try {
-                chosen = OpenCLDevices.choose();
-            } catch (IllegalStateException e) {
-                chosenFailure = e.getMessage();
-                throw e;
-            }
-        }
-        return chosen;
     }
 
     /** The device, its launcher, and one pool of kernel instances per kernel kind. */

@@ -13,19 +13,8 @@ import java.util.Locale;
  * platform name contains the system property {@code gradspark.opencl.device} when it is set, else a
  * GPU before an accelerator before a CPU device (such as PoCL's), in the order the drivers list them.
  *
- * <p><b>Addresses</b> (what Spark's resource scheduling hands a task, {@link #byAddress}): a
- * non-negative integer {@code i} names the i-th of the {@linkplain #addressable addressable devices},
- * the GPUs if there are any, else the accelerators, else the CPU devices, in platform order, then the
- * order each platform lists its devices. Index 0 is the device {@link #choose} picks by default. Why
- * indices: a discovery script can list them without knowing OpenCL (NVIDIA's lists nvidia-smi's
- * indices, 0..n-1), and a container given k GPUs by YARN or Kubernetes sees exactly those k, so the
- * indices name the same set of devices in nvidia-smi and in OpenCL. Within that set the two orders
- * may differ (nvidia-smi orders by PCI bus id; NVIDIA's OpenCL lists them in its own order, CUDA's
- * default one putting the fastest first): index i may be another physical GPU than nvidia-smi's i, but distinct indices are always
- * distinct devices, which is what gives each task its own GPU. A PCI bus id ({@code 0000:3b:00.0})
- * would name one device exactly, but Aparapi, through which this backend talks to OpenCL, reports no
- * bus id (no {@code cl_khr_pci_bus_info} query): such an address is refused with a message that says
- * so, never matched by guess.
+ * <p>What a scheduler's device address means is {@link ResidentDevices}' rule (the resident backend's
+ * devices, found through JOCL): this class serves the Aparapi kernels.
  */
 final class OpenCLDevices {
     static final String DEVICE_PROPERTY = org.gradspark.ad.backend.BackendSettings.OPENCL_DEVICE;
@@ -60,36 +49,6 @@ final class OpenCLDevices {
             throw new IllegalStateException("opencl backend: no OpenCL device matches " + DEVICE_PROPERTY + "='" + wanted + "'; found: " + String.join("; ", names));
         }
         return devices.stream().min(Comparator.comparingInt(OpenCLDevices::rank)).orElseThrow();
-    }
-
-    /**
-     * The devices an address indexes: the GPUs if there are any, else the accelerators, else the
-     * CPU devices, in platform order, then device order. Empty when there is no OpenCL device.
-     */
-    static List<OpenCLDevice> addressable() {
-        List<OpenCLDevice> devices = all();
-        int best = devices.stream().mapToInt(OpenCLDevices::rank).min().orElse(0);
-        return devices.stream().filter(d -> rank(d) == best).toList();
-    }
-
-    /**
-     * The device a scheduler's {@code address} names (see the class comment): an index into
-     * {@link #addressable()}.
-     *
-     * @throws IllegalArgumentException of one line naming the address and listing the devices there are
-     */
-    static OpenCLDevice byAddress(String address) {
-        List<OpenCLDevice> devices = addressable();
-        if (devices.isEmpty()) throw new IllegalArgumentException(NO_DEVICE + " for GPU address '" + address + "'");
-        if (address.matches("[0-9]{1,9}") && Integer.parseInt(address) < devices.size()) return devices.get(Integer.parseInt(address));
-        String why = address.matches("[0-9]{1,9}") ? "out of range"
-                : address.matches("(?i)([0-9a-f]{4,8}:)?[0-9a-f]{2}:[0-9a-f]{2}\\.[0-7]")
-                        ? "a PCI bus id, which OpenCL through Aparapi does not report for any device: give indices (conf/gpu-discovery.sh lists them)"
-                        : "neither an index nor a PCI bus id";
-        List<String> listed = new ArrayList<>();
-        for (int i = 0; i < devices.size(); i++) listed.add(i + ": " + describe(devices.get(i)));
-        throw new IllegalArgumentException("opencl backend: GPU address '" + address + "' names no OpenCL device here (" + why
-                + "); the devices, by index: " + String.join("; ", listed));
     }
 
     /** For example {@code pthread-skylake-avx512-Intel(R) Xeon(R) ... (CPU, 2 compute units) on Portable Computing Language (OpenCL 3.0 PoCL 3.1 ...)}. */

@@ -32,7 +32,7 @@ class OpenCLKernelsTest {
     @BeforeAll
     static void device() {
         OpenCLAvailability.requireDeviceOrSkip();
-        cl = new OpenCLBackend();
+        cl = new OpenCLBackend(null, 0);   // every op on the device, however small
     }
 
     private static Tensor widened(Tensor t) {

@@ -22,7 +22,7 @@ public final class TwoDeviceProbe {
             Tensor c = on.matMul(a, b, false, false);
             double worst = 0;
             for (int i = 0; i < c.size(); i++) worst = Math.max(worst, Math.abs(c.getDouble(i) - expected.getDouble(i)));
-            System.out.println(address + " id=" + OpenCLDevices.byAddress(address).getDeviceId() + " matmulError<1e-12=" + (worst < 1e-12));
+            System.out.println(address + " id=" + ResidentDevices.byAddress(address).id() + " matmulError<1e-12=" + (worst < 1e-12));
         }
     }
 }

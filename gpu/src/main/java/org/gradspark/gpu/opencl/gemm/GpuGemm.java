@@ -170,6 +170,11 @@ public final class GpuGemm {
         }
     }
 
+    /** Whether this device computes {@code dtype} (float64 needs cl_khr_fp64). */
+    public boolean supports(DType dtype) {
+        return limits.supports(dtype);
+    }
+
     /** The parameter set {@link #enqueue} uses for {@code dtype} here: forced, cached or searched now (see the class comment). */
     public synchronized GemmParameters parameters(DType dtype) {
         GemmParameters p = chosen.get(dtype);
