@@ -23,7 +23,7 @@ public record JobConfig(
         Loss loss,
         Wrt wrt,
         int order,
-        Derivative derivative,          // which input derivative: nested (--order K), or a per-example operator
+        PerExampleOutput derivative,    // the per-example output of --wrt inputs|all: nested (--order K), or an operator of the outputs
         Mode mode,
         String vector,                // hvp direction (.npz with the weights' keys)
         Reduction reduction,
@@ -44,44 +44,6 @@ public record JobConfig(
     public enum Wrt { WEIGHTS, INPUTS, ALL }
 
     public enum Mode { GRAD, HVP }
-
-    /**
-     * The input derivative written per example: {@code NESTED} is MindSpore's nesting of order
-     * {@code --order} ({@code GRAD} is its first order), weighted by {@code --sens}; the others are
-     * the per-example operators of the outputs ({@link org.gradspark.ad.Operators}).
-     */
-    public enum Derivative {
-        NESTED, GRAD, LAPLACIAN, HESSIAN_DIAGONAL, JACOBIAN;
-
-        /** The directory under --out that holds it. */
-        public String dir() {
-            return this == NESTED || this == GRAD ? GradientJob.INPUT_GRADS : name().toLowerCase(java.util.Locale.ROOT);
-        }
-
-        /** Whether it is a per-example operator of the outputs (no sensitivities, any order but 1 meaningless). */
-        public boolean operator() {
-            return this == LAPLACIAN || this == HESSIAN_DIAGONAL || this == JACOBIAN;
-        }
-
-        /** The core's kind. */
-        public org.gradspark.ad.batch.BatchGradient.InputDerivative core() {
-            return switch (this) {
-                case NESTED, GRAD -> org.gradspark.ad.batch.BatchGradient.InputDerivative.NESTED;
-                case LAPLACIAN -> org.gradspark.ad.batch.BatchGradient.InputDerivative.LAPLACIAN;
-                case HESSIAN_DIAGONAL -> org.gradspark.ad.batch.BatchGradient.InputDerivative.HESSIAN_DIAGONAL;
-                case JACOBIAN -> org.gradspark.ad.batch.BatchGradient.InputDerivative.JACOBIAN;
-            };
-        }
-
-        /** A row's shape in the written array, for rows of {@code in} features and {@code out} outputs. */
-        public int[] rowShape(int in, int out) {
-            return switch (this) {
-                case NESTED, GRAD -> new int[] {in};
-                case LAPLACIAN -> new int[] {out};
-                case HESSIAN_DIAGONAL, JACOBIAN -> new int[] {out, in};
-            };
-        }
-    }
 
     public enum Reduction { SUM, MEAN }
 

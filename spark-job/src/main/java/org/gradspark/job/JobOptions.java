@@ -173,7 +173,7 @@ public final class JobOptions {
             throw new BadInputException(opt("--order") + " " + order + " is the order of the input derivatives, which "
                     + (m == JobConfig.Mode.HVP ? "--mode hvp does not compute" : "--wrt weights does not compute: use --wrt inputs or --wrt all"));
         }
-        JobConfig.Derivative deriv = derivative(wrtKind, m);
+        PerExampleOutput deriv = derivative(wrtKind, m);
         if (input != null && syntheticGiven) {
             throw new BadInputException("--synthetic " + synthetic + " and --input " + input + " both name the rows: give one");
         }
@@ -219,14 +219,17 @@ public final class JobOptions {
     }
 
     /** --derivative, checked against --wrt, --mode, --order and --sens. */
-    private JobConfig.Derivative derivative(JobConfig.Wrt wrtKind, JobConfig.Mode m) {
-        JobConfig.Derivative deriv = choice(opt("--derivative"), derivative, JobConfig.Derivative.class);
-        if (deriv != JobConfig.Derivative.NESTED) {
+    private PerExampleOutput derivative(JobConfig.Wrt wrtKind, JobConfig.Mode m) {
+        if (!PerExampleOutput.names().contains(derivative)) {
+            throw new BadInputException(opt("--derivative") + ": expected " + String.join("|", PerExampleOutput.names()) + ", got '" + derivative + "'");
+        }
+        PerExampleOutput deriv = PerExampleOutput.named(derivative, order);
+        if (!(deriv instanceof PerExampleOutput.Nested)) {
             if (wrtKind == JobConfig.Wrt.WEIGHTS || m == JobConfig.Mode.HVP) {
                 throw new BadInputException(opt("--derivative") + " " + derivative + " is an input derivative: use --wrt inputs or --wrt all with --mode grad");
             }
             if (order != 1) throw new BadInputException(opt("--order") + " " + order + " is for --derivative nested, not " + derivative);
-            if (deriv.operator() && sens != null) {
+            if (!deriv.weightedBySens() && sens != null) {
                 throw new BadInputException(opt("--sens") + " is not used with --derivative " + derivative
                         + ": it is per output component (sensitivities weight --derivative nested or grad)");
             }
