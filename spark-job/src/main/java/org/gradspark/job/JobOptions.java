@@ -47,7 +47,7 @@ public final class JobOptions {
     @Option(names = "--loss", description = {"mse|softmax-cross-entropy (needs --labels)", "  Default: none (the model's outputs)"}) String loss;
     @Option(names = "--wrt", description = "weights|inputs|all") String wrt = "weights";
     @Option(names = "--order", description = "input derivative order K (--derivative nested)") int order = 1;
-    @Option(names = "--derivative", description = "nested|grad|laplacian|hessian-diagonal|jacobian: the per-example input derivative with --wrt inputs|all;"
+    @Option(names = "--derivative", description = "nested|grad|laplacian|hessian-diagonal|jacobian|hessian: the per-example input derivative with --wrt inputs|all;"
             + " nested: MindSpore's nesting of order --order; the others are per-example operators of the outputs")
     String derivative = "nested";
     @Option(names = "--mode", description = "grad|hvp") String mode = "grad";

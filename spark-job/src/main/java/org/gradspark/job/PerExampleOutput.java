@@ -72,7 +72,7 @@ public sealed interface PerExampleOutput extends Serializable {
     }
 
     /** One of each kind (nested of order 1), in the order the help lists them. */
-    List<PerExampleOutput> KINDS = List.of(new Nested(1), new Grad(), new Laplacian(), new HessianDiagonal(), new Jacobian());
+    List<PerExampleOutput> KINDS = List.of(new Nested(1), new Grad(), new Laplacian(), new HessianDiagonal(), new Jacobian(), new Hessian());
 
     /** The kinds' names, as {@code --derivative} takes them. */
     static List<String> names() {
@@ -142,6 +142,20 @@ public sealed interface PerExampleOutput extends Serializable {
         @Override public long memoryFactor(int in) { return in + 1L; }
         @Override public BatchGradient.Request request(boolean weights, Tensor[] hvpVector, double scale) {
             return new BatchGradient.Request(weights, hvpVector, 1, scale, Operators::jacobian);
+        }
+    }
+
+    /**
+     * {@code ∂² out_j / ∂x_i ∂x_k}, [out, in, in]: forward over forward, a Jacobian sweep of the
+     * Jacobian sweep, so each activation carries the value, in tangents of each of the two sweeps and
+     * in × in tangents of tangents: (in + 1)² values.
+     */
+    record Hessian() implements PerExampleOutput {
+        @Override public String name() { return "hessian"; }
+        @Override public int[] rowShape(int in, int out) { return new int[] {out, in, in}; }
+        @Override public long memoryFactor(int in) { return (in + 1L) * (in + 1L); }
+        @Override public BatchGradient.Request request(boolean weights, Tensor[] hvpVector, double scale) {
+            return new BatchGradient.Request(weights, hvpVector, 1, scale, Operators::hessian);
         }
     }
 }

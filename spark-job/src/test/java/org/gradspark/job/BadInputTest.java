@@ -573,6 +573,13 @@ class BadInputTest {
                 "--layers 64,256,256,256,1 with --chunk-rows 200000 and 66 values per activation: ", "activations with their tangents", "lower --chunk-rows");
     }
 
+    /** A per-example Hessian carries (in + 1)² values per activation (forward over forward): 4225 for 64 inputs, refused before any task runs (issue 25, item 2). */
+    @Test
+    void oversizedHessian() {
+        assertRejected(List.of("--synthetic", "10", "--layers", "64,256,1", "--wrt", "inputs", "--derivative", "hessian"),
+                "--layers 64,256,1 with --chunk-rows 4096 and 4225 values per activation: ", "activations with their tangents", "lower --chunk-rows");
+    }
+
     /** On a cluster the executors' heap is spark.executor.memory, with spark.executor.cores tasks at once. */
     @Test
     void oversizedTasksOnExecutors() {
