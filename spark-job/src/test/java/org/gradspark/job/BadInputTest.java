@@ -546,7 +546,7 @@ class BadInputTest {
         assertRejected(job("--derivative", "laplacian"), "--derivative laplacian is an input derivative", "--wrt inputs");
         assertRejected(job("--wrt", "inputs", "--derivative", "jacobian", "--order", "2"), "--order 2 is for --derivative nested, not jacobian");
         assertRejected(job("--wrt", "inputs", "--derivative", "hessian-diagonal", "--sens", x.toString()), "--sens is not used with --derivative hessian-diagonal");
-        assertRejected(job("--wrt", "inputs", "--derivative", "divergence"), "--derivative: expected nested|grad|laplacian|hessian-diagonal|jacobian, got 'divergence'");
+        assertRejected(job("--wrt", "inputs", "--derivative", "divergence"), "--derivative: expected nested|grad|laplacian|hessian-diagonal|jacobian|hessian, got 'divergence'");
         assertRejected(job("--layers", "4,3,"), "--layers", "'4,3,'");
         assertRejected(job("--partitions", "11"), "--partitions 11: more than the 10 rows of --input " + x);
     }
