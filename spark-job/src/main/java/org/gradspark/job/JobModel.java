@@ -134,7 +134,12 @@ public final class JobModel {
 
     /** The MLP with the given weights (cast to the job's dtype), or the user's Cell. */
     public static JobModel build(JobConfig cfg, Map<String, Tensor> weights) {
-        if (cfg.modelClass() != null) return userCell(cfg.modelClass());
+        return build(cfg.model(), weights);
+    }
+
+    /** The network of {@code model}: the user's Cell, or the MLP with {@code weights} (w0,b0,w1,b1,..., cast to its dtype). */
+    public static JobModel build(JobConfig.Model cfg, Map<String, Tensor> weights) {
+        if (cfg.cellClass() != null) return userCell(cfg.cellClass());
         int[] layers = cfg.layers();
         List<Cell> cells = new ArrayList<>();
         Map<String, Parameter> byKey = new LinkedHashMap<>();
