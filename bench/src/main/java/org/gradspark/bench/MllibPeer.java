@@ -8,7 +8,6 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
@@ -34,7 +33,6 @@ import org.gradspark.ad.Tensor;
 import org.gradspark.ad.backend.Backends;
 import org.gradspark.job.GradientJob;
 import org.gradspark.job.JobConfig;
-import org.gradspark.job.JobOptions;
 import org.gradspark.job.PartitionTask;
 import org.gradspark.job.RowSource;
 import org.gradspark.job.io.Npy;
@@ -317,9 +315,9 @@ public final class MllibPeer {
 
         GradSparkRuns(JavaSparkContext jsc, Options o, Path x, Path y, Path out) {
             this.jsc = jsc;
-            cfg = JobOptions.parse(Map.of(), "--layers", o.layersCsv(), "--activation", "sigmoid", "--loss", "softmax-cross-entropy",
-                    "--input", x.toString(), "--labels", y.toString(), "--dtype", o.dtype.numpyName(), "--partitions", String.valueOf(o.partitions),
-                    "--chunk-rows", String.valueOf(o.chunkRows), "--backend", o.backend, "--seed", String.valueOf(o.seed), "--out", out.toString());
+            cfg = JobConfig.builder().layers(o.layers).activation(org.gradspark.ad.nn.Activation.Kind.SIGMOID).loss(JobConfig.Loss.SOFTMAX_CROSS_ENTROPY)
+                    .input(x.toString()).labels(y.toString()).dtype(o.dtype).partitions(o.partitions).chunkRows(o.chunkRows).backend(o.backend)
+                    .seed(o.seed).out(out.toString()).build();
             seconds = new double[o.repeats];
         }
 

@@ -10,7 +10,6 @@ import org.gradspark.ad.Tensor;
 import org.gradspark.job.GradientJob;
 import org.gradspark.job.InputGradients;
 import org.gradspark.job.JobConfig;
-import org.gradspark.job.JobOptions;
 
 /** The gradient job from your own Spark application: weight gradients and per-example input derivatives. */
 public final class JavaApiExample {
@@ -22,8 +21,8 @@ public final class JavaApiExample {
                 .set("spark.executorEnv.OPENBLAS_NUM_THREADS", "1");      // on a cluster: the executors' BLAS threads
         try (JavaSparkContext jsc = new JavaSparkContext(conf)) {
             jsc.setLogLevel("WARN");
-            JobConfig cfg = JobOptions.parse(Map.of(), "--layers", "3,16,2", "--synthetic", "10000",
-                    "--wrt", "all", "--out", out);                        // the CLI's options, same meanings
+            JobConfig cfg = JobConfig.builder().layers(3, 16, 2).synthetic(10_000)
+                    .wrt(JobConfig.Wrt.ALL).out(out).build();             // the CLI's options, same meanings and checks
             GradientJob.Result r = GradientJob.run(jsc, cfg);
             for (Map.Entry<String, Tensor> g : r.gradients().entrySet()) {
                 System.out.println(g.getKey() + " " + g.getValue().shape());  // also in out/grads.npz

@@ -282,15 +282,8 @@ public final class Evaluator implements AutoCloseable {
     }
 
     /** Values an activation carries in a task: 1, or with a per-example operator its tangents along the in directions (and second-order terms). */
-    private static int directions(JobConfig cfg) {
-        if (!cfg.inputsWanted()) return 1;
-        int in = cfg.layers()[0];
-        return switch (cfg.derivative()) {
-            case LAPLACIAN -> in + 2;
-            case JACOBIAN -> in + 1;
-            case HESSIAN_DIAGONAL -> 2 * in + 1;
-            case NESTED, GRAD -> 1;
-        };
+    private static long directions(JobConfig cfg) {
+        return cfg.inputsWanted() ? cfg.derivative().memoryFactor(cfg.layers()[0]) : 1;
     }
 
     /** Unpersists the kept rows and destroys the storage broadcast. */

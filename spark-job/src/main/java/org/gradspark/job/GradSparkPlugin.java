@@ -18,7 +18,7 @@ import org.gradspark.ad.batch.BatchGradient;
  * in local mode, the SparkContext's) start instead of slowing the first chunks: the job's backend
  * is made ({@link Backends#require}) and, on it (as the tasks run, {@link Backends#scoped}), a tiny gradient of the job's own
  * model (16 synthetic rows, its depth, activation and loss, widths capped at 64) runs until the JIT
- * has compiled its kernels (2,000 times, or 4 seconds). {@code spark.gradspark.warmUp} holds the model's options, which
+ * has compiled its kernels (2,000 times, or 4 seconds). {@code spark.gradspark.warmUp} holds the job's model ({@link JobConfig.Model#text}), which
  * gradspark-submit's CLI sets ({@code none}: no warm-up). On a cluster it also sizes the CPU
  * backend's thread pool to the executor's cores ({@link #executorThreads}). Changes no result.
  */
@@ -43,12 +43,9 @@ public final class GradSparkPlugin implements SparkPlugin {
         };
     }
 
-    /** The options of the job's model that the warm-up needs (its backend, dtype, layers, activation, loss), or none for a user Cell. */
+    /** The job's model as the warm-up takes it ({@link JobConfig.Model#text}), or none for a user Cell. */
     static String specOf(JobConfig cfg) {
-        if (cfg.modelClass() != null) return "none";   // its input width is the data's, unknown here
-        String spec = String.join(" ", "--backend", cfg.backend(), "--dtype", cfg.dtype().numpyName(), "--layers", String.join(",",
-                java.util.Arrays.stream(cfg.layers()).mapToObj(String::valueOf).toList()), "--activation", cfg.activation().name().toLowerCase(Locale.ROOT));
-        return cfg.loss() == JobConfig.Loss.NONE ? spec : spec + " --loss " + cfg.loss().name().toLowerCase(Locale.ROOT).replace('_', '-');
+        return cfg.modelClass() != null ? "none" : cfg.model().text();   // a user Cell's input width is the data's, unknown here
     }
 
     /** What a warm-up did: how many gradients it ran, on which backend (null: none started). */
@@ -70,14 +67,12 @@ public final class GradSparkPlugin implements SparkPlugin {
         int done = 0;
         String ranOn = null;
         try {
-            List<String> args = new java.util.ArrayList<>(List.of(spec.split("\\s+")));
-            args.addAll(List.of("--synthetic", String.valueOf(ROWS), "--out", "unused", "--seed", "0"));
-            if (args.contains("--loss")) args.addAll(List.of("--labels", "unused"));
-            JobConfig cfg = JobOptions.parse(Map.of(), args.toArray(new String[0]));
+            JobConfig.Model job = JobConfig.Model.ofText(spec);
             // The job's depth, activation, loss, dtype and backend at widths of at most 64: the same kernels
             // (the JIT compiles code paths, not sizes; BLAS is native), without the big layers' matrix products.
-            int[] widths = java.util.Arrays.stream(cfg.layers()).map(w -> Math.min(w, MAX_WIDTH)).toArray();
-            JobModel m = JobModel.build(cfg.withLayers(widths), JobModel.initialWeights(widths, cfg.dtype(), cfg.seed()));
+            int[] widths = java.util.Arrays.stream(job.layers()).map(w -> Math.min(w, MAX_WIDTH)).toArray();
+            JobConfig.Model cfg = job.withLayers(widths);
+            JobModel m = JobModel.build(cfg, JobModel.initialWeights(widths, cfg.dtype(), 0));
             Cell loss = JobModel.loss(cfg.loss());
             int out = widths[widths.length - 1];
             Tensor x = new RowSource.Synthetic(ROWS, widths[0], 1).read(0, ROWS, cfg.dtype());

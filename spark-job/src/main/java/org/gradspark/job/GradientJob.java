@@ -34,7 +34,7 @@ public final class GradientJob {
                          String inputGradients, Map<String, Object> summary) {}
 
     /** The directory under --out of the per-example input derivatives of --derivative nested or grad (parts or a Parquet dataset). */
-    public static final String INPUT_GRADS = "input_grads";
+    public static final String INPUT_GRADS = PerExampleOutput.INPUT_GRADS;
 
     /**
      * Runs the job on an existing Spark context (the Java API). Every path is a Hadoop path resolved
@@ -99,9 +99,7 @@ public final class GradientJob {
             int parts = ev.last().partitions().size();
             List<Long> derivativeShape = null;
             if (inputGrads != null) {
-                derivativeShape = new ArrayList<>();
-                for (long d : org.gradspark.job.io.Npy.readHeader(storage, PartitionTask.partFile(inputGrads, 0)).shape()) derivativeShape.add(d);
-                derivativeShape.set(0, n);
+                derivativeShape = writtenShape(storage, cfg, PartitionTask.partFile(inputGrads, 0), n);
                 InputGradients.finish(jsc, storage, cfg, inputGrads, parts, out.file(cfg.derivative().dir()));
             }
             long tEnd = System.nanoTime();
@@ -127,6 +125,27 @@ public final class GradientJob {
             stop.close();
             heap.close();
         }
+    }
+
+    /**
+     * The per-example output's shape, {@code rows} first, from the header of a part the tasks wrote:
+     * for the MLP, checked against the kind's own row shape (a user Cell's outputs show only there).
+     */
+    private static List<Long> writtenShape(Storage storage, JobConfig cfg, String part, long rows) throws java.io.IOException {
+        long[] header = org.gradspark.job.io.Npy.readHeader(storage, part).shape();
+        List<Long> shape = new ArrayList<>();
+        shape.add(rows);
+        for (int k = 1; k < header.length; k++) shape.add(header[k]);
+        if (cfg.modelClass() == null) {
+            int[] layers = cfg.layers();
+            int outputs = cfg.loss() == JobConfig.Loss.NONE ? layers[layers.length - 1] : 1;
+            List<Long> expected = new ArrayList<>(List.of(rows));
+            for (int d : cfg.derivative().rowShape(layers[0], outputs)) expected.add((long) d);
+            if (!expected.equals(shape)) {
+                throw new IllegalStateException(Storage.display(part) + " holds rows of " + shape + ", not the " + expected + " of --derivative " + cfg.derivative().name());
+            }
+        }
+        return shape;
     }
 
     /** The evaluations of a run: the last one's results, each one's time, whether they agreed bit for bit. */
@@ -163,15 +182,9 @@ public final class GradientJob {
         if (cfg.reduction() == JobConfig.Reduction.MEAN) summary.put("mean_over_rows", ev.last().rowsUsed());
         summary.put("driver_heap", heap.report());
         if (inputGradsShape != null) {
-            // Under the derivative's own key (input_grads for nested/grad, laplacian, hessian_diagonal, jacobian).
-            Map<String, Object> d = new java.util.LinkedHashMap<>();
-            d.put("derivative", cfg.derivative().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
-            if (!cfg.derivative().operator()) d.put("order", cfg.order());
-            d.put("path", cfg.derivative().dir());
-            d.put("format", cfg.inputGradsFormat().name().toLowerCase(java.util.Locale.ROOT));
-            d.put("shape", inputGradsShape);
-            d.put("parts", results.size());
-            summary.put(cfg.derivative().dir(), d);
+            // Under the derivative's own key, its directory (input_grads for nested/grad, laplacian, ...).
+            summary.put(cfg.derivative().dir(),
+                    cfg.derivative().summaryEntry(cfg.inputGradsFormat().name().toLowerCase(java.util.Locale.ROOT), inputGradsShape, results.size()));
         }
         return summary;
     }

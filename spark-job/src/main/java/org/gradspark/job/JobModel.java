@@ -72,12 +72,13 @@ public final class JobModel {
      * {@code tasks} run at once in a heap of {@code heapBytes} (the driver's in local mode, else
      * {@code spark.executor.memory}), named by {@code setting}. A lower bound, like {@link #checkSize}.
      */
-    public static void checkTaskSize(int[] layers, DType dtype, int chunkRows, int directions, long heapBytes, int tasks, String setting) {
+    public static void checkTaskSize(int[] layers, DType dtype, int chunkRows, long directions, long heapBytes, int tasks, String setting) {
         long item = dtype == DType.FLOAT32 ? 4 : 8, params = 0, widths = 0;
         for (int k = 0; k + 1 < layers.length; k++) params += (long) layers[k] * layers[k + 1] + layers[k + 1];
         for (int w : layers) widths += w;
-        long perTask = params * (item + 8) + 4L * chunkRows * widths * item * directions;
-        long need = params * item + tasks * perTask;
+        // In double: a full Hessian's (in + 1)² values per activation overflow a long for wide inputs (exact below 2^53 bytes).
+        double perTask = params * (item + 8) + 4.0 * chunkRows * widths * item * directions;
+        double need = params * item + tasks * perTask;
         if (need > heapBytes) {
             throw new BadInputException(String.format(java.util.Locale.ROOT, "--layers %s with --chunk-rows %d%s: %d task%s at once need at least %.1f GiB"
                     + " (weights, float64 partial sums, a chunk's gradient and activations%s: %.2f GiB a task), more than the %.1f GiB heap of %s:"
@@ -133,7 +134,12 @@ public final class JobModel {
 
     /** The MLP with the given weights (cast to the job's dtype), or the user's Cell. */
     public static JobModel build(JobConfig cfg, Map<String, Tensor> weights) {
-        if (cfg.modelClass() != null) return userCell(cfg.modelClass());
+        return build(cfg.model(), weights);
+    }
+
+    /** The network of {@code model}: the user's Cell, or the MLP with {@code weights} (w0,b0,w1,b1,..., cast to its dtype). */
+    public static JobModel build(JobConfig.Model cfg, Map<String, Tensor> weights) {
+        if (cfg.cellClass() != null) return userCell(cfg.cellClass());
         int[] layers = cfg.layers();
         List<Cell> cells = new ArrayList<>();
         Map<String, Parameter> byKey = new LinkedHashMap<>();

@@ -47,7 +47,7 @@ public final class JobOptions {
     @Option(names = "--loss", description = {"mse|softmax-cross-entropy (needs --labels)", "  Default: none (the model's outputs)"}) String loss;
     @Option(names = "--wrt", description = "weights|inputs|all") String wrt = "weights";
     @Option(names = "--order", description = "input derivative order K (--derivative nested)") int order = 1;
-    @Option(names = "--derivative", description = "nested|grad|laplacian|hessian-diagonal|jacobian: the per-example input derivative with --wrt inputs|all;"
+    @Option(names = "--derivative", description = "nested|grad|laplacian|hessian-diagonal|jacobian|hessian: the per-example input derivative with --wrt inputs|all;"
             + " nested: MindSpore's nesting of order --order; the others are per-example operators of the outputs")
     String derivative = "nested";
     @Option(names = "--mode", description = "grad|hvp") String mode = "grad";
@@ -148,60 +148,33 @@ public final class JobOptions {
         return "Backends of this build: " + String.join(", ", org.gradspark.ad.backend.Backends.names()) + "\n";
     }
 
+    /** The spec of the flags: each value parsed to its type, then checked together by {@link JobConfig.Builder#build()}. */
     private JobConfig toConfig() {
-        String modelCls = null;
-        if (modelClass != null) modelCls = modelClass;
+        JobConfig.Builder b = JobConfig.builder().optionNames(this::opt);
+        if (modelClass != null) b.modelClass(modelClass);
         else if (!model.equals("mlp")) throw new BadInputException(opt("--model") + ": expected mlp (or --model-class NAME), got '" + model + "'");
-        int[] widths = weights != null && modelCls == null && !layersGiven ? null : widths();   // null: --weights' shapes give them (JobInputs)
-        Activation.Kind act;
+        b.layers(weights != null && modelClass == null && !layersGiven ? null : widths());   // null: --weights' shapes give them (JobInputs)
         try {
-            act = Activation.Kind.parse(activation);
+            b.activation(Activation.Kind.parse(activation));
         } catch (IllegalArgumentException e) {
             throw new BadInputException(opt("--activation") + ": " + e.getMessage());
         }
-        JobConfig.Loss lossKind = loss == null ? JobConfig.Loss.NONE : choice(opt("--loss"), loss, JobConfig.Loss.class);
-        if ((lossKind == JobConfig.Loss.NONE) != (labels == null)) {
-            throw new BadInputException(labels == null ? "--loss " + loss + " needs --labels Y.npy" : "--labels needs --loss mse|softmax-cross-entropy");
-        }
-        JobConfig.Mode m = choice(opt("--mode"), mode, JobConfig.Mode.class);
-        if ((m == JobConfig.Mode.HVP) != (vector != null)) {
-            throw new BadInputException(vector == null ? "--mode hvp needs --vector V.npz" : "--vector is only used with --mode hvp");
-        }
-        if (order < 1 || order > 8) throw new BadInputException(opt("--order") + ": expected 1..8, got " + order);
-        JobConfig.Wrt wrtKind = choice(opt("--wrt"), wrt, JobConfig.Wrt.class);
-        if (order != 1 && (wrtKind == JobConfig.Wrt.WEIGHTS || m == JobConfig.Mode.HVP)) {
-            throw new BadInputException(opt("--order") + " " + order + " is the order of the input derivatives, which "
-                    + (m == JobConfig.Mode.HVP ? "--mode hvp does not compute" : "--wrt weights does not compute: use --wrt inputs or --wrt all"));
-        }
-        JobConfig.Derivative deriv = derivative(wrtKind, m);
-        if (input != null && syntheticGiven) {
-            throw new BadInputException("--synthetic " + synthetic + " and --input " + input + " both name the rows: give one");
-        }
-        if (synthetic <= 0 && input == null) throw new BadInputException(opt("--synthetic") + ": expected a positive row count, got " + synthetic);
-        if (partitions < 0) throw new BadInputException(opt("--partitions") + ": expected >= 0, got " + partitions);
-        if (repeat < 1 || repeat > 10_000) throw new BadInputException(opt("--repeat") + ": expected 1..10000, got " + repeat);
-        if (chunkRows <= 0) throw new BadInputException(opt("--chunk-rows") + ": expected > 0, got " + chunkRows);
-        List<String> backends = org.gradspark.ad.backend.Backends.names();
-        if (!backends.contains(backend)) {
-            throw new BadInputException(opt("--backend") + ": expected " + String.join(", ", backends) + ", got '" + backend + "'");
-        }
-        DType dt = switch (dtype) {
+        b.loss(loss == null ? JobConfig.Loss.NONE : choice(opt("--loss"), loss, JobConfig.Loss.class)).labels(labels);
+        b.mode(choice(opt("--mode"), mode, JobConfig.Mode.class)).vector(vector).order(order);
+        b.wrt(choice(opt("--wrt"), wrt, JobConfig.Wrt.class)).derivative(derivative()).sens(sens);
+        b.weights(weights).seed(seed).input(input).featuresCol(featuresCol);
+        if (input == null || syntheticGiven) b.synthetic(synthetic);   // a key's (the defaults file's) --synthetic yields to --input
+        if (csvHeaderGiven) b.csvHeader(csvHeader);
+        else b.csvHeaderFromKey(csvHeader);
+        b.partitions(partitions).repeat(repeat).chunkRows(chunkRows).backend(backend).dtype(switch (dtype) {
             case "float32" -> DType.FLOAT32;
             case "float64" -> DType.FLOAT64;
             default -> throw new BadInputException(opt("--dtype") + ": expected float32 or float64, got '" + dtype + "'");
-        };
-        if (featuresCol != null && (input == null || !TabularInput.handles(input))) {
-            throw new BadInputException(opt("--features-col") + ": only used with a .parquet or .csv --input");
-        }
-        if (csvHeaderGiven && (input == null || !TabularInput.isCsv(input))) {
-            throw new BadInputException("--csv-header " + csvHeader + ": only used with a .csv --input");
-        }
-        return new JobConfig(modelCls, widths, act, weights, seed, input, featuresCol, csvHeader, input == null ? synthetic : 0, sens, labels,
-                lossKind, wrtKind, order, deriv, m, vector,
-                choice(opt("--reduction"), reduction, JobConfig.Reduction.class), partitions, dt, backend, chunkRows,
-                choice(opt("--on-nan"), onNan, JobConfig.OnNan.class), out, repeat,
-                choice(opt("--input-grads-format"), inputGradsFormat, JobConfig.InputGradsFormat.class),
-                choice(opt("--check-finite"), checkFinite, JobConfig.CheckFinite.class), null, null);
+        });
+        b.reduction(choice(opt("--reduction"), reduction, JobConfig.Reduction.class)).onNan(choice(opt("--on-nan"), onNan, JobConfig.OnNan.class)).out(out)
+                .inputGradsFormat(choice(opt("--input-grads-format"), inputGradsFormat, JobConfig.InputGradsFormat.class))
+                .checkFinite(choice(opt("--check-finite"), checkFinite, JobConfig.CheckFinite.class));
+        return b.build();
     }
 
     /** --layers as widths. */
@@ -218,20 +191,12 @@ public final class JobOptions {
         return widths;
     }
 
-    /** --derivative, checked against --wrt, --mode, --order and --sens. */
-    private JobConfig.Derivative derivative(JobConfig.Wrt wrtKind, JobConfig.Mode m) {
-        JobConfig.Derivative deriv = choice(opt("--derivative"), derivative, JobConfig.Derivative.class);
-        if (deriv != JobConfig.Derivative.NESTED) {
-            if (wrtKind == JobConfig.Wrt.WEIGHTS || m == JobConfig.Mode.HVP) {
-                throw new BadInputException(opt("--derivative") + " " + derivative + " is an input derivative: use --wrt inputs or --wrt all with --mode grad");
-            }
-            if (order != 1) throw new BadInputException(opt("--order") + " " + order + " is for --derivative nested, not " + derivative);
-            if (deriv.operator() && sens != null) {
-                throw new BadInputException(opt("--sens") + " is not used with --derivative " + derivative
-                        + ": it is per output component (sensitivities weight --derivative nested or grad)");
-            }
+    /** --derivative's kind (checked against --wrt, --mode, --order and --sens by the builder). */
+    private PerExampleOutput derivative() {
+        if (!PerExampleOutput.names().contains(derivative)) {
+            throw new BadInputException(opt("--derivative") + ": expected " + String.join("|", PerExampleOutput.names()) + ", got '" + derivative + "'");
         }
-        return deriv;
+        return PerExampleOutput.named(derivative, order);
     }
 
     /** The option's name, and the spark.gradspark.* key its value came from, if it did. */

@@ -229,7 +229,7 @@ public final class PartitionTask implements java.io.Serializable {
         double outputSum = 0, objective = 0;
         long skipped = 0;
         PartWriter part = inputGrads == null ? null : new PartWriter(index, end - first);
-        BatchGradient.Request what = new BatchGradient.Request(cfg.weightsWanted(), v, part == null ? 0 : cfg.order(), scale, cfg.derivative().core());
+        BatchGradient.Request what = part == null ? new BatchGradient.Request(cfg.weightsWanted(), v, 0, scale) : cfg.derivative().request(cfg.weightsWanted(), v, scale);
         try {
             org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
             while (chunks.hasNext()) {

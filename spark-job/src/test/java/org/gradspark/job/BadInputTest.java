@@ -546,7 +546,7 @@ class BadInputTest {
         assertRejected(job("--derivative", "laplacian"), "--derivative laplacian is an input derivative", "--wrt inputs");
         assertRejected(job("--wrt", "inputs", "--derivative", "jacobian", "--order", "2"), "--order 2 is for --derivative nested, not jacobian");
         assertRejected(job("--wrt", "inputs", "--derivative", "hessian-diagonal", "--sens", x.toString()), "--sens is not used with --derivative hessian-diagonal");
-        assertRejected(job("--wrt", "inputs", "--derivative", "divergence"), "--derivative: expected nested|grad|laplacian|hessian-diagonal|jacobian, got 'divergence'");
+        assertRejected(job("--wrt", "inputs", "--derivative", "divergence"), "--derivative: expected nested|grad|laplacian|hessian-diagonal|jacobian|hessian, got 'divergence'");
         assertRejected(job("--layers", "4,3,"), "--layers", "'4,3,'");
         assertRejected(job("--partitions", "11"), "--partitions 11: more than the 10 rows of --input " + x);
     }
@@ -571,6 +571,13 @@ class BadInputTest {
     void oversizedOperatorSweeps() {
         assertRejected(List.of("--synthetic", "10", "--layers", "64,256,256,256,1", "--wrt", "inputs", "--derivative", "laplacian", "--chunk-rows", "200000"),
                 "--layers 64,256,256,256,1 with --chunk-rows 200000 and 66 values per activation: ", "activations with their tangents", "lower --chunk-rows");
+    }
+
+    /** A per-example Hessian carries (in + 1)² values per activation (forward over forward): 4225 for 64 inputs, refused before any task runs (issue 25, item 2). */
+    @Test
+    void oversizedHessian() {
+        assertRejected(List.of("--synthetic", "10", "--layers", "64,256,1", "--wrt", "inputs", "--derivative", "hessian"),
+                "--layers 64,256,1 with --chunk-rows 4096 and 4225 values per activation: ", "activations with their tangents", "lower --chunk-rows");
     }
 
     /** On a cluster the executors' heap is spark.executor.memory, with spark.executor.cores tasks at once. */

@@ -23,12 +23,12 @@ class GradSparkPluginTest {
         JobConfig cfg = job("--layers", "5,7,3", "--activation", "sigmoid", "--loss", "softmax-cross-entropy", "--labels", "y.npy", "--backend", "reference",
                 "--dtype", "float64", "--synthetic", "10");
         String spec = GradSparkPlugin.specOf(cfg);
-        assertEquals("--backend reference --dtype float64 --layers 5,7,3 --activation sigmoid --loss softmax-cross-entropy", spec);
+        assertEquals("backend=reference dtype=float64 layers=5,7,3 activation=sigmoid loss=softmax-cross-entropy", spec);
         GradSparkPlugin.WarmUp done = GradSparkPlugin.warmUp(spec);
         assertTrue(done.gradients() > 0, "gradients run");
         assertEquals("reference", done.backend(), "on the job's backend");
         assertTrue(GradSparkPlugin.warmUp(GradSparkPlugin.specOf(job("--layers", "4,2", "--backend", "reference", "--synthetic", "3"))).gradients() > 0);
-        assertEquals(new GradSparkPlugin.WarmUp(0, null), GradSparkPlugin.warmUp("--backend nosuch --layers 4,2"),
+        assertEquals(new GradSparkPlugin.WarmUp(0, null), GradSparkPlugin.warmUp("backend=nosuch dtype=float32 layers=4,2 activation=tanh loss=none"),
                 "a backend that cannot start is the tasks' error, not the warm-up's");
         assertEquals("none", GradSparkPlugin.specOf(job("--model-class", "org.example.Net", "--synthetic", "3")));
     }

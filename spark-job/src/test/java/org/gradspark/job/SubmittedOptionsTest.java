@@ -148,4 +148,62 @@ class SubmittedOptionsTest {
         assertFalse(r.stdout().contains("In [2]"), "the tutorial ran:\n" + r.stdout());
         SubmittedFailuresTest.assertFailure(submit("tutorial", "--layers", "4,1"), 2, dir, "tutorial takes no options, got '--layers'");
     }
+
+    /**
+     * {@code --derivative hessian} (issue 25, item 2): the per-example Hessian {@code ∂² out_j / ∂x_i ∂x_k},
+     * [rows, out, in, in], of an MLP through the script, over 3 partitions of uneven chunks; row by row
+     * equal to core-ad's {@code Functional.hessian} (float64, 1e-12), and to central differences of the
+     * outputs; its summary entry names it, its directory and its shape.
+     */
+    @Test
+    void perExampleHessianThroughTheScript() throws IOException {
+        int rows = 40;
+        Tensor x = Tensor.uniform(11, -1, 1, DType.FLOAT64, rows, 3);
+        Path xs = dir.resolve("x.npy");
+        Npy.write(xs, x);
+        Path ws = dir.resolve("w.npz");
+        Npz.write(ws, JobModel.initialWeights(new int[] {3, 7, 2}, DType.FLOAT64, 5));
+        String[] job = {"--layers", "3,7,2", "--activation", "tanh", "--dtype", "float64", "--weights", ws.toString(), "--input", xs.toString(),
+            "--wrt", "inputs", "--derivative", "hessian", "--partitions", "3", "--chunk-rows", "6", "--backend", "reference",
+            "--out", dir.resolve("out").toString()};
+        LocalCluster.succeeded(LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("hessian-run"), LocalCluster.submitCommand("local[2]", List.of(), job)));
+        Tensor got = Outputs.concatenated(dir.resolve("out"), "hessian");
+        assertEquals(org.gradspark.ad.Shape.of(rows, 2, 3, 3), got.shape());
+        assertEquals(3, Outputs.parts(dir.resolve("out"), "hessian").size());
+        org.gradspark.ad.Cell net = JobModel.build(JobOptions.parse(Map.of(), job), Npz.read(ws)).network();
+        org.gradspark.ad.Fn f = a -> org.gradspark.ad.Ops.reshape(net.<Tensor>call(org.gradspark.ad.Ops.reshape(a[0], 1, 3)), 2);
+        double[] h = got.toDoubleArray();
+        for (int n = 0; n < rows; n++) {
+            Tensor row = Tensor.wrap(Arrays.copyOfRange(x.toDoubleArray(), n * 3, (n + 1) * 3), org.gradspark.ad.Shape.of(3));
+            Tensor expected = org.gradspark.ad.Functional.hessian(f, 0).apply(row).asTensor();
+            Tensor mine = Tensor.wrap(Arrays.copyOfRange(h, n * 18, (n + 1) * 18), org.gradspark.ad.Shape.of(2, 3, 3));
+            assertTrue(mine.allClose(expected, 1e-12, 1e-12), "row " + n + ": " + mine + " vs Functional.hessian " + expected);
+            double[] xr = row.toDoubleArray(), fd = finiteDifferenceHessian(f, xr, 1e-4);
+            for (int k = 0; k < 18; k++) assertEquals(fd[k], h[n * 18 + k], 1e-6, "row " + n + ", entry " + k + " against finite differences");
+        }
+        com.fasterxml.jackson.databind.JsonNode d = new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("out/summary.json").toFile()).get("hessian");
+        assertEquals("hessian", d.get("derivative").asText());
+        assertEquals("hessian", d.get("path").asText());
+        assertEquals("[" + rows + ",2,3,3]", d.get("shape").toString());
+    }
+
+    /** {@code (f(x+h e_i+h e_k) - f(x+h e_i-h e_k) - f(x-h e_i+h e_k) + f(x-h e_i-h e_k)) / 4h²} for each output j, [out, in, in] flat. */
+    private static double[] finiteDifferenceHessian(org.gradspark.ad.Fn f, double[] x, double h) {
+        int in = x.length, out = 2;
+        double[] fd = new double[out * in * in];
+        for (int i = 0; i < in; i++) {
+            for (int k = 0; k < in; k++) {
+                double[] pp = at(f, x, i, h, k, h), pm = at(f, x, i, h, k, -h), mp = at(f, x, i, -h, k, h), mm = at(f, x, i, -h, k, -h);
+                for (int j = 0; j < out; j++) fd[(j * in + i) * in + k] = (pp[j] - pm[j] - mp[j] + mm[j]) / (4 * h * h);
+            }
+        }
+        return fd;
+    }
+
+    private static double[] at(org.gradspark.ad.Fn f, double[] x, int i, double di, int k, double dk) {
+        double[] p = x.clone();
+        p[i] += di;
+        p[k] += dk;
+        return f.apply(Tensor.wrap(p, org.gradspark.ad.Shape.of(p.length))).asTensor().toDoubleArray();
+    }
 }

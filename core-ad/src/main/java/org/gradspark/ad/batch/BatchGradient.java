@@ -126,23 +126,28 @@ public final class BatchGradient {
     }
 
     /**
-     * Which per-example input derivative a chunk gives: MindSpore's {@code NESTED} gradients of
-     * order K ({@link #inputDerivative}, shaped like x, weighted by the sensitivities), or, of the
-     * per-example outputs (the model's, or each example's loss), one of the {@link Operators}:
-     * {@code LAPLACIAN} [rows, out], {@code HESSIAN_DIAGONAL} [rows, out, in], {@code JACOBIAN} [rows, out, in].
+     * A per-example operator of the outputs with respect to x, one of {@link Operators}'
+     * ({@code Operators::laplacian}, {@code Operators::hessianDiagonal}, {@code Operators::jacobian},
+     * {@code Operators::hessian}): f maps x [rows, in] to [rows, out], and the result has one row
+     * per example ([rows, out], [rows, out, in] or [rows, out, in, in]).
      */
-    public enum InputDerivative { NESTED, LAPLACIAN, HESSIAN_DIAGONAL, JACOBIAN }
+    @FunctionalInterface
+    public interface RowOperator {
+        Tensor apply(org.gradspark.ad.Fn f, Tensor x);
+    }
 
     /**
      * What a job asks of every chunk: the weight gradients (or, with {@code hvpVector}, the
-     * Hessian-vector product in weight space), the input derivative of order {@code inputOrder}
-     * (0: none) of kind {@code derivative}, with the sensitivities scaled by {@code scale} (1/N for a
-     * mean over N rows).
+     * Hessian-vector product in weight space), and an input derivative when {@code inputOrder} is
+     * positive: MindSpore's nested gradients of order {@code inputOrder} ({@link #inputDerivative},
+     * shaped like x, weighted by the sensitivities) when {@code operator} is null, else the
+     * per-example {@code operator} of the outputs (the model's, or each example's loss); the
+     * sensitivities are scaled by {@code scale} (1/N for a mean over N rows).
      */
-    public record Request(boolean weights, Tensor[] hvpVector, int inputOrder, double scale, InputDerivative derivative) {
+    public record Request(boolean weights, Tensor[] hvpVector, int inputOrder, double scale, RowOperator operator) {
         /** MindSpore's nested input derivatives. */
         public Request(boolean weights, Tensor[] hvpVector, int inputOrder, double scale) {
-            this(weights, hvpVector, inputOrder, scale, InputDerivative.NESTED);
+            this(weights, hvpVector, inputOrder, scale, null);
         }
     }
 
@@ -150,17 +155,12 @@ public final class BatchGradient {
      * The per-example operator of the outputs (the per-example loss as a column [rows, 1] when there
      * is one) with respect to x; rows in {@code skip} get 0.
      */
-    public static Tensor operator(InputDerivative kind, Cell model, Cell loss, Tensor x, Tensor labels, boolean[] skip) {
+    public static Tensor operator(RowOperator kind, Cell model, Cell loss, Tensor x, Tensor labels, boolean[] skip) {
         org.gradspark.ad.Fn f = in -> {
             Tensor out = outputs(model, loss, in[0], labels);
             return out.rank() == 1 ? org.gradspark.ad.Ops.reshape(out, out.shape().dim(0), 1) : out;
         };
-        Tensor d = switch (kind) {
-            case LAPLACIAN -> Operators.laplacian(f, x);
-            case HESSIAN_DIAGONAL -> Operators.hessianDiagonal(f, x);
-            case JACOBIAN -> Operators.jacobian(f, x);
-            case NESTED -> throw new IllegalArgumentException("NESTED is inputDerivative's, not an operator");
-        };
+        Tensor d = kind.apply(f, x);
         return skip == null ? d : org.gradspark.ad.Ops.where(keepMask(skip, d.shape(), d.dtype()), d, 0.0);
     }
 
@@ -214,8 +214,8 @@ public final class BatchGradient {
         } else if (what.weights()) {
             weights = weightGradients(model, loss, params, x, s, labels);
         }
-        Tensor dx = what.inputOrder() <= 0 ? null : what.derivative() == InputDerivative.NESTED
-                ? inputDerivative(model, loss, what.inputOrder(), x, s, labels) : operator(what.derivative(), model, loss, x, labels, skip);
+        Tensor dx = what.inputOrder() <= 0 ? null : what.operator() == null
+                ? inputDerivative(model, loss, what.inputOrder(), x, s, labels) : operator(what.operator(), model, loss, x, labels, skip);
         double objective = sum(mul(out.astype(org.gradspark.ad.DType.FLOAT64), s.astype(org.gradspark.ad.DType.FLOAT64))).getDouble(0);
         return new ChunkResult(weights, out, dx, skipped, objective);
     }

@@ -25,8 +25,9 @@ import org.gradspark.job.io.Storage;
  * and {@code summary.json} in {@code --out} at the end ({@link FitOutput}).
  *
  * <pre>{@code
- * FitOptions.FitConfig fc = FitOptions.parse(Map.of(), "--layers", "8,1", "--activation", "identity", "--input", "x.npy",
- *         "--labels", "y.npy", "--loss", "mse", "--optimizer", "lbfgs", "--iterations", "50", "--out", "fit-out");
+ * JobConfig job = JobConfig.builder().layers(8, 1).activation(Activation.Kind.IDENTITY).input("x.npy").labels("y.npy")
+ *         .loss(JobConfig.Loss.MSE).reduction(JobConfig.Reduction.MEAN).out("fit-out").build();
+ * FitOptions.FitConfig fc = FitOptions.FitConfig.builder(job).optimizer(FitSettings.Optimizer.LBFGS).iterations(50).build();
  * FitJob.Result r = FitJob.run(jsc, FitJob.prepare(fc, Storage.of(jsc.hadoopConfiguration())), System.out);
  * }</pre>
  */

@@ -40,10 +40,71 @@ public final class FitOptions {
     @CommandLine.Unmatched List<String> jobArgs = new ArrayList<>();
 
     /**
-     * What {@code fit} was asked: the job's configuration, the optimiser's settings, the resume
-     * directory (null: a fresh start). Paths are as given (qualified by {@link FitJob#prepare}).
+     * The fit command's spec: the job's spec, the optimiser's settings, the resume directory (null: a
+     * fresh start); built by {@link #builder} (the Java API) or by {@link #parse} (the CLI). Paths are
+     * as given (qualified by {@link FitJob#prepare}).
      */
-    public record FitConfig(JobConfig job, FitSettings settings, String resume) {}
+    public record FitConfig(JobConfig job, FitSettings settings, String resume) {
+        /**
+         * A fit of {@code job}'s objective over its weights, with fit's defaults (L-BFGS, 100 iterations, a
+         * checkpoint every 10). The job's {@code --reduction} is its own: fit's CLI makes {@code mean} the default.
+         */
+        public static Builder builder(JobConfig job) {
+            return new Builder(java.util.Objects.requireNonNull(job, "job"));
+        }
+
+        /** Builds a {@link FitConfig}: typed settings, checked together in {@link #build()} with the CLI's lines. */
+        public static final class Builder {
+            private final JobConfig job;
+            private FitSettings.Optimizer optimizer = FitSettings.Optimizer.LBFGS;
+            private int iterations = 100, lbfgsMemory = 10, checkpointEvery = 10;
+            private double tolerance = 1e-9, learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, minibatchFraction = 1.0, l2 = 0;
+            private String resume;
+
+            private Builder(JobConfig job) { this.job = job; }
+
+            public Builder optimizer(FitSettings.Optimizer o) { optimizer = java.util.Objects.requireNonNull(o); return this; }
+
+            /** Iterations in all (a resumed run counts those before). */
+            public Builder iterations(int n) { iterations = n; return this; }
+
+            public Builder lbfgsMemory(int pairs) { lbfgsMemory = pairs; return this; }
+
+            public Builder tolerance(double t) { tolerance = t; return this; }
+
+            public Builder learningRate(double rate) { learningRate = rate; return this; }
+
+            public Builder beta1(double b) { beta1 = b; return this; }
+
+            public Builder beta2(double b) { beta2 = b; return this; }
+
+            public Builder epsilon(double e) { epsilon = e; return this; }
+
+            /** Adam/SGD: the share of the rows per step, sampled from the job's seed and the step. */
+            public Builder minibatchFraction(double f) { minibatchFraction = f; return this; }
+
+            public Builder l2(double lambda) { l2 = lambda; return this; }
+
+            /** Iterations between checkpoints in --out/checkpoints (0: none). */
+            public Builder checkpointEvery(int n) { checkpointEvery = n; return this; }
+
+            /** A checkpoint directory, or --out/checkpoints (the latest); null: a fresh start. */
+            public Builder resume(String dir) { resume = dir; return this; }
+
+            /**
+             * The fit's spec: the job must compute its weights' gradient once per evaluation.
+             *
+             * @throws BadInputException naming the option at fault, as the CLI does
+             */
+            public FitConfig build() {
+                if (job.wrt() != JobConfig.Wrt.WEIGHTS) throw new BadInputException("--wrt " + job.wrt().name().toLowerCase() + ": fit optimises the weights (--wrt weights)");
+                if (job.mode() != JobConfig.Mode.GRAD) throw new BadInputException("--mode hvp: fit evaluates gradients (--mode grad)");
+                if (job.repeat() != 1) throw new BadInputException("--repeat: not a fit option (--iterations says how many steps)");
+                return new FitConfig(job, new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon,
+                        minibatchFraction, job.seed(), l2, checkpointEvery), resume);
+            }
+        }
+    }
 
     /**
      * Parses fit's flags after its {@code spark.gradspark.fit.*} keys, and the rest as the {@code grad}
@@ -85,12 +146,9 @@ public final class FitOptions {
         } catch (BadInputException e) {
             throw new BadInputException(e.getMessage().replace("gradspark-submit grad --help", "gradspark-submit fit --help"), e);
         }
-        if (cfg.wrt() != JobConfig.Wrt.WEIGHTS) throw new BadInputException("--wrt " + cfg.wrt().name().toLowerCase() + ": fit optimises the weights (--wrt weights)");
-        if (cfg.mode() != JobConfig.Mode.GRAD) throw new BadInputException("--mode hvp: fit evaluates gradients (--mode grad)");
-        if (cfg.repeat() != 1) throw new BadInputException("--repeat: not a fit option (--iterations says how many steps)");
-        FitSettings s = new FitSettings(opt, o.iterations, o.lbfgsMemory, o.tolerance, o.learningRate, o.beta1, o.beta2, o.epsilon, o.minibatchFraction,
-                cfg.seed(), o.l2, o.checkpointEvery);
-        return new FitConfig(cfg, s, o.resume);
+        return FitConfig.builder(cfg).optimizer(opt).iterations(o.iterations).lbfgsMemory(o.lbfgsMemory).tolerance(o.tolerance).learningRate(o.learningRate)
+                .beta1(o.beta1).beta2(o.beta2).epsilon(o.epsilon).minibatchFraction(o.minibatchFraction).l2(o.l2).checkpointEvery(o.checkpointEvery)
+                .resume(o.resume).build();
     }
 
     /**

@@ -1,0 +1,81 @@
+package org.gradspark.job.fit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Supplier;
+import org.gradspark.job.JobConfig;
+import org.gradspark.job.io.BadInputException;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/**
+ * The fit command's spec (issue 25, item 1): every fit option through {@link FitOptions.FitConfig#builder}
+ * and through the CLI ({@link FitOptions#parse}) gives equal specs, and the builder refuses what the
+ * CLI refuses with the same line.
+ */
+class FitSpecTest {
+    /** The job fit's CLI makes of no job options: --reduction mean is fit's default. */
+    private static JobConfig.Builder job() {
+        return JobConfig.builder().reduction(JobConfig.Reduction.MEAN);
+    }
+
+    private static Map<List<String>, Supplier<FitOptions.FitConfig.Builder>> cases() {
+        Map<List<String>, Supplier<FitOptions.FitConfig.Builder>> c = new LinkedHashMap<>();
+        c.put(List.of("--optimizer", "adam"), () -> FitOptions.FitConfig.builder(job().build()).optimizer(FitSettings.Optimizer.ADAM));
+        c.put(List.of("--iterations", "7"), () -> FitOptions.FitConfig.builder(job().build()).iterations(7));
+        c.put(List.of("--lbfgs-memory", "5"), () -> FitOptions.FitConfig.builder(job().build()).lbfgsMemory(5));
+        c.put(List.of("--tolerance", "1e-6"), () -> FitOptions.FitConfig.builder(job().build()).tolerance(1e-6));
+        c.put(List.of("--learning-rate", "0.01"), () -> FitOptions.FitConfig.builder(job().build()).learningRate(0.01));
+        c.put(List.of("--beta1", "0.8"), () -> FitOptions.FitConfig.builder(job().build()).beta1(0.8));
+        c.put(List.of("--beta2", "0.99"), () -> FitOptions.FitConfig.builder(job().build()).beta2(0.99));
+        c.put(List.of("--epsilon", "1e-6"), () -> FitOptions.FitConfig.builder(job().build()).epsilon(1e-6));
+        c.put(List.of("--optimizer", "sgd", "--minibatch-fraction", "0.5"),
+                () -> FitOptions.FitConfig.builder(job().build()).optimizer(FitSettings.Optimizer.SGD).minibatchFraction(0.5));
+        c.put(List.of("--l2", "0.1"), () -> FitOptions.FitConfig.builder(job().build()).l2(0.1));
+        c.put(List.of("--checkpoint-every", "0"), () -> FitOptions.FitConfig.builder(job().build()).checkpointEvery(0));
+        c.put(List.of("--resume", "ck"), () -> FitOptions.FitConfig.builder(job().build()).resume("ck"));
+        c.put(List.of("--reduction", "sum"), () -> FitOptions.FitConfig.builder(job().reduction(JobConfig.Reduction.SUM).build()));
+        c.put(List.of("--seed", "9", "--layers", "4,1"), () -> FitOptions.FitConfig.builder(job().seed(9).layers(4, 1).build()));
+        return c;
+    }
+
+    @Test
+    void everyFitOptionThroughTheBuilderAndThroughTheCliGivesEqualSpecs() {
+        FitOptions.FitConfig defaults = FitOptions.parse(Map.of());
+        assertEquals(defaults, FitOptions.FitConfig.builder(job().build()).build(), "the builder's defaults are the CLI's");
+        Set<String> covered = new TreeSet<>();
+        for (Map.Entry<List<String>, Supplier<FitOptions.FitConfig.Builder>> e : cases().entrySet()) {
+            FitOptions.FitConfig built = e.getValue().get().build();
+            assertEquals(FitOptions.parse(Map.of(), e.getKey().toArray(new String[0])), built, e.getKey().toString());
+            assertNotEquals(defaults, built, e.getKey() + " changes nothing");
+            e.getKey().stream().filter(a -> a.startsWith("--")).forEach(covered::add);
+        }
+        Set<String> options = new TreeSet<>();
+        for (CommandLine.Model.OptionSpec o : new CommandLine(new FitOptions()).getCommandSpec().options()) options.add(o.longestName());
+        covered.retainAll(options);
+        assertEquals(options, covered, "every fit option has a case");
+    }
+
+    @Test
+    void theBuilderRefusesWhatTheCliRefusesWithTheSameLine() {
+        Map<List<String>, Supplier<FitOptions.FitConfig.Builder>> bad = new LinkedHashMap<>();
+        bad.put(List.of("--wrt", "inputs"), () -> FitOptions.FitConfig.builder(job().wrt(JobConfig.Wrt.INPUTS).build()));
+        bad.put(List.of("--mode", "hvp", "--vector", "v.npz"), () -> FitOptions.FitConfig.builder(job().mode(JobConfig.Mode.HVP).vector("v.npz").build()));
+        bad.put(List.of("--repeat", "2"), () -> FitOptions.FitConfig.builder(job().repeat(2).build()));
+        bad.put(List.of("--lbfgs-memory", "0"), () -> FitOptions.FitConfig.builder(job().build()).lbfgsMemory(0));
+        bad.put(List.of("--minibatch-fraction", "0.5"), () -> FitOptions.FitConfig.builder(job().build()).minibatchFraction(0.5));
+        bad.put(List.of("--iterations", "-1"), () -> FitOptions.FitConfig.builder(job().build()).iterations(-1));
+        for (Map.Entry<List<String>, Supplier<FitOptions.FitConfig.Builder>> e : bad.entrySet()) {
+            String cli = assertThrows(BadInputException.class, () -> FitOptions.parse(Map.of(), e.getKey().toArray(new String[0])), e.getKey().toString()).getMessage();
+            String built = assertThrows(BadInputException.class, () -> e.getValue().get().build(), e.getKey().toString()).getMessage();
+            assertEquals(cli, built, e.getKey().toString());
+        }
+    }
+}
