@@ -51,7 +51,7 @@ class ResidentTrafficTest {
         BatchGradient.Request what = switch (job) {
             case GRAD -> new BatchGradient.Request(true, null, 0, 1.0);
             case HVP -> new BatchGradient.Request(true, v, 0, 1.0);
-            case LAPLACIAN -> new BatchGradient.Request(false, null, 1, 1.0, BatchGradient.InputDerivative.LAPLACIAN);
+            case LAPLACIAN -> new BatchGradient.Request(false, null, 1, 1.0, org.gradspark.ad.Operators::laplacian);
         };
         try (Backends.Scope ignored = Backends.scoped(backend)) {
             DeviceTraffic.Snapshot before = DeviceTraffic.snapshot();
