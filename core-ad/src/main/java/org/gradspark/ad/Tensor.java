@@ -293,6 +293,16 @@ public sealed class Tensor implements Value, Serializable permits Parameter {
         out.defaultWriteObject();
     }
 
+    /**
+     * This tensor's values in {@code target}, converted on the host (a constant, not differentiable;
+     * the same rounding as {@link #astype}): for input data read on the host, which then crosses to a
+     * device once, in the job's dtype, rather than in its file's.
+     */
+    public Tensor convertedOnHost(DType target) {
+        if (target == dtype && node == null && getClass() == Tensor.class) return this;
+        return target == DType.FLOAT32 ? wrap(toFloatArray(), shape) : wrap(toDoubleArray(), shape);
+    }
+
     /** This tensor converted to {@code target} (differentiable). */
     public Tensor astype(DType target) { return Ops.cast(this, target); }
 

@@ -144,7 +144,7 @@ public final class JobModel {
         List<Cell> cells = new ArrayList<>();
         Map<String, Parameter> byKey = new LinkedHashMap<>();
         for (int k = 0; k + 1 < layers.length; k++) {
-            Dense d = new Dense(weights.get("w" + k).astype(cfg.dtype()), weights.get("b" + k).astype(cfg.dtype()));
+            Dense d = new Dense(weights.get("w" + k).convertedOnHost(cfg.dtype()), weights.get("b" + k).convertedOnHost(cfg.dtype()));
             cells.add(d);
             byKey.put("w" + k, d.weight());
             byKey.put("b" + k, d.bias());

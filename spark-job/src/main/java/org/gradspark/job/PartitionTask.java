@@ -222,7 +222,7 @@ public final class PartitionTask implements java.io.Serializable {
         JobModel model = JobModel.build(cfg, weights);
         Cell net = model.network(), loss = JobModel.loss(cfg.loss());
         List<Parameter> params = model.params();
-        Tensor[] v = vector == null ? null : model.keys().stream().map(k -> vector.get(k).astype(cfg.dtype())).toArray(Tensor[]::new);
+        Tensor[] v = vector == null ? null : model.keys().stream().map(k -> vector.get(k).convertedOnHost(cfg.dtype())).toArray(Tensor[]::new);
         long n = input.rows();
         long first = firstRow(n, partitions, index), end = firstRow(n, partitions, index + 1);
         double[][] partials = cfg.weightsWanted() ? params.stream().map(p -> new double[p.size()]).toArray(double[][]::new) : new double[0][];

@@ -34,7 +34,7 @@ public sealed interface RowSource extends Serializable {
         @Override public Tensor read(Storage storage, long first, int count, DType dtype) {
             Tensor t = Npy.readRows(storage, file, header, first, count);
             if (t.rank() == 1) t = Ops.reshape(t, count, 1);
-            return t.astype(dtype);
+            return t.convertedOnHost(dtype);   // rows cross to a device once, in the job's dtype
         }
     }
 
@@ -84,7 +84,7 @@ public sealed interface RowSource extends Serializable {
                 }
                 oneHot[i * classes + (int) c] = 1;
             }
-            return Tensor.wrap(oneHot, Shape.of(count, classes)).astype(dtype);
+            return Tensor.wrap(oneHot, Shape.of(count, classes)).convertedOnHost(dtype);
         }
     }
 
@@ -101,7 +101,7 @@ public sealed interface RowSource extends Serializable {
                 SplittableRandom r = new SplittableRandom(seed ^ ((first + i) * 0x9E3779B97F4A7C15L));
                 for (int j = 0; j < width; j++) v[i * width + j] = 2 * r.nextDouble() - 1;
             }
-            return Tensor.wrap(v, Shape.of(count, width)).astype(dtype);
+            return Tensor.wrap(v, Shape.of(count, width)).convertedOnHost(dtype);
         }
     }
 }
