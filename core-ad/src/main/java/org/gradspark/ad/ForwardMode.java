@@ -94,7 +94,7 @@ final class ForwardMode {
             Tensor tOut = p.jvp(first, in, t, n.attrs());
             Tensor sOut = null;
             if (secondOrder) {
-                sOut = Primitives.plus(p.jvp(second, in, t, n.attrs()), p.secondOrder(first, first, in, t, n.attrs(), sumDirections));
+                sOut = TangentAlgebra.plus(p.jvp(second, in, t, n.attrs()), p.secondOrder(first, first, in, t, n.attrs(), sumDirections));
             }
             if (tOut != null || sOut != null) jets.put(t, new Jet(tOut, sOut));
         }

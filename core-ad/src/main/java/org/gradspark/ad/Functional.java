@@ -150,7 +150,7 @@ public final class Functional {
     public static TensorTuple jvp(Fn f, Tensor[] primals, Tensor[] tangents, boolean hasAux) {
         checkTangents(primals, tangents, false);
         Tensor[] batched = new Tensor[tangents.length];
-        for (int i = 0; i < tangents.length; i++) batched[i] = reshape(tangents[i], Primitives.withBatch(1, tangents[i].shape()));
+        for (int i = 0; i < tangents.length; i++) batched[i] = reshape(tangents[i], TangentAlgebra.withBatch(1, tangents[i].shape()));
         return forward(f, primals, batched, hasAux, false);
     }
 
@@ -191,7 +191,7 @@ public final class Functional {
         }
         for (int i = 0; i < tangents.length; i++) {
             Shape want = primals[i].shape(), have = tangents[i].shape();
-            boolean ok = batched ? have.rank() == want.rank() + 1 && have.rank() > 0 && Primitives.withBatch(have.dim(0), want).equals(have)
+            boolean ok = batched ? have.rank() == want.rank() + 1 && have.rank() > 0 && TangentAlgebra.withBatch(have.dim(0), want).equals(have)
                     : have.equals(want);
             if (!ok) {
                 throw new IllegalArgumentException("jvp: tangent " + i + " has shape " + have + " but its primal has shape " + want
@@ -215,7 +215,7 @@ public final class Functional {
         Tensor[] jv = new Tensor[ys.size()];
         for (int i = 0; i < jv.length; i++) {
             Tensor y = ys.get(i);
-            Shape full = Primitives.withBatch(k, y.shape());
+            Shape full = TangentAlgebra.withBatch(k, y.shape());
             Tensor t = ty[i] == null ? Backends.current().full(0, y.dtype(), full) : broadcastTo(ty[i], full);
             jv[i] = keepBatch ? t : reshape(t, y.shape());
         }
@@ -297,13 +297,13 @@ public final class Functional {
                 Tensor x = args[pos[j]];
                 int n = x.size();
                 Tensor[] tangents = new Tensor[rec.inputVars.length];
-                tangents[slot[pos[j]]] = n == 0 ? null : reshape(identity(n, x.dtype()), Primitives.withBatch(n, x.shape()));
+                tangents[slot[pos[j]]] = n == 0 ? null : reshape(identity(n, x.dtype()), TangentAlgebra.withBatch(n, x.shape()));
                 Tensor[] ty = n == 0 ? new Tensor[ys.size()] : ForwardMode.sweep(ys, rec.inputVars, tangents);
                 for (int k = 0; k < ys.size(); k++) {
                     Tensor y = ys.get(k);
                     int[] dims = concatDims(y.shape(), x.shape());
                     blocks[k][j] = ty[k] == null ? Backends.current().full(0, y.dtype(), Shape.of(dims))
-                            : reshape(transpose(reshape(broadcastTo(ty[k], Primitives.withBatch(n, y.shape())), n, y.size())), dims);
+                            : reshape(transpose(reshape(broadcastTo(ty[k], TangentAlgebra.withBatch(n, y.shape())), n, y.size())), dims);
                 }
             }
             int[] next = {0};

@@ -96,7 +96,7 @@ public final class Operators {
         Tensor second;
         if (sum) {
             Shape like = y.shape();
-            second = jet.second() == null ? Backends.current().full(0, y.dtype(), like) : reshape(broadcastTo(jet.second(), Primitives.withBatch(1, like)), like);
+            second = jet.second() == null ? Backends.current().full(0, y.dtype(), like) : reshape(broadcastTo(jet.second(), TangentAlgebra.withBatch(1, like)), like);
         } else {
             second = perExample(jet.second(), y, in);
         }
@@ -112,7 +112,7 @@ public final class Operators {
 
     /** A batch of per-direction tangents [in, N, out] (broadcastable, or null: zero) as [N, out, in]. */
     private static Tensor perExample(Tensor t, Tensor y, int in) {
-        Shape full = Primitives.withBatch(in, y.shape());
+        Shape full = TangentAlgebra.withBatch(in, y.shape());
         if (t == null) return Backends.current().full(0, y.dtype(), Shape.of(y.shape().dim(0), y.shape().dim(1), in));
         return Recording.release(permute(broadcastTo(t, full), 1, 2, 0)).asTensor();
     }

@@ -1,8 +1,11 @@
 package org.gradspark.ad;
 
 import static org.gradspark.ad.Ops.*;
+import static org.gradspark.ad.TangentAlgebra.*;
 
 import java.util.List;
+import java.util.function.BinaryOperator;
+import java.util.function.UnaryOperator;
 import org.gradspark.ad.backend.Backend;
 import org.gradspark.ad.backend.Backends;
 import org.gradspark.ad.backend.BinaryOp;
@@ -16,8 +19,10 @@ import org.gradspark.ad.backend.UnaryOp;
  * the output; {@code t} (forward) and {@code u}, {@code v} (second order) are tangents with a leading
  * batch of directions, {@code [k] ++ shape} (see {@link Primitive}). Binary VJP rules return
  * cotangents of the broadcast shape; {@link #binary} reduces them to each input's shape, and lifts
- * the tangents to the output's rank. Elementwise second-order rules are {@code f''(x) u v}; linear
- * primitives (shape ops, sums, add, where, and the piecewise-linear relu and max) have none.
+ * the tangents to the output's rank. A unary elementwise op states only f' and f'' (a
+ * {@code Derivative}, see {@link #unary}): its VJP {@code g f'}, JVP {@code t f'} and second-order rule
+ * {@code f''(x) u v} follow. Linear primitives (shape ops, sums, add, where, and the piecewise-linear
+ * relu and max) have no second-order rule. The tangents' algebra is {@link TangentAlgebra}'s.
  */
 public final class Primitives {
     private Primitives() {}
@@ -35,26 +40,31 @@ public final class Primitives {
 
     // ------------------------------------------------------------ elementwise
 
-    public static final Primitive NEG = unary("neg", UnaryOp.NEG, (g, x, y) -> neg(g), (t, x, y) -> neg(t), null, null);
-    public static final Primitive EXP = unary("exp", UnaryOp.EXP, (g, x, y) -> mul(g, y), (t, x, y) -> mul(t, y), (x, y) -> y, (x, y) -> y);
-    public static final Primitive LOG = unary("log", UnaryOp.LOG, (g, x, y) -> div(g, x), (t, x, y) -> div(t, x),
-            (x, y) -> reciprocal(x), (x, y) -> div(Ops.like(x, -1), square(x)));
-    public static final Primitive SIN = unary("sin", UnaryOp.SIN, (g, x, y) -> mul(g, cos(x)), (t, x, y) -> mul(t, cos(x)), (x, y) -> cos(x),
-            (x, y) -> neg(y));
-    public static final Primitive COS = unary("cos", UnaryOp.COS, (g, x, y) -> neg(mul(g, sin(x))), (t, x, y) -> neg(mul(t, sin(x))),
-            (x, y) -> neg(sin(x)), (x, y) -> neg(y));
-    /** tanh' = 1 - y^2 (one fused kernel, tanhBackward); tanh'' = -2 y (1 - y^2). */
-    public static final Primitive TANH = unary("tanh", UnaryOp.TANH, (g, x, y) -> tanhBackward(g, y), (t, x, y) -> tanhBackward(t, y),
-            (x, y) -> rsub(1, square(y)), (x, y) -> tanhBackward(mul(y, -2), y));
-    /** sigmoid' = y (1 - y); sigmoid'' = y (1 - y) (1 - 2y). */
-    public static final Primitive SIGMOID = unary("sigmoid", UnaryOp.SIGMOID, (g, x, y) -> sigmoidBackward(g, y),
-            (t, x, y) -> sigmoidBackward(t, y), (x, y) -> mul(y, rsub(1, y)), (x, y) -> sigmoidBackward(rsub(1, mul(y, 2)), y));
-    /** Piecewise linear: no second-order term (as JAX and PyTorch, 0 at the kink). */
-    public static final Primitive RELU = unary("relu", UnaryOp.RELU, (g, x, y) -> mul(g, greater(x, 0)), (t, x, y) -> mul(t, greater(x, 0)),
-            (x, y) -> greater(x, 0), null);
+    // Each states f' once (and f'', where it is not zero); its VJP g f', its JVP t f' and its second-order
+    // term f'' u v follow from them (see unary and Derivative).
+
+    /** f' = -1: the map s -> -s itself. Linear: no second-order term. */
+    public static final Primitive NEG = unary("neg", UnaryOp.NEG, Derivative.constant(Ops::neg), null);
+    /** exp' = exp'' = y. */
+    public static final Primitive EXP = unary("exp", UnaryOp.EXP, Derivative.times((x, y) -> y), (x, y) -> y);
+    /** log' = 1 / x; log'' = -1 / x^2. */
+    public static final Primitive LOG = unary("log", UnaryOp.LOG, Derivative.reciprocalOf((x, y) -> x),
+            (x, y) -> div(Ops.like(x, -1), square(x)));
+    /** sin' = cos x; sin'' = -y. */
+    public static final Primitive SIN = unary("sin", UnaryOp.SIN, Derivative.times((x, y) -> cos(x)), (x, y) -> neg(y));
+    /** cos' = -sin x; cos'' = -y. */
+    public static final Primitive COS = unary("cos", UnaryOp.COS, Derivative.times((x, y) -> neg(sin(x))), (x, y) -> neg(y));
+    /** tanh' = 1 - y^2, applied by one fused kernel (tanhBackward); tanh'' = -2 y (1 - y^2). */
+    public static final Primitive TANH = unary("tanh", UnaryOp.TANH, Derivative.times((x, y) -> rsub(1, square(y))).fused(Ops::tanhBackward),
+            (x, y) -> tanhBackward(mul(y, -2), y));
+    /** sigmoid' = y (1 - y), applied by one fused kernel (sigmoidBackward); sigmoid'' = y (1 - y) (1 - 2y). */
+    public static final Primitive SIGMOID = unary("sigmoid", UnaryOp.SIGMOID,
+            Derivative.times((x, y) -> mul(y, rsub(1, y))).fused(Ops::sigmoidBackward), (x, y) -> sigmoidBackward(rsub(1, mul(y, 2)), y));
+    /** relu' = [x > 0]. Piecewise linear: no second-order term (as JAX and PyTorch, 0 at the kink). */
+    public static final Primitive RELU = unary("relu", UnaryOp.RELU, Derivative.times((x, y) -> greater(x, 0)), null);
     /** sqrt' = 1 / 2y; sqrt'' = -1 / 4y^3. */
-    public static final Primitive SQRT = unary("sqrt", UnaryOp.SQRT, (g, x, y) -> div(g, mul(y, 2)), (t, x, y) -> div(t, mul(y, 2)),
-            (x, y) -> reciprocal(mul(y, 2)), (x, y) -> div(Ops.like(y, -0.25), mul(square(y), y)));
+    public static final Primitive SQRT = unary("sqrt", UnaryOp.SQRT, Derivative.reciprocalOf((x, y) -> mul(y, 2)),
+            (x, y) -> div(Ops.like(y, -0.25), mul(square(y), y)));
 
     public static final Primitive ADD = binary("add", BinaryOp.ADD, (g, a, b, y, n) -> new Tensor[] {g, g},
             (ta, tb, a, b, y) -> plus(ta, tb), null);
@@ -319,21 +329,51 @@ public final class Primitives {
             MATMUL, SUM, MAX, SUM_TO,
             BROADCAST_TO, RESHAPE, PERMUTE, SLICE, PAD, CONCAT);
 
-    // ------------------------------------------------------------ helpers for the table
+    // ------------------------------------------------------------ how the table's rules are built
 
     private static Backend backend() {
         return Backends.current();
     }
 
+    /** A function of a unary op's input x and output y = f(x): f'(x) or f''(x) as a tensor. */
     @FunctionalInterface
-    private interface UnaryRule {
-        Tensor apply(Tensor g, Tensor x, Tensor y);
+    private interface OfInputAndOutput {
+        Tensor apply(Tensor x, Tensor y);
     }
 
-    /** f''(x), from x and y = f(x). */
+    /** {@code s f'(x)} for a (co)tangent s, from x and y = f(x). */
     @FunctionalInterface
-    private interface Curvature {
-        Tensor apply(Tensor x, Tensor y);
+    private interface Scaling {
+        Tensor apply(Tensor s, Tensor x, Tensor y);
+    }
+
+    /**
+     * The derivative f'(x) of an elementwise unary op, stated once, and how it scales a (co)tangent s
+     * into {@code s f'(x)}: with s = g that is the VJP, with s = t the JVP. {@code factor} is f'(x) as a
+     * tensor (null when f' is a constant and {@code scaling} a linear map of s alone); {@code scaling}
+     * is {@code s * factor} unless the op applies f' in fewer roundings or kernels: one division for a
+     * reciprocal, or one fused kernel ({@link #fused}), which computes the same product.
+     */
+    private record Derivative(OfInputAndOutput factor, Scaling scaling) {
+        /** f' = factor(x, y); s f' = s * factor. */
+        static Derivative times(OfInputAndOutput factor) {
+            return new Derivative(factor, (s, x, y) -> mul(s, factor.apply(x, y)));
+        }
+
+        /** f' = 1 / d(x, y); s f' = s / d (one rounding, not two). */
+        static Derivative reciprocalOf(OfInputAndOutput d) {
+            return new Derivative((x, y) -> reciprocal(d.apply(x, y)), (s, x, y) -> div(s, d.apply(x, y)));
+        }
+
+        /** A constant f', applied as the linear map {@code s -> s f'} (no tensor of f' at all). */
+        static Derivative constant(UnaryOperator<Tensor> linear) {
+            return new Derivative(null, (s, x, y) -> linear.apply(s));
+        }
+
+        /** The same f', with s f' computed by one kernel of s and y (tanhBackward, sigmoidBackward). */
+        Derivative fused(BinaryOperator<Tensor> kernel) {
+            return new Derivative(factor, (s, x, y) -> kernel.apply(s, y));
+        }
     }
 
     @FunctionalInterface
@@ -354,23 +394,24 @@ public final class Primitives {
     }
 
     /**
-     * An elementwise unary primitive: for one direction the tangent {@code jvp(t, x, y)} (one fused kernel
-     * where there is one); for k directions f'(x) is computed once, at x's size, and applied to all of
-     * them by one multiply (a repeating operand: the kernels' fast path). Second-order term
-     * {@code f''(x) u v}, none when {@code curvature} is null.
+     * An elementwise unary primitive from its derivative: VJP {@code g f'(x)}, and JVP {@code t f'(x)} for one
+     * direction; for k directions f'(x) is computed once, at x's size, and applied to all of them by one
+     * multiply (a repeating operand: the kernels' fast path). Second-order term {@code f''(x) u v}, none
+     * when {@code secondDerivative} is null (a linear or piecewise-linear op).
      */
-    private static Primitive unary(String name, UnaryOp op, UnaryRule rule, UnaryRule jvp, Curvature derivative, Curvature curvature) {
+    private static Primitive unary(String name, UnaryOp op, Derivative derivative, OfInputAndOutput secondDerivative) {
         return Primitive.define(name, 1,
                 (in, attrs) -> backend().unary(op, in[0]),
-                (g, in, y, attrs, n) -> new Tensor[] {rule.apply(g, in[0], y)},
+                (g, in, y, attrs, n) -> new Tensor[] {derivative.scaling().apply(g, in[0], y)},
                 // x and y seen as one direction, [1] ++ shape (a view): a single tangent then meets an operand of its own shape.
                 (t, in, y, attrs) -> {
                     Tensor x1 = reshape(in[0], withBatch(1, in[0].shape())), y1 = reshape(y, withBatch(1, y.shape()));
                     Tensor tf = alongEveryElement(t[0], in[0].shape());
-                    return derivative == null || tf.shape().dim(0) == 1 ? jvp.apply(tf, x1, y1) : mul(tf, derivative.apply(x1, y1));
+                    return derivative.factor() == null || tf.shape().dim(0) == 1 ? derivative.scaling().apply(tf, x1, y1)
+                            : mul(tf, derivative.factor().apply(x1, y1));
                 },
-                curvature == null ? Primitive.LINEAR
-                        : (u, v, in, y, attrs, sum) -> mul(reshape(curvature.apply(in[0], y), withBatch(1, y.shape())), product(u[0], v[0], sum)));
+                secondDerivative == null ? Primitive.LINEAR
+                        : (u, v, in, y, attrs, sum) -> mul(reshape(secondDerivative.apply(in[0], y), withBatch(1, y.shape())), product(u[0], v[0], sum)));
     }
 
     private static Primitive binary(String name, BinaryOp op, BinaryRule rule, BinaryJvp jvp, BinarySecondOrder second) {
@@ -390,128 +431,11 @@ public final class Primitives {
                 });
     }
 
-    // ------------------------------------------------------------ helpers for the forward and second-order rules
-
-    /** A tangent [k] ++ s' lifted to rank 1 + rank by size-1 axes after the batch axis (NumPy alignment). */
-    static Tensor lift(Tensor t, int rank) {
-        int have = t.rank() - 1;
-        if (have == rank) return t;
-        int[] d = new int[rank + 1];
-        java.util.Arrays.fill(d, 1);
-        d[0] = t.shape().dim(0);
-        for (int i = 0; i < have; i++) d[1 + rank - have + i] = t.shape().dim(1 + i);
-        return reshape(t, d);
-    }
-
-    /**
-     * An elementwise op's output tangent is full-size anyway: a tangent shared along some axes is
-     * stretched first (a copy by rows), so that the kernel meets a full operand and one that repeats
-     * (its fast path) rather than two broadcast ones.
-     */
-    private static Tensor alongEveryElement(Tensor t, Shape x) {
-        Shape full = withBatch(t.shape().dim(0), x);
-        return t.shape().equals(full) ? t : broadcastTo(t, full);
-    }
-
-    private static Tensor liftOrNull(Tensor t, int rank) {
-        return t == null ? null : lift(t, rank);
-    }
-
-    /** A tangent broadcast out to its full shape [k] ++ shape (for the rules that move elements). */
-    static Tensor full(Tensor t, Shape shape) {
-        return broadcastTo(t, withBatch(t.shape().dim(0), shape));
-    }
-
-    static Shape withBatch(int k, Shape s) {
-        return Shape.of(withBatch(k, s.dims()));
-    }
-
-    static int[] withBatch(int k, int[] dims) {
-        int[] d = new int[dims.length + 1];
-        d[0] = k;
-        System.arraycopy(dims, 0, d, 1, dims.length);
-        return d;
-    }
-
-    private static int[] shifted(int[] axes) {
-        int[] s = new int[axes.length];
-        for (int i = 0; i < axes.length; i++) s[i] = axes[i] + 1;
-        return s;
-    }
-
-    /** a + b where null is zero. */
-    static Tensor plus(Tensor a, Tensor b) {
-        return a == null ? b : b == null ? a : add(a, b);
-    }
-
-    /** u v per direction, or summed over the directions as [1] ++ shape; null if either is null. */
-    static Tensor product(Tensor u, Tensor v, boolean sumDirections) {
-        if (u == null || v == null) return null;
-        Tensor p = u == v ? square(u) : mul(u, v);
-        return sumDirections ? sumDirections(p) : p;
-    }
-
-    /** The sum over the leading axis of directions, [k] ++ s to [1] ++ s, as one product ones[1, k] @ p[k, size(s)] (BLAS). */
-    static Tensor sumDirections(Tensor p) {
-        int k = p.shape().dim(0);
-        if (k == 1) return p;
-        Tensor ones = Backends.current().full(1, p.dtype(), Shape.of(1, k));
-        int[] d = p.shape().dims();
-        d[0] = 1;
-        return reshape(matMul(ones, reshape(p, k, p.size() / k)), d);
-    }
-
-    /** The cross term u_a v_b + v_a u_b of a bilinear form (summed over directions if asked); null when zero. */
-    private static Tensor cross(Tensor[] u, Tensor[] v, boolean sumDirections) {
-        if (u == v) {
-            Tensor p = product(u[0], u[1], sumDirections);
-            return p == null ? null : mul(p, 2.0);
-        }
-        return plus(product(u[0], v[1], sumDirections), product(v[0], u[1], sumDirections));
-    }
-
     /** The share of max's (co)tangent each element gets: 1/count at the maxima, else 0 (a constant). */
     private static Tensor maxShare(Tensor x, Tensor y, Axes ax) {
         Shape kept = x.shape().reduce(ax.axes(), true);
         Tensor mask = equal(x, broadcastTo(reshape(y, kept), x.shape()));
         return stopGradient(div(mask, Ops.sum(mask, ax.axes(), true)));
-    }
-
-    /**
-     * op(tA) op(B) for a tangent tA of A with k directions. For a plain 2-D A, the directions are
-     * stacked into one product [k*m, n] @ op(B) (a tangent shared by all rows, [k, 1, n], costs k rows).
-     */
-    private static Tensor tangentTimesMatrix(Tensor ta, Tensor a, Tensor b, MatMulFlags f) {
-        int k = ta.shape().dim(0);
-        if (a.rank() == 2 && !f.transA() && ta.shape().dim(2) == a.shape().dim(1)) {
-            int rows = ta.shape().dim(1);
-            Tensor r = matMul(reshape(ta, k * rows, a.shape().dim(1)), b, false, f.transB());
-            return reshape(r, k, rows, r.shape().dim(1));
-        }
-        return batchedMatMul(full(ta, a.shape()), broadcastTo(reshape(b, withBatch(1, b.shape())), withBatch(k, b.shape())), f);
-    }
-
-    /** op(A) op(tB) for a tangent tB of B with k directions. */
-    private static Tensor matrixTimesTangent(Tensor a, Tensor tb, Tensor b, MatMulFlags f) {
-        int k = tb.shape().dim(0);
-        if (k == 1) {
-            Tensor r = matMul(a, reshape(full(tb, b.shape()), b.shape()), f.transA(), f.transB());
-            return reshape(r, withBatch(1, r.shape()));
-        }
-        return batchedMatMul(broadcastTo(reshape(a, withBatch(1, a.shape())), withBatch(k, a.shape())), full(tb, b.shape()), f);
-    }
-
-    /** op(X_j) op(Y_j) for each of the k directions of X [k] ++ A and Y [k] ++ B (both full): one batched product. */
-    private static Tensor batchedMatMul(Tensor x, Tensor y, MatMulFlags f) {
-        int k = x.shape().dim(0);
-        int[] xd = x.shape().dims(), yd = y.shape().dims();
-        Tensor x3 = reshape(x, -1, xd[xd.length - 2], xd[xd.length - 1]), y3 = reshape(y, -1, yd[yd.length - 2], yd[yd.length - 1]);
-        Tensor r = matMul(x3, y3, f.transA(), f.transB());
-        int[] out = java.util.Arrays.copyOf(xd, xd.length);
-        out[0] = k;
-        out[out.length - 2] = r.shape().dim(1);
-        out[out.length - 1] = r.shape().dim(2);
-        return reshape(r, out);
     }
 
     private static Tensor zerosLike(Tensor x) {
@@ -535,7 +459,7 @@ public final class Primitives {
      * mask discards stays finite at every order (its cotangents and tangents there are 0, and 0 * inf
      * would be NaN).
      */
-    private static Tensor exponentTimes(Tensor a, Tensor b, java.util.function.UnaryOperator<Tensor> power) {
+    private static Tensor exponentTimes(Tensor a, Tensor b, UnaryOperator<Tensor> power) {
         Tensor zeroToTheZero = mul(equal(a, zerosLike(a)), equal(b, zerosLike(b)));
         Tensor safeB = where(zeroToTheZero, 1.0, b);
         return where(zeroToTheZero, 0.0, mul(safeB, power.apply(safeB)));

@@ -71,16 +71,16 @@ final class Tangents {
             for (int i = 0; i < in.length; i++) {
                 if (needed[i] && g[i] != null) {
                     outs.add(g[i]);
-                    cts.add(Ops.reshape(Primitives.full(direction(tangents[i], j), in[i].shape()), in[i].shape()));
+                    cts.add(Ops.reshape(TangentAlgebra.full(direction(tangents[i], j), in[i].shape()), in[i].shape()));
                 }
             }
             if (outs.isEmpty()) {
-                perDirection[j] = Backends.current().full(0, y.dtype(), Primitives.withBatch(1, y.shape()));
+                perDirection[j] = Backends.current().full(0, y.dtype(), TangentAlgebra.withBatch(1, y.shape()));
                 continue;
             }
             any = true;
             Tensor jt = Engine.backward(outs, cts, new Tensor[] {u}, record)[0];
-            perDirection[j] = Ops.reshape(jt, Primitives.withBatch(1, y.shape()));
+            perDirection[j] = Ops.reshape(jt, TangentAlgebra.withBatch(1, y.shape()));
         }
         if (!any) return null;
         Tensor r = k == 1 ? perDirection[0] : Ops.concat(0, perDirection);
@@ -111,12 +111,12 @@ final class Tangents {
             Fn g = xs -> {
                 Tensor y = p.call(attrs, xs);
                 Tensor t = p.jvp(uj, xs, y, attrs);
-                return t != null ? t : Backends.current().full(0, y.dtype(), Primitives.withBatch(1, y.shape()));
+                return t != null ? t : Backends.current().full(0, y.dtype(), TangentAlgebra.withBatch(1, y.shape()));
             };
             Tensor y0 = p.call(attrs, in);
             Tensor d = ForwardMode.jvp(g, in, vj);
-            Shape one = Primitives.withBatch(1, y0.shape());
-            Tensor dj = d == null ? Backends.current().full(0, y0.dtype(), one) : Ops.reshape(Primitives.full(d, Primitives.withBatch(1, one)), one);
+            Shape one = TangentAlgebra.withBatch(1, y0.shape());
+            Tensor dj = d == null ? Backends.current().full(0, y0.dtype(), one) : Ops.reshape(TangentAlgebra.full(d, TangentAlgebra.withBatch(1, one)), one);
             perDirection[j] = dj;
             total = total == null ? dj : Ops.add(total, dj);
         }

@@ -222,10 +222,10 @@ class PrimitiveTableTest {
                     Fn f = ofDifferentiated(c);
                     Tensor[] xs = differentiated(c);
                     Tensor[] ts = new Tensor[xs.length];
-                    for (int i = 0; i < xs.length; i++) ts[i] = Tensor.normal(seed++, F64, Primitives.withBatch(k, xs[i].shape()).dims());
+                    for (int i = 0; i < xs.length; i++) ts[i] = Tensor.normal(seed++, F64, TangentAlgebra.withBatch(k, xs[i].shape()).dims());
                     Tensor y = f.apply(xs).asTensor();
                     Tensor jt = Functional.jvpBatch(f, xs, ts).tensor(1);
-                    assertEquals(Primitives.withBatch(k, y.shape()), jt.shape(), c.what() + ": batched tangent's shape");
+                    assertEquals(TangentAlgebra.withBatch(k, y.shape()), jt.shape(), c.what() + ": batched tangent's shape");
                     Recording rec = Recording.of(f, xs, Recording.all(xs.length), List.of());
                     ForwardMode.Jet[] start = new ForwardMode.Jet[xs.length];
                     for (int i = 0; i < xs.length; i++) start[i] = new ForwardMode.Jet(ts[i], null);
@@ -246,7 +246,7 @@ class PrimitiveTableTest {
                             minus2[i] = moved(xs[i], ts[i], j, -eps2);
                         }
                         Tensor fp = f.apply(plus).asTensor(), fm = f.apply(minus).asTensor(), fp2 = f.apply(plus2).asTensor(), fm2 = f.apply(minus2).asTensor();
-                        Tensor sj = second == null ? null : Ops.broadcastTo(Tangents.direction(second, j), Primitives.withBatch(1, y.shape()));
+                        Tensor sj = second == null ? null : Ops.broadcastTo(Tangents.direction(second, j), TangentAlgebra.withBatch(1, y.shape()));
                         for (int e = 0; e < y.size(); e++) {
                             double fd = (fp.getDouble(e) - fm.getDouble(e)) / (2 * eps);
                             assertClose(fd, tj.getDouble(e), 1e-6, 1e-5, c.what() + ": jvp vs finite differences, direction " + j + " element " + e);
@@ -279,9 +279,9 @@ class PrimitiveTableTest {
             if (n.primitive() != p) continue;
             found++;
             Tensor[] in = n.inputs(), u = new Tensor[in.length];
-            for (int i = 0; i < in.length; i++) u[i] = Tensor.normal(seed++, F64, Primitives.withBatch(k, in[i].shape()).dims());
+            for (int i = 0; i < in.length; i++) u[i] = Tensor.normal(seed++, F64, TangentAlgebra.withBatch(k, in[i].shape()).dims());
             if (p == Primitives.WHERE) u[0] = null;   // the condition carries no tangent
-            Shape full = Primitives.withBatch(k, t.shape());
+            Shape full = TangentAlgebra.withBatch(k, t.shape());
             Tensor declared = p.jvp(u, in, t, n.attrs());
             Tensor derived = Tangents.jvpByTransposingVjp(p, u, in, t, n.attrs(), k);
             assertSameTangent(declared, derived, full, what + ": declared JVP vs the VJP transposed");
@@ -289,7 +289,7 @@ class PrimitiveTableTest {
             Tensor sDerived = Tangents.secondOrderFromJvp(p, u, u, in, n.attrs(), false);
             assertSameTangent(s, sDerived, full, what + ": declared second-order rule vs the JVP rule differentiated");
             Tensor summed = p.secondOrder(u, u, in, t, n.attrs(), true);
-            assertSameTangent(summed, sDerived == null ? null : Ops.sum(Ops.broadcastTo(sDerived, full), 0, true), Primitives.withBatch(1, t.shape()),
+            assertSameTangent(summed, sDerived == null ? null : Ops.sum(Ops.broadcastTo(sDerived, full), 0, true), TangentAlgebra.withBatch(1, t.shape()),
                     what + ": second-order rule summed over the directions");
         }
         assertTrue(found > 0, what + " records no " + p.name());

@@ -63,27 +63,34 @@ public final class CpuBackend implements Backend {
 
     private static final int WARM_UP_CALLS = 3000;
 
-    private static void unary32(UnaryOp op, float[] x, float[] y, int from, int to) {
-        switch (op) {
+    /**
+     * y[i] = op(x[i]) for i in [from, to), in float32; returns y. A switch expression, so that a new
+     * {@link UnaryOp} does not compile until it has a kernel here (a statement switch left it zeros).
+     * The kernels are called directly, not through an interface: VectorMath32's vectorised loops are
+     * sensitive to how C2 inlines their callers (see its class comment).
+     */
+    private static float[] unary32(UnaryOp op, float[] x, float[] y, int from, int to) {
+        return switch (op) {
             case SIN -> VectorMath32.sin(x, y, from, to);
             case COS -> VectorMath32.cos(x, y, from, to);
             case EXP -> VectorMath32.exp(x, y, from, to);
             case TANH -> VectorMath32.tanh(x, y, from, to);
             case SIGMOID -> VectorMath32.sigmoid(x, y, from, to);
             case LOG -> VectorMath32.log(x, y, from, to);
-            case NEG -> { for (int i = from; i < to; i++) y[i] = -x[i]; }
-            case RELU -> { for (int i = from; i < to; i++) y[i] = Math.max(x[i], 0f); }
-            case SQRT -> { for (int i = from; i < to; i++) y[i] = (float) Math.sqrt(x[i]); }
-        }
+            case NEG -> { for (int i = from; i < to; i++) y[i] = -x[i]; yield y; }
+            case RELU -> { for (int i = from; i < to; i++) y[i] = Math.max(x[i], 0f); yield y; }
+            case SQRT -> { for (int i = from; i < to; i++) y[i] = (float) Math.sqrt(x[i]); yield y; }
+        };
     }
 
-    private static void unary64(UnaryOp op, double[] x, double[] y, int from, int to) {
-        switch (op) {
-            case NEG -> { for (int i = from; i < to; i++) y[i] = -x[i]; }
-            case RELU -> { for (int i = from; i < to; i++) y[i] = Math.max(x[i], 0.0); }
-            case SQRT -> { for (int i = from; i < to; i++) y[i] = Math.sqrt(x[i]); }
-            default -> { for (int i = from; i < to; i++) y[i] = op.apply(x[i]); }
-        }
+    /** y[i] = op(x[i]) for i in [from, to), in float64; returns y. Exhaustive, as {@link #unary32}; the transcendentals are the reference's java.lang.Math. */
+    private static double[] unary64(UnaryOp op, double[] x, double[] y, int from, int to) {
+        return switch (op) {
+            case NEG -> { for (int i = from; i < to; i++) y[i] = -x[i]; yield y; }
+            case RELU -> { for (int i = from; i < to; i++) y[i] = Math.max(x[i], 0.0); yield y; }
+            case SQRT -> { for (int i = from; i < to; i++) y[i] = Math.sqrt(x[i]); yield y; }
+            case EXP, LOG, SIN, COS, TANH, SIGMOID -> { for (int i = from; i < to; i++) y[i] = op.apply(x[i]); yield y; }
+        };
     }
 
     @Override public Tensor binary(BinaryOp op, Tensor a, Tensor b) {

@@ -14,7 +14,8 @@ import jdk.incubator.vector.VectorSpecies;
  * built from exponent bits, and special values (NaN, infinities, signed zeros, overflow,
  * underflow, subnormals) handled with lane masks and blends rather than branches.
  *
- * <p>Each method computes {@code out[i] = f(x[i])} for {@code from <= i < to}; {@code out} may be
+ * <p>Each method computes {@code out[i] = f(x[i])} for {@code from <= i < to} and returns {@code out}
+ * (so that a caller's dispatch over ops can be a switch expression); {@code out} may be
  * the same array as {@code x}. Nothing is allocated. The loop tail
  * (fewer elements than a vector) is computed with {@link Math} in double precision and rounded,
  * i.e. it is the reference itself.
@@ -167,7 +168,7 @@ public final class VectorMath32 {
      * over all floats; the maximum, found by an exhaustive check of the vector path
      * (|x| <= 2^15), is 1.73 ulp.
      */
-    public static void sin(float[] x, float[] out, int from, int to) {
+    public static float[] sin(float[] x, float[] out, int from, int to) {
         checkRange(x, out, from, to);
         int bound = from + F.loopBound(to - from);
         int i = from;
@@ -204,6 +205,7 @@ public final class VectorMath32 {
         for (; i < to; i++) {
             out[i] = (float) Math.sin(x[i]);
         }
+        return out;
     }
 
     /**
@@ -230,7 +232,7 @@ public final class VectorMath32 {
      * over all floats; the maximum, found by an exhaustive check of the vector path
      * (|x| <= 2^15), is 1.76 ulp.
      */
-    public static void cos(float[] x, float[] out, int from, int to) {
+    public static float[] cos(float[] x, float[] out, int from, int to) {
         checkRange(x, out, from, to);
         int bound = from + F.loopBound(to - from);
         int i = from;
@@ -267,6 +269,7 @@ public final class VectorMath32 {
         for (; i < to; i++) {
             out[i] = (float) Math.cos(x[i]);
         }
+        return out;
     }
 
     /** As {@link #sinLargeLanes}, for {@link #cos}. */
@@ -290,7 +293,7 @@ public final class VectorMath32 {
      * <p>Error: below 1 ulp of the exact value (at most 1 ulp from the correctly rounded float)
      * over all floats, subnormal results included; the exhaustive maximum is 0.99 ulp.
      */
-    public static void exp(float[] x, float[] out, int from, int to) {
+    public static float[] exp(float[] x, float[] out, int from, int to) {
         checkRange(x, out, from, to);
         int bound = from + F.loopBound(to - from);
         int i = from;
@@ -319,6 +322,7 @@ public final class VectorMath32 {
         for (; i < to; i++) {
             out[i] = (float) Math.exp(x[i]);
         }
+        return out;
     }
 
     /**
@@ -330,7 +334,7 @@ public final class VectorMath32 {
      * <p>Error: below 2.5 ulp of the exact value (at most 2 ulp from the correctly rounded float)
      * over all floats; the exhaustive maximum is 2.42 ulp.
      */
-    public static void tanh(float[] x, float[] out, int from, int to) {
+    public static float[] tanh(float[] x, float[] out, int from, int to) {
         checkRange(x, out, from, to);
         int bound = from + F.loopBound(to - from);
         int i = from;
@@ -363,6 +367,7 @@ public final class VectorMath32 {
         for (; i < to; i++) {
             out[i] = (float) Math.tanh(x[i]);
         }
+        return out;
     }
 
     /**
@@ -373,7 +378,7 @@ public final class VectorMath32 {
      * <p>Error: below 2.5 ulp of the exact value (at most 2 ulp from the correctly rounded float)
      * over all floats; the exhaustive maximum is 2.40 ulp.
      */
-    public static void sigmoid(float[] x, float[] out, int from, int to) {
+    public static float[] sigmoid(float[] x, float[] out, int from, int to) {
         checkRange(x, out, from, to);
         int bound = from + F.loopBound(to - from);
         int i = from;
@@ -403,6 +408,7 @@ public final class VectorMath32 {
         for (; i < to; i++) {
             out[i] = (float) (1.0 / (1.0 + Math.exp(-(double) x[i])));
         }
+        return out;
     }
 
     // ---- log -------------------------------------------------------------------------------
@@ -416,7 +422,7 @@ public final class VectorMath32 {
      * <p>Error: below 2.9 ulp of the exact value (at most 3 ulp from the correctly rounded float)
      * over all floats; the exhaustive maximum is 2.85 ulp.
      */
-    public static void log(float[] x, float[] out, int from, int to) {
+    public static float[] log(float[] x, float[] out, int from, int to) {
         checkRange(x, out, from, to);
         int bound = from + F.loopBound(to - from);
         int i = from;
@@ -446,5 +452,6 @@ public final class VectorMath32 {
         for (; i < to; i++) {
             out[i] = (float) Math.log(x[i]);
         }
+        return out;
     }
 }

@@ -156,7 +156,7 @@ class VectorMath32Test {
                 .getVMOption("FreqInlineSize").getValue());
         Map<String, Integer> sizes = bytecodeSizes(VectorMath32.class);
         for (String kernel : new String[] {"sin", "cos", "exp", "tanh", "sigmoid", "log"}) {
-            Integer size = sizes.get(kernel + "([F[FII)V");
+            Integer size = sizes.get(kernel + "([F[FII)[F");
             assertNotNull(size, "no method VectorMath32." + kernel + "(float[], float[], int, int)");
             assertTrue(size > freqInlineSize, "VectorMath32." + kernel + " has " + size
                     + " bytes of bytecode, within FreqInlineSize = " + freqInlineSize + ": C2 may inline it"
