@@ -63,8 +63,9 @@ public final class ClusterConsole {
         err.flush();
         try {
             Map<String, String> keys = GradSparkMain.keysOf(new org.apache.spark.SparkConf());
-            Path file = file(hadoopConf(keys), keys.get(KEY));
-            try (FSDataOutputStream s = file.getFileSystem(hadoopConf(keys)).create(file, true)) {
+            Configuration conf = hadoopConf(keys);
+            Path file = file(conf, keys.get(KEY));
+            try (FSDataOutputStream s = file.getFileSystem(conf).create(file, true)) {
                 StringBuilder b = new StringBuilder();
                 synchronized (lines) {
                     for (String line : lines) b.append(line).append('\n');
