@@ -16,9 +16,18 @@ import org.gradspark.job.io.BadInputException;
 public final class GradSparkMain {
     private GradSparkMain() {}
 
-    public static void main(String[] args) {
-        int code = run(args, System.out, System.err);
-        if (code != 0) System.exit(code);
+    public static void main(String[] args) throws org.apache.spark.SparkUserAppException {
+        ClusterConsole console = ClusterConsole.fromSystemProperties();
+        if (console == null) {
+            int code = run(args, System.out, System.err);
+            if (code != 0) System.exit(code);
+            return;
+        }
+        // In a YARN container (cluster deploy mode) the console goes to a file the submitting machine prints; an
+        // exit status is the application master's to report (an exit here would stop it before it had said how it ended).
+        int code = run(args, console.out(), console.err());
+        console.write(code);
+        if (code != 0) throw new org.apache.spark.SparkUserAppException(code, null);
     }
 
     static int run(String[] args, PrintStream out, PrintStream err) {

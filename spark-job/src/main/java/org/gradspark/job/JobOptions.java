@@ -70,7 +70,7 @@ public final class JobOptions {
      * Settings under {@code spark.gradspark.*} that are not job options (read by the driver from
      * the Spark conf); any other key under the prefix must name an option.
      */
-    static final Set<String> SETTINGS = Set.of("logLevel", "shardThreshold", "warmUp");
+    static final Set<String> SETTINGS = Set.of("logLevel", "shardThreshold", "warmUp", "clusterConsole");
 
     // Options whose value came from a spark.gradspark.* key (no flag overrode it): messages name the key too.
     private Map<String, String> keyOf = Map.of();

@@ -87,7 +87,8 @@ final class LocalCluster implements AutoCloseable {
      */
     static LocalCluster start(Path home, int workers, Map<String, String> env, String... flags) {
         int port = freePort();
-        LocalCluster cluster = new LocalCluster(home, "spark://127.0.0.1:" + port, List.of(flags), Map.copyOf(env));
+        // With --yarn: no standalone master, jobs go to --master yarn with the YARN_CONF_DIR the script wrote (env()).
+        LocalCluster cluster = new LocalCluster(home, List.of(flags).contains("--yarn") ? "yarn" : "spark://127.0.0.1:" + port, List.of(flags), Map.copyOf(env));
         List<String> cmd = new ArrayList<>(List.of(script("local-cluster"), "start", String.valueOf(workers)));
         cmd.addAll(cluster.flags);
         Run r = run(Duration.ofMinutes(3), cluster.env(), cluster.logs.resolve("start"), cmd.toArray(new String[0]));
@@ -171,6 +172,13 @@ final class LocalCluster implements AutoCloseable {
         return p;
     }
 
+    /** Starts {@code command} (a gradspark-submit line) with this cluster's environment, without waiting; ended by {@link #close()}. */
+    Process launch(Path logs, String... command) {
+        Process p = launch(env(), logs, command);
+        submitted.add(p);
+        return p;
+    }
+
     /** The executor JVMs the workers run now, with the work directory of each (app-id/executor-id). */
     List<Executor> executors() {
         List<Executor> found = new ArrayList<>();
@@ -191,6 +199,47 @@ final class LocalCluster implements AutoCloseable {
             throw new UncheckedIOException(e);
         }
         return found;
+    }
+
+    /**
+     * With --yarn: the executor JVMs the NodeManagers run now (YARN containers, children of the YARN daemon), each with its
+     * container's log directory (where its stderr is), found by the container id, the name of the JVM's working directory.
+     */
+    List<Executor> yarnExecutors() {
+        List<Executor> found = new ArrayList<>();
+        try {
+            Optional<ProcessHandle> daemon = ProcessHandle.of(Long.parseLong(Files.readString(dir.resolve("yarn.pid")).trim()));
+            if (daemon.isEmpty()) return found;
+            for (ProcessHandle p : daemon.get().descendants().toList()) {
+                List<String> args = p.info().arguments().map(Arrays::asList).orElse(List.of());
+                if (!args.contains("org.apache.spark.executor.YarnCoarseGrainedExecutorBackend")) continue;
+                String container;
+                try {
+                    container = Files.readSymbolicLink(Path.of("/proc/" + p.pid() + "/cwd")).getFileName().toString();
+                } catch (IOException gone) {
+                    continue;
+                }
+                // MiniYARNCluster's layout: yarn/gradspark-yarn/yarn-N/gradspark-yarn-logDir-nm-I_0/APPLICATION/CONTAINER (a walk of all of
+                // yarn/ would meet the NodeManagers' short-lived private files).
+                String app = "application_" + container.replaceFirst("^container_(\\d+_\\d+)_.*$", "$1");
+                try (Stream<Path> logDirs = Files.list(dir.resolve("yarn/gradspark-yarn")).flatMap(LocalCluster::children)
+                        .filter(d -> d.getFileName().toString().contains("-logDir-"))) {
+                    logDirs.map(d -> d.resolve(app).resolve(container)).filter(Files::isDirectory).findFirst()
+                            .ifPresent(log -> found.add(new Executor(p, log)));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return found;
+    }
+
+    private static Stream<Path> children(Path d) {
+        try (Stream<Path> s = Files.list(d)) {
+            return s.toList().stream();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** An executor JVM and the directory its stderr (Spark's INFO log) is written in. */
@@ -217,9 +266,10 @@ final class LocalCluster implements AutoCloseable {
 
     private Map<String, String> env() {
         Map<String, String> env = new HashMap<>(Map.of("GRADSPARK_CLUSTER_DIR", dir.toString(),
-                "GRADSPARK_MASTER_PORT", masterUrl.substring(masterUrl.lastIndexOf(':') + 1),
+                "GRADSPARK_MASTER_PORT", masterUrl.equals("yarn") ? String.valueOf(freePort()) : masterUrl.substring(masterUrl.lastIndexOf(':') + 1),
                 "GRADSPARK_MASTER_WEBUI_PORT", "0", "GRADSPARK_WORKER_WEBUI_PORT", "0", "GRADSPARK_HDFS_PORT", "0"));
         env.putAll(moreEnv);
+        if (flags.contains("--yarn")) env.put("YARN_CONF_DIR", dir.resolve("yarn-conf").toString());
         if (flags.contains("--isolated")) {
             // The driver's files are the project's tree too (the application jar, conf/, the tests' fixtures).
             String more = System.getenv("GRADSPARK_ISOLATE_DIRS");

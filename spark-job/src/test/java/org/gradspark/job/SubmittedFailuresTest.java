@@ -111,6 +111,20 @@ class SubmittedFailuresTest {
         assertFailure(r, 2, dir, "--properties-file " + dir.resolve("missing.conf"), "no such file");
     }
 
+    /**
+     * A master whose client has nothing to go on (YARN without YARN_CONF_DIR or HADOOP_CONF_DIR) or that this Spark cannot
+     * reach at all (Kubernetes: the project's Spark has no spark-kubernetes) is one line and status 2, not Spark's stack trace.
+     */
+    @Test
+    void aYarnMasterWithoutItsConfigurationAndAKubernetesMasterWithoutItsClient() {
+        Map<String, String> noHadoopConf = new java.util.HashMap<>();
+        noHadoopConf.put("YARN_CONF_DIR", "");
+        noHadoopConf.put("HADOOP_CONF_DIR", "");
+        assertFailure(submit(noHadoopConf, List.of("--master", "yarn"), "--synthetic", "100"), 2, dir, "--master yarn needs YARN_CONF_DIR or HADOOP_CONF_DIR");
+        assertFailure(submit(Map.of(), List.of("--master", "k8s://https://127.0.0.1:6443", "--deploy-mode", "cluster"), "--synthetic", "100"), 2, dir,
+                "--master k8s://https://127.0.0.1:6443: the project's own Spark has no Kubernetes client");
+    }
+
     /** Spark gives an unreachable master 60 s (3 registration attempts of 20 s, fixed in Spark) before it gives up. */
     @Test
     void aMasterThatDoesNotAnswer() {
