@@ -471,6 +471,14 @@ public final class Storage implements Serializable {
             return "no filesystem serves this scheme (" + firstLine(e.getMessage()) + "; the schemes Hadoop knows here: file, hdfs"
                     + " and those whose connector jars are on the class path, e.g. s3a with hadoop-aws)";
         }
+        String kind = e.getClass().getSimpleName();
+        // S3A's own classes, by name: hadoop-aws need not be on the class path of a Spark that serves no s3a://.
+        if (kind.equals("UnknownStoreException")) return "no such bucket, or no store at its endpoint (" + firstLine(e.getMessage()) + ")";
+        // S3A reports missing credentials as an AccessDeniedException naming its NoAuthWithAWSException: not a permission.
+        String said = firstLine(e.getMessage());
+        if (kind.equals("NoAuthWithAWSException") || said.contains("NoAuthWithAWSException") || said.contains("No AWS Credentials")) {
+            return "no credentials for this store (" + said + ")";
+        }
         if (e instanceof AccessControlException || e instanceof java.nio.file.AccessDeniedException) {
             return "permission denied (" + firstLine(e.getMessage()) + ")";
         }
