@@ -161,6 +161,11 @@ final class FitOutput {
     /** Where a final file is written before {@link #commit} renames it to {@code name}. */
     String pending(String name) {
         pending.add(name);
+        return pendingPath(name);
+    }
+
+    /** A final file's pending path: its own name on an object store, where nothing is renamed. */
+    private String pendingPath(String name) {
         return Storage.child(out, Storage.renameCopies(out) ? name : OutputDirectory.pendingName(name, run));
     }
 
@@ -209,7 +214,7 @@ final class FitOutput {
     private void dropPending() {
         for (String n : pending) {
             try {
-                storage.delete(pending(n), false);
+                storage.delete(pendingPath(n), false);
             } catch (IOException ignored) {
                 // the fit's own failure is the one to report; a dead run's pending files are removed by the next
             }
