@@ -138,6 +138,11 @@ class S3SubmittedTest {
         assertEquals(List.of("out"), List.of(s3.listStatus(new org.apache.hadoop.fs.Path(cluster.s3Url() + "/grad"))).stream()
                 .map(st -> st.getPath().getName()).toList());
 
+        // local-cluster's shell on the bucket sees what the job wrote.
+        LocalCluster.Run ls = cluster.s3("ls", "-R", "/grad/out");
+        assertEquals(0, ls.exitCode(), ls.stderr());
+        assertTrue(ls.stdout().contains("/grad/out/_SUCCESS") && ls.stdout().contains("/grad/out/input_grads/part-00003.npy"), ls.stdout());
+
         // A second run replaces the first's output: its manifest goes first, then its files, then the new files and manifest.
         LocalCluster.succeeded(onCluster("on-s3-again", List.of(), inputsOnS3("/grad/out")));
         assertEquals(onS3.keySet(), filesOnS3("/grad/out").keySet());
