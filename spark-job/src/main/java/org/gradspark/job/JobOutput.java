@@ -27,6 +27,17 @@ import org.gradspark.job.io.Storage;
  *       It is moved aside ({@code .NAME.gradspark-old-HOST-PID-ID}) for the rename, then only the
  *       files it lists are removed. Anything else is refused, and so is a run that reads one of its
  *       inputs from inside {@code --out}. An empty directory is used as it is.</li>
+ *   <li>On an object store ({@link Storage#renameCopies}: {@code s3a://} and its kin) nothing is
+ *       renamed: there a rename copies every byte again (and S3 has no atomic rename to offer), so
+ *       the job writes each file, the executors' parts included, at its final key in {@code --out}
+ *       itself, and {@code _SUCCESS} last. An object appears whole when its upload completes, and a
+ *       reader that sees no {@code _SUCCESS} sees no result. An earlier output there loses its
+ *       {@code _SUCCESS} first, then its listed files. A failed job removes what it wrote where the
+ *       store still answers; where it does not (the store stopped mid-write), the files stay without
+ *       {@code _SUCCESS}, and the next run refuses that {@code --out} until they are removed. Hadoop's
+ *       S3A committers were not used: they commit Hadoop OutputFormats' task outputs, where these
+ *       files are written by the job's own writers (the manifest committer, meant for ABFS and GCS,
+ *       also renames).</li>
  * </ul>
  */
 final class JobOutput {
@@ -36,6 +47,8 @@ final class JobOutput {
     private final String out;
     private final RunId run;
     private final String tmp;
+    /** Whether the files are written at their final names in --out (an object store), not in the temporary. */
+    private final boolean direct;
     private final String createdAncestor;  // the highest parent directory this run created, or null
     // Removes the temporary when the JVM is stopped mid-job (Ctrl-C, TERM); a SIGKILL leaves it to the next run.
     private final Thread onShutdown = new Thread(this::removeTemporary, "gradspark-remove-temporary");
@@ -44,7 +57,8 @@ final class JobOutput {
         this.storage = storage;
         this.out = out;
         this.run = run;
-        this.tmp = OutputDirectory.sibling(out, "tmp", run);
+        this.direct = Storage.renameCopies(out);
+        this.tmp = direct ? out : OutputDirectory.sibling(out, "tmp", run);
         this.createdAncestor = createdAncestor;
         Runtime.getRuntime().addShutdownHook(onShutdown);
     }
@@ -96,6 +110,11 @@ final class JobOutput {
             for (String p = parent; p != null && !storage.exists(p); p = Storage.parent(p)) created = p;
             if (created == null) OutputDirectory.removeDeadSiblings(storage, out);
             JobOutput o = new JobOutput(storage, out, RunId.fresh(), created);
+            if (o.direct) {
+                o.clearInPlace();
+                storage.mkdirs(out);
+                return o;
+            }
             if (!storage.mkdirs(o.tmp)) {
                 o.abort();
                 throw new IOException("cannot create " + o.tmp);
@@ -106,12 +125,23 @@ final class JobOutput {
         }
     }
 
+    /** An object store's --out, checked again: an earlier output loses its manifest, then its files; a dead run's leftovers go. */
+    private void clearInPlace() throws IOException {
+        if (!storage.exists(out)) return;
+        OutputDirectory.Findings found = inspect(storage, out, Map.of());
+        OutputDirectory.removeLeftovers(storage, out, found);
+        if (found.kind() == OutputDirectory.Kind.EARLIER_OUTPUT) {
+            storage.delete(Storage.child(out, MARKER), false);
+            for (String f : found.listed()) storage.delete(Storage.child(out, f), false);
+        }
+    }
+
     /** Where the job writes {@code name} (a path relative to --out). */
     String file(String name) {
         return Storage.child(tmp, name);
     }
 
-    /** The temporary directory (executors write their parts under it). */
+    /** The temporary directory (executors write their parts under it); --out itself on an object store. */
     String temporary() {
         return tmp;
     }
@@ -128,6 +158,10 @@ final class JobOutput {
     void commit() {
         try {
             OutputManifest.write(storage, file(MARKER), storage.filesUnder(tmp));
+            if (direct) {
+                settled();
+                return;
+            }
             String old = null;
             if (storage.exists(out)) {
                 OutputDirectory.Findings earlier = inspect(storage, out, Map.of());
@@ -156,6 +190,11 @@ final class JobOutput {
 
     private void removeTemporary() {
         try {
+            // On an object store: what this run wrote into --out, which it found without files.
+            if (direct) {
+                for (String f : storage.filesUnder(out)) storage.delete(Storage.child(out, f), false);
+                return;
+            }
             storage.delete(tmp, true);
             if (createdAncestor != null) OutputDirectory.removeEmptyDirectories(storage, createdAncestor);
         } catch (IOException e) {

@@ -316,7 +316,9 @@ public final class PartitionTask implements java.io.Serializable {
      * This task attempt's part of the input derivatives: written sequentially (any filesystem,
      * object stores too) to a hidden attempt file, renamed to {@code part-NNNNN.npy} when
      * complete. A retried or speculative attempt writes the same bytes, so whichever rename wins,
-     * the part is the same.
+     * the part is the same. On an object store ({@link Storage#renameCopies}) the part is written
+     * at its final key: the object appears when its upload completes at {@code commit}, and a failed
+     * attempt's upload is aborted, never completed.
      */
     private final class PartWriter {
         private final String attempt, file;
@@ -329,7 +331,8 @@ public final class PartitionTask implements java.io.Serializable {
             file = partFile(inputGrads, index);
             this.rows = rows;
             org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
-            attempt = Storage.child(inputGrads, String.format(".part-%05d.attempt-%d", index, tc == null ? 0 : tc.taskAttemptId()));
+            attempt = Storage.renameCopies(inputGrads) ? file
+                    : Storage.child(inputGrads, String.format(".part-%05d.attempt-%d", index, tc == null ? 0 : tc.taskAttemptId()));
             try {
                 if (!storage.value().exists(inputGrads)) {
                     throw new BadInputException("--out " + Storage.display(cfg.out()) + ": " + executorAndHost() + " cannot see the driver's temporary output "
@@ -362,6 +365,10 @@ public final class PartitionTask implements java.io.Serializable {
             try {
                 writer.close();
                 writer = null;
+                if (attempt.equals(file)) {
+                    done = true;
+                    return;
+                }
                 if (!st.rename(attempt, file)) {
                     if (!st.exists(file)) throw new java.io.IOException("cannot rename " + attempt + " to " + file);
                     st.delete(attempt, false);   // another attempt's identical part is in place
@@ -375,6 +382,14 @@ public final class PartitionTask implements java.io.Serializable {
         /** After a failure: the attempt file goes (the driver also removes any a killed executor left). */
         void discard() {
             if (done) return;
+            if (attempt.equals(file)) {
+                try {
+                    Storage.abandon(stream);
+                } catch (java.io.IOException | IllegalStateException ignored) {
+                    // nothing was published
+                }
+                return;
+            }
             try {
                 if (writer != null) writer.close();
                 else if (stream != null) stream.close();

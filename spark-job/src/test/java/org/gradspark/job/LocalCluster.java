@@ -42,6 +42,8 @@ final class LocalCluster implements AutoCloseable {
     /** The HDFS's hdfs://127.0.0.1:PORT, once started with --hdfs; else null. */
     private String hdfsUrl;
     private int hdfsRuns;
+    /** The S3 server's bucket, s3a://BUCKET, once started with --s3; else null. */
+    private String s3Url;
 
     /** More environment for the scripts, and so for the Master, the Workers and their executors (and the drivers submitted). */
     private final Map<String, String> moreEnv;
@@ -104,7 +106,41 @@ final class LocalCluster implements AutoCloseable {
                 throw new UncheckedIOException("local-cluster start --hdfs wrote no hdfs.url", e);
             }
         }
+        if (cluster.flags.contains("--s3")) {
+            try {
+                cluster.s3Url = Files.readString(cluster.dir.resolve("s3.url")).trim();
+            } catch (IOException e) {
+                cluster.close();
+                throw new UncheckedIOException("local-cluster start --s3 wrote no s3.url", e);
+            }
+        }
         return cluster;
+    }
+
+    /** The S3 server's bucket, {@code s3a://BUCKET}, when started with {@code --s3}; null otherwise. */
+    String s3Url() {
+        return s3Url;
+    }
+
+    /** The Spark settings of the S3 server's clients (endpoint, credentials...), for --extra-properties-file. */
+    Path s3Properties() {
+        return dir.resolve("s3.properties");
+    }
+
+    /** The S3 server's PID (the S3Proxy JVM local-cluster started with --s3). */
+    long s3Pid() {
+        try {
+            return Long.parseLong(Files.readString(dir.resolve("s3.pid")).trim());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Runs Hadoop's shell on this cluster's bucket ({@code local-cluster s3 ARGS}), as {@link #hdfs} does on its HDFS. */
+    Run s3(String... args) {
+        List<String> cmd = new ArrayList<>(List.of(script("local-cluster"), "s3"));
+        cmd.addAll(Arrays.asList(args));
+        return run(Duration.ofMinutes(2), env(), logs.resolve("s3-" + (++hdfsRuns)), cmd.toArray(new String[0]));
     }
 
     /** The HDFS's URL, {@code hdfs://127.0.0.1:PORT}, when started with {@code --hdfs}; null otherwise. */

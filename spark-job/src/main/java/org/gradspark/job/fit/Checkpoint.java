@@ -119,8 +119,12 @@ public record Checkpoint(OptimizerState state, Map<String, Object> problem, Map<
                 + ": no checkpoint is written");
         requireFiniteState();
         String dir = Storage.child(checkpointsDir, name(state.iteration()));
-        String tmp = Storage.child(checkpointsDir, "." + name(state.iteration()) + ".tmp-" + UUID.randomUUID().toString().substring(0, 8));
+        // On an object store, written in place (a rename would copy it), state.json last: a partial one (the store stopped)
+        // has none, and --resume refuses it naming the file.
+        boolean inPlace = Storage.renameCopies(dir);
+        String tmp = inPlace ? dir : Storage.child(checkpointsDir, "." + name(state.iteration()) + ".tmp-" + UUID.randomUUID().toString().substring(0, 8));
         try {
+            if (inPlace && storage.exists(dir)) storage.delete(dir, true);   // a resumed run passing an iteration again
             storage.mkdirs(tmp);
             Npz.write(storage, Storage.child(tmp, "weights.npz"), weights, Npz.Compression.STORED);
             Map<String, Tensor> arrays = new LinkedHashMap<>();
@@ -130,6 +134,7 @@ public record Checkpoint(OptimizerState state, Map<String, Object> problem, Map<
             try (OutputStream o = storage.create(Storage.child(tmp, "state.json"))) {
                 JSON.writeValue(o, json());
             }
+            if (inPlace) return dir;
             if (storage.exists(dir)) storage.delete(dir, true);   // a resumed run passing an iteration again
             if (!storage.rename(tmp, dir)) throw new IOException("cannot rename " + tmp + " to " + dir);
             return dir;

@@ -32,6 +32,11 @@ import org.gradspark.job.io.Storage;
  * ({@code --resume}); anything else is refused ({@link OutputDirectory}), and so is an unfinished fit
  * without {@code --resume} (its checkpoints would be overwritten). A dead run's leftovers (pending
  * files, a checkpoint being written, a stale lock) are removed.
+ *
+ * <p>On an object store ({@link Storage#renameCopies}) nothing is renamed, as for {@code grad}: the
+ * final files are written at their names and {@code _SUCCESS} last; an earlier output loses its
+ * {@code _SUCCESS} first, then its files. A fit stopped between its final files and {@code _SUCCESS}
+ * leaves files that no manifest lists, which the next run refuses until they are removed.
  */
 final class FitOutput {
     private static final String MARKER = OutputManifest.MARKER;
@@ -123,7 +128,8 @@ final class FitOutput {
             OutputDirectory.Findings found = inspect(storage, out, inputs, resume);
             OutputDirectory.removeDeadSiblings(storage, out);
             OutputDirectory.removeLeftovers(storage, out, found);
-            if (found.kind() == OutputDirectory.Kind.EARLIER_OUTPUT) removeEarlier(storage, out, run);
+            if (found.kind() == OutputDirectory.Kind.EARLIER_OUTPUT && Storage.renameCopies(out)) removeInPlace(storage, out, found);
+            else if (found.kind() == OutputDirectory.Kind.EARLIER_OUTPUT) removeEarlier(storage, out, run);
             storage.mkdirs(Storage.child(out, Checkpoint.DIR));
             return new FitOutput(storage, out, run, lock);
         } catch (IOException | RuntimeException e) {
@@ -142,6 +148,12 @@ final class FitOutput {
         }
     }
 
+    /** An object store's earlier output: its manifest first (no reader takes the rest for a result), then the files it lists. */
+    private static void removeInPlace(Storage storage, String out, OutputDirectory.Findings found) throws IOException {
+        storage.delete(Storage.child(out, MARKER), false);
+        for (String f : found.listed()) storage.delete(Storage.child(out, f), false);
+    }
+
     String checkpoints() {
         return Storage.child(out, Checkpoint.DIR);
     }
@@ -149,7 +161,12 @@ final class FitOutput {
     /** Where a final file is written before {@link #commit} renames it to {@code name}. */
     String pending(String name) {
         pending.add(name);
-        return Storage.child(out, OutputDirectory.pendingName(name, run));
+        return pendingPath(name);
+    }
+
+    /** A final file's pending path: its own name on an object store, where nothing is renamed. */
+    private String pendingPath(String name) {
+        return Storage.child(out, Storage.renameCopies(out) ? name : OutputDirectory.pendingName(name, run));
     }
 
     /**
@@ -158,6 +175,13 @@ final class FitOutput {
      */
     void commit(List<String> names) {
         try {
+            if (Storage.renameCopies(out)) {
+                OutputManifest.write(storage, Storage.child(out, MARKER), storage.filesUnder(out));
+                pending.clear();
+                settled();
+                lock.release();
+                return;
+            }
             List<String> files = new ArrayList<>();
             for (String f : storage.filesUnder(out)) {
                 String finalName = names.stream().filter(n -> f.equals(OutputDirectory.pendingName(n, run))).findFirst().orElse(f);
@@ -190,7 +214,7 @@ final class FitOutput {
     private void dropPending() {
         for (String n : pending) {
             try {
-                storage.delete(Storage.child(out, OutputDirectory.pendingName(n, run)), false);
+                storage.delete(pendingPath(n), false);
             } catch (IOException ignored) {
                 // the fit's own failure is the one to report; a dead run's pending files are removed by the next
             }

@@ -197,8 +197,18 @@ public final class Storage implements Serializable {
         return failingAsIOException(uri, out);
     }
 
+    /** A stream whose filesystem's {@code FSError}s are IOExceptions; {@link #abandon} reaches the stream inside. */
+    private abstract static class Guarded extends java.io.FilterOutputStream {
+        final OutputStream inner;
+
+        Guarded(OutputStream inner) {
+            super(inner);
+            this.inner = inner;
+        }
+    }
+
     private static OutputStream failingAsIOException(String uri, OutputStream out) {
-        return new java.io.FilterOutputStream(out) {
+        return new Guarded(out) {
             @Override public void write(int b) throws IOException {
                 try {
                     out.write(b);
@@ -244,6 +254,39 @@ public final class Storage implements Serializable {
         FileSystem fs = fs(p);
         if (fs.exists(p)) return false;
         return fs.mkdirs(p);
+    }
+
+    /**
+     * The schemes of object stores, where a rename is a copy of every byte and then a delete (S3A,
+     * Google Cloud Storage, Aliyun OSS, Tencent COS, Huawei OBS, Azure's WASB), not the atomic move
+     * of a name that local disks and HDFS (and ABFS with a hierarchical namespace) do.
+     */
+    private static final java.util.Set<String> RENAME_COPIES = java.util.Set.of("s3a", "s3", "s3n", "gs", "oss", "cosn", "obs", "wasb", "wasbs");
+
+    /**
+     * Whether a rename under {@code uri} copies the data (an object store). Outputs there are written
+     * at their final names, with {@code _SUCCESS} last ({@code JobOutput}), since committing them by a
+     * rename would copy each once more, and S3's renames are neither atomic nor, on some S3-compatible
+     * servers, possible (S3Proxy's listings carry no ETag, which S3A's copy requires).
+     */
+    public static boolean renameCopies(String uri) {
+        String scheme = new Path(uri).toUri().getScheme();
+        return scheme != null && RENAME_COPIES.contains(scheme.toLowerCase(java.util.Locale.ROOT));
+    }
+
+    /**
+     * Drops a stream's data instead of publishing it, where the filesystem can (an object store's
+     * upload, which {@code close} would complete: {@link org.apache.hadoop.fs.Abortable}); elsewhere
+     * closes it. A part written at its final name by a failed task attempt so never appears.
+     */
+    public static void abandon(OutputStream out) throws IOException {
+        OutputStream inner = out instanceof Guarded g ? g.inner : out;
+        if (inner instanceof org.apache.hadoop.fs.Abortable a && inner instanceof org.apache.hadoop.fs.StreamCapabilities c
+                && c.hasCapability(org.apache.hadoop.fs.StreamCapabilities.ABORTABLE_STREAM)) {
+            a.abort();
+        } else {
+            out.close();
+        }
     }
 
     /** Renames {@code from} to {@code to} (atomic on HDFS and local files); false when the filesystem refuses. */
@@ -427,6 +470,14 @@ public final class Storage implements Serializable {
         if (e instanceof UnsupportedFileSystemException) {
             return "no filesystem serves this scheme (" + firstLine(e.getMessage()) + "; the schemes Hadoop knows here: file, hdfs"
                     + " and those whose connector jars are on the class path, e.g. s3a with hadoop-aws)";
+        }
+        String kind = e.getClass().getSimpleName();
+        // S3A's own classes, by name: hadoop-aws need not be on the class path of a Spark that serves no s3a://.
+        if (kind.equals("UnknownStoreException")) return "no such bucket, or no store at its endpoint (" + firstLine(e.getMessage()) + ")";
+        // S3A reports missing credentials as an AccessDeniedException naming its NoAuthWithAWSException: not a permission.
+        String said = firstLine(e.getMessage());
+        if (kind.equals("NoAuthWithAWSException") || said.contains("NoAuthWithAWSException") || said.contains("No AWS Credentials")) {
+            return "no credentials for this store (" + said + ")";
         }
         if (e instanceof AccessControlException || e instanceof java.nio.file.AccessDeniedException) {
             return "permission denied (" + firstLine(e.getMessage()) + ")";
