@@ -20,6 +20,9 @@ public final class GradSparkMain {
         ClusterConsole console = ClusterConsole.fromSystemProperties();
         if (console == null) {
             int code = run(args, System.out, System.err);
+            // The run has printed its last line; what Spark's threads print as the JVM ends goes to the log.
+            System.out.flush();
+            System.setErr(driverLog());
             if (code != 0) System.exit(code);
             return;
         }
@@ -79,9 +82,39 @@ public final class GradSparkMain {
         } catch (Exception | Error e) {   // Scala code throws checked exceptions undeclared
             return failed(err, watch, e);   // before the context is closed (Spark's events, the storage's state)
         } finally {
-            jsc.close();
+            closeQuietly(jsc);
             Runtime.getRuntime().removeShutdownHook(interrupted);
         }
+    }
+
+    /**
+     * Closes the context with {@link System#err} sent to the driver's log meanwhile (nowhere without
+     * one): the run's last line is printed, and Spark's shutdown races (an RPC answer completing a
+     * future on a thread pool already stopped) print their stack traces there through Scala's default
+     * reporter, not on the console. The caller's own stream (the console) is not affected.
+     */
+    public static void closeQuietly(JavaSparkContext jsc) {   // public: fit's too
+        PrintStream before = System.err;
+        System.setErr(driverLog());
+        try {
+            jsc.close();
+        } finally {
+            System.err.flush();
+            System.setErr(before);
+        }
+    }
+
+    /** The driver's log file (gradspark.logFile) appended to, or a stream to nowhere. */
+    static PrintStream driverLog() {
+        String log = System.getProperty("gradspark.logFile");
+        if (log != null) {
+            try {
+                return new PrintStream(new java.io.FileOutputStream(log, true), true, java.nio.charset.StandardCharsets.UTF_8);
+            } catch (java.io.IOException | SecurityException e) {
+                // nowhere, then
+            }
+        }
+        return new PrintStream(java.io.OutputStream.nullOutputStream());
     }
 
     /** {@code tutorial}: the examples, or with {@code --help} what it does; it takes no other option. */

@@ -51,6 +51,9 @@ final class ResidentDevices {
     private static volatile List<Entry> listed;
 
     /** The devices in address order (see the class comment), found once per JVM; empty when there is no OpenCL driver. */
+    /** Why JOCL could not load the OpenCL library, or null. */
+    private static volatile String loadFailure;
+
     static List<Entry> list() {
         List<Entry> l = listed;
         if (l == null) listed = l = find();
@@ -80,8 +83,13 @@ final class ResidentDevices {
                             (int) deviceInt(d, CL_DEVICE_MAX_COMPUTE_UNITS)));
                 }
             }
-        } catch (LinkageError | RuntimeException e) {
-            return List.of();   // no libOpenCL, or no ICD: no device to use
+        } catch (LinkageError e) {
+            // JOCL opens only the unversioned libOpenCL.so, which Debian ships in the loader's dev package.
+            loadFailure = "JOCL cannot load the OpenCL loader libOpenCL.so (" + e.getMessage()
+                    + "); install it (Debian: apt-get install ocl-icd-opencl-dev) or link libOpenCL.so to libOpenCL.so.1 on the library path";
+            return List.of();
+        } catch (RuntimeException e) {
+            return List.of();   // no ICD: no device to use
         }
         for (long kind : new long[] {CL_DEVICE_TYPE_GPU, CL_DEVICE_TYPE_ACCELERATOR, CL_DEVICE_TYPE_CPU}) {
             List<Entry> some = all.stream().filter(e -> (e.type() & kind) != 0).toList();
@@ -111,7 +119,9 @@ final class ResidentDevices {
             String full = (a.length() == 7 ? "0000:" + a : a).toLowerCase(Locale.ROOT);
             for (Entry e : devices) if (full.equals(e.pciBusId())) return e;
         }
-        if (devices.isEmpty()) throw new IllegalArgumentException(OpenCLDevices.NO_DEVICE + " for GPU address '" + address + "'");
+        if (devices.isEmpty()) {
+            throw new IllegalArgumentException(OpenCLDevices.NO_DEVICE + " for GPU address '" + address + "'" + (loadFailure == null ? "" : ": " + loadFailure));
+        }
         String why = a.matches("\\d{1,9}") ? "out of range"
                 : a.matches("(?i)([0-9a-f]{4}:)?[0-9a-f]{2}:[0-9a-f]{2}\\.[0-7]") ? "a PCI bus id no device here reports"
                 : "neither an index nor a PCI bus id";
@@ -122,7 +132,7 @@ final class ResidentDevices {
     /** The default device: the one whose name or platform contains {@code gradspark.opencl.device}, else the first. */
     static Entry choose() {
         List<Entry> devices = list();
-        if (devices.isEmpty()) throw new IllegalStateException(OpenCLDevices.NO_DEVICE);
+        if (devices.isEmpty()) throw new IllegalStateException(OpenCLDevices.NO_DEVICE + (loadFailure == null ? "" : ": " + loadFailure));
         String wanted = System.getProperty(OpenCLDevices.DEVICE_PROPERTY);
         if (wanted == null || wanted.isBlank()) return devices.get(0);
         String w = wanted.toLowerCase(Locale.ROOT);

@@ -65,7 +65,7 @@ public final class FitMain {
             if (interrupted.get()) return 130;   // the notice has said it
             return GradSparkMain.failed(err, watch, e);   // before the context is closed (Spark's events, the storage's state)
         } finally {
-            jsc.close();
+            GradSparkMain.closeQuietly(jsc);
             try {
                 Runtime.getRuntime().removeShutdownHook(notice);
             } catch (IllegalStateException stopping) {
