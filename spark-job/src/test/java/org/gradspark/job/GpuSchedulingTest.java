@@ -93,6 +93,8 @@ class GpuSchedulingTest {
             assertEquals("used", p.get("gpu_assignment").asText(), p.toString());
             assertEquals(List.of(p.get("address").asText()), List.of(p.get("gpu_addresses").get(0).asText()), p.toString());
             assertTrue(p.get("device").asText().contains("pthread"), p.toString());
+            // Its kernels ran there: the rows went to that device and the results came back.
+            assertTrue(p.get("device_bytes_in").asLong() > 0 && p.get("device_bytes_out").asLong() > 0, p.toString());
             addresses.add(p.get("address").asText());
         }
         assertEquals(Set.of("0", "1"), addresses, parts.toString());
