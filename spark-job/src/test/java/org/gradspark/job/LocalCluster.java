@@ -385,6 +385,21 @@ final class LocalCluster implements AutoCloseable {
         }
     }
 
+    /** Thread.sleep for the cluster tests' polling loops (an interrupt ends the test). */
+    static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Seconds since {@code since} (a System.nanoTime()), for the cluster tests' timing lines. */
+    static double seconds(long since) {
+        return (System.nanoTime() - since) / 1e9;
+    }
+
     static Run run(Duration timeout, Map<String, String> env, Path logs, String... command) {
         return await(launch(env, logs, command), logs, timeout);
     }

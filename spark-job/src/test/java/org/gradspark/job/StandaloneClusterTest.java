@@ -63,7 +63,7 @@ class StandaloneClusterTest {
         cluster = isolated ? LocalCluster.start(dir.resolve("cluster"), 2, "--hdfs", "--isolated")
                 : LocalCluster.start(dir.resolve("cluster"), 2, "--hdfs");
         hdfs = FileSystem.newInstance(URI.create(cluster.hdfsUrl()), new Configuration());
-        log("cluster started in %.1f s (%s, HDFS %s, %s)", seconds(t0), cluster.masterUrl, cluster.hdfsUrl(),
+        log("cluster started in %.1f s (%s, HDFS %s, %s)", LocalCluster.seconds(t0), cluster.masterUrl, cluster.hdfsUrl(),
                 isolated ? "isolated workers" : "workers NOT isolated: no mount namespaces here");
     }
 
@@ -79,7 +79,7 @@ class StandaloneClusterTest {
         long t0 = System.nanoTime();
         byte[] undisturbed = grads(LocalCluster.await(cluster.submit(dir.resolve("undisturbed"), options("undisturbed")),
                 dir.resolve("undisturbed"), JOB_TIMEOUT), "undisturbed");
-        log("undisturbed run on the cluster: %.1f s", seconds(t0));
+        log("undisturbed run on the cluster: %.1f s", LocalCluster.seconds(t0));
         // The summary reports what the executors ran: the cpu backend, every partition on an executor, none on the driver.
         com.fasterxml.jackson.databind.JsonNode summary = new com.fasterxml.jackson.databind.ObjectMapper()
                 .readTree(fromHdfs("/undisturbed/out/summary.json"));
@@ -95,10 +95,10 @@ class StandaloneClusterTest {
         LocalCluster.Executor victim = anExecutorRunningATask(job, earlierApps);
         victim.process().destroyForcibly();  // SIGKILL
         assertTrue(victim.process().onExit().completeOnTimeout(null, 30, TimeUnit.SECONDS).join() != null, "executor did not die");
-        log("killed executor %s (pid %d) after %.1f s", cluster.dir.relativize(victim.workDir()), victim.process().pid(), seconds(t0));
+        log("killed executor %s (pid %d) after %.1f s", cluster.dir.relativize(victim.workDir()), victim.process().pid(), LocalCluster.seconds(t0));
         LocalCluster.Run killed = LocalCluster.await(job, dir.resolve("killed"), JOB_TIMEOUT);
         byte[] afterKill = grads(killed, "killed");
-        log("run with a killed executor: %.1f s", seconds(t0));
+        log("run with a killed executor: %.1f s", LocalCluster.seconds(t0));
         // The kill hit the job while it ran: the driver saw the executor go (with its running task, when
         // Spark attributes the task to it before the worker reports the exit; which comes first is a race).
         String driverLog = killed.stderr() + LocalCluster.driverLog(dir.resolve("killed"));
@@ -112,7 +112,7 @@ class StandaloneClusterTest {
                 LocalCluster.submitCommand("local[2]", List.of(), localOptions.toArray(new String[0])));
         LocalCluster.succeeded(local);
         byte[] local2 = Files.readAllBytes(dir.resolve("local2").resolve("out").resolve("grads.npz"));
-        log("local[2] run: %.1f s", seconds(t0));
+        log("local[2] run: %.1f s", LocalCluster.seconds(t0));
 
         assertArrayEquals(undisturbed, afterKill, "grads.npz after losing an executor differs from the undisturbed run");
         assertArrayEquals(local2, undisturbed, "grads.npz on the cluster differs from local[2]");
@@ -126,7 +126,7 @@ class StandaloneClusterTest {
             for (LocalCluster.Executor e : cluster.executors()) {
                 if (!earlierApps.contains(e.workDir().getParent().getFileName().toString()) && e.runsATask()) return e;
             }
-            sleep(200);
+            LocalCluster.sleep(200);
         }
         job.destroyForcibly();
         return fail("no executor ran a task within " + JOB_TIMEOUT);
@@ -214,7 +214,7 @@ class StandaloneClusterTest {
         parquetRun.addAll(List.of("--input-grads-format", "parquet", "--out", cluster.hdfsUrl() + "/parquet/out"));
         LocalCluster.succeeded(LocalCluster.await(cluster.submit(dir.resolve("parquet"), parquetRun.toArray(new String[0])), dir.resolve("parquet"),
                 JOB_TIMEOUT));
-        log("two all-HDFS runs on the cluster: %.1f s", seconds(t0));
+        log("two all-HDFS runs on the cluster: %.1f s", LocalCluster.seconds(t0));
         // What the job's own Hadoop client wrote, on the driver (grads.npz, summary.json) and on the executors (the parts):
         // one replica each on the cluster's one DataNode, not Hadoop's default of 3 (under-replicated for ever).
         for (String written : List.of("/files/out/grads.npz", "/files/out/summary.json", "/files/out/input_grads/part-00000.npy")) {
@@ -280,19 +280,6 @@ class StandaloneClusterTest {
                 && line.contains("executors need a filesystem they all reach"), line);
         assertFalse(r.stderr().contains("\tat "), "a stack trace on the console:\n" + r.stderr());
         assertFalse(hdfs.exists(new org.apache.hadoop.fs.Path(cluster.hdfsUrl() + "/driver-only/out")), "--out was written");
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static double seconds(long since) {
-        return (System.nanoTime() - since) / 1e9;
     }
 
     private static void log(String format, Object... args) {

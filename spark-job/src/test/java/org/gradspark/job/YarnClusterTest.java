@@ -66,7 +66,7 @@ class YarnClusterTest {
         long t0 = System.nanoTime();
         cluster = LocalCluster.start(dir.resolve("cluster"), 2, "--yarn", "--hdfs");
         hdfs = FileSystem.newInstance(URI.create(cluster.hdfsUrl()), new Configuration());
-        log("YARN and HDFS started in %.1f s (HDFS %s)", seconds(t0), cluster.hdfsUrl());
+        log("YARN and HDFS started in %.1f s (HDFS %s)", LocalCluster.seconds(t0), cluster.hdfsUrl());
         Path data = Files.createDirectories(dir.resolve("data"));
         Npy.write(data.resolve("x.npy"), Tensor.uniform(5, -1, 1, DType.FLOAT64, 240_000, 8));
         Npy.write(data.resolve("s.npy"), Tensor.uniform(6, -1, 1, DType.FLOAT64, 240_000, 3));
@@ -92,17 +92,17 @@ class YarnClusterTest {
         long t0 = System.nanoTime();
         Path localOut = dir.resolve("grad-local").resolve("out");
         LocalCluster.succeeded(LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("grad-local"), command("local[2]", null, "grad", GRAD, gradLocal, localOut.toString())));
-        log("grad on local[2]: %.1f s", seconds(t0));
+        log("grad on local[2]: %.1f s", LocalCluster.seconds(t0));
 
         t0 = System.nanoTime();
         LocalCluster.Run killed = runKillingAnExecutor("grad-client", command("yarn", "client", "grad", GRAD, gradHdfs, cluster.hdfsUrl() + "/grad-client"));
-        log("grad on YARN, client mode, an executor killed: %.1f s", seconds(t0));
+        log("grad on YARN, client mode, an executor killed: %.1f s", LocalCluster.seconds(t0));
         LocalCluster.succeeded(killed);
         assertSameGrads(localOut, "/grad-client");
 
         t0 = System.nanoTime();
         LocalCluster.Run clusterMode = onCluster("grad-cluster", command("yarn", "cluster", "grad", GRAD, gradHdfs, cluster.hdfsUrl() + "/grad-cluster"));
-        log("grad on YARN, cluster mode: %.1f s", seconds(t0));
+        log("grad on YARN, cluster mode: %.1f s", LocalCluster.seconds(t0));
         LocalCluster.succeeded(clusterMode);
         assertClusterConsole(clusterMode, "GradSpark grad: 240000 rows in 6 partitions on yarn");
         assertSameGrads(localOut, "/grad-cluster");
@@ -115,18 +115,18 @@ class YarnClusterTest {
         Path localOut = dir.resolve("fit-local").resolve("out");
         LocalCluster.succeeded(LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("fit-local"), command("local[2]", null, "fit", FIT, fitLocal, localOut.toString())));
         byte[] local = Files.readAllBytes(localOut.resolve("weights.npz"));
-        log("fit on local[2]: %.1f s", seconds(t0));
+        log("fit on local[2]: %.1f s", LocalCluster.seconds(t0));
 
         t0 = System.nanoTime();
         LocalCluster.Run killed = runKillingAnExecutor("fit-client", command("yarn", "client", "fit", FIT, fitHdfs, cluster.hdfsUrl() + "/fit-client"));
-        log("fit on YARN, client mode, an executor killed: %.1f s", seconds(t0));
+        log("fit on YARN, client mode, an executor killed: %.1f s", LocalCluster.seconds(t0));
         LocalCluster.succeeded(killed);
         assertTrue(killed.stdout().contains("fit lbfgs: iteration 20 "), killed.stdout());
         assertArrayEquals(local, fromHdfs("/fit-client/weights.npz"), "weights.npz: YARN client mode, an executor killed, vs local[2]");
 
         t0 = System.nanoTime();
         LocalCluster.Run clusterMode = onCluster("fit-cluster", command("yarn", "cluster", "fit", FIT, fitHdfs, cluster.hdfsUrl() + "/fit-cluster"));
-        log("fit on YARN, cluster mode: %.1f s", seconds(t0));
+        log("fit on YARN, cluster mode: %.1f s", LocalCluster.seconds(t0));
         LocalCluster.succeeded(clusterMode);
         assertClusterConsole(clusterMode, "GradSpark fit lbfgs: max iterations reached after 20 iterations");
         assertTrue(clusterMode.stdout().contains("fit lbfgs: iteration 20 "), clusterMode.stdout());
@@ -140,7 +140,7 @@ class YarnClusterTest {
         long t0 = System.nanoTime();
         String missing = cluster.hdfsUrl() + "/no/such.npy";
         LocalCluster.Run r = onCluster("bad-cluster", command("yarn", "cluster", "grad", List.of("--layers", "8,4,1"), List.of("--input", missing), cluster.hdfsUrl() + "/bad-cluster"));
-        log("bad input on YARN, cluster mode: %.1f s", seconds(t0));
+        log("bad input on YARN, cluster mode: %.1f s", LocalCluster.seconds(t0));
         assertEquals(2, r.exitCode(), () -> "stdout:\n" + r.stdout() + "\nstderr:\n" + r.stderr());
         assertEquals(List.of("gradspark: --input " + missing + ": no such file"), r.stderr().lines().toList(), r.stderr());
         List<String> out = r.stdout().lines().toList();
@@ -175,7 +175,7 @@ class YarnClusterTest {
         List<String> withJar = new ArrayList<>(Arrays.asList(cmd));
         withJar.addAll(withJar.indexOf("grad"), List.of("--jars", jar.toString()));
         LocalCluster.Run r = onCluster("model-cluster", withJar.toArray(new String[0]));
-        log("--model-class from --jars on local[2] and on YARN, cluster mode: %.1f s", seconds(t0));
+        log("--model-class from --jars on local[2] and on YARN, cluster mode: %.1f s", LocalCluster.seconds(t0));
         LocalCluster.succeeded(r);
         assertClusterConsole(r, "GradSpark grad: 4000 rows in 2 partitions on yarn");
         assertArrayEquals(Files.readAllBytes(localOut.resolve("grads.npz")), fromHdfs("/model-cluster/grads.npz"), "grads.npz of the user's Cell");
@@ -220,7 +220,7 @@ class YarnClusterTest {
             for (LocalCluster.Executor e : cluster.yarnExecutors()) {
                 if (!earlier.contains(e.process().pid()) && e.runsATask()) return e;
             }
-            sleep(200);
+            LocalCluster.sleep(200);
         }
         return fail("no executor ran a task within " + TIMEOUT);
     }
@@ -258,19 +258,6 @@ class YarnClusterTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static double seconds(long t0) {
-        return (System.nanoTime() - t0) / 1e9;
     }
 
     private static void log(String format, Object... args) {
