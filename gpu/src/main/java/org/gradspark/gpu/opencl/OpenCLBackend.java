@@ -258,15 +258,12 @@ public final class OpenCLBackend implements Backend {
     public Tensor max(Tensor x, int axis, boolean keepDims) {
         if (own == null) return route(x.size(), x.size(), new Tensor[] {x}, h -> h.max(x, axis, keepDims), k -> k.max(x, axis, keepDims));
         Shape outShape = x.shape().reduce(new int[] {axis}, keepDims);
-        int[] dims = x.shape().dims();
-        int outer = 1, inner = 1, len = dims[axis];
-        for (int d = 0; d < axis; d++) outer *= dims[d];
-        for (int d = axis + 1; d < dims.length; d++) inner *= dims[d];
-        if (outShape.size() == 0 || len == 0) return Tensor.full(Double.NEGATIVE_INFINITY, x.dtype(), outShape);
-        int outSize = outShape.size(), outerSize = outer, innerSize = inner;
+        AxisSplit a = AxisSplit.of(x.shape(), axis);
+        if (outShape.size() == 0 || a.len() == 0) return Tensor.full(Double.NEGATIVE_INFINITY, x.dtype(), outShape);
+        int outSize = outShape.size();
         return locked(s -> x.dtype() == DType.FLOAT32
-                ? linear(s, s.maxF32.take(x.rawFloats()).bind(s.arrays, x.rawFloats(), outerSize, len, innerSize), outSize, outShape)
-                : linear(s, s.maxF64.take(x.rawDoubles()).bind(s.arrays, x.rawDoubles(), outerSize, len, innerSize), outSize, outShape));
+                ? linear(s, s.maxF32.take(x.rawFloats()).bind(s.arrays, x.rawFloats(), a.outer(), a.len(), a.inner()), outSize, outShape)
+                : linear(s, s.maxF64.take(x.rawDoubles()).bind(s.arrays, x.rawDoubles(), a.outer(), a.len(), a.inner()), outSize, outShape));
     }
 
     // Layout kernels: on the device for the resident backend (reshape shares the buffer: Backend's default);

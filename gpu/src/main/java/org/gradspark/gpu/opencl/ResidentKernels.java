@@ -72,13 +72,10 @@ final class ResidentKernels {
 
     Tensor max(Tensor x, int axis, boolean keepDims) {
         Shape outShape = x.shape().reduce(new int[] {axis}, keepDims);
-        int[] dims = x.shape().dims();
-        int outer = 1, inner = 1, len = dims[axis];
-        for (int d = 0; d < axis; d++) outer *= dims[d];
-        for (int d = axis + 1; d < dims.length; d++) inner *= dims[d];
-        if (outShape.size() == 0 || len == 0) return Tensor.full(Double.NEGATIVE_INFINITY, x.dtype(), outShape);
+        AxisSplit a = AxisSplit.of(x.shape(), axis);
+        if (outShape.size() == 0 || a.len() == 0) return Tensor.full(Double.NEGATIVE_INFINITY, x.dtype(), outShape);
         DeviceBuffer in = engine.argument(x), out = engine.allocate(x.dtype(), outShape.size());
-        engine.launch(x.dtype(), "max_axis", new long[] {outShape.size()}, in, out, outer, len, inner);
+        engine.launch(x.dtype(), "max_axis", new long[] {outShape.size()}, in, out, a.outer(), a.len(), a.inner());
         return Tensor.onDevice(out, outShape);
     }
 
