@@ -200,7 +200,6 @@ public final class PartitionTask implements java.io.Serializable {
     PartitionResult run(int index, Iterator<Chunk> chunks, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector,
                         Evaluator.RowSample sample, org.apache.spark.util.LongAccumulator rowsDone) {
         long start = System.nanoTime(), cpuStart = THREAD_CPU.getCurrentThreadCpuTime(), startMillis = System.currentTimeMillis();
-        org.gradspark.ad.backend.DeviceTraffic.Snapshot moved = org.gradspark.ad.backend.DeviceTraffic.snapshot();
         TaskDevice device;
         try {
             // On the GPU Spark gave this task, if it gave one (TaskDevice says what is done with it).
@@ -211,14 +210,14 @@ public final class PartitionTask implements java.io.Serializable {
         }
         // The job's backend, for this task's thread only: another job's tasks in this JVM keep theirs.
         try (Backends.Scope onTheJobsBackend = Backends.scoped(device.backend())) {
-            return run(index, chunks, scale, weights, vector, sample, rowsDone, device.backend(), start, cpuStart, moved)
+            return run(index, chunks, scale, weights, vector, sample, rowsDone, device.backend(), start, cpuStart)
                     .placed(device.placement(startMillis));
         }
     }
 
     private PartitionResult run(int index, Iterator<Chunk> chunks, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector,
-                                Evaluator.RowSample sample, org.apache.spark.util.LongAccumulator rowsDone, Backend backend, long start, long cpuStart,
-                                org.gradspark.ad.backend.DeviceTraffic.Snapshot traffic) {
+                                Evaluator.RowSample sample, org.apache.spark.util.LongAccumulator rowsDone, Backend backend, long start, long cpuStart) {
+        org.gradspark.ad.backend.DeviceTraffic.Snapshot traffic = org.gradspark.ad.backend.DeviceTraffic.snapshot();
         JobModel model = JobModel.build(cfg, weights);
         Cell net = model.network(), loss = JobModel.loss(cfg.loss());
         List<Parameter> params = model.params();
