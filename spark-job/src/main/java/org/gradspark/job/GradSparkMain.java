@@ -142,7 +142,12 @@ public final class GradSparkMain {
     public static int cannotStart(PrintStream err, SparkConf conf, RuntimeException e) {   // public: fit's too
         String master = conf.get("spark.master");
         boolean local = master.equals("local") || master.startsWith("local[");
-        if (!local && rootCause(e) instanceof IllegalStateException) {
+        Throwable root = rootCause(e);
+        // Spark stopping the context under its own start shows as either: calls on a stopped context (IllegalStateException),
+        // or SparkContext's start reading its task scheduler after the stop cleared it (a NullPointerException raised in SparkContext).
+        boolean stoppedWhileStarting = root instanceof IllegalStateException || root instanceof NullPointerException
+                && root.getStackTrace().length > 0 && root.getStackTrace()[0].getClassName().startsWith("org.apache.spark.SparkContext");
+        if (!local && stoppedWhileStarting) {
             return fail(err, "Spark stopped the application as it started: " + masterQuestion(master), e, 2);
         }
         return fail(err, "cannot start Spark with --master " + master + ": " + rootMessage(e), e, 2);
