@@ -59,8 +59,7 @@ public final class ApplicationWatch extends SparkListener {
      * driver runs the tasks itself) that no executor ever joined.
      */
     public boolean noExecutorEverJoined() {
-        boolean local = master.equals("local") || master.startsWith("local[");
-        return !local && !executorJoined;
+        return !new MasterUrl(master).inProcess() && !executorJoined;
     }
 
     /**

@@ -269,10 +269,9 @@ public final class Evaluator implements AutoCloseable {
      */
     private static void checkTaskSize(JavaSparkContext jsc, JobConfig cfg) {
         org.apache.spark.SparkConf conf = jsc.getConf();
-        String master = jsc.master();
-        if (master.equals("local") || master.startsWith("local[")) {
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("local\\[(\\d+|\\*)").matcher(master);
-            int tasks = !m.find() ? 1 : m.group(1).equals("*") ? Runtime.getRuntime().availableProcessors() : Integer.parseInt(m.group(1));
+        MasterUrl master = new MasterUrl(jsc.master());
+        if (master.inProcess()) {
+            int tasks = master.inProcessTaskSlots();
             JobModel.checkTaskSize(cfg.layers(), cfg.dtype(), cfg.chunkRows(), directions(cfg), Runtime.getRuntime().maxMemory(), tasks, "--driver-memory");
         } else {
             int tasks = Math.max(1, conf.getInt("spark.executor.cores", 1) / Math.max(1, conf.getInt("spark.task.cpus", 1)));

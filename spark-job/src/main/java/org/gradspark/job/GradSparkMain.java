@@ -141,7 +141,7 @@ public final class GradSparkMain {
      */
     public static int cannotStart(PrintStream err, SparkConf conf, RuntimeException e) {   // public: fit's too
         String master = conf.get("spark.master");
-        boolean local = master.equals("local") || master.startsWith("local[");
+        boolean local = new MasterUrl(master).inProcess();
         Throwable root = rootCause(e);
         // Spark stopping the context under its own start shows as either: calls on a stopped context (IllegalStateException),
         // or SparkContext's start reading its task scheduler after the stop cleared it (a NullPointerException raised in SparkContext).
@@ -169,7 +169,7 @@ public final class GradSparkMain {
             conf.set("spark.plugins", plugins.isEmpty() ? GradSparkPlugin.class.getName() : plugins + "," + GradSparkPlugin.class.getName());
         }
         // In local mode this JVM runs the tasks: a backend it cannot start is known before Spark starts.
-        if (conf.get("spark.master").startsWith("local")) requireBackend(cfg.backend());
+        if (new MasterUrl(conf.get("spark.master")).inProcess()) requireBackend(cfg.backend());
     }
 
     /** What spark-submit gave this JVM (system properties), with local[*] and {@code appName} where it gave none. */
@@ -194,7 +194,7 @@ public final class GradSparkMain {
                         + (r.rows() - r.skippedRows()) + " used)", r.partitions(), r.summary().get("master"),
                 (Double) r.summary().get("wall_s"), (Double) r.summary().get("tasks_s"), (Double) r.summary().get("tasks_rows_per_s"),
                 // In local mode this JVM has logged "GradSpark backend: NAME on DEVICE": the name is enough here.
-                jsc.master().startsWith("local") ? cfg.backend() : r.summary().get("backend"), r.outputSum());
+                new MasterUrl(jsc.master()).inProcess() ? cfg.backend() : r.summary().get("backend"), r.outputSum());
     }
 
     /**

@@ -123,7 +123,7 @@ public final class GradSparkPlugin implements SparkPlugin {
      */
     static int executorThreads(org.apache.spark.SparkConf conf, List<String> launchArguments) {
         String master = conf.get("spark.master", "");
-        if (master.equals("local") || master.startsWith("local[")) return 0;   // local-cluster[...] has executor JVMs
+        if (new MasterUrl(master).inProcess()) return 0;   // local-cluster[...] has executor JVMs
         int at = launchArguments.indexOf("--cores");
         if (at >= 0 && at + 1 < launchArguments.size() && launchArguments.get(at + 1).matches("[1-9][0-9]{0,5}")) {
             return Integer.parseInt(launchArguments.get(at + 1));
