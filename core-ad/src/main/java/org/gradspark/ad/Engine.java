@@ -157,17 +157,26 @@ final class Engine {
      * The pass is recorded (differentiable again) iff {@code record}.
      */
     static Tensor[] backward(List<Tensor> outputs, List<Tensor> cts, Tensor[] targets, boolean record) {
+        return backward(outputs, cts, targets, record, null);
+    }
+
+    /**
+     * {@link #backward}, also putting into {@code observed} the full cotangent of each of its keys (an
+     * intermediate tensor on a path to a target; null where none arrived): what per-example rules
+     * read from one pass, such as a dense layer's output cotangent.
+     */
+    static Tensor[] backward(List<Tensor> outputs, List<Tensor> cts, Tensor[] targets, boolean record, Map<Tensor, Tensor> observed) {
         State st = STATE.get();
         boolean was = st.paused;
         st.paused = !record;
         try {
-            return backwardPass(outputs, cts, targets);
+            return backwardPass(outputs, cts, targets, observed);
         } finally {
             st.paused = was;
         }
     }
 
-    private static Tensor[] backwardPass(List<Tensor> outputs, List<Tensor> cts, Tensor[] targets) {
+    private static Tensor[] backwardPass(List<Tensor> outputs, List<Tensor> cts, Tensor[] targets, Map<Tensor, Tensor> observed) {
         Set<Tensor> targetSet = Collections.newSetFromMap(new IdentityHashMap<>());
         Collections.addAll(targetSet, targets);
         List<Tensor> order = reachingTopologicalOrder(outputs, targetSet);
@@ -181,6 +190,7 @@ final class Engine {
             Tensor t = order.get(k);
             if (targetSet.contains(t)) continue;
             Tensor g = grad.remove(t);
+            if (observed != null && observed.containsKey(t)) observed.put(t, g);
             Node n = t.node();
             if (g == null || n.isLeaf()) continue;
             Tensor[] in = n.inputs();
