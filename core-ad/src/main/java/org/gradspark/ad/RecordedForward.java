@@ -130,6 +130,18 @@ public final class RecordedForward {
         return g;
     }
 
+    /**
+     * Only the cotangents of {@code observed}'s keys (recorded tensors, compared by identity; null where
+     * none reaches one) for cotangent {@code cotangent} of {@code output}: no parameter's cotangent is
+     * formed, so a dense layer's weight gradient (one matMul) is skipped when only its output cotangent is read.
+     */
+    public void cotangents(Tensor output, Tensor cotangent, Map<Tensor, Tensor> observed) {
+        Map<Tensor, Tensor> keys = new IdentityHashMap<>();
+        for (Tensor k : observed.keySet()) keys.put(k, null);
+        Engine.cotangents(List.of(output), List.of(cotangent), keys, Engine.enclosingGradientActive());
+        observed.replaceAll((k, v) -> keys.get(k));
+    }
+
     private List<Tensor> reaching(Tensor... targets) {
         return Engine.reachingTopologicalOrder(outputs(), identitySet(List.of(targets)));
     }

@@ -87,26 +87,37 @@ final class PerLayerStatistics {
         return null;
     }
 
+    /**
+     * The products run in the model's dtype (float32 models keep sgemm) and are returned in float64; the
+     * per-row norms and dots are reduced in float64. With clipping, the backward pass forms only the
+     * layers' output cotangents (the plain weight gradient is not needed).
+     */
     static Result compute(RecordedForward tape, LayerRule[] rules, List<Parameter> params, StatisticsChunk chunk, Request what) {
         int rows = chunk.rows(), keys = params.size();
         Map<Tensor, Tensor> observed = observing(rules);
-        Tensor[] gradient = tape.pullback(tape.outputs().get(0), chunk.s(), observed);
+        Tensor[] gradient = null;
+        if (what.clipped()) tape.cotangents(tape.outputs().get(0), chunk.s(), observed);
+        else gradient = tape.pullback(tape.outputs().get(0), chunk.s(), observed);
         Tensor[] a = new Tensor[keys], delta = new Tensor[keys];
         double[][] squaredNorms = new double[rows][keys];
         Tensor dots = what.dotWith() == null ? null : Tensor.zeros(DType.FLOAT64, rows);
         Tensor[] sumOfSquares = what.sumOfSquares() ? new Tensor[keys] : null;
         for (int k = 0; k < keys; k++) {
-            a[k] = rules[k].weight() ? kept(rules[k].input().astype(DType.FLOAT64), chunk) : null;
+            a[k] = rules[k].weight() ? kept(rules[k].input(), chunk) : null;
             delta[k] = cotangent(observed, rules[k], chunk);
-            Tensor d2 = square(delta[k]);
-            Tensor sq = a[k] == null ? sum(d2, 1, false) : mul(sum(square(a[k]), 1, false), sum(d2, 1, false));
+            Tensor delta64 = delta[k].astype(DType.FLOAT64), rowSq = sum(square(delta64), 1, false);
+            Tensor sq = a[k] == null ? rowSq : mul(sum(square(a[k].astype(DType.FLOAT64)), 1, false), rowSq);
             double[] v = sq.toDoubleArray();
             for (int n = 0; n < rows; n++) squaredNorms[n][k] = v[n];
             if (dots != null) {
-                Tensor vk = what.dotWith()[k].astype(DType.FLOAT64);
-                dots = Ops.add(dots, sum(mul(a[k] == null ? delta[k] : matMul(a[k], vk), a[k] == null ? vk : delta[k]), 1, false));
+                Tensor vk = what.dotWith()[k];
+                Tensor projected = a[k] == null ? reshape(vk.astype(DType.FLOAT64), 1, vk.size()) : matMul(a[k], vk.astype(a[k].dtype())).astype(DType.FLOAT64);
+                dots = Ops.add(dots, sum(mul(projected, delta64), 1, false));
             }
-            if (sumOfSquares != null) sumOfSquares[k] = a[k] == null ? sum(d2, 0, false) : matMul(square(a[k]), d2, true, false);
+            if (sumOfSquares != null) {
+                Tensor d2 = square(delta[k]);
+                sumOfSquares[k] = (a[k] == null ? sum(d2, 0, false) : matMul(square(a[k]), d2, true, false)).astype(DType.FLOAT64);
+            }
         }
         if (what.clipped()) gradient = clippedSum(a, delta, squaredNorms, params, what.clip());
         Tensor[] ggn = what.ggnLoss() == null ? null : ggnDiagonal(tape, rules, a, chunk, what.ggnLoss());
@@ -126,7 +137,7 @@ final class PerLayerStatistics {
         Tensor factor = Tensor.of(c, rows, 1);
         Tensor[] g = new Tensor[a.length];
         for (int k = 0; k < a.length; k++) {
-            Tensor scaled = mul(delta[k], factor);
+            Tensor scaled = mul(delta[k], factor.astype(delta[k].dtype()));
             g[k] = (a[k] == null ? sum(scaled, 0, false) : matMul(a[k], scaled, true, false)).astype(params.get(k).dtype());
         }
         return g;
@@ -156,10 +167,11 @@ final class PerLayerStatistics {
             Tensor factorColumn = p == null ? mul(unit, Math.sqrt(2.0 / outputs))
                     : mul(sqrt(slice(p, new int[] {0, k}, new int[] {rows, 1})), sub(unit, p));
             Map<Tensor, Tensor> observed = observing(rules);
-            tape.pullback(logits, Ops.broadcastTo(factorColumn, logits.shape()).astype(logits.dtype()), observed);
+            tape.cotangents(logits, Ops.broadcastTo(factorColumn, logits.shape()).astype(logits.dtype()), observed);
             for (int r = 0; r < rules.length; r++) {
-                Tensor weighted = mul(square(cotangent(observed, rules[r], chunk)), w);
-                Tensor term = a[r] == null ? sum(weighted, 0, false) : matMul(square(a[r]), weighted, true, false);
+                Tensor d = cotangent(observed, rules[r], chunk);
+                Tensor weighted = mul(square(d), w.astype(d.dtype()));
+                Tensor term = (a[r] == null ? sum(weighted, 0, false) : matMul(square(a[r]), weighted, true, false)).astype(DType.FLOAT64);
                 ggn[r] = ggn[r] == null ? term : Ops.add(ggn[r], term);
             }
         }
@@ -172,11 +184,11 @@ final class PerLayerStatistics {
         return m;
     }
 
-    /** The rule's output cotangent in float64 (zeros where none arrived), 0 on skipped rows. */
+    /** The rule's output cotangent (zeros where none arrived), 0 on skipped rows. */
     private static Tensor cotangent(Map<Tensor, Tensor> observed, LayerRule rule, StatisticsChunk chunk) {
         Tensor d = observed.get(rule.result());
-        if (d == null) return Tensor.zeros(DType.FLOAT64, rule.result().shape().dims());
-        return kept(d.astype(DType.FLOAT64), chunk);
+        if (d == null) return Tensor.zeros(rule.result().dtype(), rule.result().shape().dims());
+        return kept(d, chunk);
     }
 
     /** t with its skipped rows set to 0 (where, not a product, so a NaN there is dropped too). */

@@ -164,6 +164,42 @@ class GradientStatisticsTest {
         assertEquals(Path.PER_LAYER, r.path());
     }
 
+    /** A float32 MLP keeps the per-layer path; its statistics are float64 and agree with the float64 model's to float32 precision. */
+    @Test
+    void aFloat32ModelGivesFloat64StatisticsOfItsOwnPrecision() {
+        Sequential net64 = mlp(Activation.Kind.SIGMOID);
+        Dense a = (Dense) net64.layers().get(0), b = (Dense) net64.layers().get(2);
+        Sequential net32 = new Sequential(new Dense(a.weight().value().astype(DType.FLOAT32), a.bias().value().astype(DType.FLOAT32)),
+                Activation.sigmoid(), new Dense(b.weight().value().astype(DType.FLOAT32), b.bias().value().astype(DType.FLOAT32)));
+        Tensor x = Tensor.uniform(91, -1, 1, DType.FLOAT64, ROWS, IN), y = labels(LossKind.SOFTMAX_CROSS_ENTROPY);
+        Request all = new Request(true, true, randomLike(net64.trainableParams(), 92), true, 0.05, CurvatureLoss.SOFTMAX_CROSS_ENTROPY);
+        Cell loss = new SoftmaxCrossEntropy();
+        Result r64 = GradientStatistics.compute(net64, loss, net64.trainableParams(), x, null, y, null, all);
+        Result r32 = GradientStatistics.compute(net32, loss, net32.trainableParams(), x.astype(DType.FLOAT32), null, y.astype(DType.FLOAT32), null, all);
+        assertEquals(Path.PER_LAYER, r32.path());
+        assertEquals(DType.FLOAT64, r32.norms().dtype());
+        assertEquals(DType.FLOAT32, r32.gradient()[0].dtype());
+        assertTrue(r32.norms().allClose(r64.norms(), 1e-5, 1e-6) && r32.dots().allClose(r64.dots(), 1e-5, 1e-6));
+        for (int k = 0; k < 4; k++) {
+            assertTrue(r32.sumOfSquares()[k].allClose(r64.sumOfSquares()[k], 1e-5, 1e-7), "sum of squares " + k);
+            assertTrue(r32.ggnDiagonal()[k].allClose(r64.ggnDiagonal()[k], 1e-5, 1e-7), "ggn " + k);
+            assertTrue(r32.gradient()[k].astype(DType.FLOAT64).allClose(r64.gradient()[k], 1e-5, 1e-6), "clipped sum " + k);
+        }
+    }
+
+    @Test
+    void anEmptyChunkHasNoRowsAndZeroSums() {
+        Sequential net = mlp(Activation.Kind.TANH);
+        Tensor x = Tensor.zeros(DType.FLOAT64, 0, IN);
+        Result r = GradientStatistics.compute(net, null, net.trainableParams(), x, null, null, null,
+                new Request(true, true, randomLike(net.trainableParams(), 93), true, 1.0, null));
+        assertArrayEquals(new int[] {0}, r.norms().shape().dims());
+        assertArrayEquals(new int[] {0, 4}, r.normsPerKey().shape().dims());
+        for (Tensor t : r.sumOfSquares()) assertEquals(0.0, Arrays.stream(t.toDoubleArray()).map(Math::abs).sum());
+        for (Tensor t : r.gradient()) assertEquals(0.0, Arrays.stream(t.toDoubleArray()).map(Math::abs).sum());
+        assertEquals(0.0, r.objective());
+    }
+
     @Test
     void aVectorOfTheWrongShapeOrAMismatchedGgnLossIsRefusedNamingIt() {
         Sequential net = mlp(Activation.Kind.TANH);
