@@ -5,6 +5,7 @@ import static org.gradspark.ad.Ops.reshape;
 import static org.gradspark.ad.Ops.sum;
 import static org.gradspark.ad.Ops.where;
 
+import java.util.IdentityHashMap;
 import java.util.List;
 import org.gradspark.ad.Cell;
 import org.gradspark.ad.DType;
@@ -60,16 +61,14 @@ public final class GradientStatistics {
         }
 
         boolean clipped() { return clip > 0; }
-
-        /** Whether the per-example norms must be computed: asked, or needed for the clipping factors. */
-        boolean needsNorms() { return norms || normsPerKey || clipped(); }
     }
 
     /**
      * gradient: the plain sum over rows of g_n (or, with clip > 0, the clipped sum sum_n g_n*min(1, C/|g_n|));
      * norms [rows] float64 |g_n| (null unless asked, but always computed when clip > 0);
      * normsPerKey [rows, K] float64 in the params' order; dots [rows] float64 g_n.v; sumOfSquares per param (shape of the param,
-     * float64) sum_n g_n^2; ggnDiagonal per param (float64) sum_n diag(J_n^T H_n J_n); objective as BatchGradient's ChunkResult;
+     * float64) sum_n g_n^2; ggnDiagonal per param (float64) sum_n s_n diag(J_n^T H_n J_n) (s_n = 1 without sensitivities);
+     * outputs and objective as BatchGradient's ChunkResult (0 for skipped rows);
      * path: which computation ran.
      */
     public record Result(Tensor[] gradient, Tensor norms, Tensor normsPerKey, Tensor dots, Tensor[] sumOfSquares, Tensor[] ggnDiagonal,
@@ -90,7 +89,9 @@ public final class GradientStatistics {
         RecordedForward tape = PerLayerStatistics.record(model, loss, params, kept, labels);
         StatisticsChunk chunk = StatisticsChunk.of(kept, s, labels, skip, Ops.stopGradient(tape.outputs().get(0)));
         PerLayerStatistics.LayerRule[] rules = PerLayerStatistics.rules(tape, params, what, chunk.rows());
-        return rules != null ? PerLayerStatistics.compute(tape, rules, params, chunk, what) : PerRowStatistics.compute(model, loss, params, chunk, what);
+        if (rules != null) return PerLayerStatistics.compute(tape, rules, params, chunk, what);
+        Tensor[] plainSum = what.clipped() ? null : tape.pullback(tape.outputs().get(0), chunk.s(), new IdentityHashMap<>());
+        return PerRowStatistics.compute(model, loss, params, chunk, what, plainSum);
     }
 
     private static void checkRequest(Cell loss, Tensor labels, List<Parameter> params, Request what) {

@@ -103,6 +103,9 @@ class GradientStatisticsTest {
         Result r = GradientStatistics.compute(cell, null, params, x, s, null, null, new Request(true, true, v, true, clip, null));
         assertEquals(Path.PER_ROW, r.path());
         assertStatistics("user cell", g, v, clip, r, params);
+        Result plain = GradientStatistics.compute(cell, null, params, x, s, null, null, new Request(false, false, null, false, 0, null));
+        Tensor[] expected = BatchGradient.weightGradients(cell, null, params, x, s, null);
+        for (int k = 0; k < params.size(); k++) assertClose("user cell plain sum " + k, expected[k].toDoubleArray(), plain.gradient()[k].toDoubleArray());
     }
 
     /** A skipped row (NaN features) adds nothing: norm and dot 0, and every sum is that of the kept rows, on both paths. */
