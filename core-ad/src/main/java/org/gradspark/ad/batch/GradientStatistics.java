@@ -76,7 +76,7 @@ public final class GradientStatistics {
 
     /**
      * The statistics of one chunk, with {@link BatchGradient#chunk}'s conventions: {@code s} null means
-     * ones, else it is reshaped to the outputs' shape; a row in {@code skip} is left out (its features and
+     * ones, else it is reshaped to the outputs' shape (and taken in their dtype); a row in {@code skip} is left out (its features and
      * sensitivities become 0, its output 0; its norm and dot are 0 and it adds to no sum); the objective
      * is {@code sum(out * s)} over the kept rows in float64.
      *
@@ -152,6 +152,7 @@ public final class GradientStatistics {
                 }
                 s = reshape(s, out.shape());
             }
+            s = s.astype(out.dtype());   // the pullbacks' cotangent: of the outputs' dtype, so gradients keep the parameters'
             if (skip != null) {
                 Tensor keep = keepMask(skip, out.shape(), out.dtype());
                 s = mul(s, keep);
