@@ -7,7 +7,6 @@ import static org.gradspark.ad.Ops.sum;
 
 import java.util.List;
 import org.gradspark.ad.Cell;
-import org.gradspark.ad.DType;
 import org.gradspark.ad.Functional;
 import org.gradspark.ad.Parameter;
 import org.gradspark.ad.Tensor;
