@@ -163,6 +163,8 @@ public final class GradientJob {
         m.put("grad_stats", computed);
         if (stats.clip() > 0) m.put("clip", stats.clip());
         if (stats.perExample() instanceof PerExampleOutput.GradNormPerKey) m.put("grad_norms_columns", checked.keys());
+        // Which computation ran: a model without the dense layers' outer-product rules takes the core's per-row path, about rows times slower.
+        m.put("grad_stats_path", v.statistics().perRowChunks() == 0 ? "per-layer" : "per-row");
         if (stats.normsKnown() && stats.clip() == 0) {
             long rows = (Long) summary.get("rows_used");
             double scale = cfg.reduction() == JobConfig.Reduction.MEAN ? 1.0 / v.rowsUsed() : 1.0;

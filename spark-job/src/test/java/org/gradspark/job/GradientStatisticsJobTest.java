@@ -153,6 +153,7 @@ class GradientStatisticsJobTest {
             assertEquals(q, s.get("per_example_grad_norm").get(names[i]).asDouble(), 1e-9 * q, names[i]);
         }
         assertEquals("grad-norm", s.get("grad_norms").get("per_example").asText());
+        assertEquals(keys.contains("w0") ? "per-layer" : "per-row", s.get("grad_stats_path").asText(), "the MLP takes the outer-product rules, the Cell the per-row path");
         assertEquals(List.of((long) ROWS), toLongs(s.get("grad_norms").get("shape")));
     }
 
