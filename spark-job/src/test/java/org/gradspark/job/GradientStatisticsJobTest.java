@@ -120,6 +120,7 @@ class GradientStatisticsJobTest {
         close("grad_norms per key", parts(perKey.resolve("grad_norms")), expected.get("norms_per_key"));
         assertEquals(List.copyOf(mlpWeights.keySet()), toStrings(summary(perKey).get("grad_norms_columns")));
         assertEquals(List.of((long) ROWS, (long) mlpWeights.size()), toLongs(summary(perKey).get("grad_norms").get("shape")));
+        checkARowLeftOut(model, expected);
         jsc.setLocalProperty("spark.gradspark.shardThreshold", "1");
         Path sharded = job(mlp, model, "a2-sharded", "--per-example", "grad-norm", "--grad-stats", "sum-of-squares,ggn-diagonal");
         jsc.setLocalProperty("spark.gradspark.shardThreshold", null);
@@ -132,6 +133,25 @@ class GradientStatisticsJobTest {
         }
         assertEquals(summary(a).get("gradient_noise_scale").asDouble(), summary(one).get("gradient_noise_scale").asDouble(), 0.0);
         assertEquals(summary(a).get("per_example_grad_norm"), summary(one).get("per_example_grad_norm"));
+    }
+
+    /** With --on-nan skip, a row with a NaN has a NaN norm, the others theirs; N and the quantiles are over the rows used. */
+    private static void checkARowLeftOut(List<String> model, Map<String, Tensor> expected) throws IOException {
+        Tensor x = Npy.read(mlp.resolve("x.npy"));
+        double[] v = x.rawDoubles().clone();
+        v[7 * 3 + 1] = Double.NaN;
+        Path skipped = Files.createDirectories(mlp.resolve("skip"));
+        Npy.write(skipped.resolve("x.npy"), Tensor.wrap(v, x.shape()));
+        for (String f : List.of("y.npy", "s.npy")) Files.copy(mlp.resolve(f), skipped.resolve(f));
+        Path out = job(skipped, model, "out", "--per-example", "grad-norm", "--on-nan", "skip");
+        Tensor norms = parts(out.resolve("grad_norms"));
+        for (int r = 0; r < ROWS; r++) {
+            if (r == 7) assertTrue(Double.isNaN(norms.getDouble(r)), "the row left out has a NaN norm");
+            else assertEquals(expected.get("norms").getDouble(r), norms.getDouble(r), 1e-9 * expected.get("norms").getDouble(r), "row " + r);
+        }
+        JsonNode s = summary(out);
+        assertEquals(ROWS - 1, s.get("gradient_noise_scale_terms").get("rows").asLong());
+        assertTrue(Double.isFinite(s.get("per_example_grad_norm").get("max").asDouble()), s.toString());
     }
 
     private static void checkNormsSquaresGgnAndNoiseScale(Path out, Map<String, Tensor> expected, java.util.Set<String> keys) throws IOException {
