@@ -97,22 +97,14 @@ public final class GradientJob {
                 Npz.write(storage, out.file(cfg.mode() == JobConfig.Mode.HVP ? "hvp.npz" : "grads.npz"), ev.last().gradient(), Npz.Compression.STORED);
             }
             writeStatistics(storage, out, cfg, ev.last().statistics());
-            long n = checked.input().rows();
             int parts = ev.last().partitions().size();
-            List<Long> derivativeShape = null;
-            Map<String, Double> normQuantiles = null;
-            if (inputGrads != null) {
-                derivativeShape = writtenShape(storage, cfg, PartitionTask.partFile(inputGrads, 0), n);
-                if (perExample instanceof PerExampleOutput.GradNorm || perExample instanceof PerExampleOutput.GradNormPerKey) {
-                    normQuantiles = StatisticsSummary.normQuantiles(jsc, storage, inputGrads, parts);
-                }
-                InputGradients.finish(jsc, storage, cfg, inputGrads, parts, out.file(perExample.dir()));
-            }
+            PartsWritten written = inputGrads == null ? new PartsWritten(null, null)
+                    : finishParts(jsc, storage, cfg, inputGrads, parts, checked.input().rows(), out.file(perExample.dir()));
             long tEnd = System.nanoTime();
             Map<String, Double> phases = Map.of("setup_s", (tSetup - t0) / 1e9, "broadcast_s", ev.broadcastNanos() / 1e9,
                     "compute_reduce_s", (tCompute - tSetup - ev.broadcastNanos()) / 1e9, "write_s", (tEnd - tCompute) / 1e9);
-            Map<String, Object> summary = summary(cfg, jsc, ev, heap, phases, (tEnd - t0) / 1e9, derivativeShape);
-            if (cfg.statistics().any()) summary.putAll(statisticsSummary(cfg, checked, ev.last(), normQuantiles, summary));
+            Map<String, Object> summary = summary(cfg, jsc, ev, heap, phases, (tEnd - t0) / 1e9, written.shape());
+            if (cfg.statistics().any()) summary.putAll(statisticsSummary(cfg, checked, ev.last(), written.normQuantiles(), summary));
             JobSummary.write(storage, out.file("summary.json"), summary);
             storage.delete(out.file(TabularInput.ROWS_DIR), true);
             out.commit();
@@ -137,6 +129,23 @@ public final class GradientJob {
     /** The per-example output the tasks write as parts: the input derivative of --wrt inputs|all, a --per-example statistic, or null. */
     private static PerExampleOutput perExample(JobConfig cfg) {
         return cfg.inputsWanted() ? cfg.derivative() : cfg.statistics().perExample();
+    }
+
+    /** The per-example parts' shape (rows first) and, when they are gradient norms, their quantiles (else null). */
+    private record PartsWritten(List<Long> shape, Map<String, Double> normQuantiles) {}
+
+    /**
+     * After the tasks: the shape of the per-example parts in {@code parts}, the norms' quantiles (read from the
+     * parts before a Parquet conversion removes them), then the parts completed ({@link InputGradients#finish}).
+     */
+    private static PartsWritten finishParts(JavaSparkContext jsc, Storage storage, JobConfig cfg, String parts, int partitions, long rows, String target)
+            throws java.io.IOException {
+        List<Long> shape = writtenShape(storage, cfg, PartitionTask.partFile(parts, 0), rows);
+        PerExampleOutput kind = perExample(cfg);
+        Map<String, Double> quantiles = kind instanceof PerExampleOutput.GradNorm || kind instanceof PerExampleOutput.GradNormPerKey
+                ? StatisticsSummary.normQuantiles(jsc, storage, parts, partitions) : null;
+        InputGradients.finish(jsc, storage, cfg, parts, partitions, target);
+        return new PartsWritten(shape, quantiles);
     }
 
     /** {@code grad_sum_squares.npz} and {@code ggn_diagonal.npz} (float64, the weights' keys), when asked: finite unless --check-finite none. */
