@@ -25,6 +25,9 @@ public final class SoftmaxCrossEntropy extends Cell {
         this.reduction = reduction;
     }
 
+    /** Whether it gives one loss per example (reduction none), as a batch job's per-example statistics need. */
+    public boolean perExample() { return reduction == Reduction.NONE; }
+
     @Override public int inputCount() { return 2; }
 
     /** {@code construct(logits, labels)}. */
