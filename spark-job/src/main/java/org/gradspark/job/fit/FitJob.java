@@ -112,8 +112,8 @@ public final class FitJob {
             Fitter.Progress progress = new Fitter.Progress() {
                 @Override public void iteration(IterationRecord r) {
                     if (console != null) {
-                        console.printf("fit %s: iteration %d  loss %.9g  |grad| %.4g  step %.3g  evaluations %d  %.2f s%n", s.optimizer().cli(), r.iteration(),
-                                r.loss(), r.gradNorm(), r.step(), r.evaluations(), r.seconds());
+                        console.printf("fit %s: iteration %d  loss %.9g  |grad| %.4g  step %.3g  evaluations %d  %.2f s%s%n", s.optimizer().cli(), r.iteration(),
+                                r.loss(), r.gradNorm(), r.step(), r.evaluations(), r.seconds(), r.dp() ? "  epsilon " + epsilonText(r.epsilon()) : "");
                         console.flush();
                     }
                 }
@@ -168,6 +168,11 @@ public final class FitJob {
         m.put("wall_s", wall);
         m.put("optimisation_s", r.history().isEmpty() ? 0 : r.history().get(r.history().size() - 1).elapsed());
         return m;
+    }
+
+    /** ε for the console: 4 significant digits, "inf" where σ = 0. */
+    static String epsilonText(double epsilon) {
+        return Double.isInfinite(epsilon) ? "inf" : String.format(java.util.Locale.ROOT, "%.4g", epsilon);
     }
 
     /**

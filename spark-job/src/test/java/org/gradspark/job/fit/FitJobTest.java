@@ -188,30 +188,30 @@ class FitJobTest {
 
     @Test
     void aDpSgdFitStoppedAfterACheckpointAndResumedWritesTheSameBytesAndEpsilons() throws Exception {
-        leastSquaresFiles(600, 4);
+        leastSquaresFiles(400, 4);
         String[] common = {"--layers", "4,1", "--activation", "identity", "--input", dir.resolve("x.npy").toString(), "--labels", dir.resolve("y.npy").toString(),
-            "--loss", "mse", "--partitions", "3", "--optimizer", "adam", "--learning-rate", "0.05", "--minibatch-fraction", "0.3", "--dp-clip", "0.5",
-            "--dp-noise-multiplier", "1.0", "--iterations", "8", "--checkpoint-every", "4"};
+            "--loss", "mse", "--partitions", "2", "--optimizer", "adam", "--learning-rate", "0.05", "--minibatch-fraction", "0.3", "--dp-clip", "0.5",
+            "--dp-noise-multiplier", "1.0", "--iterations", "6", "--checkpoint-every", "3"};
         FitJob.Result a = fit(with(common, "--out", dir.resolve("a").toString()));
         Path b = dir.resolve("b");
-        copyTree(dir.resolve("a/checkpoints/iter-000004"), b.resolve("checkpoints/iter-000004"));
+        copyTree(dir.resolve("a/checkpoints/iter-000003"), b.resolve("checkpoints/iter-000003"));
         fit(with(common, "--out", b.toString(), "--resume", b.resolve("checkpoints").toString()));
-        for (String f : List.of("weights.npz", "checkpoints/iter-000008/optimizer.npz")) {
+        for (String f : List.of("weights.npz", "checkpoints/iter-000006/optimizer.npz")) {
             assertTrue(java.util.Arrays.equals(Files.readAllBytes(dir.resolve("a").resolve(f)), Files.readAllBytes(b.resolve(f))), f + " byte-identical");
         }
         RdpAccountant accountant = new RdpAccountant(0.3, 1.0);
         JsonNode ha = new ObjectMapper().readTree(dir.resolve("a/history.json").toFile()), hb = new ObjectMapper().readTree(b.resolve("history.json").toFile());
-        for (int i = 0; i < 8; i++) {
-            double eps = accountant.epsilon(i + 1, 1.0 / 600).epsilon();
+        for (int i = 0; i < 6; i++) {
+            double eps = accountant.epsilon(i + 1, 1.0 / 400).epsilon();
             assertEquals(eps, ha.get("iterations").get(i).get("epsilon").asDouble(), "the default delta is 1/N");
             assertEquals(eps, hb.get("iterations").get(i).get("epsilon").asDouble());
             assertEquals(ha.get("iterations").get(i).get("loss").asDouble(), hb.get("iterations").get(i).get("loss").asDouble());
         }
         JsonNode dp = new ObjectMapper().readTree(dir.resolve("a/summary.json").toFile()).get("dp_sgd");
-        assertEquals(accountant.epsilon(8, 1.0 / 600).epsilon(), dp.get("epsilon").asDouble());
-        assertEquals(1.0 / 600, dp.get("delta").asDouble());
-        assertEquals(8, dp.get("steps").asInt());
-        assertEquals(a.history().get(7).epsilon(), dp.get("epsilon").asDouble());
+        assertEquals(accountant.epsilon(6, 1.0 / 400).epsilon(), dp.get("epsilon").asDouble());
+        assertEquals(1.0 / 400, dp.get("delta").asDouble());
+        assertEquals(6, dp.get("steps").asInt());
+        assertEquals(a.history().get(5).epsilon(), dp.get("epsilon").asDouble());
     }
 
     @Test
