@@ -84,6 +84,58 @@ class DpSgdTest {
         assertArrayEquals(new double[5], new DpSgd(2.0, 0, 1e-5).noise(42, 7, 5), 0.0);
     }
 
+    /**
+     * The accountant assumes Poisson sampling: each row in each step's sample independently with probability q. The fit's
+     * sample (Evaluator.RowSample, a hash of seed, step and row) is checked for it here: over 400 steps of 4000 rows at
+     * q = 0.05, the sample sizes have the binomial's mean qN and variance qN(1 − q), each row is kept in about q of the steps,
+     * and whether a row is kept says nothing of whether the next row or the same row the next step is (correlations ≈ 0).
+     */
+    @Test
+    void theFitsRowSampleIsPoissonSampling() {
+        int rows = 4000, steps = 400;
+        double q = 0.05;
+        boolean[][] kept = new boolean[steps][rows];
+        double sizeSum = 0, sizeSq = 0;
+        int[] perRow = new int[rows];
+        for (int k = 0; k < steps; k++) {
+            org.gradspark.job.Evaluator.RowSample sample = new org.gradspark.job.Evaluator.RowSample(q, 42, k + 1);
+            int size = 0;
+            for (int r = 0; r < rows; r++) {
+                kept[k][r] = sample.keeps(r);
+                if (kept[k][r]) {
+                    size++;
+                    perRow[r]++;
+                }
+            }
+            sizeSum += size;
+            sizeSq += (double) size * size;
+        }
+        double mean = sizeSum / steps, variance = sizeSq / steps - mean * mean, binomial = rows * q * (1 - q);
+        assertEquals(rows * q, mean, 4 * Math.sqrt(binomial / steps), "mean sample size");
+        assertEquals(binomial, variance, 0.25 * binomial, "sample size variance (independent rows)");
+        double rowMean = java.util.Arrays.stream(perRow).average().orElseThrow();
+        double rowVariance = java.util.Arrays.stream(perRow).mapToDouble(c -> (c - rowMean) * (c - rowMean)).sum() / rows;
+        assertEquals(steps * q * (1 - q), rowVariance, 0.15 * steps * q * (1 - q), "a row's count over the steps is binomial");
+        assertEquals(0, correlation(kept, 0, 1), 0.01, "neighbouring rows");
+        assertEquals(0, correlation(kept, 1, 0), 0.01, "the same row in consecutive steps");
+    }
+
+    /** Pearson correlation of kept[k][r] with kept[k + dk][r + dr] over all pairs. */
+    private static double correlation(boolean[][] kept, int dk, int dr) {
+        double n = 0, sa = 0, sb = 0, sab = 0;
+        for (int k = 0; k + dk < kept.length; k++) {
+            for (int r = 0; r + dr < kept[k].length; r++) {
+                double a = kept[k][r] ? 1 : 0, b = kept[k + dk][r + dr] ? 1 : 0;
+                n++;
+                sa += a;
+                sb += b;
+                sab += a * b;
+            }
+        }
+        double ma = sa / n, mb = sb / n;
+        return (sab / n - ma * mb) / Math.sqrt(ma * (1 - ma) * mb * (1 - mb));
+    }
+
     @Test
     void aCheckpointWhoseEpsilonOrDpSettingsWereEditedIsRefused() throws Exception {
         Fitter.run(new LeastSquares(300, 5, 7, DType.FLOAT64), dpAdam(4), PROBLEM, null, Storage.local(), Storage.uri(dir.resolve("ck")), QUIET);
@@ -98,6 +150,13 @@ class DpSgdTest {
         edit(ck, "e5", s -> ((ObjectNode) s.get("trajectory")).put("--dp-delta", 1.5), "--dp-delta: expected 0 < delta < 1, got 1.5");
         edit(ck, "e6", s -> ((ObjectNode) s.get("trajectory")).remove("--dp-clip"), "field 'trajectory.--dp-noise-multiplier' without 'trajectory.--dp-clip'");
         edit(ck, "e7", s -> ((ObjectNode) s.get("trajectory")).put("--minibatch-fraction", 1.0), "field 'trajectory.--minibatch-fraction' is 1.0");
+
+        // sigma = 0: no privacy, an infinite epsilon, written as null and read back.
+        Fitter.run(new LeastSquares(300, 5, 7, DType.FLOAT64), dpAdam(4).withDp(new DpSgd(0.5, 0, 1e-5)), PROBLEM, null, Storage.local(),
+                Storage.uri(dir.resolve("zero")), QUIET);
+        Checkpoint zero = Checkpoint.read(Storage.local(), Storage.uri(dir.resolve("zero/iter-000004")));
+        assertEquals(Double.POSITIVE_INFINITY, zero.history().get(3).epsilon());
+        assertTrue(Files.readString(dir.resolve("zero/iter-000004/state.json")).contains("\"epsilon\" : null"));
 
         // Resumed with another noise multiplier: the trajectory differs.
         BadInputException other = assertThrows(BadInputException.class, () -> Fitter.run(new LeastSquares(300, 5, 7, DType.FLOAT64),
