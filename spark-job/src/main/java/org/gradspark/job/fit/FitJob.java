@@ -52,7 +52,8 @@ public final class FitJob {
 
     /**
      * Checks what the fit names, on whatever filesystem: the job's inputs ({@link JobInputs#check}),
-     * --out, and the checkpoint to resume (read whole, and matched against this model and data).
+     * --out, and the checkpoint to resume (read whole, and matched against this model and data). An
+     * unset DP-SGD δ becomes 1/N here, N the input's rows ({@link DpSgd#withDefaultDelta}).
      *
      * @throws BadInputException naming the option and file at fault
      */
