@@ -157,20 +157,46 @@ final class Engine {
      * The pass is recorded (differentiable again) iff {@code record}.
      */
     static Tensor[] backward(List<Tensor> outputs, List<Tensor> cts, Tensor[] targets, boolean record) {
+        return backward(outputs, cts, targets, record, null);
+    }
+
+    /**
+     * {@link #backward}, also putting into {@code observed} the full cotangent of each of its keys (an
+     * intermediate tensor on a path to a target; null where none arrived): what per-example rules
+     * read from one pass, such as a dense layer's output cotangent.
+     */
+    static Tensor[] backward(List<Tensor> outputs, List<Tensor> cts, Tensor[] targets, boolean record, Map<Tensor, Tensor> observed) {
         State st = STATE.get();
         boolean was = st.paused;
         st.paused = !record;
         try {
-            return backwardPass(outputs, cts, targets);
+            return backwardPass(outputs, cts, targets, observed, false);
         } finally {
             st.paused = was;
         }
     }
 
-    private static Tensor[] backwardPass(List<Tensor> outputs, List<Tensor> cts, Tensor[] targets) {
+    /**
+     * The full cotangents of {@code observed}'s keys alone (intermediate tensors; null where none
+     * arrives), put into it: the pass runs through them down to the deepest key and forms no other
+     * cotangent, so a layer's weight gradient is not computed when only its output cotangent is read.
+     */
+    static void cotangents(List<Tensor> outputs, List<Tensor> cts, Map<Tensor, Tensor> observed, boolean record) {
+        State st = STATE.get();
+        boolean was = st.paused;
+        st.paused = !record;
+        try {
+            backwardPass(outputs, cts, observed.keySet().toArray(new Tensor[0]), observed, true);
+        } finally {
+            st.paused = was;
+        }
+    }
+
+    /** With {@code throughTargets}, the pass goes on below the targets (their cotangents are then read from {@code observed}). */
+    private static Tensor[] backwardPass(List<Tensor> outputs, List<Tensor> cts, Tensor[] targets, Map<Tensor, Tensor> observed, boolean throughTargets) {
         Set<Tensor> targetSet = Collections.newSetFromMap(new IdentityHashMap<>());
         Collections.addAll(targetSet, targets);
-        List<Tensor> order = reachingTopologicalOrder(outputs, targetSet);
+        List<Tensor> order = reachingTopologicalOrder(outputs, targetSet, throughTargets);
         Set<Tensor> onPath = Collections.newSetFromMap(new IdentityHashMap<>());
         onPath.addAll(order);
         Map<Tensor, Tensor> grad = new IdentityHashMap<>();
@@ -179,8 +205,9 @@ final class Engine {
         }
         for (int k = order.size() - 1; k >= 0; k--) {
             Tensor t = order.get(k);
-            if (targetSet.contains(t)) continue;
+            if (targetSet.contains(t) && !throughTargets) continue;
             Tensor g = grad.remove(t);
+            if (observed != null && observed.containsKey(t)) observed.put(t, g);
             Node n = t.node();
             if (g == null || n.isLeaf()) continue;
             Tensor[] in = n.inputs();
@@ -193,6 +220,7 @@ final class Engine {
                 if (needed[i] && gin[i] != null) accumulate(grad, in[i], gin[i]);
             }
         }
+        if (throughTargets) return null;
         Tensor[] result = new Tensor[targets.length];
         for (int i = 0; i < targets.length; i++) {
             Tensor g = grad.get(targets[i]);
@@ -211,6 +239,11 @@ final class Engine {
      * the tensors computed from them). Iterative, so deep graphs do not overflow the stack.
      */
     static List<Tensor> reachingTopologicalOrder(List<Tensor> outputs, Set<Tensor> targets) {
+        return reachingTopologicalOrder(outputs, targets, false);
+    }
+
+    /** {@link #reachingTopologicalOrder(List, Set)}, going on below the targets when {@code throughTargets}. */
+    static List<Tensor> reachingTopologicalOrder(List<Tensor> outputs, Set<Tensor> targets, boolean throughTargets) {
         Map<Tensor, Boolean> reaches = new IdentityHashMap<>();
         List<Tensor> order = new ArrayList<>();
         Deque<Tensor> stack = new ArrayDeque<>();
@@ -223,7 +256,7 @@ final class Engine {
             while (!stack.isEmpty()) {
                 Tensor t = stack.peek();
                 int i = next.pop();
-                Tensor[] in = targets.contains(t) ? new Tensor[0] : t.node().inputs();
+                Tensor[] in = targets.contains(t) && !throughTargets ? new Tensor[0] : t.node().inputs();
                 if (i < in.length) {
                     next.push(i + 1);
                     Tensor c = in[i];

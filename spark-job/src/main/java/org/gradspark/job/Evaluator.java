@@ -76,17 +76,19 @@ public final class Evaluator implements AutoCloseable {
     /**
      * The reduced gradient statistics of an evaluation ({@link StatisticsSpec}), float64, each summed over
      * partitions in index order: Σ_n g_n² and the GGN diagonal by weight key (empty when not asked), and
-     * Σ_n |g_n|² over the rows used (NaN when neither the norms nor Σ g_n² were computed).
+     * Σ_n |g_n|² over the rows used (NaN when neither the norms nor Σ g_n² were computed), and how many chunks took the
+     * core's slow per-row path ({@code GradientStatistics.Path.PER_ROW}: a model without the dense layers' outer-product rules).
      */
-    public record StatisticsSums(Map<String, Tensor> sumOfSquares, Map<String, Tensor> ggnDiagonal, double sumOfSquaredNorms) {}
+    public record StatisticsSums(Map<String, Tensor> sumOfSquares, Map<String, Tensor> ggnDiagonal, double sumOfSquaredNorms, long perRowChunks) {}
 
     private final JavaSparkContext jsc;
     private final JobInputs checked;
     private final PartitionTask task;
     private final Broadcast<Storage> storage;
     private final int partitions;
-    private final GradientReducer reducer;
     private final List<String> keys;
+    private final List<Shape> shapes;
+    private final long shardThreshold;
     private final JavaRDD<Integer> parts;
     private final boolean cache;
     private final boolean timesTasks;
@@ -109,16 +111,20 @@ public final class Evaluator implements AutoCloseable {
         this.parts = jsc.parallelize(IntStream.range(0, partitions).boxed().toList(), partitions);
         if (cfg.modelClass() == null) checkTaskSize(jsc, cfg);
         this.keys = cfg.weightsWanted() ? checked.keys() : List.of();
-        List<Shape> shapes = keys.stream().map(k -> checked.weights().get(k).shape()).toList();
-        // The statistics' partial sums follow the gradient's, in float64 (PartitionStatistics' layout).
-        PartitionStatistics.Layout more = PartitionStatistics.layout(keys, shapes, cfg.statistics());
+        this.shapes = keys.stream().map(k -> checked.weights().get(k).shape()).toList();
+        this.shardThreshold = shardThreshold(jsc);
+    }
+
+    /** The reducer of an evaluation with the statistics {@code stats}: their partial sums follow the gradient's, in float64 (PartitionStatistics' layout). */
+    private GradientReducer reducer(StatisticsSpec stats) {
+        PartitionStatistics.Layout more = PartitionStatistics.layout(keys, shapes, stats);
         List<String> all = new ArrayList<>(keys);
         all.addAll(more.keys());
         List<Shape> allShapes = new ArrayList<>(shapes);
         allShapes.addAll(more.shapes());
-        List<org.gradspark.ad.DType> dtypes = new ArrayList<>(java.util.Collections.nCopies(keys.size(), cfg.dtype()));
+        List<org.gradspark.ad.DType> dtypes = new ArrayList<>(java.util.Collections.nCopies(keys.size(), checked.cfg().dtype()));
         dtypes.addAll(java.util.Collections.nCopies(more.keys().size(), org.gradspark.ad.DType.FLOAT64));
-        this.reducer = GradientReducer.of(all, allShapes, dtypes, partitions, shardThreshold(jsc));
+        return GradientReducer.of(all, allShapes, dtypes, partitions, shardThreshold);
     }
 
     /** An evaluator whose rows are read once and kept in the executors' memory (an optimiser's loop). */
@@ -150,7 +156,7 @@ public final class Evaluator implements AutoCloseable {
 
     /** Whether the partial sums are reduce-scattered on the executors (large models) rather than summed on the driver. */
     public boolean sharded() {
-        return reducer.sharded();
+        return reducer(checked.cfg().statistics()).sharded();
     }
 
     /** Time spent broadcasting weights so far. */
@@ -190,7 +196,7 @@ public final class Evaluator implements AutoCloseable {
         Value v = evaluate(weights, null, sample, new StatisticsSpec(null, false, false, clip), 1.0);
         long used = 0;
         for (PartitionResult r : v.partitions()) used += r.rows() - r.skippedRows();
-        return new Value(v.objective(), v.gradient(), used, v.seconds(), v.tasksSeconds(), v.partitions(), null);
+        return new Value(v.objective(), v.gradient(), used, v.seconds(), v.tasksSeconds(), v.partitions(), v.statistics());
     }
 
     /** One evaluation of the job's own statistics; {@code vector} is the hvp direction or grad-dot's V (or null), {@code sample} the rows kept (null: all). */
@@ -219,13 +225,13 @@ public final class Evaluator implements AutoCloseable {
                     ? parts.map(i -> task.runOrFailure(i, null, scale, bw.value(), bv == null ? null : bv.value(), sample, stats, rowsDone))
                     : kept.map(p -> task.runOrFailure(p._1(), p._2(), scale, bw.value(), bv == null ? null : bv.value(), sample, stats, rowsDone));
             Map<String, Tensor> reduced = new LinkedHashMap<>();
-            List<PartitionResult> results = reducer.reduce(computed, reduced);
+            List<PartitionResult> results = reducer(stats).reduce(computed, reduced);
             double objective = 0;
             for (PartitionResult r : results) objective += r.objective();
             double seconds = (System.nanoTime() - te) / 1e9;
             Map<String, Tensor> g = new LinkedHashMap<>();
             for (String k : keys) g.put(k, reduced.get(k));
-            return new Value(objective, g, used, seconds, timesTasks ? tasksSeconds(progress) : Double.NaN, results, statisticsOf(reduced));
+            return new Value(objective, g, used, seconds, timesTasks ? tasksSeconds(progress) : Double.NaN, results, statisticsOf(stats, reduced));
         } finally {
             jsc.sc().removeSparkListener(progress);
             bw.destroy();
@@ -233,17 +239,16 @@ public final class Evaluator implements AutoCloseable {
         }
     }
 
-    /** The reduced statistics after the gradient's keys ({@link PartitionStatistics#layout}), by weight key; null when the job asks none. */
-    private StatisticsSums statisticsOf(Map<String, Tensor> reduced) {
-        StatisticsSpec stats = checked.cfg().statistics();
-        if (!stats.sumOfSquares() && !stats.ggnDiagonal() && !stats.normsKnown()) return null;
+    /** The reduced statistics after the gradient's keys ({@link PartitionStatistics#layout}), by weight key; null when none were asked. */
+    private StatisticsSums statisticsOf(StatisticsSpec stats, Map<String, Tensor> reduced) {
+        if (!stats.any()) return null;
         Map<String, Tensor> squares = new LinkedHashMap<>(), ggn = new LinkedHashMap<>();
         for (String k : keys) {
             if (stats.sumOfSquares()) squares.put(k, reduced.get("sum-of-squares " + k));
             if (stats.ggnDiagonal()) ggn.put(k, reduced.get("ggn-diagonal " + k));
         }
-        Tensor norms = reduced.get("sum of squared norms");
-        return new StatisticsSums(squares, ggn, norms == null ? Double.NaN : norms.getDouble(0));
+        Tensor norms = reduced.get(PartitionStatistics.SQUARED_NORMS);
+        return new StatisticsSums(squares, ggn, norms == null ? Double.NaN : norms.getDouble(0), (long) reduced.get(PartitionStatistics.PER_ROW_CHUNKS).getDouble(0));
     }
 
     /** The tasks' span once the listener has seen their ends, which Spark's listener bus may deliver after the job has returned. */

@@ -17,9 +17,15 @@ import org.gradspark.ad.batch.GradientStatistics;
 final class PartitionStatistics {
     private final StatisticsSpec stats;
     private final double[][] gradient, sumOfSquares, ggn;
-    private double squaredNorms;
+    private double squaredNorms, perRowChunks;
 
-    /** The partial arrays' keys after the gradient's, for weights of these keys and shapes: Σ g_n², the GGN diagonal, then Σ|g_n|² ([1]). */
+    /** The keys of Σ_n |g_n|² and of the count of chunks on the core's per-row path in the reduced partial sums. */
+    static final String SQUARED_NORMS = "sum of squared norms", PER_ROW_CHUNKS = "chunks on the per-row path";
+
+    /**
+     * The partial arrays' keys after the gradient's, for weights of these keys and shapes: Σ g_n², the GGN diagonal,
+     * Σ|g_n|² ([1]) when the norms are known, then the count of chunks on the per-row path ([1]; summed exactly, so summary.json can say which path ran).
+     */
     record Layout(List<String> keys, List<Shape> shapes) {}
 
     static Layout layout(List<String> keys, List<Shape> shapes, StatisticsSpec stats) {
@@ -28,7 +34,11 @@ final class PartitionStatistics {
         if (stats.sumOfSquares()) add(k, s, "sum-of-squares ", keys, shapes);
         if (stats.ggnDiagonal()) add(k, s, "ggn-diagonal ", keys, shapes);
         if (stats.normsKnown()) {
-            k.add("sum of squared norms");
+            k.add(SQUARED_NORMS);
+            s.add(Shape.of(1));
+        }
+        if (stats.any()) {
+            k.add(PER_ROW_CHUNKS);
             s.add(Shape.of(1));
         }
         return new Layout(k, s);
@@ -77,6 +87,7 @@ final class PartitionStatistics {
         if (stats.ggnDiagonal()) add(ggn, r.ggnDiagonal());
         Tensor perRow = perExample(r);
         if (stats.normsKnown()) squaredNorms += squaredNorms(r, perRow, skip);
+        if (r.path() == GradientStatistics.Path.PER_ROW) perRowChunks++;
         if (perRow == null) return null;
         if (skip == null) return perRow;
         double[] v = perRow.astype(DType.FLOAT64).rawDoubles().clone();
@@ -122,6 +133,7 @@ final class PartitionStatistics {
         all.addAll(List.of(sumOfSquares));
         all.addAll(List.of(ggn));
         if (stats.normsKnown()) all.add(new double[] {squaredNorms});
+        all.add(new double[] {perRowChunks});
         return all.toArray(double[][]::new);
     }
 }

@@ -5,10 +5,13 @@ import static org.gradspark.ad.Ops.reshape;
 import static org.gradspark.ad.Ops.sum;
 import static org.gradspark.ad.Ops.where;
 
+import java.util.IdentityHashMap;
 import java.util.List;
 import org.gradspark.ad.Cell;
 import org.gradspark.ad.DType;
+import org.gradspark.ad.Ops;
 import org.gradspark.ad.Parameter;
+import org.gradspark.ad.RecordedForward;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.backend.Backends;
@@ -58,16 +61,14 @@ public final class GradientStatistics {
         }
 
         boolean clipped() { return clip > 0; }
-
-        /** Whether the per-example norms must be computed: asked, or needed for the clipping factors. */
-        boolean needsNorms() { return norms || normsPerKey || clipped(); }
     }
 
     /**
      * gradient: the plain sum over rows of g_n (or, with clip > 0, the clipped sum sum_n g_n*min(1, C/|g_n|));
      * norms [rows] float64 |g_n| (null unless asked, but always computed when clip > 0);
      * normsPerKey [rows, K] float64 in the params' order; dots [rows] float64 g_n.v; sumOfSquares per param (shape of the param,
-     * float64) sum_n g_n^2; ggnDiagonal per param (float64) sum_n diag(J_n^T H_n J_n); objective as BatchGradient's ChunkResult;
+     * float64) sum_n g_n^2; ggnDiagonal per param (float64) sum_n s_n diag(J_n^T H_n J_n) (s_n = 1 without sensitivities);
+     * outputs and objective as BatchGradient's ChunkResult (0 for skipped rows);
      * path: which computation ran.
      */
     public record Result(Tensor[] gradient, Tensor norms, Tensor normsPerKey, Tensor dots, Tensor[] sumOfSquares, Tensor[] ggnDiagonal,
@@ -84,8 +85,13 @@ public final class GradientStatistics {
      */
     public static Result compute(Cell model, Cell loss, List<Parameter> params, Tensor x, Tensor s, Tensor labels, boolean[] skip, Request what) {
         checkRequest(loss, labels, params, what);
-        StatisticsChunk chunk = StatisticsChunk.prepare(model, loss, x, s, labels, skip);
-        return PerRowStatistics.compute(model, loss, params, chunk, what);
+        Tensor kept = StatisticsChunk.maskedRows(x, labels, skip);
+        RecordedForward tape = PerLayerStatistics.record(model, loss, params, kept, labels);
+        StatisticsChunk chunk = StatisticsChunk.of(kept, s, labels, skip, Ops.stopGradient(tape.outputs().get(0)));
+        PerLayerStatistics.LayerRule[] rules = PerLayerStatistics.rules(tape, params, what, chunk.rows());
+        if (rules != null) return PerLayerStatistics.compute(tape, rules, params, chunk, what);
+        Tensor[] plainSum = what.clipped() ? null : tape.pullback(tape.outputs().get(0), chunk.s(), new IdentityHashMap<>());
+        return PerRowStatistics.compute(model, loss, params, chunk, what, plainSum);
     }
 
     private static void checkRequest(Cell loss, Tensor labels, List<Parameter> params, Request what) {
@@ -120,18 +126,22 @@ public final class GradientStatistics {
 
         boolean skipped(int n) { return skip != null && skip[n]; }
 
-        static StatisticsChunk prepare(Cell model, Cell loss, Tensor x, Tensor s, Tensor labels, boolean[] skip) {
-            int rows = x.rank() == 0 ? 0 : x.shape().dim(0);
+        /** x with its skipped rows set to 0 (they may hold NaN), after checking that skip and labels have x's rows. */
+        static Tensor maskedRows(Tensor x, Tensor labels, boolean[] skip) {
             if (x.rank() < 1) throw new IllegalArgumentException("gradient statistics: x must have one row per example, got shape " + x.shape());
+            int rows = x.shape().dim(0);
             if (skip != null && skip.length != rows) {
                 throw new IllegalArgumentException("gradient statistics: skip has " + skip.length + " entries but x has " + rows + " rows");
             }
             if (labels != null && (labels.rank() < 1 || labels.shape().dim(0) != rows)) {
                 throw new IllegalArgumentException("gradient statistics: labels " + labels.shape() + " do not have x's " + rows + " rows");
             }
-            DType dtype = x.dtype();
-            if (skip != null) x = where(keepMask(skip, x.shape(), dtype), x, 0.0);
-            Tensor out = BatchGradient.outputs(model, loss, x, labels);
+            return skip == null ? x : where(keepMask(skip, x.shape(), x.dtype()), x, 0.0);
+        }
+
+        /** The chunk of the masked rows x and their per-example outputs out (before masking). */
+        static StatisticsChunk of(Tensor x, Tensor s, Tensor labels, boolean[] skip, Tensor out) {
+            int rows = x.shape().dim(0);
             if (out.rank() < 1 || out.shape().dim(0) != rows) {
                 throw new IllegalArgumentException("gradient statistics: the outputs " + out.shape() + " do not have one row per example (" + rows + " rows)");
             }
@@ -145,7 +155,7 @@ public final class GradientStatistics {
             if (skip != null) {
                 Tensor keep = keepMask(skip, out.shape(), out.dtype());
                 s = mul(s, keep);
-                out = mul(out, keep);
+                out = where(keep, out, 0.0);
             }
             double objective = sum(mul(out.astype(DType.FLOAT64), s.astype(DType.FLOAT64))).getDouble(0);
             return new StatisticsChunk(x, s, labels, skip, out, objective);

@@ -25,14 +25,15 @@ import org.gradspark.ad.batch.GradientStatistics.StatisticsChunk;
 final class PerRowStatistics {
     private PerRowStatistics() {}
 
-    static Result compute(Cell model, Cell loss, List<Parameter> params, StatisticsChunk chunk, Request what) {
+    /** @param plainSum the chunk's summed gradient (from the recorded forward pass), or null when clipping replaces it */
+    static Result compute(Cell model, Cell loss, List<Parameter> params, StatisticsChunk chunk, Request what, Tensor[] plainSum) {
         int rows = chunk.rows(), keys = params.size();
         double[][] squaredNorms = new double[rows][keys];
         double[] dots = what.dotWith() == null ? null : new double[rows];
         double[][] sumOfSquares = what.sumOfSquares() ? zeros(params) : null;
         double[][] ggn = what.ggnLoss() == null ? null : zeros(params);
         double[][] dotWith = what.dotWith() == null ? null : doubles(what.dotWith());
-        Tensor[] gradient = BatchGradient.weightGradients(model, loss, params, chunk.x(), chunk.s(), chunk.labels());
+        Tensor[] gradient = plainSum;
         double[][] clippedSum = what.clipped() ? zeros(params) : null;
         for (int n = 0; n < rows; n++) {
             if (chunk.skipped(n)) continue;
