@@ -305,6 +305,19 @@ class FitSubmittedTest {
         refused(shortArray, new String[0], "--resume " + npz, "array 's3' has 7 values, expected 321");
     }
 
+    /** DP-SGD's settings through the script, as a spark.gradspark.fit.* key: C = 0 exits 2 with one line before Spark starts, --out not made. */
+    @Test
+    void aDpSgdClipOfZeroGivenAsAKeyIsRefusedBeforeSparkStarts() {
+        Path out = dir.resolve("dp-out");
+        List<String> cmd = new ArrayList<>(Arrays.asList(unwarmed(out.toString(), "--optimizer", "sgd", "--minibatch-fraction", "0.1",
+                "--dp-noise-multiplier", "1.1")));
+        cmd.addAll(cmd.indexOf("fit"), List.of("--conf", "spark.gradspark.fit.dp-clip=0"));
+        LocalCluster.Run r = LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("run-dp"), cmd.toArray(new String[0]));
+        SubmittedFailuresTest.assertFailure(r, 2, dir, "--dp-clip: expected a finite value > 0, got 0.0");
+        assertFalse(r.stderr().contains("GradSpark backend"), "refused before Spark starts:\n" + r.stderr());
+        assertFalse(Files.exists(out), "--out made");
+    }
+
     @Test
     void lbfgsOverflowingAtTheStartIsNotToldToLowerTheLearningRate() throws IOException {
         Tensor y = Npy.read(dir.resolve("y.npy"));

@@ -13,6 +13,8 @@ import org.gradspark.job.io.BadInputException;
  *   Adam: m = β1·m + (1−β1)·g,  v = β2·v + (1−β2)·g²,  x −= lr · (m / (1−β1^k)) / (√(v / (1−β2^k)) + ε)
  *   SGD:  x −= lr · g
  * </pre>
+ * With DP-SGD ({@link FitSettings#dp}) g is the step's noisy clipped mean ({@link DpSgd}), and each
+ * record carries the ε spent so far.
  * Its whole state is x, m, v and k (the sample's seed is a setting), so a checkpoint restores it exactly.
  */
 final class AdamOptimizer implements Optimizer {
@@ -23,6 +25,7 @@ final class AdamOptimizer implements Optimizer {
     private int k;
     private String stopReason;
     private final double elapsedBefore;
+    private final RdpAccountant accountant;   // DP-SGD's; null for plain steps
     private final long startNanos = System.nanoTime();
 
     private AdamOptimizer(DriverObjective objective, FitSettings s, double[] x, double[] m, double[] v, int k, double elapsedBefore) {
@@ -34,6 +37,7 @@ final class AdamOptimizer implements Optimizer {
         this.v = v;
         this.k = k;
         this.elapsedBefore = elapsedBefore;
+        this.accountant = s.dp() == null ? null : s.dp().accountant(s.minibatchFraction());
     }
 
     static AdamOptimizer start(DriverObjective objective, FitSettings s, double[] x0) {
@@ -79,7 +83,7 @@ final class AdamOptimizer implements Optimizer {
         long evals = objective.evaluations();
         int step = k + 1;
         FitObjective.Sample sample = s.minibatchFraction() < 1 ? new FitObjective.Sample(s.minibatchFraction(), s.seed(), step) : null;
-        DriverObjective.Eval e = objective.at(x, sample);
+        DriverObjective.Eval e = s.dp() == null ? objective.at(x, sample) : objective.privately(x, sample, s.dp());
         double[] g = e.grad();
         double moved = 0;
         if (adam) {
@@ -102,7 +106,8 @@ final class AdamOptimizer implements Optimizer {
         k = step;
         long now = System.nanoTime();
         return new IterationRecord(step, e.value(), DriverObjective.norm(g), Math.sqrt(moved), (int) (objective.evaluations() - evals), e.rows(),
-                (now - t0) / 1e9, elapsedBefore + (now - startNanos) / 1e9);
+                (now - t0) / 1e9, elapsedBefore + (now - startNanos) / 1e9,
+                accountant == null ? Double.NaN : accountant.epsilon(step, s.dp().delta()).epsilon());
     }
 
     /** The step left x, m and v finite, and x within the model's dtype: else it is refused before any checkpoint or result could hold it. */

@@ -30,7 +30,9 @@ import org.gradspark.job.io.Storage;
  *   <li>optimizer.npz holds exactly the optimiser's arrays (float64 vectors, finite) with their
  *       lengths for the model's parameter count, agrees with the history where both record a value
  *       (L-BFGS), and has the SHA-256 recorded in state.json;</li>
- *   <li>weights.npz holds the model's weights and they are x, cast to the model's dtype.</li>
+ *   <li>weights.npz holds the model's weights and they are x, cast to the model's dtype;</li>
+ *   <li>DP-SGD ({@code --dp-clip} in its trajectory): Adam or SGD on a sample, valid --dp-* settings,
+ *       and each step's {@code epsilon} the accountant's for it; plain steps record none.</li>
  * </ul>
  * Whether the checkpoint belongs to this run (model, settings, rows) is {@link Checkpoint#requireMatches}'s
  * and {@link Checkpoint#requireRows}'s.
@@ -74,6 +76,7 @@ final class CheckpointReader {
         if (elapsed != history.get(history.size() - 1).elapsed()) {
             throw bad(state + ": field 'elapsed_s' is " + elapsed + ", but the history's last elapsed_s is " + history.get(history.size() - 1).elapsed());
         }
+        requireDp(optimizer, trajectory, history);
         int memory = optimizer == FitSettings.Optimizer.LBFGS ? integer(trajectory, "--lbfgs-memory", 1, 1000) : 0;
         Checkpoint.OptimizerState st = optimizerState(optimizer, iteration, layout.size(), memory, history);
         String sha = text(json, "optimizer_sha256");
@@ -152,7 +155,7 @@ final class CheckpointReader {
             }
             IterationRecord rec = new IterationRecord(it, number(r, "loss", at), number(r, "grad_norm", at), number(r, "step", at),
                     integer(r, "evaluations", at, 0, Integer.MAX_VALUE), longValue(field(r, "rows", at), at + "rows", 0),
-                    number(r, "seconds", at), number(r, "elapsed_s", at));
+                    number(r, "seconds", at), number(r, "elapsed_s", at), epsilon(r, at));
             if (rec.gradNorm() < 0 || rec.step() < 0 || rec.seconds() < 0 || rec.elapsed() < elapsedBefore) {
                 throw bad(state + ": field '" + at + "' has a negative grad_norm, step or seconds, or an elapsed_s below the one before: " + r);
             }
@@ -164,6 +167,53 @@ final class CheckpointReader {
                     + ", but field 'iteration' is " + iteration);
         }
         return records;
+    }
+
+    /** A history record's ε: absent for plain steps (NaN), null where infinite (σ = 0), else a finite number ≥ 0. */
+    private double epsilon(JsonNode r, String at) {
+        JsonNode v = r.get("epsilon");
+        if (v == null) return Double.NaN;
+        if (v.isNull()) return Double.POSITIVE_INFINITY;
+        if (!v.isNumber() || !(v.asDouble() >= 0) || Double.isInfinite(v.asDouble())) {
+            throw bad(state + ": field '" + at + "epsilon' is " + v + ", not a finite number >= 0 (or null: infinite)");
+        }
+        return v.asDouble();
+    }
+
+    /**
+     * DP-SGD's part of the rule: a checkpoint whose trajectory has {@code --dp-clip} is of Adam or SGD on
+     * a sample (0 &lt; q &lt; 1) with valid --dp-* settings, and each step's ε is the one the accountant
+     * gives for that step at those settings; a checkpoint of plain steps records no --dp-* setting and no ε.
+     */
+    private void requireDp(FitSettings.Optimizer optimizer, JsonNode trajectory, List<IterationRecord> history) {
+        if (!trajectory.has("--dp-clip")) {
+            for (String k : List.of("--dp-noise-multiplier", "--dp-delta")) {
+                if (trajectory.has(k)) throw bad(state + ": field 'trajectory." + k + "' without 'trajectory.--dp-clip'");
+            }
+            for (int i = 0; i < history.size(); i++) {
+                if (history.get(i).dp()) throw bad(state + ": field 'history[" + i + "].epsilon' in a checkpoint of plain steps (no 'trajectory.--dp-clip')");
+            }
+            return;
+        }
+        if (optimizer == FitSettings.Optimizer.LBFGS) throw bad(state + ": field 'trajectory.--dp-clip' in an L-BFGS checkpoint (DP-SGD is Adam's or SGD's)");
+        double q = number(trajectory, "--minibatch-fraction", "trajectory.");
+        if (!(q > 0 && q < 1)) throw bad(state + ": field 'trajectory.--minibatch-fraction' is " + q + ", DP-SGD samples 0 < q < 1");
+        DpSgd dp;
+        try {
+            dp = new DpSgd(number(trajectory, "--dp-clip", "trajectory."), number(trajectory, "--dp-noise-multiplier", "trajectory."),
+                    number(trajectory, "--dp-delta", "trajectory."));
+        } catch (BadInputException e) {
+            throw bad(state + ": field 'trajectory': " + e.getMessage());
+        }
+        RdpAccountant accountant = dp.accountant(q);
+        for (int i = 0; i < history.size(); i++) {
+            IterationRecord r = history.get(i);
+            double want = accountant.epsilon(r.iteration(), dp.delta()).epsilon();
+            if (Double.compare(r.epsilon(), want) != 0) {
+                throw bad(state + ": field 'history[" + i + "].epsilon' is " + (r.dp() ? r.epsilon() : "absent") + ", but the accountant gives " + want
+                        + " after " + r.iteration() + " steps at q " + q + ", sigma " + dp.noiseMultiplier() + ", delta " + dp.delta());
+            }
+        }
     }
 
     /** optimizer.npz: float64 vectors, finite, exactly the optimiser's arrays with their lengths. */

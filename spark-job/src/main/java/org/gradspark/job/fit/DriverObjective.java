@@ -46,8 +46,35 @@ final class DriverObjective {
         }
         FitObjective.Value v = objective.evaluate(layout.weights(x), sample);
         evaluations++;
+        Eval e = withL2(x, v.objective(), layout.flatten(v.gradient()), v.rowsUsed(), v.seconds());
+        lastRows = v.rowsUsed();
+        if (sample == null) {
+            cachedX = x.clone();
+            cached = copy(e);
+        }
+        return e;
+    }
+
+    /**
+     * DP-SGD's step at x over {@code sample}'s rows ({@link DpSgd}): the gradient (clipped sum + step's
+     * noise) / (q·N), the value Σ o_n / (q·N) over the sample (the same unbiased estimate of the mean,
+     * never undefined: an empty sample is 0 plus noise), L2 added as {@link #at} adds it. Never cached:
+     * each step's noise is its own.
+     */
+    Eval privately(double[] x, FitObjective.Sample sample, DpSgd dp) {
+        ClippedObjective c = (ClippedObjective) objective;
+        FitObjective.Value v = c.clippedSum(layout.weights(x), sample, dp.clip());
+        evaluations++;
         double[] g = layout.flatten(v.gradient());
-        double value = v.objective();
+        double[] noise = dp.noise(sample.seed(), sample.step(), g.length);
+        double expectedRows = sample.fraction() * c.rows();
+        for (int i = 0; i < g.length; i++) g[i] = (g[i] + noise[i]) / expectedRows;
+        lastRows = v.rowsUsed();
+        return withL2(x, v.objective() / expectedRows, g, v.rowsUsed(), v.seconds());
+    }
+
+    /** The L2 term added to an evaluation's value and gradient, and the value refused unless finite. */
+    private Eval withL2(double[] x, double value, double[] g, long rows, double seconds) {
         if (l2 > 0) {
             double sq = 0;
             for (int i = 0; i < x.length; i++) {
@@ -64,13 +91,7 @@ final class DriverObjective {
                             + "or use --dtype float64"
                     : " at evaluation " + evaluations + ", where the optimiser moved the weights: " + overflowAdvice));
         }
-        Eval e = new Eval(value, g, v.rowsUsed(), v.seconds());
-        lastRows = v.rowsUsed();
-        if (sample == null) {
-            cachedX = x.clone();
-            cached = copy(e);
-        }
-        return e;
+        return new Eval(value, g, rows, seconds);
     }
 
     /** The checkpoint's point, as if it had just been evaluated here. */

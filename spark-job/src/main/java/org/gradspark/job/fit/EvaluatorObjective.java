@@ -8,14 +8,20 @@ import org.gradspark.ad.Tensor;
 import org.gradspark.job.Evaluator;
 import org.gradspark.job.JobConfig;
 
-/** The job's distributed objective ({@link Evaluator}: rows kept in the executors' memory) as fit's {@link FitObjective}. */
-final class EvaluatorObjective implements FitObjective {
+/**
+ * The job's distributed objective ({@link Evaluator}: rows kept in the executors' memory) as fit's
+ * {@link FitObjective}, and DP-SGD's clipped sums ({@link Evaluator#evaluateClipped}).
+ */
+final class EvaluatorObjective implements ClippedObjective {
     private final Evaluator evaluator;
     private final JobConfig cfg;
+    private final long rows;
 
-    EvaluatorObjective(Evaluator evaluator, JobConfig cfg) {
+    /** @param rows the input's rows */
+    EvaluatorObjective(Evaluator evaluator, JobConfig cfg, long rows) {
         this.evaluator = evaluator;
         this.cfg = cfg;
+        this.rows = rows;
     }
 
     /**
@@ -60,5 +66,16 @@ final class EvaluatorObjective implements FitObjective {
         Evaluator.Value v = sample == null ? evaluator.evaluate(weights)
                 : evaluator.evaluate(weights, new Evaluator.RowSample(sample.fraction(), sample.seed(), sample.step()));
         return new Value(v.objective(), v.gradient(), v.rowsUsed(), v.seconds());
+    }
+
+    @Override
+    public Value clippedSum(Map<String, Tensor> weights, Sample sample, double clip) {
+        Evaluator.Value v = evaluator.evaluateClipped(weights, new Evaluator.RowSample(sample.fraction(), sample.seed(), sample.step()), clip);
+        return new Value(v.objective(), v.gradient(), v.rowsUsed(), v.seconds());
+    }
+
+    @Override
+    public long rows() {
+        return rows;
     }
 }

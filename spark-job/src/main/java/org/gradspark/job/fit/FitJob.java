@@ -52,11 +52,13 @@ public final class FitJob {
 
     /**
      * Checks what the fit names, on whatever filesystem: the job's inputs ({@link JobInputs#check}),
-     * --out, and the checkpoint to resume (read whole, and matched against this model and data).
+     * --out, and the checkpoint to resume (read whole, and matched against this model and data). An
+     * unset DP-SGD δ becomes 1/N here, N the input's rows ({@link DpSgd#withDefaultDelta}).
      *
      * @throws BadInputException naming the option and file at fault
      */
-    public static Prepared prepare(FitOptions.FitConfig fc, Storage storage) {
+    public static Prepared prepare(FitOptions.FitConfig given, Storage storage) {
+        FitOptions.FitConfig fc = given;
         String out = qualify(storage, "--out", fc.job().out());
         String resumeDir = fc.resume() == null ? null : qualify(storage, "--resume", fc.resume());
         FitOutput.State state = FitOutput.check(storage, out, fc.job().qualified(storage).inputFiles(), resumeDir);
@@ -68,6 +70,10 @@ public final class FitJob {
             throw new BadInputException("--input " + Storage.display(inputs.cfg().input()) + ": fit reads .npy rows or --synthetic (Parquet and CSV: not yet)");
         }
         Map<String, Object> problem = problem(inputs);
+        DpSgd dp = fc.settings().dp();
+        if (dp != null && !dp.deltaResolved()) {
+            fc = new FitOptions.FitConfig(fc.job(), fc.settings().withDp(dp.withDefaultDelta(inputs.input().rows())), fc.resume());
+        }
         Checkpoint resume = null;
         if (resumeDir != null) {
             // All but the rows' digest and a default --partitions (Spark's parallelism), which Fitter checks once Spark runs, before any iteration.
@@ -107,8 +113,8 @@ public final class FitJob {
             Fitter.Progress progress = new Fitter.Progress() {
                 @Override public void iteration(IterationRecord r) {
                     if (console != null) {
-                        console.printf("fit %s: iteration %d  loss %.9g  |grad| %.4g  step %.3g  evaluations %d  %.2f s%n", s.optimizer().cli(), r.iteration(),
-                                r.loss(), r.gradNorm(), r.step(), r.evaluations(), r.seconds());
+                        console.printf("fit %s: iteration %d  loss %.9g  |grad| %.4g  step %.3g  evaluations %d  %.2f s%s%n", s.optimizer().cli(), r.iteration(),
+                                r.loss(), r.gradNorm(), r.step(), r.evaluations(), r.seconds(), r.dp() ? "  epsilon " + epsilonText(r.epsilon()) : "");
                         console.flush();
                     }
                 }
@@ -120,7 +126,7 @@ public final class FitJob {
             if (console != null && p.resume() != null) {
                 console.println("fit: resuming from " + Storage.display(p.resumeDir()) + " at iteration " + p.resume().state().iteration());
             }
-            Fitter.Result r = Fitter.run(new EvaluatorObjective(evaluator, p.inputs().cfg()), s, p.problem(), p.resume(), storage,
+            Fitter.Result r = Fitter.run(new EvaluatorObjective(evaluator, p.inputs().cfg(), p.inputs().input().rows()), s, p.problem(), p.resume(), storage,
                     s.checkpointEvery() > 0 ? output.checkpoints() : null, progress);
             double wall = (System.nanoTime() - t0) / 1e9;
             Map<String, Object> summary = summary(jsc, p, evaluator, r, wall);
@@ -153,6 +159,7 @@ public final class FitJob {
         m.put("initial_loss", r.history().isEmpty() ? null : r.history().get(0).loss());
         m.put("final_loss", r.finalLoss());
         m.put("final_grad_norm", r.history().isEmpty() ? null : r.history().get(r.history().size() - 1).gradNorm());
+        if (s.dp() != null) m.put("dp_sgd", dpSummary(s, r.history()));
         m.put("evaluations", r.evaluations());
         m.put("problem", p.problem());
         m.put("partitions", evaluator.partitions());
@@ -161,6 +168,31 @@ public final class FitJob {
         m.put("checkpoints", r.checkpoints().stream().map(Storage::name).toList());
         m.put("wall_s", wall);
         m.put("optimisation_s", r.history().isEmpty() ? 0 : r.history().get(r.history().size() - 1).elapsed());
+        return m;
+    }
+
+    /** ε for the console: 4 significant digits, "inf" where σ = 0. */
+    static String epsilonText(double epsilon) {
+        return Double.isInfinite(epsilon) ? "inf" : String.format(java.util.Locale.ROOT, "%.4g", epsilon);
+    }
+
+    /**
+     * DP-SGD's line in summary.json: its settings, and the ε spent by the last step at δ (null where
+     * infinite, σ = 0; 0 before any step) with the RDP order that gives it.
+     */
+    private static Map<String, Object> dpSummary(FitSettings s, List<IterationRecord> history) {
+        DpSgd dp = s.dp();
+        int steps = history.isEmpty() ? 0 : history.get(history.size() - 1).iteration();
+        RdpAccountant.Epsilon e = dp.accountant(s.minibatchFraction()).epsilon(steps, dp.delta());
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("clip", dp.clip());
+        m.put("noise_multiplier", dp.noiseMultiplier());
+        m.put("sampling_rate", s.minibatchFraction());
+        m.put("steps", steps);
+        m.put("delta", dp.delta());
+        m.put("epsilon", Double.isInfinite(e.epsilon()) ? null : e.epsilon());
+        m.put("rdp_order", Double.isNaN(e.order()) ? null : e.order());
+        m.put("accountant", "RDP of the Poisson-sampled Gaussian mechanism (Mironov, Talwar, Zhang 2019), to (epsilon, delta) by Balle et al. 2020 Theorem 21");
         return m;
     }
 

@@ -59,6 +59,13 @@ public final class FitMain {
             out.printf("GradSpark fit %s: %s after %s iterations (%s), final loss %.9g, %d evaluations, %.2f s on %s%n",
                     prepared.config().settings().optimizer().cli(), r.stopReason(), r.summary().get("iterations"), prepared.config().settings().iterations()
                             + " asked", r.finalLoss(), (Long) r.summary().get("evaluations"), (Double) r.summary().get("wall_s"), jsc.master());
+            DpSgd dp = prepared.config().settings().dp();
+            if (dp != null) {
+                IterationRecord last = r.history().isEmpty() ? null : r.history().get(r.history().size() - 1);
+                out.println("GradSpark fit: DP-SGD spent epsilon " + (last == null ? "0" : FitJob.epsilonText(last.epsilon())) + " at delta " + dp.delta()
+                        + " (" + (last == null ? 0 : last.iteration()) + " steps, q " + prepared.config().settings().minibatchFraction() + ", sigma "
+                        + dp.noiseMultiplier() + ", C " + dp.clip() + ")");
+            }
             out.println("GradSpark wrote " + Storage.display(r.out()));
             return 0;
         } catch (Exception | Error e) {   // Scala code throws checked exceptions undeclared

@@ -34,6 +34,11 @@ public final class FitOptions {
     @Option(names = "--epsilon", description = "Adam: denominator term") double epsilon = 1e-8;
     @Option(names = "--minibatch-fraction", description = "Adam/SGD: share of the rows per step (seeded by --seed and the step)") double minibatchFraction = 1.0;
     @Option(names = "--l2", description = "L2 penalty l2/2 * |w|^2 over every parameter") double l2 = 0;
+    @Option(names = "--dp-clip", description = {"DP-SGD (Adam/SGD, --minibatch-fraction q < 1): each row's gradient clipped to this norm C, noise added",
+            "  Default: none (plain steps)"}) Double dpClip;
+    @Option(names = "--dp-noise-multiplier", description = {"DP-SGD: sigma, the noise N(0, sigma^2 C^2) per coordinate of the clipped sum", "  Default: none"})
+    Double dpNoiseMultiplier;
+    @Option(names = "--dp-delta", description = {"DP-SGD: the delta at which epsilon is reported", "  Default: 1/N, N the input's rows"}) Double dpDelta;
     @Option(names = "--checkpoint-every", description = "iterations between checkpoints in --out/checkpoints (0: none)") int checkpointEvery = 10;
     @Option(names = "--resume", description = {"a checkpoint directory, or --out/checkpoints (the latest)", "  Default: none (a fresh start)"}) String resume;
     @Option(names = "--reduction", description = "sum|mean (fit's default: mean)") String reduction = "mean";
@@ -60,6 +65,7 @@ public final class FitOptions {
             private int iterations = 100, lbfgsMemory = 10, checkpointEvery = 10;
             private double tolerance = 1e-9, learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, minibatchFraction = 1.0, l2 = 0;
             private String resume;
+            private DpSgd dp;
 
             private Builder(JobConfig job) { this.job = job; }
 
@@ -85,6 +91,9 @@ public final class FitOptions {
 
             public Builder l2(double lambda) { l2 = lambda; return this; }
 
+            /** DP-SGD's clipping, noise and δ (NaN: 1/N); null: plain steps. */
+            public Builder dp(DpSgd settings) { dp = settings; return this; }
+
             /** Iterations between checkpoints in --out/checkpoints (0: none). */
             public Builder checkpointEvery(int n) { checkpointEvery = n; return this; }
 
@@ -103,8 +112,12 @@ public final class FitOptions {
                 if (job.statistics().any()) {
                     throw new BadInputException("--per-example, --grad-stats and --clip: not fit options (they are the grad job's gradient statistics)");
                 }
+                if (dp != null && job.reduction() != JobConfig.Reduction.MEAN) {
+                    throw new BadInputException("--reduction sum with --dp-clip: a DP-SGD step is (clipped sum + noise) / (q*N), a mean by construction; "
+                            + "leave --reduction at mean");
+                }
                 return new FitConfig(job, new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon,
-                        minibatchFraction, job.seed(), l2, checkpointEvery), resume);
+                        minibatchFraction, job.seed(), l2, checkpointEvery, dp), resume);
             }
         }
     }
@@ -151,7 +164,20 @@ public final class FitOptions {
         }
         return FitConfig.builder(cfg).optimizer(opt).iterations(o.iterations).lbfgsMemory(o.lbfgsMemory).tolerance(o.tolerance).learningRate(o.learningRate)
                 .beta1(o.beta1).beta2(o.beta2).epsilon(o.epsilon).minibatchFraction(o.minibatchFraction).l2(o.l2).checkpointEvery(o.checkpointEvery)
-                .resume(o.resume).build();
+                .dp(o.dpSgd()).resume(o.resume).build();
+    }
+
+    /** DP-SGD's settings when --dp-clip is given (with its --dp-noise-multiplier: no default noise); the other two alone are refused. */
+    private DpSgd dpSgd() {
+        if (dpClip == null) {
+            if (dpNoiseMultiplier != null) throw new BadInputException("--dp-noise-multiplier " + dpNoiseMultiplier + ": only with --dp-clip C (DP-SGD)");
+            if (dpDelta != null) throw new BadInputException("--dp-delta " + dpDelta + ": only with --dp-clip C (DP-SGD)");
+            return null;
+        }
+        if (dpNoiseMultiplier == null) {
+            throw new BadInputException("--dp-clip " + dpClip + ": needs --dp-noise-multiplier sigma (the noise N(0, sigma^2 C^2) that makes the steps private)");
+        }
+        return new DpSgd(dpClip, dpNoiseMultiplier, dpDelta == null ? Double.NaN : dpDelta);
     }
 
     /**

@@ -18,9 +18,10 @@ import org.gradspark.job.io.BadInputException;
  * @param seed              the minibatch sample's seed
  * @param l2                λ of the penalty λ/2·‖w‖² over every parameter, added on the driver in float64
  * @param checkpointEvery   iterations between checkpoints; 0: none
+ * @param dp                Adam and SGD: DP-SGD's clipping, noise and δ; null: plain steps
  */
 public record FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, double tolerance, double learningRate, double beta1,
-                          double beta2, double epsilon, double minibatchFraction, long seed, double l2, int checkpointEvery) {
+                          double beta2, double epsilon, double minibatchFraction, long seed, double l2, int checkpointEvery, DpSgd dp) {
 
     public enum Optimizer {
         LBFGS, ADAM, SGD;
@@ -45,11 +46,25 @@ public record FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, 
         if (!(minibatchFraction > 0 && minibatchFraction <= 1)) {
             throw new BadInputException("--minibatch-fraction: expected 0 < fraction <= 1, got " + minibatchFraction);
         }
+        if (dp != null && optimizer == Optimizer.LBFGS) {
+            throw new BadInputException("--dp-clip with --optimizer lbfgs: DP-SGD takes one noisy step per sampled minibatch (--optimizer sgd or adam); "
+                    + "L-BFGS's line search evaluates the full batch several times per iteration, which the accountant cannot count");
+        }
+        if (dp != null && minibatchFraction == 1) {
+            throw new BadInputException("--dp-clip with --minibatch-fraction 1: DP-SGD's accounting here is for Poisson-sampled steps "
+                    + "(each row kept with probability q < 1, the privacy amplified by it); give --minibatch-fraction q, e.g. 0.01");
+        }
         if (optimizer == Optimizer.LBFGS && minibatchFraction != 1) {
             throw new BadInputException("--minibatch-fraction " + minibatchFraction + ": L-BFGS needs the full batch (its line search compares values); use --optimizer adam or sgd");
         }
         if (!(l2 >= 0) || Double.isInfinite(l2)) throw new BadInputException("--l2: expected a finite value >= 0, got " + l2);
         if (checkpointEvery < 0) throw new BadInputException("--checkpoint-every: expected >= 0 (0: no checkpoints), got " + checkpointEvery);
+    }
+
+    /** Plain (not DP-SGD) settings. */
+    public FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, double tolerance, double learningRate, double beta1, double beta2,
+                       double epsilon, double minibatchFraction, long seed, double l2, int checkpointEvery) {
+        this(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, checkpointEvery, null);
     }
 
     /** Breeze's LBFGS with MLlib's choices otherwise (memory 10, tolerance 1e-9 is Breeze's default). */
@@ -62,19 +77,24 @@ public record FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, 
     }
 
     public FitSettings withCheckpointEvery(int every) {
-        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, every);
+        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, every, dp);
     }
 
     public FitSettings withIterations(int k) {
-        return new FitSettings(optimizer, k, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, checkpointEvery);
+        return new FitSettings(optimizer, k, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, checkpointEvery, dp);
     }
 
     public FitSettings withMinibatch(double fraction, long sampleSeed) {
-        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, fraction, sampleSeed, l2, checkpointEvery);
+        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, fraction, sampleSeed, l2, checkpointEvery, dp);
     }
 
     public FitSettings withL2(double lambda) {
-        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, lambda, checkpointEvery);
+        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, lambda, checkpointEvery, dp);
+    }
+
+    /** These settings as DP-SGD ({@code dp} null: plain steps). */
+    public FitSettings withDp(DpSgd dp) {
+        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, checkpointEvery, dp);
     }
 
     /**
@@ -107,6 +127,12 @@ public record FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, 
                 m.put("--beta1", beta1);
                 m.put("--beta2", beta2);
                 m.put("--epsilon", epsilon);
+            }
+            if (dp != null) {
+                // δ changes no step, but the ε recorded in the history so far is at it.
+                m.put("--dp-clip", dp.clip());
+                m.put("--dp-noise-multiplier", dp.noiseMultiplier());
+                m.put("--dp-delta", dp.delta());
             }
         }
         return m;

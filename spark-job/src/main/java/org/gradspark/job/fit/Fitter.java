@@ -42,6 +42,10 @@ public final class Fitter {
      */
     public static Result run(FitObjective objective, FitSettings s, Map<String, Object> problem, Checkpoint resume, Storage storage,
                              String checkpointsDir, Progress progress) {
+        if (s.dp() != null && !(objective instanceof ClippedObjective)) {
+            throw new IllegalArgumentException("DP-SGD (--dp-clip) clips each row's gradient: " + objective.getClass().getName() + " is no ClippedObjective");
+        }
+        if (s.dp() != null && !s.dp().deltaResolved()) throw new IllegalArgumentException("DP-SGD's delta is unset (FitJob.prepare makes the default 1/N)");
         Map<String, Tensor> initial = objective.initialWeights();
         ParamLayout layout = ParamLayout.of(objective.keys(), initial);
         DriverObjective f = new DriverObjective(objective, layout, s.l2(), s.overflowAdvice());

@@ -153,6 +153,67 @@ class FitJobTest {
         assertTrue(java.util.Arrays.equals(Files.readAllBytes(dir.resolve("a/weights.npz")), Files.readAllBytes(b.resolve("weights.npz"))));
     }
 
+    /**
+     * DP-SGD through the job's evaluator: with σ = 0 and a clip no row's gradient reaches, a step is plain SGD's with the
+     * step's summed gradient over q·N instead of over the rows sampled (weights from zero: w1·q·N = w1_plain·rows); a small
+     * clip bounds it by rows·C/(q·N).
+     */
+    @Test
+    void dpSgdWithoutNoiseAndAClipNoRowReachesIsPlainSgdOverQTimesN() throws Exception {
+        leastSquaresFiles(800, 4);
+        Map<String, Tensor> zero = new java.util.LinkedHashMap<>();
+        zero.put("w0", Tensor.zeros(DType.FLOAT64, 4, 1));
+        zero.put("b0", Tensor.zeros(DType.FLOAT64, 1));
+        Npz.write(dir.resolve("w.npz"), zero);
+        String[] common = {"--layers", "4,1", "--activation", "identity", "--input", dir.resolve("x.npy").toString(), "--labels", dir.resolve("y.npy").toString(),
+            "--loss", "mse", "--dtype", "float64", "--weights", dir.resolve("w.npz").toString(), "--partitions", "2", "--optimizer", "sgd", "--learning-rate", "0.1",
+            "--minibatch-fraction", "0.25", "--iterations", "1", "--checkpoint-every", "0"};
+        FitJob.Result plain = fit(with(common, "--out", dir.resolve("plain").toString()));
+        FitJob.Result dp = fit(with(common, "--out", dir.resolve("dp").toString(), "--dp-clip", "1e9", "--dp-noise-multiplier", "0"));
+        long rows = plain.history().get(0).rows();
+        assertEquals(rows, dp.history().get(0).rows(), "the same Poisson sample");
+        double qN = 0.25 * 800;
+        for (String k : List.of("w0", "b0")) {
+            double[] p = plain.weights().get(k).toDoubleArray(), d = dp.weights().get(k).toDoubleArray();
+            for (int i = 0; i < p.length; i++) assertEquals(p[i] * rows, d[i] * qN, 1e-12 * Math.abs(p[i] * rows), k + "[" + i + "]");
+        }
+        JsonNode h = new ObjectMapper().readTree(dir.resolve("dp/history.json").toFile());
+        assertTrue(h.get("iterations").get(0).get("epsilon").isNull(), "sigma 0: no privacy, epsilon null (infinite)");
+        assertTrue(new ObjectMapper().readTree(dir.resolve("dp/summary.json").toFile()).get("dp_sgd").get("epsilon").isNull());
+
+        FitJob.Result clipped = fit(with(common, "--out", dir.resolve("clipped").toString(), "--dp-clip", "0.01", "--dp-noise-multiplier", "0"));
+        double norm = clipped.history().get(0).gradNorm();
+        assertTrue(norm <= rows * 0.01 / qN * (1 + 1e-12) && norm < plain.history().get(0).gradNorm(), norm + " vs plain " + plain.history().get(0).gradNorm());
+    }
+
+    @Test
+    void aDpSgdFitStoppedAfterACheckpointAndResumedWritesTheSameBytesAndEpsilons() throws Exception {
+        leastSquaresFiles(400, 4);
+        String[] common = {"--layers", "4,1", "--activation", "identity", "--input", dir.resolve("x.npy").toString(), "--labels", dir.resolve("y.npy").toString(),
+            "--loss", "mse", "--partitions", "2", "--optimizer", "adam", "--learning-rate", "0.05", "--minibatch-fraction", "0.3", "--dp-clip", "0.5",
+            "--dp-noise-multiplier", "1.0", "--iterations", "6", "--checkpoint-every", "3"};
+        FitJob.Result a = fit(with(common, "--out", dir.resolve("a").toString()));
+        Path b = dir.resolve("b");
+        copyTree(dir.resolve("a/checkpoints/iter-000003"), b.resolve("checkpoints/iter-000003"));
+        fit(with(common, "--out", b.toString(), "--resume", b.resolve("checkpoints").toString()));
+        for (String f : List.of("weights.npz", "checkpoints/iter-000006/optimizer.npz")) {
+            assertTrue(java.util.Arrays.equals(Files.readAllBytes(dir.resolve("a").resolve(f)), Files.readAllBytes(b.resolve(f))), f + " byte-identical");
+        }
+        RdpAccountant accountant = new RdpAccountant(0.3, 1.0);
+        JsonNode ha = new ObjectMapper().readTree(dir.resolve("a/history.json").toFile()), hb = new ObjectMapper().readTree(b.resolve("history.json").toFile());
+        for (int i = 0; i < 6; i++) {
+            double eps = accountant.epsilon(i + 1, 1.0 / 400).epsilon();
+            assertEquals(eps, ha.get("iterations").get(i).get("epsilon").asDouble(), "the default delta is 1/N");
+            assertEquals(eps, hb.get("iterations").get(i).get("epsilon").asDouble());
+            assertEquals(ha.get("iterations").get(i).get("loss").asDouble(), hb.get("iterations").get(i).get("loss").asDouble());
+        }
+        JsonNode dp = new ObjectMapper().readTree(dir.resolve("a/summary.json").toFile()).get("dp_sgd");
+        assertEquals(accountant.epsilon(6, 1.0 / 400).epsilon(), dp.get("epsilon").asDouble());
+        assertEquals(1.0 / 400, dp.get("delta").asDouble());
+        assertEquals(6, dp.get("steps").asInt());
+        assertEquals(a.history().get(5).epsilon(), dp.get("epsilon").asDouble());
+    }
+
     @Test
     void checkpointsAndOutputsGoToHdfsAndResumeFromThere() throws Exception {
         leastSquaresFiles(600, 4);
@@ -200,6 +261,17 @@ class FitJobTest {
         assertBad("--iterations: expected >= 0, got -3", with(data, "--iterations", "-3"));
         assertBad("--minibatch-fraction 0.5: L-BFGS needs the full batch", with(data, "--minibatch-fraction", "0.5"));
         assertBad("--wrt inputs: fit optimises the weights", with(data, "--wrt", "inputs"));
+        String[] dp = with(data, "--optimizer", "sgd", "--minibatch-fraction", "0.1");
+        assertBad("--dp-clip: expected a finite value > 0, got 0.0", with(dp, "--dp-clip", "0", "--dp-noise-multiplier", "1"));
+        assertBad("--dp-clip: expected a finite value > 0, got -2.0", with(dp, "--dp-clip", "-2", "--dp-noise-multiplier", "1"));
+        assertBad("--dp-noise-multiplier: expected a finite value >= 0, got -0.5", with(dp, "--dp-clip", "1", "--dp-noise-multiplier", "-0.5"));
+        assertBad("--dp-delta: expected 0 < delta < 1, got 1.0", with(dp, "--dp-clip", "1", "--dp-noise-multiplier", "1", "--dp-delta", "1"));
+        assertBad("--dp-delta: expected 0 < delta < 1, got 0.0", with(dp, "--dp-clip", "1", "--dp-noise-multiplier", "1", "--dp-delta", "0"));
+        assertBad("--dp-clip with --optimizer lbfgs", with(data, "--dp-clip", "1", "--dp-noise-multiplier", "1"));
+        assertBad("--dp-clip with --minibatch-fraction 1", with(data, "--optimizer", "adam", "--dp-clip", "1", "--dp-noise-multiplier", "1"));
+        assertBad("--dp-clip 1.0: needs --dp-noise-multiplier sigma", with(dp, "--dp-clip", "1"));
+        assertBad("--dp-noise-multiplier 1.0: only with --dp-clip C", with(dp, "--dp-noise-multiplier", "1"));
+        assertBad("--reduction sum with --dp-clip", with(dp, "--dp-clip", "1", "--dp-noise-multiplier", "1", "--reduction", "sum"));
         assertBad("--resume", with(data, "--resume", dir.resolve("nowhere").toString()));
         // A checkpoint of another model.
         fit(with(data, "--iterations", "4", "--checkpoint-every", "2", "--out", dir.resolve("first").toString()));

@@ -43,6 +43,10 @@ class FitSpecTest {
         c.put(List.of("--resume", "ck"), () -> FitOptions.FitConfig.builder(job().build()).resume("ck"));
         c.put(List.of("--reduction", "sum"), () -> FitOptions.FitConfig.builder(job().reduction(JobConfig.Reduction.SUM).build()));
         c.put(List.of("--seed", "9", "--layers", "4,1"), () -> FitOptions.FitConfig.builder(job().seed(9).layers(4, 1).build()));
+        c.put(List.of("--optimizer", "sgd", "--minibatch-fraction", "0.1", "--dp-clip", "1.5", "--dp-noise-multiplier", "1.1"),
+                () -> FitOptions.FitConfig.builder(job().build()).optimizer(FitSettings.Optimizer.SGD).minibatchFraction(0.1).dp(new DpSgd(1.5, 1.1, Double.NaN)));
+        c.put(List.of("--optimizer", "adam", "--minibatch-fraction", "0.1", "--dp-clip", "1", "--dp-noise-multiplier", "0", "--dp-delta", "1e-6"),
+                () -> FitOptions.FitConfig.builder(job().build()).optimizer(FitSettings.Optimizer.ADAM).minibatchFraction(0.1).dp(new DpSgd(1, 0, 1e-6)));
         return c;
     }
 
@@ -73,6 +77,13 @@ class FitSpecTest {
         bad.put(List.of("--lbfgs-memory", "0"), () -> FitOptions.FitConfig.builder(job().build()).lbfgsMemory(0));
         bad.put(List.of("--minibatch-fraction", "0.5"), () -> FitOptions.FitConfig.builder(job().build()).minibatchFraction(0.5));
         bad.put(List.of("--iterations", "-1"), () -> FitOptions.FitConfig.builder(job().build()).iterations(-1));
+        bad.put(List.of("--minibatch-fraction", "0.5", "--dp-clip", "1", "--dp-noise-multiplier", "1"),
+                () -> FitOptions.FitConfig.builder(job().build()).minibatchFraction(0.5).dp(new DpSgd(1, 1, Double.NaN)));
+        bad.put(List.of("--optimizer", "sgd", "--minibatch-fraction", "0.1", "--dp-clip", "0", "--dp-noise-multiplier", "1"),
+                () -> FitOptions.FitConfig.builder(job().build()).optimizer(FitSettings.Optimizer.SGD).minibatchFraction(0.1).dp(new DpSgd(0, 1, Double.NaN)));
+        bad.put(List.of("--optimizer", "sgd", "--minibatch-fraction", "0.1", "--dp-clip", "1", "--dp-noise-multiplier", "1", "--reduction", "sum"),
+                () -> FitOptions.FitConfig.builder(job().reduction(JobConfig.Reduction.SUM).build()).optimizer(FitSettings.Optimizer.SGD).minibatchFraction(0.1)
+                        .dp(new DpSgd(1, 1, Double.NaN)));
         for (Map.Entry<List<String>, Supplier<FitOptions.FitConfig.Builder>> e : bad.entrySet()) {
             String cli = assertThrows(BadInputException.class, () -> FitOptions.parse(Map.of(), e.getKey().toArray(new String[0])), e.getKey().toString()).getMessage();
             String built = assertThrows(BadInputException.class, () -> e.getValue().get().build(), e.getKey().toString()).getMessage();

@@ -13,9 +13,9 @@ import org.gradspark.ad.Tensor;
  * {@code (1/N) Σ_n (x_n·w + b − y_n)²} (the job's identity MLP {@code --layers d,1} with {@code --loss mse}
  * and {@code --reduction mean}), value and gradient in core-ad Tensors. A {@link FitObjective.Sample}
  * keeps row n iff a hash of (seed, step, n) is below the fraction; {@link #evaluations} counts calls; its rows' digest
- * is their values'.
+ * is their values'. DP-SGD's clipped sum is computed row by row: g_n = 2·r_n·(x_n, 1), r_n = x_n·w + b − y_n.
  */
-final class LeastSquares implements FitObjective {
+final class LeastSquares implements ClippedObjective {
     final Tensor x, y;   // [N, d], [N, 1]
     final DType dtype;
     int evaluations;
@@ -77,6 +77,42 @@ final class LeastSquares implements FitObjective {
         g.put("w0", gw.astype(dtype));
         g.put("b0", gb.astype(dtype));
         return new Value(value, g, used, 0);
+    }
+
+    @Override
+    public Value clippedSum(Map<String, Tensor> weights, Sample sample, double clip) {
+        evaluations++;
+        int n = x.shape().dim(0), d = x.shape().dim(1);
+        double[] w = weights.get("w0").toDoubleArray();
+        double b = weights.get("b0").getDouble(0);
+        double[] sum = new double[d + 1];
+        double value = 0;
+        long used = 0;
+        for (int i = 0; i < n; i++) {
+            if (!kept(sample, i)) continue;
+            used++;
+            double r = b - y.getDouble(i);
+            for (int j = 0; j < d; j++) r += x.get(i, j) * w[j];
+            value += r * r;
+            double[] g = new double[d + 1];
+            double sq = 0;
+            for (int j = 0; j <= d; j++) {
+                g[j] = 2 * r * (j < d ? x.get(i, j) : 1);
+                sq += g[j] * g[j];
+            }
+            double factor = Math.min(1, clip / Math.sqrt(sq));
+            if (sq == 0) factor = 1;
+            for (int j = 0; j <= d; j++) sum[j] += g[j] * factor;
+        }
+        Map<String, Tensor> g = new LinkedHashMap<>();
+        g.put("w0", Tensor.wrap(java.util.Arrays.copyOf(sum, d), Shape.of(d, 1)).astype(dtype));
+        g.put("b0", Tensor.wrap(new double[] {sum[d]}, Shape.of(1)).astype(dtype));
+        return new Value(value, g, used, 0);
+    }
+
+    @Override
+    public long rows() {
+        return x.shape().dim(0);
     }
 
     static boolean kept(Sample s, long row) {
