@@ -50,7 +50,7 @@ class CliOptionsTest {
         return blocks;
     }
 
-    /** Every option of {@code spec} in {@code usage}, with a description and "Default: VALUE" (the built-in value) or "Default: none". */
+    /** Every option of {@code spec} in {@code usage}, with a description and "Default: VALUE" (the built-in value), or for one without "Default: none" or the rule that gives it. */
     private static void assertEveryOptionNamesItsDefault(CommandLine.Model.CommandSpec spec, String usage, List<String> leftOut) {
         Map<String, String> help = helpByOption(usage);
         int checked = 0;
@@ -60,8 +60,10 @@ class CliOptionsTest {
             assertTrue(String.join(" ", o.description()).strip().length() > 0, name + " has no description");
             String block = help.get(name);
             assertNotNull(block, name + " is not in the help:\n" + usage);
-            String shown = "Default: " + (o.initialValue() == null ? "none" : String.valueOf(o.initialValue()));
+            // An option without a built-in value says "Default: none", or the rule that gives its value (--dp-delta: "Default: 1/N, ...").
+            String shown = o.initialValue() == null ? "Default: " : "Default: " + o.initialValue();
             assertTrue(block.contains(shown), name + "'s help does not say '" + shown + "':\n" + block);
+            if (o.initialValue() == null) assertTrue(block.matches("(?s).*Default: \\S.*"), name + "'s help names no default:\n" + block);
             checked++;
         }
         assertTrue(checked > 10, "only " + checked + " options checked");
