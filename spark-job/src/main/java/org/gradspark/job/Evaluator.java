@@ -12,6 +12,7 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
+import org.gradspark.ad.batch.BatchGradient;
 import org.gradspark.job.io.BadInputException;
 import org.gradspark.job.io.Storage;
 import scala.Tuple2;
@@ -152,8 +153,25 @@ public final class Evaluator implements AutoCloseable {
         return evaluate(weights, null, sample);
     }
 
+    /**
+     * The full-batch product of a curvature matrix of the objective and {@code vector} (same keys and
+     * shapes as the weights) at {@code weights}: the Hessian's ({@code --mode hvp}'s) or the Gauss-Newton
+     * matrix's {@code J^T H_loss J} (J: the model's outputs by the weights), in {@link Value#gradient},
+     * the partial products reduced in partition order as a gradient is (the same bits on any cluster);
+     * {@link Value#objective} is the objective at {@code weights}.
+     */
+    public Value curvatureProduct(Map<String, Tensor> weights, Map<String, Tensor> vector, BatchGradient.Curvature kind) {
+        JobModel.checkLike(vector, checked.weights(), "the curvature product's vector");
+        return evaluate(weights, vector, kind, null);
+    }
+
     /** One evaluation; {@code vector} is the hvp direction (or null), {@code sample} the rows kept (null: all). */
     Value evaluate(Map<String, Tensor> weights, Map<String, Tensor> vector, RowSample sample) {
+        return evaluate(weights, vector, BatchGradient.Curvature.HESSIAN, sample);
+    }
+
+    /** One evaluation; {@code vector} the direction of a {@code kind} product (or null: the gradient), {@code sample} the rows kept (null: all). */
+    private Value evaluate(Map<String, Tensor> weights, Map<String, Tensor> vector, BatchGradient.Curvature kind, RowSample sample) {
         JobConfig cfg = checked.cfg();
         JobModel.checkLike(weights, checked.weights(), "the weights evaluated");
         long te = System.nanoTime();
@@ -170,8 +188,8 @@ public final class Evaluator implements AutoCloseable {
             long tb = System.nanoTime();
             broadcastNanos += tb - te;
             JavaRDD<PartitionResult> computed = kept == null
-                    ? parts.map(i -> task.runOrFailure(i, null, scale, bw.value(), bv == null ? null : bv.value(), sample, rowsDone))
-                    : kept.map(p -> task.runOrFailure(p._1(), p._2(), scale, bw.value(), bv == null ? null : bv.value(), sample, rowsDone));
+                    ? parts.map(i -> task.runOrFailure(i, null, scale, bw.value(), bv == null ? null : bv.value(), kind, sample, rowsDone))
+                    : kept.map(p -> task.runOrFailure(p._1(), p._2(), scale, bw.value(), bv == null ? null : bv.value(), kind, sample, rowsDone));
             Map<String, Tensor> g = new LinkedHashMap<>();
             List<PartitionResult> results = reducer.reduce(computed, g);
             double objective = 0;

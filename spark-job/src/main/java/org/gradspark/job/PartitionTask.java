@@ -188,9 +188,15 @@ public final class PartitionTask implements java.io.Serializable {
      */
     public PartitionResult runOrFailure(int index, Rows rows, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector,
                                         Evaluator.RowSample sample, org.apache.spark.util.LongAccumulator rowsDone) {
+        return runOrFailure(index, rows, scale, weights, vector, BatchGradient.Curvature.HESSIAN, sample, rowsDone);
+    }
+
+    /** As above, with {@code vector} multiplied by the {@code curvature} matrix (the Hessian, or the Gauss-Newton matrix). */
+    public PartitionResult runOrFailure(int index, Rows rows, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector,
+                                        BatchGradient.Curvature curvature, Evaluator.RowSample sample, org.apache.spark.util.LongAccumulator rowsDone) {
         if (rows != null && rows.failure() != null) return PartitionResult.failed(index, new BadInputException(rows.failure()));
         try {
-            return run(index, rows == null ? chunks(index) : rows.chunks().iterator(), scale, weights, vector, sample, rowsDone);
+            return run(index, rows == null ? chunks(index) : rows.chunks().iterator(), scale, weights, vector, curvature, sample, rowsDone);
         } catch (BadInputException e) {
             return PartitionResult.failed(index, e);
         }
@@ -199,6 +205,11 @@ public final class PartitionTask implements java.io.Serializable {
     /** Partition {@code index} over the given chunks of its rows. */
     PartitionResult run(int index, Iterator<Chunk> chunks, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector,
                         Evaluator.RowSample sample, org.apache.spark.util.LongAccumulator rowsDone) {
+        return run(index, chunks, scale, weights, vector, BatchGradient.Curvature.HESSIAN, sample, rowsDone);
+    }
+
+    private PartitionResult run(int index, Iterator<Chunk> chunks, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector,
+                                BatchGradient.Curvature curvature, Evaluator.RowSample sample, org.apache.spark.util.LongAccumulator rowsDone) {
         long start = System.nanoTime(), cpuStart = THREAD_CPU.getCurrentThreadCpuTime(), startMillis = System.currentTimeMillis();
         TaskDevice device;
         try {
@@ -210,13 +221,14 @@ public final class PartitionTask implements java.io.Serializable {
         }
         // The job's backend, for this task's thread only: another job's tasks in this JVM keep theirs.
         try (Backends.Scope onTheJobsBackend = Backends.scoped(device.backend())) {
-            return run(index, chunks, scale, weights, vector, sample, rowsDone, device.backend(), start, cpuStart)
+            return run(index, chunks, scale, weights, vector, curvature, sample, rowsDone, device.backend(), start, cpuStart)
                     .placed(device.placement(startMillis));
         }
     }
 
     private PartitionResult run(int index, Iterator<Chunk> chunks, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector,
-                                Evaluator.RowSample sample, org.apache.spark.util.LongAccumulator rowsDone, Backend backend, long start, long cpuStart) {
+                                BatchGradient.Curvature curvature, Evaluator.RowSample sample, org.apache.spark.util.LongAccumulator rowsDone,
+                                Backend backend, long start, long cpuStart) {
         org.gradspark.ad.backend.DeviceTraffic.Snapshot traffic = org.gradspark.ad.backend.DeviceTraffic.snapshot();
         JobModel model = JobModel.build(cfg, weights);
         Cell net = model.network(), loss = JobModel.loss(cfg.loss());
@@ -228,7 +240,8 @@ public final class PartitionTask implements java.io.Serializable {
         double outputSum = 0, objective = 0;
         long skipped = 0;
         PartWriter part = inputGrads == null ? null : new PartWriter(index, end - first);
-        BatchGradient.Request what = part == null ? new BatchGradient.Request(cfg.weightsWanted(), v, 0, scale) : cfg.derivative().request(cfg.weightsWanted(), v, scale);
+        BatchGradient.Request what = part == null ? new BatchGradient.Request(cfg.weightsWanted(), v, 0, scale, null, curvature)
+                : cfg.derivative().request(cfg.weightsWanted(), v, scale);
         try {
             org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
             while (chunks.hasNext()) {

@@ -18,20 +18,49 @@ import org.gradspark.job.io.BadInputException;
  * @param seed              the minibatch sample's seed
  * @param l2                λ of the penalty λ/2·‖w‖² over every parameter, added on the driver in float64
  * @param checkpointEvery   iterations between checkpoints; 0: none
+ * @param secondOrder       Gauss-Newton and Newton-CG: the inner conjugate-gradient solve and the damping
  */
 public record FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, double tolerance, double learningRate, double beta1,
-                          double beta2, double epsilon, double minibatchFraction, long seed, double l2, int checkpointEvery) {
+                          double beta2, double epsilon, double minibatchFraction, long seed, double l2, int checkpointEvery, SecondOrder secondOrder) {
 
     public enum Optimizer {
-        LBFGS, ADAM, SGD;
+        LBFGS, ADAM, SGD, GAUSS_NEWTON, NEWTON_CG;
 
-        public String cli() { return name().toLowerCase(Locale.ROOT); }
+        public String cli() { return name().toLowerCase(Locale.ROOT).replace('_', '-'); }
+
+        /** Whether it solves a damped curvature system by conjugate gradients each iteration ({@link SecondOrderOptimizer}). */
+        public boolean secondOrder() { return this == GAUSS_NEWTON || this == NEWTON_CG; }
 
         /** @throws BadInputException naming --optimizer and the choices */
         public static Optimizer parse(String option, String value) {
             for (Optimizer o : values()) if (o.cli().equalsIgnoreCase(value)) return o;
-            throw new BadInputException(option + ": unknown optimiser '" + value + "', expected lbfgs, adam or sgd");
+            throw new BadInputException(option + ": unknown optimiser '" + value + "', expected lbfgs, adam, sgd, gauss-newton or newton-cg");
         }
+    }
+
+    /**
+     * The second-order optimisers' settings.
+     *
+     * @param cgIterations conjugate-gradient iterations (curvature products) at most per outer iteration
+     * @param cgTolerance  CG stops when its residual is below this fraction of the gradient's norm
+     * @param damping      the starting Levenberg-Marquardt λ of {@code (C + λI) p = -g}
+     */
+    public record SecondOrder(int cgIterations, double cgTolerance, double damping) {
+        /** 50 products per iteration, a residual of 1e-4 of the gradient, λ = 1e-3 to start. */
+        public static final SecondOrder DEFAULTS = new SecondOrder(50, 1e-4, 1e-3);
+
+        public SecondOrder {
+            if (cgIterations < 1 || cgIterations > 100_000) throw new BadInputException("--cg-iterations: expected 1..100000, got " + cgIterations);
+            if (!(cgTolerance > 0 && cgTolerance < 1)) throw new BadInputException("--cg-tolerance: expected 0 < tolerance < 1, got " + cgTolerance);
+            if (!(damping > 0) || Double.isInfinite(damping)) throw new BadInputException("--damping: expected a finite value > 0, got " + damping);
+        }
+    }
+
+    /** The first-order optimisers' and L-BFGS's settings, with the second-order ones at their defaults. */
+    public FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, double tolerance, double learningRate, double beta1, double beta2,
+                       double epsilon, double minibatchFraction, long seed, double l2, int checkpointEvery) {
+        this(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, checkpointEvery,
+                SecondOrder.DEFAULTS);
     }
 
     public FitSettings {
@@ -45,9 +74,11 @@ public record FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, 
         if (!(minibatchFraction > 0 && minibatchFraction <= 1)) {
             throw new BadInputException("--minibatch-fraction: expected 0 < fraction <= 1, got " + minibatchFraction);
         }
-        if (optimizer == Optimizer.LBFGS && minibatchFraction != 1) {
-            throw new BadInputException("--minibatch-fraction " + minibatchFraction + ": L-BFGS needs the full batch (its line search compares values); use --optimizer adam or sgd");
+        if ((optimizer == Optimizer.LBFGS || optimizer.secondOrder()) && minibatchFraction != 1) {
+            throw new BadInputException("--minibatch-fraction " + minibatchFraction + ": " + (optimizer == Optimizer.LBFGS ? "L-BFGS" : optimizer.cli())
+                    + " needs the full batch (its line search compares values); use --optimizer adam or sgd");
         }
+        java.util.Objects.requireNonNull(secondOrder, "secondOrder");
         if (!(l2 >= 0) || Double.isInfinite(l2)) throw new BadInputException("--l2: expected a finite value >= 0, got " + l2);
         if (checkpointEvery < 0) throw new BadInputException("--checkpoint-every: expected >= 0 (0: no checkpoints), got " + checkpointEvery);
     }
@@ -62,19 +93,28 @@ public record FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, 
     }
 
     public FitSettings withCheckpointEvery(int every) {
-        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, every);
+        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, every, secondOrder);
     }
 
     public FitSettings withIterations(int k) {
-        return new FitSettings(optimizer, k, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, checkpointEvery);
+        return new FitSettings(optimizer, k, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, checkpointEvery, secondOrder);
     }
 
     public FitSettings withMinibatch(double fraction, long sampleSeed) {
-        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, fraction, sampleSeed, l2, checkpointEvery);
+        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, fraction, sampleSeed, l2, checkpointEvery, secondOrder);
     }
 
     public FitSettings withL2(double lambda) {
-        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, lambda, checkpointEvery);
+        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, lambda, checkpointEvery, secondOrder);
+    }
+
+    public FitSettings withSecondOrder(SecondOrder so) {
+        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, checkpointEvery, so);
+    }
+
+    /** Gauss-Newton with the defaults ({@link SecondOrder#DEFAULTS}, tolerance 1e-9 on the gradient's norm). */
+    public static FitSettings gaussNewton(int iterations) {
+        return new FitSettings(Optimizer.GAUSS_NEWTON, iterations, 10, 1e-9, 1e-3, 0.9, 0.999, 1e-8, 1, 42, 0, 0);
     }
 
     /**
@@ -82,7 +122,7 @@ public record FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, 
      * optimiser's terms: L-BFGS has no step size to lower (its line search chooses the steps).
      */
     public String overflowAdvice() {
-        if (optimizer == Optimizer.LBFGS) {
+        if (optimizer == Optimizer.LBFGS || optimizer.secondOrder()) {
             return "scale the rows and labels to values of order 1, add --l2 to keep the weights small, or use --dtype float64";
         }
         return "lower --learning-rate (now " + learningRate + "), or scale the rows and labels to values of order 1";
@@ -99,6 +139,11 @@ public record FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, 
         if (optimizer == Optimizer.LBFGS) {
             m.put("--lbfgs-memory", lbfgsMemory);
             m.put("--tolerance", tolerance);
+        } else if (optimizer.secondOrder()) {
+            m.put("--tolerance", tolerance);
+            m.put("--cg-iterations", secondOrder.cgIterations());
+            m.put("--cg-tolerance", secondOrder.cgTolerance());
+            m.put("--damping", secondOrder.damping());
         } else {
             m.put("--learning-rate", learningRate);
             m.put("--minibatch-fraction", minibatchFraction);
