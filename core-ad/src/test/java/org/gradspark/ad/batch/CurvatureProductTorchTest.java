@@ -34,10 +34,7 @@ class CurvatureProductTorchTest {
     private static final String TORCH = String.join("\n",
             "import json, math, sys, torch",
             "torch.set_default_dtype(torch.float64)",
-            "d = json.load(sys.stdin)",
             "t = lambda a: torch.tensor(a['v']).reshape(a['shape'])",
-            "W = tuple(t(p) for p in d['params']); V = tuple(t(p) for p in d['vector'])",
-            "x, y, s = t(d['x']), t(d['y']), t(d['s'])",
             "def mlp(h, *w):",
             "    n = len(w) // 2",
             "    for k in range(n):",
@@ -54,45 +51,64 @@ class CurvatureProductTorchTest {
             "def loss(z):",
             "    per = ((z - y) ** 2).mean(-1) if d['loss'] == 'mse' else -(y * torch.log_softmax(z, -1)).sum(-1)",
             "    return (per * s).sum()",
-            "z, u = torch.autograd.functional.jvp(model, W, V)",
-            "_, c = torch.autograd.functional.hvp(loss, z.detach(), u)",
-            "_, gn = torch.autograd.functional.vjp(model, W, c)",
-            "_, h = torch.autograd.functional.hvp(lambda *w: loss(model(*w)), W, V)",
-            "for name, parts in (('gn', gn), ('hvp', h)):",
-            "    for a in parts: print(name, *[repr(e) for e in a.reshape(-1).tolist()])");
+            "for line in sys.stdin:",
+            "    d = json.loads(line)",
+            "    W = tuple(t(p) for p in d['params']); V = tuple(t(p) for p in d['vector'])",
+            "    x, y, s = t(d['x']), t(d['y']), t(d['s'])",
+            "    z, u = torch.autograd.functional.jvp(model, W, V)",
+            "    _, c = torch.autograd.functional.hvp(loss, z.detach(), u)",
+            "    _, gn = torch.autograd.functional.vjp(model, W, c)",
+            "    _, h = torch.autograd.functional.hvp(lambda *w: loss(model(*w)), W, V)",
+            "    for name, parts in (('gn', gn), ('hvp', h)):",
+            "        for a in parts: print(d['case'] + '.' + name, *[repr(e) for e in a.reshape(-1).tolist()])");
 
     /** The first python3 on the PATH that has torch, else the system's (a pyenv python3 may lack the distribution's torch). */
     private static String python = "python3";
 
+    /** What torch printed for every case, run once (one python process: its start and torch's import cost more than the cases). */
+    private static String torchOutput;
+
+    /** One case: a model, its loss, rows, labels and sensitivities. */
+    private record Case(String name, String model, String lossName, Cell net, Cell loss, Tensor x, Tensor y, Tensor s) {}
+
+    private static List<Case> cases() {
+        Tensor labels = Tensor.fromFunction(DType.FLOAT64, org.gradspark.ad.Shape.of(6, 4), i -> (i / 4) % 4 == i % 4 ? 1 : 0);
+        return List.of(
+                new Case("mse", "mlp", "mse", mlp(3, 5, 4, 2), new PerExampleMSELoss(), Tensor.uniform(21, -1, 1, DType.FLOAT64, 7, 3),
+                        Tensor.uniform(22, -1, 1, DType.FLOAT64, 7, 2), Tensor.uniform(23, 0.5, 2, DType.FLOAT64, 7)),
+                new Case("ce", "mlp", "softmax-cross-entropy", mlp(3, 6, 4), new SoftmaxCrossEntropy(Reduction.NONE), Tensor.uniform(31, -1, 1, DType.FLOAT64, 6, 3),
+                        labels, Tensor.uniform(33, 0.5, 2, DType.FLOAT64, 6)),
+                new Case("residual", "residual", "mse", new PoissonResidual(), new PerExampleMSELoss(), Tensor.uniform(41, -1, 1, DType.FLOAT64, 5, 2),
+                        Tensor.zeros(DType.FLOAT64, 5, 1), Tensor.full(1.0 / 5, DType.FLOAT64, org.gradspark.ad.Shape.of(5))));
+    }
+
     @BeforeAll
-    static void needsTorch() {
+    static void askTorch() {
         for (String candidate : List.of("python3", "/usr/bin/python3")) {
             python = candidate;
-            if (run("import torch").exitCode() == 0) return;
+            if (run("import torch").exitCode() == 0) break;
         }
-        assumeTrue(false, "no python3 with torch is installed");
+        assumeTrue(run("import torch").exitCode() == 0, "no python3 with torch is installed");
+        StringBuilder in = new StringBuilder();
+        for (Case c : cases()) in.append(input(c)).append('\n');
+        Result r = run(TORCH, in.toString());
+        assertEquals(0, r.exitCode(), r.output());
+        torchOutput = r.output();
     }
 
     @Test
     void mlpWithMeanSquaredErrorAgreesWithTorch() {
-        Cell net = mlp(3, 5, 4, 2);
-        Tensor x = Tensor.uniform(21, -1, 1, DType.FLOAT64, 7, 3), y = Tensor.uniform(22, -1, 1, DType.FLOAT64, 7, 2);
-        agree("mlp", "mse", net, new PerExampleMSELoss(), x, y, Tensor.uniform(23, 0.5, 2, DType.FLOAT64, 7));
+        agree(cases().get(0));
     }
 
     @Test
     void mlpWithSoftmaxCrossEntropyAgreesWithTorch() {
-        Cell net = mlp(3, 6, 4);
-        Tensor x = Tensor.uniform(31, -1, 1, DType.FLOAT64, 6, 3);
-        Tensor y = Tensor.fromFunction(DType.FLOAT64, org.gradspark.ad.Shape.of(6, 4), i -> (i / 4) % 4 == i % 4 ? 1 : 0);
-        agree("mlp", "softmax-cross-entropy", net, new SoftmaxCrossEntropy(Reduction.NONE), x, y, Tensor.uniform(33, 0.5, 2, DType.FLOAT64, 6));
+        agree(cases().get(1));
     }
 
     @Test
     void poissonResidualCellAgreesWithTorch() {
-        Tensor x = Tensor.uniform(41, -1, 1, DType.FLOAT64, 5, 2);
-        agree("residual", "mse", new PoissonResidual(), new PerExampleMSELoss(), x, Tensor.zeros(DType.FLOAT64, 5, 1),
-                Tensor.full(1.0 / 5, DType.FLOAT64, org.gradspark.ad.Shape.of(5)));
+        agree(cases().get(2));
     }
 
     /** A tanh MLP in float64 with seeded weights and non-zero biases. */
@@ -106,24 +122,34 @@ class CurvatureProductTorchTest {
         return new Sequential(layers);
     }
 
-    private static void agree(String model, String lossName, Cell net, Cell loss, Tensor x, Tensor y, Tensor s) {
-        List<Parameter> params = net.trainableParams();
+    /** The case's direction v: one seeded tensor per parameter. */
+    private static Tensor[] direction(List<Parameter> params) {
         Tensor[] v = new Tensor[params.size()];
         for (int i = 0; i < v.length; i++) v[i] = Tensor.uniform(300 + i, -1, 1, DType.FLOAT64, params.get(i).shape().dims());
-        Tensor[] gn = BatchGradient.gaussNewtonVectorProduct(net, loss, params, v, x, s, y);
-        Tensor[] hvp = BatchGradient.hessianVectorProduct(net, loss, params, v, x, s, y);
-        StringBuilder in = new StringBuilder("{\"model\": \"" + model + "\", \"loss\": \"" + lossName + "\", \"params\": [");
+        return v;
+    }
+
+    /** The case as one JSON line for the script. */
+    private static String input(Case c) {
+        List<Parameter> params = c.net().trainableParams();
+        Tensor[] v = direction(params);
+        StringBuilder in = new StringBuilder("{\"case\": \"" + c.name() + "\", \"model\": \"" + c.model() + "\", \"loss\": \"" + c.lossName() + "\", \"params\": [");
         for (int i = 0; i < params.size(); i++) in.append(i > 0 ? ", " : "").append(json(params.get(i)));
         in.append("], \"vector\": [");
         for (int i = 0; i < v.length; i++) in.append(i > 0 ? ", " : "").append(json(v[i]));
-        in.append("], \"x\": ").append(json(x)).append(", \"y\": ").append(json(y)).append(", \"s\": ").append(json(s)).append('}');
-        Result r = run(TORCH, in.toString());
-        assertEquals(0, r.exitCode(), r.output());
-        String out = r.output().strip();
-        List<List<Double>> torchGn = parts(out, "gn"), torchHvp = parts(out, "hvp");
+        return in.append("], \"x\": ").append(json(c.x())).append(", \"y\": ").append(json(c.y())).append(", \"s\": ").append(json(c.s())).append('}').toString();
+    }
+
+    private static void agree(Case c) {
+        List<Parameter> params = c.net().trainableParams();
+        Tensor[] v = direction(params);
+        Tensor[] gn = BatchGradient.gaussNewtonVectorProduct(c.net(), c.loss(), params, v, c.x(), c.s(), c.y());
+        Tensor[] hvp = BatchGradient.hessianVectorProduct(c.net(), c.loss(), params, v, c.x(), c.s(), c.y());
+        List<List<Double>> torchGn = parts(torchOutput, c.name() + ".gn"), torchHvp = parts(torchOutput, c.name() + ".hvp");
+        assertEquals(params.size(), torchGn.size(), torchOutput);
         for (int i = 0; i < params.size(); i++) {
-            close(model + " " + lossName + " Gauss-Newton, " + params.get(i).name() + " (" + i + ")", torchGn.get(i), gn[i]);
-            close(model + " " + lossName + " Hessian, " + params.get(i).name() + " (" + i + ")", torchHvp.get(i), hvp[i]);
+            close(c.model() + " " + c.lossName() + " Gauss-Newton, " + params.get(i).name() + " (" + i + ")", torchGn.get(i), gn[i]);
+            close(c.model() + " " + c.lossName() + " Hessian, " + params.get(i).name() + " (" + i + ")", torchHvp.get(i), hvp[i]);
         }
     }
 

@@ -116,6 +116,23 @@ class SecondOrderFitTest {
         assertBad("'lambda' is", with(common, "--out", edited.toString(), "--resume", edited.resolve("checkpoints").toString()));
     }
 
+    /**
+     * The Poisson PINN in residual form ({@code --model-class}, labels 0): each evaluation is at the weights
+     * the optimiser moved to (a user Cell's own initial weights are replaced), so Gauss-Newton lowers the loss.
+     */
+    @Test
+    void gaussNewtonOnThePoissonResidualCellLowersItsLoss() {
+        int n = 48;
+        Npy.write(dir.resolve("p.npy"), Tensor.uniform(3, -1, 1, DType.FLOAT64, n, 2));
+        Npy.write(dir.resolve("zeros.npy"), Tensor.zeros(DType.FLOAT64, n, 1));
+        FitJob.Result r = fit("--model-class", "org.gradspark.ad.examples.PoissonResidual", "--layers", "2,1", "--dtype", "float64", "--input",
+                dir.resolve("p.npy").toString(), "--labels", dir.resolve("zeros.npy").toString(), "--loss", "mse", "--partitions", "2", "--optimizer",
+                "gauss-newton", "--iterations", "2", "--cg-iterations", "5", "--checkpoint-every", "0", "--out", dir.resolve("poisson").toString());
+        assertEquals(3, r.history().size(), r.stopReason() + ": " + r.history());
+        assertTrue(r.finalLoss() < 0.9 * r.history().get(0).loss(), r.history().get(0).loss() + " -> " + r.finalLoss());
+        assertTrue(r.weights().containsKey("pinn.u.net.layers.0.weight"), r.weights().keySet().toString());
+    }
+
     @Test
     void badOptionsExitWithCodeTwoAndOneLine() {
         Npy.write(dir.resolve("x.npy"), Tensor.uniform(1, -1, 1, DType.FLOAT32, 50, 3));
