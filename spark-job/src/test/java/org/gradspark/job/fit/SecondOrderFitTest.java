@@ -86,6 +86,34 @@ class SecondOrderFitTest {
         assertTrue(ncg.finalLoss() < 0.1 * ncg.history().get(0).loss(), ncg.history().get(0).loss() + " -> " + ncg.finalLoss() + ": " + ncg.history());
     }
 
+    /** The evaluator's product, chunks over 3 partitions reduced in order, is the core's over all rows at once. */
+    @Test
+    void theDistributedGaussNewtonProductIsTheCoresOverAllRows() {
+        String[] data = teacherRows(90);
+        FitOptions.FitConfig fc = FitOptions.parse(Map.of(), with(data, "--partitions", "3", "--chunk-rows", "16", "--out", dir.resolve("o").toString()));
+        try (org.gradspark.job.Evaluator e = org.gradspark.job.Evaluator.open(jsc, org.gradspark.job.JobInputs.check(fc.job(), Storage.local()))) {
+            Map<String, Tensor> w = e.initialWeights(), v = new java.util.LinkedHashMap<>();
+            int seed = 60;
+            for (Map.Entry<String, Tensor> k : w.entrySet()) v.put(k.getKey(), Tensor.uniform(seed++, -1, 1, DType.FLOAT64, k.getValue().shape().dims()));
+            org.gradspark.job.JobModel m = org.gradspark.job.JobModel.build(fc.job(), w);
+            Tensor x = Npy.read(dir.resolve("x.npy")), y = Npy.read(dir.resolve("y.npy"));
+            Tensor s = Tensor.full(1.0 / 90, DType.FLOAT64, org.gradspark.ad.Shape.of(90));   // --reduction mean, fit's default
+            Tensor[] vs = m.keys().stream().map(v::get).toArray(Tensor[]::new);
+            for (org.gradspark.ad.batch.BatchGradient.Curvature kind : org.gradspark.ad.batch.BatchGradient.Curvature.values()) {
+                Map<String, Tensor> ours = e.curvatureProduct(w, v, kind).gradient();
+                Tensor[] core = kind == org.gradspark.ad.batch.BatchGradient.Curvature.GAUSS_NEWTON
+                        ? org.gradspark.ad.batch.BatchGradient.gaussNewtonVectorProduct(m.network(), org.gradspark.job.JobModel.loss(fc.job().loss()), m.params(), vs, x, s, y)
+                        : org.gradspark.ad.batch.BatchGradient.hessianVectorProduct(m.network(), org.gradspark.job.JobModel.loss(fc.job().loss()), m.params(), vs, x, s, y);
+                for (int i = 0; i < core.length; i++) {
+                    Tensor a = ours.get(m.keys().get(i));
+                    for (int j = 0; j < a.size(); j++) {
+                        assertEquals(core[i].getDouble(j), a.getDouble(j), 1e-12 * (1 + Math.abs(core[i].getDouble(j))), kind + " " + m.keys().get(i) + "[" + j + "]");
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void aGaussNewtonFitStoppedAfterACheckpointAndResumedWritesTheSameBytes() throws Exception {
         String[] common = with(teacherRows(200), "--optimizer", "gauss-newton", "--iterations", "5", "--checkpoint-every", "2", "--cg-iterations", "6");
