@@ -147,6 +147,73 @@ public abstract class Cell implements Fn, Serializable {
         return out;
     }
 
+    /**
+     * Gives each named parameter ({@link #namedParameters}) the value of the same name in
+     * {@code values}, cast to the parameter's dtype: a fresh {@link Parameter} of the same name
+     * replaces the old one where the cell holds it (a field, an array or list element). The keys must
+     * be exactly the parameters' names and the shapes theirs. A trained cell's weights, put back into a
+     * newly created cell of the same class (a job's tasks build the user's Cell by its class).
+     *
+     * @throws IllegalArgumentException naming the key whose name or shape does not fit
+     * @throws IllegalStateException    when a parameter is held where it cannot be replaced (a final field
+     *                                  of a lambda, an unmodifiable list)
+     */
+    public final void assignParameters(Map<String, ? extends Tensor> values) {
+        Map<String, Parameter> current = namedParameters();
+        if (!current.keySet().equals(values.keySet())) {
+            throw new IllegalArgumentException(describe() + ": parameters " + current.keySet() + ", but values for " + values.keySet());
+        }
+        Map<Parameter, Parameter> replacement = new IdentityHashMap<>();
+        for (Map.Entry<String, Parameter> e : current.entrySet()) {
+            Parameter old = e.getValue();
+            Tensor v = values.get(e.getKey());
+            if (!v.shape().equals(old.shape())) {
+                throw new IllegalArgumentException(describe() + ", parameter " + e.getKey() + ": shape " + old.shape() + ", but the value's is " + v.shape());
+            }
+            replacement.put(old, new Parameter(v.convertedOnHost(old.dtype()), old.name()));
+        }
+        replace(this, replacement, Collections.newSetFromMap(new IdentityHashMap<>()));
+        Map<String, Parameter> now = namedParameters();
+        for (Map.Entry<String, Parameter> e : current.entrySet()) {
+            if (now.get(e.getKey()) != replacement.get(e.getValue())) throw new IllegalStateException(describe() + ": cannot replace parameter " + e.getKey());
+        }
+    }
+
+    /** Replaces, wherever {@link #collect} finds them, the parameters that {@code r} maps. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static void replace(Object o, Map<Parameter, Parameter> r, Set<Object> seen) {
+        if (o == null || o instanceof Parameter || !seen.add(o)) return;
+        if (o instanceof Cell || o instanceof Fn || o instanceof ParameterTuple) {
+            for (Class<?> k = o.getClass(); k != null && k != Object.class && k != Cell.class; k = k.getSuperclass()) {
+                for (Field f : k.getDeclaredFields()) {
+                    if (Modifier.isStatic(f.getModifiers()) || f.getName().startsWith("this$")) continue;
+                    try {
+                        f.setAccessible(true);
+                        Object v = f.get(o);
+                        if (v instanceof Parameter p && r.containsKey(p)) f.set(o, r.get(p));
+                        else replace(v, r, seen);
+                    } catch (IllegalAccessException | RuntimeException e) {
+                        throw new IllegalStateException("cannot replace the parameters in field " + f, e);
+                    }
+                }
+            }
+        } else if (o instanceof List<?> list) {
+            for (int i = 0; i < list.size(); i++) {
+                Object e = list.get(i);
+                if (e instanceof Parameter p && r.containsKey(p)) ((List) list).set(i, r.get(p));
+                else replace(e, r, seen);
+            }
+        } else if (o instanceof Collection<?> c) {
+            for (Object e : c) replace(e, r, seen);
+        } else if (o.getClass().isArray() && !o.getClass().getComponentType().isPrimitive()) {
+            for (int i = 0; i < Array.getLength(o); i++) {
+                Object e = Array.get(o, i);
+                if (e instanceof Parameter p && r.containsKey(p)) Array.set(o, i, r.get(p));
+                else replace(e, r, seen);
+            }
+        }
+    }
+
     private static void collect(Object o, String prefix, Map<String, Parameter> out, Set<Object> seen) {
         if (o == null || !seen.add(o)) return;
         if (o instanceof Parameter p) {

@@ -205,12 +205,38 @@ public final class Functional {
         if (batched) Tangents.batch(tangents);
     }
 
+    /**
+     * The JVP with respect to weights: {@code (f(args), J_W t)}, the derivative of f's output along
+     * one tangent per weight ({@code t_k} shaped like {@code weights.get(k)}), the arguments held
+     * fixed. One recorded forward pass and one forward sweep, as {@link #jvp}; with the weights'
+     * gradient ({@code grad(f, {}, weights)}, the VJP) it makes the Gauss-Newton product
+     * {@code J^T H J t} without a second reverse pass.
+     *
+     * <pre>{@code
+     * TensorTuple r = Functional.jvp(net, new Tensor[] {x}, new ParameterTuple(net.trainableParams()), directions);
+     * Tensor jt = r.tensor(1);   // shaped like net(x)
+     * }</pre>
+     */
+    public static TensorTuple jvp(Fn f, Tensor[] args, ParameterTuple weights, Tensor[] tangents) {
+        List<Parameter> ps = weights.asList();
+        checkTangents(ps.toArray(new Tensor[0]), tangents, false);
+        Tensor[] batched = new Tensor[tangents.length];
+        for (int i = 0; i < tangents.length; i++) batched[i] = reshape(tangents[i], TangentAlgebra.withBatch(1, tangents[i].shape()));
+        Recording rec = Recording.of(f, args, new boolean[args.length], ps);
+        return forward(rec, rec.paramVars, batched, false, false);
+    }
+
     /** (out, J t[, aux]) for tangents with a leading batch axis; without keepBatch that axis (of size 1) is dropped. */
     private static TensorTuple forward(Fn f, Tensor[] primals, Tensor[] tangents, boolean hasAux, boolean keepBatch) {
         Recording rec = Recording.of(f, primals, Recording.all(primals.length), List.of());
+        return forward(rec, rec.inputVars, tangents, hasAux, keepBatch);
+    }
+
+    /** (out, J t[, aux]) of a recorded pass for tangents of its variables {@code vars} (its inputs' or its weights'). */
+    private static TensorTuple forward(Recording rec, Tensor[] vars, Tensor[] tangents, boolean hasAux, boolean keepBatch) {
         Value out = differentiated(rec.output, hasAux, "jvp");
         List<Tensor> ys = out.leaves();
-        Tensor[] ty = ForwardMode.sweep(ys, rec.inputVars, tangents);
+        Tensor[] ty = ForwardMode.sweep(ys, vars, tangents);
         int k = tangents.length == 0 ? 1 : tangents[0].shape().dim(0);
         Tensor[] jv = new Tensor[ys.size()];
         for (int i = 0; i < jv.length; i++) {

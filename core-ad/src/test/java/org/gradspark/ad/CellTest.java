@@ -112,4 +112,22 @@ class CellTest {
         Tensor g = Functional.grad(f).apply(x).asTensor();   // x + round(x)
         assertTrue(g.allClose(Tensor.of(new double[] {0.4, 3.6}), 1e-15, 1e-15), g.toString());
     }
+
+    /** A fresh cell given a trained cell's weights computes what the trained one does; a wrong key or shape is refused by name. */
+    @Test
+    void assignedParametersReplaceTheCellsOwn() {
+        Sequential trained = new Sequential(new Dense(3, 4, DType.FLOAT64, 1), Activation.tanh(), new Dense(4, 2, DType.FLOAT64, 2));
+        Sequential fresh = new Sequential(new Dense(3, 4, DType.FLOAT64, 7), Activation.tanh(), new Dense(4, 2, DType.FLOAT64, 8));
+        Tensor x = Tensor.uniform(5, -1, 1, DType.FLOAT64, 6, 3);
+        assertTrue(!fresh.<Tensor>call(x).allClose(trained.<Tensor>call(x), 0, 0));
+        java.util.Map<String, Tensor> w = new java.util.LinkedHashMap<>(trained.namedParameters());
+        fresh.assignParameters(w);
+        assertTrue(fresh.<Tensor>call(x).allClose(trained.<Tensor>call(x), 0, 0));
+        assertEquals(trained.namedParameters().keySet(), fresh.namedParameters().keySet());
+        w.put("layers.0.weight", Tensor.zeros(DType.FLOAT64, 4, 3));
+        String e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> fresh.assignParameters(w)).getMessage();
+        assertTrue(e.contains("layers.0.weight") && e.contains("shape"), e);
+        w.remove("layers.0.weight");
+        assertTrue(org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> fresh.assignParameters(w)).getMessage().contains("values for"));
+    }
 }

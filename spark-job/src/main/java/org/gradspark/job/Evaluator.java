@@ -12,6 +12,7 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
+import org.gradspark.ad.batch.BatchGradient;
 import org.gradspark.job.io.BadInputException;
 import org.gradspark.job.io.Storage;
 import scala.Tuple2;
@@ -193,19 +194,37 @@ public final class Evaluator implements AutoCloseable {
         if (!checked.cfg().weightsWanted() || checked.cfg().mode() != JobConfig.Mode.GRAD) {
             throw new IllegalStateException("a clipped sum is of the weights' per-example gradients: an evaluator of --wrt weights --mode grad");
         }
-        Value v = evaluate(weights, null, sample, new StatisticsSpec(null, false, false, clip), 1.0);
+        Value v = evaluate(weights, null, null, sample, new StatisticsSpec(null, false, false, clip), 1.0);
         long used = 0;
         for (PartitionResult r : v.partitions()) used += r.rows() - r.skippedRows();
         return new Value(v.objective(), v.gradient(), used, v.seconds(), v.tasksSeconds(), v.partitions(), v.statistics());
     }
 
-    /** One evaluation of the job's own statistics; {@code vector} is the hvp direction or grad-dot's V (or null), {@code sample} the rows kept (null: all). */
-    Value evaluate(Map<String, Tensor> weights, Map<String, Tensor> vector, RowSample sample) {
-        return evaluate(weights, vector, sample, checked.cfg().statistics(), Double.NaN);
+    /**
+     * The full-batch product of a curvature matrix of the objective and {@code vector} (same keys and
+     * shapes as the weights) at {@code weights}: the Hessian's ({@code --mode hvp}'s) or the Gauss-Newton
+     * matrix's {@code J^T H_loss J} (J: the model's outputs by the weights), in {@link Value#gradient},
+     * the partial products reduced in partition order as a gradient is (the same bits on any cluster);
+     * {@link Value#objective} is the objective at {@code weights}.
+     */
+    public Value curvatureProduct(Map<String, Tensor> weights, Map<String, Tensor> vector, BatchGradient.Curvature kind) {
+        JobModel.checkLike(vector, checked.weights(), "the curvature product's vector");
+        return evaluate(weights, vector, kind, null, StatisticsSpec.NONE, Double.NaN);
     }
 
-    /** One evaluation with the statistics {@code stats}; {@code fixedScale} the objective's scale, or NaN for the job's (1/rows used with a mean). */
-    private Value evaluate(Map<String, Tensor> weights, Map<String, Tensor> vector, RowSample sample, StatisticsSpec stats, double fixedScale) {
+    /** One evaluation of the job's own statistics; {@code vector} is the hvp direction or grad-dot's V (or null), {@code sample} the rows kept (null: all). */
+    Value evaluate(Map<String, Tensor> weights, Map<String, Tensor> vector, RowSample sample) {
+        BatchGradient.Curvature product = checked.cfg().mode() == JobConfig.Mode.HVP ? BatchGradient.Curvature.HESSIAN : null;
+        return evaluate(weights, vector, product, sample, checked.cfg().statistics(), Double.NaN);
+    }
+
+    /**
+     * One evaluation: {@code vector} the direction of a {@code kind} product ({@code kind} null: no product;
+     * the vector, if any, is grad-dot's V), {@code sample} the rows kept (null: all), with the statistics {@code stats};
+     * {@code fixedScale} the objective's scale, or NaN for the job's (1/rows used with a mean).
+     */
+    private Value evaluate(Map<String, Tensor> weights, Map<String, Tensor> vector, BatchGradient.Curvature kind, RowSample sample, StatisticsSpec stats,
+                           double fixedScale) {
         JobConfig cfg = checked.cfg();
         JobModel.checkLike(weights, checked.weights(), "the weights evaluated");
         long te = System.nanoTime();
@@ -222,8 +241,8 @@ public final class Evaluator implements AutoCloseable {
             long tb = System.nanoTime();
             broadcastNanos += tb - te;
             JavaRDD<PartitionResult> computed = kept == null
-                    ? parts.map(i -> task.runOrFailure(i, null, scale, bw.value(), bv == null ? null : bv.value(), sample, stats, rowsDone))
-                    : kept.map(p -> task.runOrFailure(p._1(), p._2(), scale, bw.value(), bv == null ? null : bv.value(), sample, stats, rowsDone));
+                    ? parts.map(i -> task.runOrFailure(i, null, scale, bw.value(), bv == null ? null : bv.value(), kind, sample, stats, rowsDone))
+                    : kept.map(p -> task.runOrFailure(p._1(), p._2(), scale, bw.value(), bv == null ? null : bv.value(), kind, sample, stats, rowsDone));
             Map<String, Tensor> reduced = new LinkedHashMap<>();
             List<PartitionResult> results = reducer(stats).reduce(computed, reduced);
             double objective = 0;

@@ -137,9 +137,19 @@ public final class JobModel {
         return build(cfg.model(), weights);
     }
 
-    /** The network of {@code model}: the user's Cell, or the MLP with {@code weights} (w0,b0,w1,b1,..., cast to its dtype). */
+    /**
+     * The network of {@code model}: the user's Cell (with {@code weights}, keyed by its parameter names,
+     * put in place of its own initial ones unless {@code weights} is empty), or the MLP with
+     * {@code weights} (w0,b0,w1,b1,..., cast to its dtype).
+     */
     public static JobModel build(JobConfig.Model cfg, Map<String, Tensor> weights) {
-        if (cfg.cellClass() != null) return userCell(cfg.cellClass());
+        if (cfg.cellClass() != null) {
+            JobModel own = userCell(cfg.cellClass());
+            if (weights.isEmpty()) return own;
+            // fit moves the weights: each evaluation's must be the ones evaluated, not the Cell's initial ones.
+            own.network.assignParameters(weights);
+            return new JobModel(own.network, new LinkedHashMap<>(own.network.namedParameters()));
+        }
         int[] layers = cfg.layers();
         List<Cell> cells = new ArrayList<>();
         Map<String, Parameter> byKey = new LinkedHashMap<>();

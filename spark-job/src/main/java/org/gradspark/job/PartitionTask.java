@@ -185,14 +185,16 @@ public final class PartitionTask implements java.io.Serializable {
     /**
      * Partition {@code index} over {@code rows} kept in memory (null: read as it goes), the
      * objective scaled by {@code scale} (1/rows used for a mean), only the rows in {@code sample}
-     * (null: all), with the gradient statistics {@code stats} (their partial sums after the gradient's:
+     * (null: all), {@code vector} times the {@code curvature} matrix (the Hessian, or the Gauss-Newton
+     * matrix; null: no product, the vector if any is grad-dot's V), with the gradient statistics {@code stats} (their partial sums after the gradient's:
      * {@link PartitionStatistics}); bad input gives a {@linkplain PartitionResult#failed failed result}, which is not retried.
      */
     public PartitionResult runOrFailure(int index, Rows rows, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector,
-                                        Evaluator.RowSample sample, StatisticsSpec stats, org.apache.spark.util.LongAccumulator rowsDone) {
+                                        BatchGradient.Curvature curvature, Evaluator.RowSample sample, StatisticsSpec stats,
+                                        org.apache.spark.util.LongAccumulator rowsDone) {
         if (rows != null && rows.failure() != null) return PartitionResult.failed(index, new BadInputException(rows.failure()));
         try {
-            return run(index, rows == null ? chunks(index) : rows.chunks().iterator(), scale, weights, vector, sample, stats, rowsDone);
+            return run(index, rows == null ? chunks(index) : rows.chunks().iterator(), scale, weights, vector, curvature, sample, stats, rowsDone);
         } catch (BadInputException e) {
             return PartitionResult.failed(index, e);
         }
@@ -200,7 +202,7 @@ public final class PartitionTask implements java.io.Serializable {
 
     /** Partition {@code index} over the given chunks of its rows. */
     PartitionResult run(int index, Iterator<Chunk> chunks, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector,
-                        Evaluator.RowSample sample, StatisticsSpec stats, org.apache.spark.util.LongAccumulator rowsDone) {
+                        BatchGradient.Curvature curvature, Evaluator.RowSample sample, StatisticsSpec stats, org.apache.spark.util.LongAccumulator rowsDone) {
         long start = System.nanoTime(), cpuStart = THREAD_CPU.getCurrentThreadCpuTime(), startMillis = System.currentTimeMillis();
         TaskDevice device;
         try {
@@ -213,26 +215,28 @@ public final class PartitionTask implements java.io.Serializable {
         // The job's backend, for this task's thread only: another job's tasks in this JVM keep theirs.
         try (Backends.Scope onTheJobsBackend = Backends.scoped(device.backend())) {
             PartitionResult r = stats.any() ? runStatistics(index, chunks, scale, weights, vector, sample, stats, rowsDone, device.backend(), start, cpuStart)
-                    : run(index, chunks, scale, weights, vector, sample, rowsDone, device.backend(), start, cpuStart);
+                    : run(index, chunks, scale, weights, vector, curvature, sample, rowsDone, device.backend(), start, cpuStart);
             return r.placed(device.placement(startMillis));
         }
     }
 
     private PartitionResult run(int index, Iterator<Chunk> chunks, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector,
-                                Evaluator.RowSample sample, org.apache.spark.util.LongAccumulator rowsDone, Backend backend, long start, long cpuStart) {
+                                BatchGradient.Curvature curvature, Evaluator.RowSample sample, org.apache.spark.util.LongAccumulator rowsDone,
+                                Backend backend, long start, long cpuStart) {
         org.gradspark.ad.backend.DeviceTraffic.Snapshot traffic = org.gradspark.ad.backend.DeviceTraffic.snapshot();
         JobModel model = JobModel.build(cfg, weights);
         Cell net = model.network(), loss = JobModel.loss(cfg.loss());
         List<Parameter> params = model.params();
         Tensor[] v = vector == null ? null : model.keys().stream().map(k -> vector.get(k).convertedOnHost(cfg.dtype())).toArray(Tensor[]::new);
-        if (cfg.mode() != JobConfig.Mode.HVP) v = null;   // then the vector, if any, is --per-example grad-dot's, not a direction
+        if (curvature == null) v = null;   // no product asked: the vector, if any, is --per-example grad-dot's, not a direction
         long n = input.rows();
         long first = firstRow(n, partitions, index), end = firstRow(n, partitions, index + 1);
         double[][] partials = cfg.weightsWanted() ? params.stream().map(p -> new double[p.size()]).toArray(double[][]::new) : new double[0][];
         double outputSum = 0, objective = 0;
         long skipped = 0;
         PartWriter part = inputGrads == null ? null : new PartWriter(index, end - first, cfg.dtype());
-        BatchGradient.Request what = part == null ? new BatchGradient.Request(cfg.weightsWanted(), v, 0, scale) : cfg.derivative().request(cfg.weightsWanted(), v, scale);
+        BatchGradient.Request what = part == null ? new BatchGradient.Request(cfg.weightsWanted(), v, 0, scale, null, curvature)
+                : cfg.derivative().request(cfg.weightsWanted(), v, scale);
         try {
             org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
             while (chunks.hasNext()) {

@@ -24,7 +24,8 @@ import org.gradspark.ad.backend.Backends;
  *   <li>weight gradients {@code d sum(out * s) / dW} (a sum over the chunk's examples, so chunks add);</li>
  *   <li>input derivatives of order K, MindSpore's nesting: {@code g1 = d sum(out * s) / dx},
  *       {@code g(k+1) = d sum(g(k)) / dx} (per example, since row i of out depends on row i of x only);</li>
- *   <li>the Hessian-vector product {@code d/dW <d sum(out * s)/dW, v>} for a direction v in weight space.</li>
+ *   <li>the Hessian-vector product {@code d/dW <d sum(out * s)/dW, v>} for a direction v in weight space;</li>
+ *   <li>the Gauss-Newton-vector product {@code J^T H_loss J v} (J: the model's outputs by the weights).</li>
  * </ul>
  */
 public final class BatchGradient {
@@ -126,6 +127,30 @@ public final class BatchGradient {
     }
 
     /**
+     * The Gauss-Newton-vector product in weight space, {@code G v = J^T H_loss J v}: J the Jacobian of
+     * the model's outputs {@code z = model(x)} with respect to the weights, {@code H_loss} the Hessian of
+     * the weighted loss {@code sum(loss(z, labels) * s)} with respect to z. One JVP of the model along v
+     * ({@code u = J v}, {@link Functional#jvp(Fn, Tensor[], ParameterTuple, Tensor[])}), the loss's
+     * Hessian-vector product in output space ({@code c = H_loss u}, a per-example product, cheap), then one
+     * VJP of the model ({@code J^T c}, the weight gradient of {@code sum(z * c)}). For the per-example
+     * mean squared error over m outputs {@code H_loss} is {@code 2 s_n / m} times the identity, so
+     * {@code G = (2/m) J^T diag(s) J}; for softmax cross-entropy it is {@code s_n (diag(p) - p p^T)}.
+     * G is positive semi-definite when the loss is convex in z and the sensitivities are >= 0.
+     *
+     * @throws IllegalArgumentException without a loss (the objective is then linear in z: G is 0), or
+     *                                  when v does not have one part per parameter
+     */
+    public static Tensor[] gaussNewtonVectorProduct(Cell model, Cell loss, List<Parameter> params, Tensor[] v, Tensor x, Tensor s, Tensor labels) {
+        if (loss == null) throw new IllegalArgumentException("gauss-newton: needs a loss of the model's outputs (without one the objective is linear in them)");
+        if (v.length != params.size()) throw new IllegalArgumentException("gauss-newton: " + params.size() + " parameters but " + v.length + " vector parts");
+        TensorTuple zu = Functional.jvp(in -> model.call(in[0]), new Tensor[] {x}, new ParameterTuple(params), v);
+        Tensor z = zu.tensor(0), u = zu.tensor(1);
+        Fn weightedLoss = in -> sum(mul(loss.call(in[0], labels), s));
+        Tensor c = Functional.hvp(weightedLoss, new Tensor[] {z}, new Tensor[] {u}).tensor(0);
+        return weightGradients(model, null, params, x, c, null);
+    }
+
+    /**
      * A per-example operator of the outputs with respect to x, one of {@link Operators}'
      * ({@code Operators::laplacian}, {@code Operators::hessianDiagonal}, {@code Operators::jacobian},
      * {@code Operators::hessian}): f maps x [rows, in] to [rows, out], and the result has one row
@@ -144,11 +169,33 @@ public final class BatchGradient {
      * per-example {@code operator} of the outputs (the model's, or each example's loss); the
      * sensitivities are scaled by {@code scale} (1/N for a mean over N rows).
      */
-    public record Request(boolean weights, Tensor[] hvpVector, int inputOrder, double scale, RowOperator operator) {
+    public record Request(boolean weights, Tensor[] hvpVector, int inputOrder, double scale, RowOperator operator, Curvature curvature) {
+        public Request {
+            if (curvature == null) curvature = Curvature.HESSIAN;
+        }
+
+        /** The exact Hessian's product along {@code hvpVector}. */
+        public Request(boolean weights, Tensor[] hvpVector, int inputOrder, double scale, RowOperator operator) {
+            this(weights, hvpVector, inputOrder, scale, operator, Curvature.HESSIAN);
+        }
+
         /** MindSpore's nested input derivatives. */
         public Request(boolean weights, Tensor[] hvpVector, int inputOrder, double scale) {
-            this(weights, hvpVector, inputOrder, scale, null);
+            this(weights, hvpVector, inputOrder, scale, null, Curvature.HESSIAN);
         }
+
+        /** The weights' curvature along {@code vector}: {@code kind}'s product, and nothing per example. */
+        public static Request curvature(Curvature kind, Tensor[] vector, double scale) {
+            return new Request(true, java.util.Objects.requireNonNull(vector, "vector"), 0, scale, null, kind);
+        }
+    }
+
+    /** Which matrix a request's {@code hvpVector} is multiplied by. */
+    public enum Curvature {
+        /** The objective's Hessian in weight space ({@link #hessianVectorProduct}). */
+        HESSIAN,
+        /** The Gauss-Newton matrix {@code J^T H_loss J} ({@link #gaussNewtonVectorProduct}). */
+        GAUSS_NEWTON
     }
 
     /**
@@ -206,7 +253,8 @@ public final class BatchGradient {
         s = mul(s, what.scale());
         Tensor[] weights = null;
         if (hvp) {
-            weights = hessianVectorProduct(model, loss, params, what.hvpVector(), x, s, labels);
+            weights = what.curvature() == Curvature.GAUSS_NEWTON ? gaussNewtonVectorProduct(model, loss, params, what.hvpVector(), x, s, labels)
+                    : hessianVectorProduct(model, loss, params, what.hvpVector(), x, s, labels);
         } else if (fused) {
             WithOutputs g = weightGradientsAndOutputs(model, loss, params, x, s, labels);
             weights = g.gradients();

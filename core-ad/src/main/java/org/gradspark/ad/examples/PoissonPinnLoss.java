@@ -7,6 +7,7 @@ import static org.gradspark.ad.Ops.slice;
 import static org.gradspark.ad.Ops.square;
 
 import org.gradspark.ad.Cell;
+import org.gradspark.ad.DType;
 import org.gradspark.ad.Operators;
 import org.gradspark.ad.Tensor;
 
@@ -26,7 +27,22 @@ import org.gradspark.ad.Tensor;
  */
 public class PoissonPinnLoss extends Cell {
     private static final long serialVersionUID = 1L;
-    private final PoissonSolution u = new PoissonSolution();
+    private final PoissonSolution u;
+
+    /** The float32 PINN (the job's {@code --model-class} creates it so). */
+    public PoissonPinnLoss() {
+        this(DType.FLOAT32);
+    }
+
+    /** The PINN of a {@link PoissonSolution} in {@code dtype}. */
+    public PoissonPinnLoss(DType dtype) {
+        u = new PoissonSolution(dtype);
+    }
+
+    /** The trial solution u whose residual this is. */
+    public PoissonSolution solution() {
+        return u;
+    }
 
     @Override public int inputCount() { return 1; }
 

@@ -27,8 +27,17 @@ import org.gradspark.ad.nn.Sequential;
  */
 public class PoissonSolution extends Cell {
     private static final long serialVersionUID = 1L;
-    private final Cell net = new Sequential(new Dense(2, 64, DType.FLOAT32, 11), Activation.tanh(), new Dense(64, 64, DType.FLOAT32, 12),
-            Activation.tanh(), new Dense(64, 1, DType.FLOAT32, 13));
+    private final Cell net;
+
+    /** The float32 network (the job's {@code --model-class} creates it so). */
+    public PoissonSolution() {
+        this(DType.FLOAT32);
+    }
+
+    /** The same seeded network in {@code dtype} (float64 for the accuracy a second-order solver reaches). */
+    public PoissonSolution(DType dtype) {
+        net = new Sequential(new Dense(2, 64, dtype, 11), Activation.tanh(), new Dense(64, 64, dtype, 12), Activation.tanh(), new Dense(64, 1, dtype, 13));
+    }
 
     @Override public int inputCount() { return 1; }
 

@@ -24,9 +24,10 @@ import org.gradspark.job.io.Storage;
  * <ul>
  *   <li>state.json has every field with its type, and the format fit writes now;</li>
  *   <li>its {@code iteration} is the directory's {@code iter-NNNNNN};</li>
- *   <li>its {@code history} runs without a gap from the optimiser's first iteration (L-BFGS: 0, its
- *       starting point; Adam/SGD: 1) to {@code iteration}, with finite values, {@code evaluations}
- *       their sum and {@code elapsed_s} the last one's;</li>
+ *   <li>its {@code history} runs without a gap from the optimiser's first iteration (L-BFGS, Gauss-Newton,
+ *       Newton-CG: 0, the starting point; Adam/SGD: 1) to {@code iteration}, with finite values,
+ *       {@code evaluations} their sum and {@code elapsed_s} the last one's (the second-order optimisers':
+ *       each with its CG iterations, products and λ);</li>
  *   <li>optimizer.npz holds exactly the optimiser's arrays (float64 vectors, finite) with their
  *       lengths for the model's parameter count, agrees with the history where both record a value
  *       (L-BFGS), and has the SHA-256 recorded in state.json;</li>
@@ -109,7 +110,7 @@ final class CheckpointReader {
     private FitSettings.Optimizer optimizer(JsonNode json) {
         String name = text(json, "optimizer");
         for (FitSettings.Optimizer o : FitSettings.Optimizer.values()) if (o.cli().equals(name)) return o;
-        throw bad(state + ": field 'optimizer' is '" + name + "', not lbfgs, adam or sgd");
+        throw bad(state + ": field 'optimizer' is '" + name + "', not lbfgs, adam, sgd, gauss-newton or newton-cg");
     }
 
     /** The model's parameters as recorded: dtype and each key's shape, in the model's order. */
@@ -141,7 +142,7 @@ final class CheckpointReader {
     private List<IterationRecord> history(JsonNode json, FitSettings.Optimizer optimizer, int iteration) {
         JsonNode h = field(json, "history");
         if (!h.isArray()) throw bad(state + ": field 'history' is not a list");
-        int first = optimizer == FitSettings.Optimizer.LBFGS ? 0 : 1;
+        int first = optimizer == FitSettings.Optimizer.LBFGS || optimizer.secondOrder() ? 0 : 1;
         List<IterationRecord> records = new ArrayList<>();
         double elapsedBefore = 0;
         for (int i = 0; i < h.size(); i++) {
@@ -155,7 +156,7 @@ final class CheckpointReader {
             }
             IterationRecord rec = new IterationRecord(it, number(r, "loss", at), number(r, "grad_norm", at), number(r, "step", at),
                     integer(r, "evaluations", at, 0, Integer.MAX_VALUE), longValue(field(r, "rows", at), at + "rows", 0),
-                    number(r, "seconds", at), number(r, "elapsed_s", at), epsilon(r, at));
+                    number(r, "seconds", at), number(r, "elapsed_s", at), epsilon(r, at), optimizer.secondOrder() ? solve(r, at) : null);
             if (rec.gradNorm() < 0 || rec.step() < 0 || rec.seconds() < 0 || rec.elapsed() < elapsedBefore) {
                 throw bad(state + ": field '" + at + "' has a negative grad_norm, step or seconds, or an elapsed_s below the one before: " + r);
             }
@@ -195,7 +196,9 @@ final class CheckpointReader {
             }
             return;
         }
-        if (optimizer == FitSettings.Optimizer.LBFGS) throw bad(state + ": field 'trajectory.--dp-clip' in an L-BFGS checkpoint (DP-SGD is Adam's or SGD's)");
+        if (optimizer == FitSettings.Optimizer.LBFGS || optimizer.secondOrder()) {
+            throw bad(state + ": field 'trajectory.--dp-clip' in a checkpoint of --optimizer " + optimizer.cli() + " (DP-SGD is Adam's or SGD's)");
+        }
         double q = number(trajectory, "--minibatch-fraction", "trajectory.");
         if (!(q > 0 && q < 1)) throw bad(state + ": field 'trajectory.--minibatch-fraction' is " + q + ", DP-SGD samples 0 < q < 1");
         DpSgd dp;
@@ -216,13 +219,22 @@ final class CheckpointReader {
         }
     }
 
+    /** A second-order iteration's solve: whole CG iterations and products, and a finite damping λ > 0. */
+    private IterationRecord.Solve solve(JsonNode r, String at) {
+        IterationRecord.Solve solve = new IterationRecord.Solve(integer(r, "cg_iterations", at, 0, Integer.MAX_VALUE),
+                integer(r, "products", at, 0, Integer.MAX_VALUE), number(r, "lambda", at));
+        if (!(solve.lambda() > 0)) throw bad(state + ": field '" + at + "lambda' is " + solve.lambda() + ", expected a value > 0");
+        return solve;
+    }
+
     /** optimizer.npz: float64 vectors, finite, exactly the optimiser's arrays with their lengths. */
     private Checkpoint.OptimizerState optimizerState(FitSettings.Optimizer optimizer, int iteration, int parameters, int memory,
                                                      List<IterationRecord> history) {
         String file = Storage.child(dir, "optimizer.npz");
         String where = "--resume " + Storage.display(file);
         // Its size follows from the model: no more is inflated than the arrays need (L-BFGS: x, grad and 2·memory vectors).
-        long vectors = optimizer == FitSettings.Optimizer.LBFGS ? 2 + 2L * memory : optimizer == FitSettings.Optimizer.ADAM ? 3 : 1;
+        long vectors = optimizer == FitSettings.Optimizer.LBFGS ? 2 + 2L * memory : optimizer == FitSettings.Optimizer.ADAM ? 3
+                : optimizer.secondOrder() ? 2 : 1;
         Map<String, Tensor> read = readNpz(file, 8 * (vectors * parameters + iteration + 64) + 4096 * (vectors + 8));
         Map<String, double[]> arrays = new LinkedHashMap<>();
         for (Map.Entry<String, Tensor> e : read.entrySet()) {
@@ -241,6 +253,8 @@ final class CheckpointReader {
         try {
             if (optimizer == FitSettings.Optimizer.LBFGS) {
                 LbfgsOptimizer.requireState(st, memory, history, where);
+            } else if (optimizer.secondOrder()) {
+                SecondOrderOptimizer.requireState(st, history, where);
             } else {
                 AdamOptimizer.requireState(st, optimizer == FitSettings.Optimizer.ADAM, where);
             }

@@ -19,6 +19,7 @@ final class DriverObjective {
     private final double l2;
     private final String overflowAdvice;
     private long evaluations;
+    private long products;
     private long lastRows = -1;
     private double[] cachedX;
     private Eval cached;
@@ -92,6 +93,26 @@ final class DriverObjective {
                     : " at evaluation " + evaluations + ", where the optimiser moved the weights: " + overflowAdvice));
         }
         return new Eval(value, g, rows, seconds);
+    }
+
+    /** Curvature products so far. */
+    long products() { return products; }
+
+    /**
+     * {@code (C + l2·I) v} at x: C the objective's {@code kind} curvature matrix (one distributed
+     * product), {@code l2·I} the L2 term's Hessian, added here as its value and gradient are.
+     */
+    double[] curvature(double[] x, double[] v, org.gradspark.ad.batch.BatchGradient.Curvature kind) {
+        double[] cv = layout.flatten(objective.curvatureProduct(layout.weights(x), layout.weights(v), kind));
+        products++;
+        for (int i = 0; i < cv.length; i++) {
+            if (l2 > 0) cv[i] += l2 * v[i];
+            if (!Double.isFinite(cv[i])) {
+                throw new BadInputException("the " + (kind == org.gradspark.ad.batch.BatchGradient.Curvature.HESSIAN ? "Hessian" : "Gauss-Newton")
+                        + "-vector product is " + cv[i] + " at parameter " + i + " (product " + products + "): " + overflowAdvice);
+            }
+        }
+        return cv;
     }
 
     /** The checkpoint's point, as if it had just been evaluated here. */

@@ -62,6 +62,11 @@ final class EvaluatorObjective implements ClippedObjective {
     }
 
     @Override
+    public Map<String, Tensor> curvatureProduct(Map<String, Tensor> weights, Map<String, Tensor> vector, org.gradspark.ad.batch.BatchGradient.Curvature kind) {
+        return evaluator.curvatureProduct(weights, vector, kind).gradient();
+    }
+
+    @Override
     public Value evaluate(Map<String, Tensor> weights, Sample sample) {
         Evaluator.Value v = sample == null ? evaluator.evaluate(weights)
                 : evaluator.evaluate(weights, new Evaluator.RowSample(sample.fraction(), sample.seed(), sample.step()));

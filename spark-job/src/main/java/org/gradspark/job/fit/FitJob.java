@@ -113,8 +113,10 @@ public final class FitJob {
             Fitter.Progress progress = new Fitter.Progress() {
                 @Override public void iteration(IterationRecord r) {
                     if (console != null) {
-                        console.printf("fit %s: iteration %d  loss %.9g  |grad| %.4g  step %.3g  evaluations %d  %.2f s%s%n", s.optimizer().cli(), r.iteration(),
-                                r.loss(), r.gradNorm(), r.step(), r.evaluations(), r.seconds(), r.dp() ? "  epsilon " + epsilonText(r.epsilon()) : "");
+                        console.printf("fit %s: iteration %d  loss %.9g  |grad| %.4g  step %.3g  evaluations %d%s  %.2f s%s%n", s.optimizer().cli(), r.iteration(),
+                                r.loss(), r.gradNorm(), r.step(), r.evaluations(),
+                                r.solve() == null ? "" : String.format("  cg %d  lambda %.3g", r.solve().cgIterations(), r.solve().lambda()), r.seconds(),
+                                r.dp() ? "  epsilon " + epsilonText(r.epsilon()) : "");
                         console.flush();
                     }
                 }

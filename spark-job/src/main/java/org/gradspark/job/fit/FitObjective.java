@@ -26,6 +26,18 @@ public interface FitObjective {
     Value evaluate(Map<String, Tensor> weights, Sample sample);
 
     /**
+     * The full-batch product of a curvature matrix of the objective (L2 term not included) with
+     * {@code vector} (same keys and shapes as {@code weights}): the Hessian's, or the Gauss-Newton
+     * matrix's {@code J^T H_loss J}; deterministic as {@link #evaluate} is. The second-order optimisers'
+     * one need beyond {@link #evaluate}.
+     *
+     * @throws UnsupportedOperationException for an objective without curvature products (the default)
+     */
+    default Map<String, Tensor> curvatureProduct(Map<String, Tensor> weights, Map<String, Tensor> vector, org.gradspark.ad.batch.BatchGradient.Curvature kind) {
+        throw new UnsupportedOperationException("this objective has no curvature products");
+    }
+
+    /**
      * The settings, by option, that the objective's bits depend on beyond what it is (the job's:
      * {@code --partitions}, {@code --chunk-rows}, {@code --backend}, {@code --on-nan}, which decide how
      * the float sums are split and ordered): a run resumed from a checkpoint must have the same. None

@@ -20,14 +20,17 @@ import picocli.CommandLine.Option;
  * fit option {@code --NAME} is also the key {@code spark.gradspark.fit.NAME}; flags win.
  * {@code --reduction} is fit's too, because its default differs: {@code mean} for training.
  */
-@Command(name = "fit", showDefaultValues = true, description = "Minimises the job's objective over its rows with L-BFGS, Adam or SGD, on Spark.")
+@Command(name = "fit", showDefaultValues = true, description = "Minimises the job's objective over its rows with L-BFGS, Adam, SGD, Gauss-Newton or Newton-CG, on Spark.")
 public final class FitOptions {
     public static final String KEY_PREFIX = "spark.gradspark.fit.";
 
-    @Option(names = "--optimizer", description = "lbfgs|adam|sgd") String optimizer = "lbfgs";
+    @Option(names = "--optimizer", description = "lbfgs|adam|sgd|gauss-newton|newton-cg") String optimizer = "lbfgs";
     @Option(names = "--iterations", description = "optimiser iterations in all (a resumed run counts those before)") int iterations = 100;
     @Option(names = "--lbfgs-memory", description = "L-BFGS: (s, y) pairs kept") int lbfgsMemory = 10;
-    @Option(names = "--tolerance", description = "L-BFGS: Breeze's convergence tolerance") double tolerance = 1e-9;
+    @Option(names = "--tolerance", description = "L-BFGS: Breeze's convergence tolerance; gauss-newton, newton-cg: the gradient norm to stop at") double tolerance = 1e-9;
+    @Option(names = "--cg-iterations", description = "gauss-newton, newton-cg: conjugate-gradient iterations (curvature products) per iteration, at most") int cgIterations = 50;
+    @Option(names = "--cg-tolerance", description = "gauss-newton, newton-cg: CG stops at a residual below this fraction of the gradient's norm") double cgTolerance = 1e-4;
+    @Option(names = "--damping", description = "gauss-newton, newton-cg: the starting Levenberg-Marquardt damping lambda") double damping = 1e-3;
     @Option(names = "--learning-rate", description = "Adam/SGD: step size") double learningRate = 0.001;
     @Option(names = "--beta1", description = "Adam: first moment decay") double beta1 = 0.9;
     @Option(names = "--beta2", description = "Adam: second moment decay") double beta2 = 0.999;
@@ -66,8 +69,12 @@ public final class FitOptions {
             private double tolerance = 1e-9, learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, minibatchFraction = 1.0, l2 = 0;
             private String resume;
             private DpSgd dp;
+            private FitSettings.SecondOrder secondOrder = FitSettings.SecondOrder.DEFAULTS;
 
             private Builder(JobConfig job) { this.job = job; }
+
+            /** Gauss-Newton and Newton-CG: CG iterations and tolerance, the starting damping. */
+            public Builder secondOrder(FitSettings.SecondOrder so) { secondOrder = java.util.Objects.requireNonNull(so); return this; }
 
             public Builder optimizer(FitSettings.Optimizer o) { optimizer = java.util.Objects.requireNonNull(o); return this; }
 
@@ -109,6 +116,7 @@ public final class FitOptions {
                 if (job.wrt() != JobConfig.Wrt.WEIGHTS) throw new BadInputException("--wrt " + job.wrt().name().toLowerCase() + ": fit optimises the weights (--wrt weights)");
                 if (job.mode() != JobConfig.Mode.GRAD) throw new BadInputException("--mode hvp: fit evaluates gradients (--mode grad)");
                 if (job.repeat() != 1) throw new BadInputException("--repeat: not a fit option (--iterations says how many steps)");
+                requireCurvature(optimizer, job);
                 if (job.statistics().any()) {
                     throw new BadInputException("--per-example, --grad-stats and --clip: not fit options (they are the grad job's gradient statistics)");
                 }
@@ -117,7 +125,25 @@ public final class FitOptions {
                             + "leave --reduction at mean");
                 }
                 return new FitConfig(job, new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon,
-                        minibatchFraction, job.seed(), l2, checkpointEvery, dp), resume);
+                        minibatchFraction, job.seed(), l2, checkpointEvery, dp, secondOrder), resume);
+            }
+
+            /**
+             * Gauss-Newton needs a loss convex in the model's outputs, whose Hessian H_loss makes
+             * {@code J^T H_loss J} positive semi-definite: mse or softmax cross-entropy (with --loss none
+             * the objective is linear in the outputs and that matrix is 0). Newton-CG needs float64: its
+             * Hessian products are forward-over-reverse sums whose float32 rounding (relative 1e-7 of terms
+             * that cancel) decides CG's curvature tests and the LM ratio near a minimum, where the steps are small.
+             */
+            private static void requireCurvature(FitSettings.Optimizer optimizer, JobConfig job) {
+                if (optimizer == FitSettings.Optimizer.GAUSS_NEWTON && job.loss() == JobConfig.Loss.NONE) {
+                    throw new BadInputException("--optimizer gauss-newton needs --loss mse or softmax-cross-entropy (its matrix is J^T H_loss J; with --loss "
+                            + "none the objective is linear in the model's outputs): give a loss and --labels, or use --optimizer newton-cg");
+                }
+                if (optimizer == FitSettings.Optimizer.NEWTON_CG && job.dtype() != org.gradspark.ad.DType.FLOAT64) {
+                    throw new BadInputException("--optimizer newton-cg needs --dtype float64 (the Hessian products' float32 rounding decides its curvature "
+                            + "tests near a minimum); got --dtype " + job.dtype().numpyName() + ", or use --optimizer gauss-newton");
+                }
             }
         }
     }
@@ -164,7 +190,7 @@ public final class FitOptions {
         }
         return FitConfig.builder(cfg).optimizer(opt).iterations(o.iterations).lbfgsMemory(o.lbfgsMemory).tolerance(o.tolerance).learningRate(o.learningRate)
                 .beta1(o.beta1).beta2(o.beta2).epsilon(o.epsilon).minibatchFraction(o.minibatchFraction).l2(o.l2).checkpointEvery(o.checkpointEvery)
-                .dp(o.dpSgd()).resume(o.resume).build();
+                .dp(o.dpSgd()).secondOrder(new FitSettings.SecondOrder(o.cgIterations, o.cgTolerance, o.damping)).resume(o.resume).build();
     }
 
     /** DP-SGD's settings when --dp-clip is given (with its --dp-noise-multiplier: no default noise); the other two alone are refused. */

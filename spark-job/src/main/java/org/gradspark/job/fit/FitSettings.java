@@ -19,20 +19,50 @@ import org.gradspark.job.io.BadInputException;
  * @param l2                λ of the penalty λ/2·‖w‖² over every parameter, added on the driver in float64
  * @param checkpointEvery   iterations between checkpoints; 0: none
  * @param dp                Adam and SGD: DP-SGD's clipping, noise and δ; null: plain steps
+ * @param secondOrder       Gauss-Newton and Newton-CG: the inner conjugate-gradient solve and the damping
  */
 public record FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, double tolerance, double learningRate, double beta1,
-                          double beta2, double epsilon, double minibatchFraction, long seed, double l2, int checkpointEvery, DpSgd dp) {
+                          double beta2, double epsilon, double minibatchFraction, long seed, double l2, int checkpointEvery, DpSgd dp,
+                          SecondOrder secondOrder) {
 
     public enum Optimizer {
-        LBFGS, ADAM, SGD;
+        LBFGS, ADAM, SGD, GAUSS_NEWTON, NEWTON_CG;
 
-        public String cli() { return name().toLowerCase(Locale.ROOT); }
+        public String cli() { return name().toLowerCase(Locale.ROOT).replace('_', '-'); }
+
+        /** Whether it solves a damped curvature system by conjugate gradients each iteration ({@link SecondOrderOptimizer}). */
+        public boolean secondOrder() { return this == GAUSS_NEWTON || this == NEWTON_CG; }
 
         /** @throws BadInputException naming --optimizer and the choices */
         public static Optimizer parse(String option, String value) {
             for (Optimizer o : values()) if (o.cli().equalsIgnoreCase(value)) return o;
-            throw new BadInputException(option + ": unknown optimiser '" + value + "', expected lbfgs, adam or sgd");
+            throw new BadInputException(option + ": unknown optimiser '" + value + "', expected lbfgs, adam, sgd, gauss-newton or newton-cg");
         }
+    }
+
+    /**
+     * The second-order optimisers' settings.
+     *
+     * @param cgIterations conjugate-gradient iterations (curvature products) at most per outer iteration
+     * @param cgTolerance  CG stops when its residual is below this fraction of the gradient's norm
+     * @param damping      the starting Levenberg-Marquardt λ of {@code (C + λI) p = -g}
+     */
+    public record SecondOrder(int cgIterations, double cgTolerance, double damping) {
+        /** 50 products per iteration, a residual of 1e-4 of the gradient, λ = 1e-3 to start. */
+        public static final SecondOrder DEFAULTS = new SecondOrder(50, 1e-4, 1e-3);
+
+        public SecondOrder {
+            if (cgIterations < 1 || cgIterations > 100_000) throw new BadInputException("--cg-iterations: expected 1..100000, got " + cgIterations);
+            if (!(cgTolerance > 0 && cgTolerance < 1)) throw new BadInputException("--cg-tolerance: expected 0 < tolerance < 1, got " + cgTolerance);
+            if (!(damping > 0) || Double.isInfinite(damping)) throw new BadInputException("--damping: expected a finite value > 0, got " + damping);
+        }
+    }
+
+    /** Plain (not DP-SGD) settings, with the second-order ones at their defaults. */
+    public FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, double tolerance, double learningRate, double beta1, double beta2,
+                       double epsilon, double minibatchFraction, long seed, double l2, int checkpointEvery) {
+        this(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, checkpointEvery, null,
+                SecondOrder.DEFAULTS);
     }
 
     public FitSettings {
@@ -46,25 +76,21 @@ public record FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, 
         if (!(minibatchFraction > 0 && minibatchFraction <= 1)) {
             throw new BadInputException("--minibatch-fraction: expected 0 < fraction <= 1, got " + minibatchFraction);
         }
-        if (dp != null && optimizer == Optimizer.LBFGS) {
-            throw new BadInputException("--dp-clip with --optimizer lbfgs: DP-SGD takes one noisy step per sampled minibatch (--optimizer sgd or adam); "
-                    + "L-BFGS's line search evaluates the full batch several times per iteration, which the accountant cannot count");
+        if (dp != null && (optimizer == Optimizer.LBFGS || optimizer.secondOrder())) {
+            throw new BadInputException("--dp-clip with --optimizer " + optimizer.cli() + ": DP-SGD takes one noisy step per sampled minibatch (--optimizer sgd or adam); "
+                    + "its line search evaluates the full batch several times per iteration, which the accountant cannot count");
         }
         if (dp != null && minibatchFraction == 1) {
             throw new BadInputException("--dp-clip with --minibatch-fraction 1: DP-SGD's accounting here is for Poisson-sampled steps "
                     + "(each row kept with probability q < 1, the privacy amplified by it); give --minibatch-fraction q, e.g. 0.01");
         }
-        if (optimizer == Optimizer.LBFGS && minibatchFraction != 1) {
-            throw new BadInputException("--minibatch-fraction " + minibatchFraction + ": L-BFGS needs the full batch (its line search compares values); use --optimizer adam or sgd");
+        if ((optimizer == Optimizer.LBFGS || optimizer.secondOrder()) && minibatchFraction != 1) {
+            throw new BadInputException("--minibatch-fraction " + minibatchFraction + ": " + (optimizer == Optimizer.LBFGS ? "L-BFGS" : optimizer.cli())
+                    + " needs the full batch (its line search compares values); use --optimizer adam or sgd");
         }
+        java.util.Objects.requireNonNull(secondOrder, "secondOrder");
         if (!(l2 >= 0) || Double.isInfinite(l2)) throw new BadInputException("--l2: expected a finite value >= 0, got " + l2);
         if (checkpointEvery < 0) throw new BadInputException("--checkpoint-every: expected >= 0 (0: no checkpoints), got " + checkpointEvery);
-    }
-
-    /** Plain (not DP-SGD) settings. */
-    public FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, double tolerance, double learningRate, double beta1, double beta2,
-                       double epsilon, double minibatchFraction, long seed, double l2, int checkpointEvery) {
-        this(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, checkpointEvery, null);
     }
 
     /** Breeze's LBFGS with MLlib's choices otherwise (memory 10, tolerance 1e-9 is Breeze's default). */
@@ -77,24 +103,34 @@ public record FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, 
     }
 
     public FitSettings withCheckpointEvery(int every) {
-        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, every, dp);
+        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, every, dp, secondOrder);
     }
 
     public FitSettings withIterations(int k) {
-        return new FitSettings(optimizer, k, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, checkpointEvery, dp);
+        return new FitSettings(optimizer, k, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, checkpointEvery, dp, secondOrder);
     }
 
     public FitSettings withMinibatch(double fraction, long sampleSeed) {
-        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, fraction, sampleSeed, l2, checkpointEvery, dp);
+        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, fraction, sampleSeed, l2, checkpointEvery, dp, secondOrder);
     }
 
     public FitSettings withL2(double lambda) {
-        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, lambda, checkpointEvery, dp);
+        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, lambda, checkpointEvery, dp, secondOrder);
     }
 
     /** These settings as DP-SGD ({@code dp} null: plain steps). */
     public FitSettings withDp(DpSgd dp) {
-        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, checkpointEvery, dp);
+        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, checkpointEvery, dp,
+                secondOrder);
+    }
+
+    public FitSettings withSecondOrder(SecondOrder so) {
+        return new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon, minibatchFraction, seed, l2, checkpointEvery, dp, so);
+    }
+
+    /** Gauss-Newton with the defaults ({@link SecondOrder#DEFAULTS}, tolerance 1e-9 on the gradient's norm). */
+    public static FitSettings gaussNewton(int iterations) {
+        return new FitSettings(Optimizer.GAUSS_NEWTON, iterations, 10, 1e-9, 1e-3, 0.9, 0.999, 1e-8, 1, 42, 0, 0);
     }
 
     /**
@@ -102,7 +138,7 @@ public record FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, 
      * optimiser's terms: L-BFGS has no step size to lower (its line search chooses the steps).
      */
     public String overflowAdvice() {
-        if (optimizer == Optimizer.LBFGS) {
+        if (optimizer == Optimizer.LBFGS || optimizer.secondOrder()) {
             return "scale the rows and labels to values of order 1, add --l2 to keep the weights small, or use --dtype float64";
         }
         return "lower --learning-rate (now " + learningRate + "), or scale the rows and labels to values of order 1";
@@ -119,6 +155,11 @@ public record FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, 
         if (optimizer == Optimizer.LBFGS) {
             m.put("--lbfgs-memory", lbfgsMemory);
             m.put("--tolerance", tolerance);
+        } else if (optimizer.secondOrder()) {
+            m.put("--tolerance", tolerance);
+            m.put("--cg-iterations", secondOrder.cgIterations());
+            m.put("--cg-tolerance", secondOrder.cgTolerance());
+            m.put("--damping", secondOrder.damping());
         } else {
             m.put("--learning-rate", learningRate);
             m.put("--minibatch-fraction", minibatchFraction);

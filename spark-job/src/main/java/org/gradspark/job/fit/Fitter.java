@@ -56,7 +56,8 @@ public final class Fitter {
         Optimizer opt;
         if (resume == null) {
             double[] x0 = layout.flatten(initial);
-            opt = s.optimizer() == FitSettings.Optimizer.LBFGS ? LbfgsOptimizer.start(f, s, x0) : AdamOptimizer.start(f, s, x0);
+            opt = s.optimizer() == FitSettings.Optimizer.LBFGS ? LbfgsOptimizer.start(f, s, x0)
+                    : s.optimizer().secondOrder() ? SecondOrderOptimizer.start(f, s, x0) : AdamOptimizer.start(f, s, x0);
         } else {
             resume.requireMatches(s.optimizer().cli(), problem, trajectory, List.of());
             resume.requireLayout(layout);
@@ -65,6 +66,7 @@ public final class Fitter {
             history.addAll(resume.history());
             evaluationsBefore = resume.evaluations();
             opt = s.optimizer() == FitSettings.Optimizer.LBFGS ? LbfgsOptimizer.resume(f, s, resume.state(), resume.elapsed())
+                    : s.optimizer().secondOrder() ? SecondOrderOptimizer.resume(f, s, resume.state(), resume.elapsed())
                     : AdamOptimizer.resume(f, s, resume.state(), resume.elapsed());
         }
         List<String> written = new ArrayList<>();
@@ -85,7 +87,7 @@ public final class Fitter {
         }
         double[] x = opt.position();
         double finalLoss;
-        if (s.optimizer() == FitSettings.Optimizer.LBFGS || s.minibatchFraction() == 1 && history.isEmpty()) {
+        if (s.optimizer() == FitSettings.Optimizer.LBFGS || s.optimizer().secondOrder() || s.minibatchFraction() == 1 && history.isEmpty()) {
             finalLoss = history.isEmpty() ? f.at(x, null).value() : history.get(history.size() - 1).loss();
         } else {
             finalLoss = f.at(x, null).value();

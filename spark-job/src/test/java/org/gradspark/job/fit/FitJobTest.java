@@ -257,7 +257,7 @@ class FitJobTest {
         leastSquaresFiles(300, 3);
         String[] data = {"--layers", "3,1", "--activation", "identity", "--input", dir.resolve("x.npy").toString(), "--labels", dir.resolve("y.npy").toString(),
                 "--loss", "mse", "--out", dir.resolve("o").toString()};
-        assertBad("--optimizer: unknown optimiser 'newton', expected lbfgs, adam or sgd", with(data, "--optimizer", "newton"));
+        assertBad("--optimizer: unknown optimiser 'newton', expected lbfgs, adam, sgd, gauss-newton or newton-cg", with(data, "--optimizer", "newton"));
         assertBad("--iterations: expected >= 0, got -3", with(data, "--iterations", "-3"));
         assertBad("--minibatch-fraction 0.5: L-BFGS needs the full batch", with(data, "--minibatch-fraction", "0.5"));
         assertBad("--wrt inputs: fit optimises the weights", with(data, "--wrt", "inputs"));
