@@ -54,20 +54,7 @@ public final class CoreEndToEnd {
         JobConfig cfg = JobOptions.parse(Map.of(), job.toArray(new String[0]));
         Map<String, Tensor> weights = JobModel.initialWeights(cfg.layers(), cfg.dtype(), cfg.seed());
         long n = cfg.syntheticRows();
-        int width = cfg.layers()[0], outWidth = cfg.layers()[cfg.layers().length - 1];
-
-        // The data, in chunks, made before any timing (the peers also time in-memory data).
-        RowSource.Synthetic rows = new RowSource.Synthetic(n, width, cfg.seed());
-        List<Tensor[]> chunks = new ArrayList<>();
-        for (long r = 0; r < n; r += chunk) {
-            int count = (int) Math.min(chunk, n - r);
-            Tensor x = rows.read(r, count, cfg.dtype());
-            Tensor labels = cfg.loss() == JobConfig.Loss.NONE ? null : oneHot(r, count, outWidth, cfg);
-            int sensWidth = cfg.loss() == JobConfig.Loss.NONE ? outWidth : 1;
-            Tensor s = cfg.loss() == JobConfig.Loss.NONE ? Tensor.full(1, cfg.dtype(), org.gradspark.ad.Shape.of(count, sensWidth))
-                    : Tensor.full(1, cfg.dtype(), org.gradspark.ad.Shape.of(count));
-            chunks.add(new Tensor[] {x, s, labels});
-        }
+        List<Tensor[]> chunks = chunks(cfg, chunk);
         var chosen = Backends.require(cfg.backend());
         Backends.use(chosen);   // this benchmark's JVM, its worker threads included, runs on the one backend it measures
         String backend = chosen.name() + " on " + chosen.device();
@@ -94,6 +81,24 @@ public final class CoreEndToEnd {
                 Double.isNaN(flops) ? "null" : String.format(Locale.ROOT, "%.3f", flops / median / 1e9), checksum);
     }
 
+    /** The job's synthetic rows in chunks of {@code chunk} rows ({x, sens, labels}), made before any timing (the peers also time in-memory data). */
+    static List<Tensor[]> chunks(JobConfig cfg, int chunk) {
+        long n = cfg.syntheticRows();
+        int width = cfg.layers()[0], outWidth = cfg.layers()[cfg.layers().length - 1];
+        RowSource.Synthetic rows = new RowSource.Synthetic(n, width, cfg.seed());
+        List<Tensor[]> chunks = new ArrayList<>();
+        for (long r = 0; r < n; r += chunk) {
+            int count = (int) Math.min(chunk, n - r);
+            Tensor x = rows.read(r, count, cfg.dtype());
+            Tensor labels = cfg.loss() == JobConfig.Loss.NONE ? null : oneHot(r, count, outWidth, cfg);
+            int sensWidth = cfg.loss() == JobConfig.Loss.NONE ? outWidth : 1;
+            Tensor s = cfg.loss() == JobConfig.Loss.NONE ? Tensor.full(1, cfg.dtype(), org.gradspark.ad.Shape.of(count, sensWidth))
+                    : Tensor.full(1, cfg.dtype(), org.gradspark.ad.Shape.of(count));
+            chunks.add(new Tensor[] {x, s, labels});
+        }
+        return chunks;
+    }
+
     /** Matrix-product FLOPs of one weight gradient: forward, dW of every layer, dX of every layer but the first. */
     static double weightGradientFlops(int[] layers, long n) {
         double f = 0;
@@ -110,7 +115,7 @@ public final class CoreEndToEnd {
     }
 
     /** The timed work: every chunk, split across threads; returns a checksum of the result. */
-    private record Work(JobConfig cfg, Map<String, Tensor> weights, String what, List<Tensor[]> chunks, int threads) {
+    record Work(JobConfig cfg, Map<String, Tensor> weights, String what, List<Tensor[]> chunks, int threads) {
         double run() throws Exception {
             ExecutorService pool = Executors.newFixedThreadPool(threads);
             try {

@@ -49,6 +49,7 @@ class BenchSmokeTest {
     static final Smoke SECOND_ORDER = new Smoke("bench/run-second-order --smoke", "second-order.md");
     static final Smoke GPU_MACHINE = new Smoke("bench/gpu-machine/pack --smoke && bench/gpu-machine/run --smoke", "gpu.md");
     static final Smoke GPU_MACHINE_E2E = new Smoke("bench/gpu-machine/pack --smoke && bench/gpu-machine/run-e2e --smoke", "gpu-e2e.md");
+    static final Smoke EVALUATION_OVERHEAD = new Smoke("bench/run-evaluation-overhead --smoke", "evaluation-overhead.jsonl");
 
     /** Each entry point (a path from the repository root) and the smoke that runs it. */
     static final Map<String, Smoke> SMOKE_OF = new TreeMap<>(Map.ofEntries(
@@ -83,7 +84,9 @@ class BenchSmokeTest {
             Map.entry("bench/gpu-machine/report.py", GPU_MACHINE),
             Map.entry("bench/gpu-machine/run-e2e", GPU_MACHINE_E2E),
             Map.entry("bench/gpu-machine/e2e_peer.py", GPU_MACHINE_E2E),
-            Map.entry("bench/gpu-machine/e2e_report.py", GPU_MACHINE_E2E)));
+            Map.entry("bench/gpu-machine/e2e_report.py", GPU_MACHINE_E2E),
+            Map.entry("bench/run-evaluation-overhead", EVALUATION_OVERHEAD),
+            Map.entry("bench/src/main/java/org/gradspark/bench/EvaluationOverhead.java", EVALUATION_OVERHEAD)));
 
     /**
      * A smoke that has not finished in this time has hung: its process tree is killed. Far above what they
@@ -96,7 +99,7 @@ class BenchSmokeTest {
     List<DynamicTest> smokes() {
         // -Dtest=BenchSmokeTest also selects it in the unit-test execution, before this module's jar exists.
         assumeTrue(Boolean.getBoolean("gradspark.bench.smokes"), "the smokes run in execution bench-smokes, after package");
-        List<Smoke> order = List.of(SUITE, STORAGE, KERNELS, LAPLACIAN, LAPLACIAN_JOB, FUSION, SECOND_ORDER, GPU_MACHINE, GPU_MACHINE_E2E);
+        List<Smoke> order = List.of(SUITE, STORAGE, KERNELS, LAPLACIAN, LAPLACIAN_JOB, FUSION, SECOND_ORDER, EVALUATION_OVERHEAD, GPU_MACHINE, GPU_MACHINE_E2E);
         assertEquals(Set.copyOf(SMOKE_OF.values()), Set.copyOf(order), "the smokes run are those of SMOKE_OF");
         List<DynamicTest> tests = new ArrayList<>();
         for (Smoke s : order) tests.add(DynamicTest.dynamicTest(s.command(), () -> run(s)));

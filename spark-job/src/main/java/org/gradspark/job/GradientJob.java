@@ -363,9 +363,22 @@ public final class GradientJob {
         });
     }
 
-    /** The Spark settings GradSpark relies on: Kryo with its registrator. */
+    /**
+     * The Spark settings GradSpark relies on: Kryo with its registrator; and, unless set otherwise,
+     * {@value #DIRECT_RESULT_BYTES} for {@code spark.task.maxDirectResultSize}, so that a partition's
+     * float64 partial sums (8 bytes a parameter: 10.6 MB for a 1.3 M-parameter MLP) come back with its
+     * task's status. Spark's default (1 MiB) stores a larger result in the executor's block manager,
+     * from which the driver fetches it over the network in a second trip: on local[2] that was the
+     * largest part of an evaluation's fixed cost ({@code bench/results/evaluation-overhead.md}).
+     * Spark caps the value at {@code spark.rpc.message.maxSize} (128 MiB by default); a larger result
+     * still takes the block manager.
+     */
     public static SparkConf configure(SparkConf conf) {
         return conf.set("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
-                .set("spark.kryo.registrator", GradSparkKryoRegistrator.class.getName());
+                .set("spark.kryo.registrator", GradSparkKryoRegistrator.class.getName())
+                .setIfMissing("spark.task.maxDirectResultSize", DIRECT_RESULT_BYTES);
     }
+
+    /** GradSpark's {@code spark.task.maxDirectResultSize}: Spark's default RPC message limit. */
+    static final String DIRECT_RESULT_BYTES = "128m";
 }

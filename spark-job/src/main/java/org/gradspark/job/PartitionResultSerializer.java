@@ -14,7 +14,7 @@ final class PartitionResultSerializer extends Serializer<PartitionResult> {
         out.writeVarInt(r.partials().length, true);
         for (double[] p : r.partials()) {
             out.writeVarInt(p.length, true);
-            out.writeDoubles(p);
+            PrimitiveArrays.writeDoubles(out, p);
         }
         out.writeDouble(r.outputSum());
         out.writeDouble(r.objective());
@@ -40,7 +40,7 @@ final class PartitionResultSerializer extends Serializer<PartitionResult> {
         int index = in.readVarInt(true);
         long rows = in.readVarLong(true), skipped = in.readVarLong(true);
         double[][] partials = new double[in.readVarInt(true)][];
-        for (int k = 0; k < partials.length; k++) partials[k] = in.readDoubles(in.readVarInt(true));
+        for (int k = 0; k < partials.length; k++) partials[k] = PrimitiveArrays.readDoubles(in, in.readVarInt(true));
         double outputSum = in.readDouble(), objective = in.readDouble();
         long nanos = in.readVarLong(true), cpuNanos = in.readVarLong(true);
         String executor = in.readString(), backend = in.readString();

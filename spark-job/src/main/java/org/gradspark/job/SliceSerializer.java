@@ -10,13 +10,13 @@ final class SliceSerializer extends Serializer<ShardedReduction.Slice> {
     @Override public void write(Kryo kryo, Output out, ShardedReduction.Slice s) {
         out.writeVarInt(s.partition(), true);
         out.writeVarInt(s.values().length, true);
-        out.writeDoubles(s.values());
+        PrimitiveArrays.writeDoubles(out, s.values());
         kryo.writeObjectOrNull(out, s.meta(), PartitionResult.class);
     }
 
     @Override public ShardedReduction.Slice read(Kryo kryo, Input in, Class<ShardedReduction.Slice> type) {
         int partition = in.readVarInt(true);
-        double[] values = in.readDoubles(in.readVarInt(true));
+        double[] values = PrimitiveArrays.readDoubles(in, in.readVarInt(true));
         return new ShardedReduction.Slice(partition, values, kryo.readObjectOrNull(in, PartitionResult.class));
     }
 
@@ -25,14 +25,14 @@ final class SliceSerializer extends Serializer<ShardedReduction.Slice> {
         @Override public void write(Kryo kryo, Output out, ShardedReduction.ShardSum s) {
             out.writeVarInt(s.shard(), true);
             out.writeVarInt(s.values().length, true);
-            out.writeDoubles(s.values());
+            PrimitiveArrays.writeDoubles(out, s.values());
             out.writeVarInt(s.metas().size(), true);
             for (PartitionResult m : s.metas()) kryo.writeObject(out, m);
         }
 
         @Override public ShardedReduction.ShardSum read(Kryo kryo, Input in, Class<ShardedReduction.ShardSum> type) {
             int shard = in.readVarInt(true);
-            double[] values = in.readDoubles(in.readVarInt(true));
+            double[] values = PrimitiveArrays.readDoubles(in, in.readVarInt(true));
             int n = in.readVarInt(true);
             java.util.List<PartitionResult> metas = new java.util.ArrayList<>(n);
             for (int i = 0; i < n; i++) metas.add(kryo.readObject(in, PartitionResult.class));

@@ -14,8 +14,8 @@ final class TensorSerializer extends Serializer<Tensor> {
         out.writeByte(t.dtype().ordinal());
         out.writeVarInt(t.rank(), true);
         for (int d : t.shape().dims()) out.writeVarInt(d, true);
-        if (t.dtype() == DType.FLOAT32) out.writeFloats(t.rawFloats());
-        else out.writeDoubles(t.rawDoubles());
+        if (t.dtype() == DType.FLOAT32) PrimitiveArrays.writeFloats(out, t.rawFloats());
+        else PrimitiveArrays.writeDoubles(out, t.rawDoubles());
     }
 
     @Override public Tensor read(Kryo kryo, Input in, Class<Tensor> type) {
@@ -23,6 +23,6 @@ final class TensorSerializer extends Serializer<Tensor> {
         int[] dims = new int[in.readVarInt(true)];
         for (int i = 0; i < dims.length; i++) dims[i] = in.readVarInt(true);
         Shape s = Shape.of(dims);
-        return dtype == DType.FLOAT32 ? Tensor.wrap(in.readFloats(s.size()), s) : Tensor.wrap(in.readDoubles(s.size()), s);
+        return dtype == DType.FLOAT32 ? Tensor.wrap(PrimitiveArrays.readFloats(in, s.size()), s) : Tensor.wrap(PrimitiveArrays.readDoubles(in, s.size()), s);
     }
 }

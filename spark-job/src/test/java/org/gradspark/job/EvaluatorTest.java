@@ -2,6 +2,7 @@ package org.gradspark.job;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -88,6 +89,34 @@ class EvaluatorTest {
             Evaluator.Value again = f.evaluate(w);
             assertEquals(Double.doubleToRawLongBits(v.objective()), Double.doubleToRawLongBits(again.objective()));
             for (String k : f.keys()) assertArrayEquals(v.gradient().get(k).toDoubleArray(), again.gradient().get(k).toDoubleArray());
+        }
+    }
+
+    /**
+     * A partition's partial sums larger than Spark's default direct result (1 MiB) come back with its
+     * task's status ({@link GradientJob#configure}), not through the executor's block manager and a second
+     * fetch by the driver, which Spark records as the task "getting result".
+     */
+    @Test
+    void largePartialSumsComeBackWithTheTaskNotFetchedAgain() throws Exception {
+        java.util.List<org.apache.spark.scheduler.SparkListenerTaskEnd> ends = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        org.apache.spark.scheduler.SparkListener listener = new org.apache.spark.scheduler.SparkListener() {
+            @Override public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd e) { ends.add(e); }
+        };
+        // 8-400-400-1: 164,401 parameters, 1.3 MB of float64 partial sums a partition.
+        JobConfig cfg = JobOptions.parse(Map.of(), new String[] {"--layers", "8,400,400,1", "--synthetic", "32", "--partitions", "2", "--dtype", "float32",
+                "--backend", "reference", "--out", dir.resolve("unused").toString()});
+        jsc.sc().addSparkListener(listener);
+        try (Evaluator f = Evaluator.open(jsc, JobInputs.check(cfg, Storage.of(jsc.hadoopConfiguration())))) {
+            f.evaluate(f.initialWeights());
+            jsc.sc().listenerBus().waitUntilEmpty(10_000);
+        } finally {
+            jsc.sc().removeSparkListener(listener);
+        }
+        assertEquals(2, ends.size());
+        for (org.apache.spark.scheduler.SparkListenerTaskEnd e : ends) {
+            assertTrue(e.taskMetrics().resultSize() > 8 * 164_401, "result of " + e.taskMetrics().resultSize() + " bytes");
+            assertFalse(e.taskInfo().gettingResult(), "task " + e.taskInfo().index() + "'s result was stored and fetched again");
         }
     }
 
