@@ -257,7 +257,7 @@ public final class PartitionTask implements java.io.Serializable {
     private BatchGradient.ChunkResult chunk(Cell net, Cell loss, List<Parameter> params, Chunk c, boolean[] skip, BatchGradient.Request what) {
         java.util.function.Supplier<BatchGradient.ChunkResult> work = () -> {
             try {
-                return BatchGradient.chunk(net, loss, params, c.x(), c.s(), c.y(), skip, outputShape(c.x().shape().dim(0)), what);
+                return BatchGradient.chunk(net, loss, params, c.x(), c.s(), c.y(), skip, outputShape(c.x().shape().dim(0)), what.fromRow(c.first()));
             } catch (IllegalArgumentException e) {
                 // A user Cell that does not fit the rows (a width, a shape) is the user's mistake: one line naming it.
                 if (cfg.modelClass() == null) throw e;
