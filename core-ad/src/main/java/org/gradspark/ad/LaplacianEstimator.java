@@ -94,7 +94,20 @@ public sealed interface LaplacianEstimator extends java.io.Serializable {
         for (int r = 0; r < rows; r++) {
             SplittableRandom random = new SplittableRandom(rowSeed(seed, firstRow + r));
             if (coordinates == null) {
-                for (int d = 0; d < k; d++) for (int i = 0; i < in; i++) v[(d * rows + r) * in + i] = random.nextBoolean() ? 1 : -1;
+                // 64 signs from each draw: the bits of a uniform long are independent fair coins.
+                long bits = 0;
+                int left = 0;
+                for (int d = 0; d < k; d++) {
+                    for (int i = 0; i < in; i++) {
+                        if (left == 0) {
+                            bits = random.nextLong();
+                            left = 64;
+                        }
+                        v[(d * rows + r) * in + i] = (bits & 1) != 0 ? 1 : -1;
+                        bits >>>= 1;
+                        left--;
+                    }
+                }
             } else {
                 // A partial Fisher-Yates shuffle: the first k entries are k distinct coordinates, uniformly.
                 for (int i = 0; i < in; i++) coordinates[i] = i;
