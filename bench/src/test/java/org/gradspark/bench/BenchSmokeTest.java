@@ -77,6 +77,7 @@ class BenchSmokeTest {
             Map.entry("bench/run-randomised-laplacian", RANDOMISED_LAPLACIAN),
             Map.entry("bench/randomised_laplacian_report.py", RANDOMISED_LAPLACIAN),
             Map.entry("bench/src/main/java/org/gradspark/bench/RandomisedLaplacianBench.java", RANDOMISED_LAPLACIAN),
+            Map.entry("bench/src/main/java/org/gradspark/bench/HighDimPoisson.java", RANDOMISED_LAPLACIAN),
             Map.entry("bench/run-fusion-ab", FUSION),
             Map.entry("bench/gpu-machine/pack", GPU_MACHINE),
             Map.entry("bench/gpu-machine/run", GPU_MACHINE),
