@@ -37,7 +37,7 @@ public final class RandomisedLaplacianBench {
             }
         }
         String backend = Backends.current().name() + " on " + Backends.current().device();
-        warmUp(models.split(",")[0], rows, k);
+        if (warmup > 0) warmUp(models.split(",")[0], rows, k);   // a smoke (--warmup 0) times cold runs
         for (String m : models.split(",")) {
             int d = Integer.parseInt(m.split("x")[0]), w = Integer.parseInt(m.split("x")[1]);
             Tensor[] ws = LaplacianBench.weights(d, w);

@@ -555,6 +555,8 @@ class BadInputTest {
         assertRejected(job("--wrt", "inputs", "--derivative", "laplacian", "--estimator", "hutchinson"), "--estimator: hutchinson needs its number of directions");
         assertRejected(job("--wrt", "inputs", "--derivative", "jacobian", "--estimator", "hutchinson:4"), "--estimator hutchinson:4 is for --derivative laplacian, not jacobian");
         assertRejected(job("--estimator", "stde:2"), "--estimator stde:2 is for --derivative laplacian, not nested");
+        assertRejected(List.of("--synthetic", "10", "--layers", "4,2,1", "--wrt", "inputs", "--derivative", "laplacian", "--estimator", "stde:8"),
+                "--estimator stde:8 draws 8 distinct coordinates of each point, but the rows of", "have only 4");
         assertRejected(job("--partitions", "11"), "--partitions 11: more than the 10 rows of --input " + x);
     }
 
