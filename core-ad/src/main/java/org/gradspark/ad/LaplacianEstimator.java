@@ -23,7 +23,7 @@ import java.util.SplittableRandom;
  *
  * The directions of row r come from its own generator, a {@link SplittableRandom} seeded by a mix of
  * {@code seed} and the row's index in the whole batch, so they do not depend on how the rows are cut
- * into partitions or chunks: the same seed gives the same result, to the bit, on any split.
+ * into partitions or chunks: the same seed draws the same directions, to the bit, on any split.
  */
 public sealed interface LaplacianEstimator extends java.io.Serializable {
 

@@ -54,7 +54,8 @@ public final class Operators {
      * {@code Δ out_j} for each row, [N, out], by {@code estimator} ({@link LaplacianEstimator}): exactly, or
      * unbiasedly from K random directions per row, one Taylor sweep carrying K tangents instead of in.
      * Row n's directions are drawn from {@code seed} and its index {@code firstRow + n} in the whole batch,
-     * so a batch cut into chunks anywhere gives the same rows, to the bit, as the batch in one piece:
+     * so a batch cut into chunks anywhere draws the same directions, to the bit, as the batch in one piece
+     * (and gets the same values, to the rounding of kernels whose bits depend on the block's size):
      *
      * <pre>{@code
      * Tensor x = Tensor.uniform(7, -1, 1, DType.FLOAT64, 1024, 1000);              // 1024 points in 1000-D

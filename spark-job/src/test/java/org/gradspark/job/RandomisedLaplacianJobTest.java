@@ -26,7 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code --derivative laplacian --estimator hutchinson:K|stde:K} (issue 28, item 3): each row's directions
  * come from {@code --seed} and the row's index in the input, so one partition in one chunk on
  * {@code local[1]} and three partitions of uneven chunks on {@code local[2]} write the same values to
- * the bit (hutchinson; stde's chunks are checked against the whole batch below and in core-ad); they are core-ad's {@link Operators#laplacian(org.gradspark.ad.Fn, Tensor, LaplacianEstimator, long, long)}
+ * the bit on the reference backend (whose bits do not depend on a block's size, as a BLAS kernel's do; hutchinson
+ * here, stde's chunks are checked against the whole batch below and in core-ad); they are core-ad's {@link Operators#laplacian(org.gradspark.ad.Fn, Tensor, LaplacianEstimator, long, long)}
  * over the whole batch, and summary.json names the estimator and the seed.
  */
 class RandomisedLaplacianJobTest {
