@@ -49,8 +49,8 @@ def main():
     warm = lambda j: min(j["evaluations_s"][1:]) if len(j["evaluations_s"]) > 1 else j["evaluations_s"][0]
     p("\n## Through the job on local[2]\n")
     p("`gradspark-submit --master local[2] grad --layers %d,...,1 --synthetic %d --wrt inputs --derivative laplacian --partitions 2 "
-      "--chunk-rows 1024 --repeat N`, float32: each evaluation computes and writes `laplacian/part-*.npy` (a step's Laplacian)."
-      % (ex["d"], ex["rows"]))
+      "--chunk-rows %d --repeat N`, float32: each evaluation computes and writes `laplacian/part-*.npy` (a step's Laplacian)."
+      % (ex["d"], ex["rows"], ex["chunk_rows"]))
     p("The time per step is the fastest warm evaluation (the first also reads the rows and warms the JIT).\n")
     p("| d | estimator | evaluations s | per step s | µs per point | speed-up |")
     p("|---|---|---|---|---|---|")
