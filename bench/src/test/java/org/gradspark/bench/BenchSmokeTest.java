@@ -45,6 +45,7 @@ class BenchSmokeTest {
     static final Smoke KERNELS = new Smoke("bench/run-kernels --smoke", "kernels.md");
     static final Smoke LAPLACIAN = new Smoke("bench/run-laplacian --smoke", "laplacian.md");
     static final Smoke LAPLACIAN_JOB = new Smoke("bench/run-laplacian-job --smoke", "laplacian-job.md");
+    static final Smoke RANDOMISED_LAPLACIAN = new Smoke("bench/run-randomised-laplacian --smoke", "randomised-laplacian.md");
     static final Smoke FUSION = new Smoke("bench/run-fusion-ab --smoke", "fusion.md");
     static final Smoke SECOND_ORDER = new Smoke("bench/run-second-order --smoke", "second-order.md");
     static final Smoke GPU_MACHINE = new Smoke("bench/gpu-machine/pack --smoke && bench/gpu-machine/run --smoke", "gpu.md");
@@ -75,6 +76,10 @@ class BenchSmokeTest {
             Map.entry("bench/src/main/java/org/gradspark/bench/LaplacianBench.java", LAPLACIAN),
             Map.entry("bench/run-laplacian-job", LAPLACIAN_JOB),
             Map.entry("bench/laplacian_job.py", LAPLACIAN_JOB),
+            Map.entry("bench/run-randomised-laplacian", RANDOMISED_LAPLACIAN),
+            Map.entry("bench/randomised_laplacian_report.py", RANDOMISED_LAPLACIAN),
+            Map.entry("bench/src/main/java/org/gradspark/bench/RandomisedLaplacianBench.java", RANDOMISED_LAPLACIAN),
+            Map.entry("bench/src/main/java/org/gradspark/bench/HighDimPoisson.java", RANDOMISED_LAPLACIAN),
             Map.entry("bench/run-fusion-ab", FUSION),
             Map.entry("bench/run-second-order", SECOND_ORDER),
             Map.entry("bench/src/main/java/org/gradspark/bench/SecondOrderBench.java", SECOND_ORDER),
@@ -99,7 +104,8 @@ class BenchSmokeTest {
     List<DynamicTest> smokes() {
         // -Dtest=BenchSmokeTest also selects it in the unit-test execution, before this module's jar exists.
         assumeTrue(Boolean.getBoolean("gradspark.bench.smokes"), "the smokes run in execution bench-smokes, after package");
-        List<Smoke> order = List.of(SUITE, STORAGE, KERNELS, LAPLACIAN, LAPLACIAN_JOB, FUSION, SECOND_ORDER, EVALUATION_OVERHEAD, GPU_MACHINE, GPU_MACHINE_E2E);
+        List<Smoke> order = List.of(SUITE, STORAGE, KERNELS, LAPLACIAN, LAPLACIAN_JOB, RANDOMISED_LAPLACIAN, FUSION, SECOND_ORDER, EVALUATION_OVERHEAD,
+                GPU_MACHINE, GPU_MACHINE_E2E);
         assertEquals(Set.copyOf(SMOKE_OF.values()), Set.copyOf(order), "the smokes run are those of SMOKE_OF");
         List<DynamicTest> tests = new ArrayList<>();
         for (Smoke s : order) tests.add(DynamicTest.dynamicTest(s.command(), () -> run(s)));

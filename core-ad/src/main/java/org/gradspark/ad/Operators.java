@@ -50,6 +50,27 @@ public final class Operators {
         return sweep(f, x, true, false).laplacian();
     }
 
+    /**
+     * {@code Δ out_j} for each row, [N, out], by {@code estimator} ({@link LaplacianEstimator}): exactly, or
+     * unbiasedly from K random directions per row, one Taylor sweep carrying K tangents instead of in.
+     * Row n's directions are drawn from {@code seed} and its index {@code firstRow + n} in the whole batch,
+     * so a batch cut into chunks anywhere draws the same directions, to the bit, as the batch in one piece
+     * (and gets the same values, to the rounding of kernels whose bits depend on the block's size):
+     *
+     * <pre>{@code
+     * Tensor x = Tensor.uniform(7, -1, 1, DType.FLOAT64, 1024, 1000);              // 1024 points in 1000-D
+     * Tensor lap = Operators.laplacian(u, x, LaplacianEstimator.parse("hutchinson:16"), 42, 0);
+     * }</pre>
+     */
+    public static Tensor laplacian(Fn f, Tensor x, LaplacianEstimator estimator, long seed, long firstRow) {
+        if (estimator instanceof LaplacianEstimator.Exact) return laplacian(f, x);
+        Shape s = checkRows(x, "laplacian " + estimator.spelling());
+        int in = s.dim(1);
+        Tensor directions = estimator.directions(in, s.dim(0), seed, firstRow, x.dtype());
+        Derivatives d = sweep(f, x, directions, "laplacian " + estimator.spelling(), true, false);
+        return Recording.release(Ops.mul(d.laplacian(), estimator.scale(in))).asTensor();
+    }
+
     /** The value, the Jacobian [N, out, in] and the Laplacian [N, out] of f at every row, in one sweep. */
     public static Derivatives valueJacobianLaplacian(Fn f, Tensor x) {
         return sweep(f, x, true, true);
@@ -87,20 +108,25 @@ public final class Operators {
     /** The forward-Laplacian sweep: second-order terms summed over the directions (laplacian), or kept (Hessian diagonal). */
     private static Derivatives sweep(Fn f, Tensor x, boolean sum, boolean withJacobian) {
         String who = sum ? "laplacian" : "hessianDiagonal";
+        return sweep(f, x, basis(checkRows(x, who).dim(1), x.dtype()), who, sum, withJacobian);
+    }
+
+    /** The Taylor sweep along {@code directions} [k, 1 or N, in]: the basis (exact), or a row's random directions. */
+    private static Derivatives sweep(Fn f, Tensor x, Tensor directions, String who, boolean sum, boolean withJacobian) {
         Shape s = checkRows(x, who);
         Recording rec = Recording.of(f, new Tensor[] {x}, new boolean[] {true}, List.of());
         Tensor y = output(rec, s, who);
-        int in = s.dim(1);
+        int k = directions.shape().dim(0);   // in for the basis
         ForwardMode.Jet jet = ForwardMode.taylor(List.of(y), rec.inputVars,
-                new ForwardMode.Jet[] {new ForwardMode.Jet(basis(in, x.dtype()), null)}, true, sum)[0];
+                new ForwardMode.Jet[] {new ForwardMode.Jet(directions, null)}, true, sum)[0];
         Tensor second;
         if (sum) {
             Shape like = y.shape();
             second = jet.second() == null ? Backends.current().full(0, y.dtype(), like) : reshape(broadcastTo(jet.second(), TangentAlgebra.withBatch(1, like)), like);
         } else {
-            second = perExample(jet.second(), y, in);
+            second = perExample(jet.second(), y, k);
         }
-        Tensor jac = withJacobian ? perExample(jet.first(), y, in) : null;
+        Tensor jac = withJacobian ? perExample(jet.first(), y, k) : null;
         Tensor value = withJacobian ? Recording.release(y).asTensor() : null;
         return new Derivatives(value, jac, Recording.release(second).asTensor());
     }

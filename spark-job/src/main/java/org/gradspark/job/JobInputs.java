@@ -122,6 +122,11 @@ public record JobInputs(JobConfig cfg, Map<String, Tensor> weights, List<String>
         if (cfg.modelClass() == null && input.width() != cfg.layers()[0]) {
             throw new BadInputException(cfg.inputWhere() + ": rows have " + input.width() + " values but --layers starts with " + cfg.layers()[0]);
         }
+        if (cfg.derivative() instanceof PerExampleOutput.Laplacian lap && lap.estimator() instanceof org.gradspark.ad.LaplacianEstimator.Stde stde
+                && stde.directions() > input.width()) {
+            throw new BadInputException("--estimator " + stde.spelling() + " draws " + stde.directions() + " distinct coordinates of each point, but the rows of "
+                    + cfg.inputWhere() + " have only " + input.width());
+        }
         long n = input.rows();
         int outWidth = cfg.layers()[cfg.layers().length - 1];
         RowSource sens = companion(storage, cfg.sens(), "--sens", n, cfg.loss() == JobConfig.Loss.NONE ? outWidth : 1);

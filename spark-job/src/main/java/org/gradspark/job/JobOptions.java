@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import org.gradspark.ad.DType;
+import org.gradspark.ad.LaplacianEstimator;
 import org.gradspark.ad.nn.Activation;
 import org.gradspark.job.io.BadInputException;
 import picocli.CommandLine;
@@ -50,6 +51,9 @@ public final class JobOptions {
     @Option(names = "--derivative", description = "nested|grad|laplacian|hessian-diagonal|jacobian|hessian: the per-example input derivative with --wrt inputs|all;"
             + " nested: MindSpore's nesting of order --order; the others are per-example operators of the outputs")
     String derivative = "nested";
+    @Option(names = "--estimator", description = "exact|hutchinson:K|stde:K: how --derivative laplacian gets each point's Laplacian; hutchinson and stde"
+            + " average K random directions per point (drawn from --seed and the row's index: the same on any partitioning), unbiased")
+    String estimator = "exact";
     @Option(names = "--mode", description = "grad|hvp") String mode = "grad";
     @Option(names = "--vector", description = {".npz direction for --mode hvp, the weights' keys", "  Default: none"}) String vector;
     @Option(names = "--reduction", description = "sum|mean") String reduction = "sum";
@@ -213,7 +217,18 @@ public final class JobOptions {
         if (!PerExampleOutput.names().contains(derivative)) {
             throw new BadInputException(opt("--derivative") + ": expected " + String.join("|", PerExampleOutput.names()) + ", got '" + derivative + "'");
         }
-        return PerExampleOutput.named(derivative, order);
+        PerExampleOutput kind = PerExampleOutput.named(derivative, order);
+        LaplacianEstimator how;
+        try {
+            how = LaplacianEstimator.parse(estimator);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException(opt("--estimator") + ": " + e.getMessage());
+        }
+        if (kind instanceof PerExampleOutput.Laplacian) return new PerExampleOutput.Laplacian(how, seed);
+        if (!(how instanceof LaplacianEstimator.Exact)) {
+            throw new BadInputException(opt("--estimator") + " " + estimator + " is for --derivative laplacian, not " + derivative);
+        }
+        return kind;
     }
 
     /** The option's name, and the spark.gradspark.* key its value came from, if it did. */

@@ -320,7 +320,8 @@ public final class PartitionTask implements java.io.Serializable {
 
     /** One chunk; with --check-finite ops, the first op that turns finite values into NaN or an infinity is named. */
     private BatchGradient.ChunkResult chunk(Cell net, Cell loss, List<Parameter> params, Chunk c, boolean[] skip, BatchGradient.Request what) {
-        return guarded(c, () -> BatchGradient.chunk(net, loss, params, c.x(), c.s(), c.y(), skip, outputShape(c.x().shape().dim(0)), what));
+        // A randomised operator draws each row's directions from the row's index in the whole input, not in the chunk.
+        return guarded(c, () -> BatchGradient.chunk(net, loss, params, c.x(), c.s(), c.y(), skip, outputShape(c.x().shape().dim(0)), what.fromRow(c.first())));
     }
 
     /**

@@ -4,6 +4,7 @@ import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.gradspark.ad.LaplacianEstimator;
 import org.gradspark.ad.Operators;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.batch.BatchGradient;
@@ -123,13 +124,39 @@ public sealed interface PerExampleOutput extends Serializable {
         }
     }
 
-    /** {@code Δ out_j}, [out]: the forward-Laplacian sweep carries the value, in tangents and the summed second-order term. */
-    record Laplacian() implements PerExampleOutput {
+    /**
+     * {@code Δ out_j}, [out], by {@code estimator} ({@code --estimator}): the forward-Laplacian sweep carries
+     * the value, in tangents (K for a randomised estimator, whose directions come from {@code seed} and
+     * each row's index in the input, so no split of the rows changes them) and the summed second-order term.
+     */
+    record Laplacian(LaplacianEstimator estimator, long seed) implements PerExampleOutput {
+        /** The exact Laplacian. */
+        public Laplacian() {
+            this(LaplacianEstimator.EXACT, 0);
+        }
         @Override public String name() { return "laplacian"; }
         @Override public int[] rowShape(int in, int out) { return new int[] {out}; }
-        @Override public long memoryFactor(int in) { return in + 2L; }
+        @Override public long memoryFactor(int in) { return (estimator.directions() < 0 ? in : estimator.directions()) + 2L; }
         @Override public BatchGradient.Request request(boolean weights, Tensor[] hvpVector, double scale) {
-            return new BatchGradient.Request(weights, hvpVector, 1, scale, Operators::laplacian);
+            return new BatchGradient.Request(weights, hvpVector, 1, scale, estimator instanceof LaplacianEstimator.Exact
+                    ? Operators::laplacian : new RandomisedLaplacian(estimator, seed, 0));
+        }
+        @Override public Map<String, Object> summaryEntry(String format, List<Long> shape, int parts) {
+            Map<String, Object> d = PerExampleOutput.super.summaryEntry(format, shape, parts);
+            if (estimator instanceof LaplacianEstimator.Exact) return d;   // as before estimators: no key
+            d.put("estimator", estimator.spelling());
+            d.put("seed", seed);
+            return d;
+        }
+    }
+
+    /** The randomised Laplacian of a chunk whose first row is row {@code firstRow} of the input. */
+    record RandomisedLaplacian(LaplacianEstimator estimator, long seed, long firstRow) implements BatchGradient.RowOperator, Serializable {
+        @Override public Tensor apply(org.gradspark.ad.Fn f, Tensor x) {
+            return Operators.laplacian(f, x, estimator, seed, firstRow);
+        }
+        @Override public BatchGradient.RowOperator fromRow(long row) {
+            return new RandomisedLaplacian(estimator, seed, row);
         }
     }
 

@@ -591,6 +591,15 @@ class BadInputTest {
         assertRejected(job("--wrt", "inputs", "--derivative", "hessian-diagonal", "--sens", x.toString()), "--sens is not used with --derivative hessian-diagonal");
         assertRejected(job("--wrt", "inputs", "--derivative", "divergence"), "--derivative: expected nested|grad|laplacian|hessian-diagonal|jacobian|hessian, got 'divergence'");
         assertRejected(job("--layers", "4,3,"), "--layers", "'4,3,'");
+        // Issue 28, item 3: the randomised Laplacian's estimator.
+        assertRejected(job("--wrt", "inputs", "--derivative", "laplacian", "--estimator", "hutchinson:0"), "--estimator: hutchinson:K needs K >= 1", "got 0");
+        assertRejected(job("--wrt", "inputs", "--derivative", "laplacian", "--estimator", "stde:-3"), "--estimator: stde:K needs K >= 1", "got -3");
+        assertRejected(job("--wrt", "inputs", "--derivative", "laplacian", "--estimator", "gauss:4"), "--estimator: expected exact, hutchinson:K or stde:K, got 'gauss:4'");
+        assertRejected(job("--wrt", "inputs", "--derivative", "laplacian", "--estimator", "hutchinson"), "--estimator: hutchinson needs its number of directions");
+        assertRejected(job("--wrt", "inputs", "--derivative", "jacobian", "--estimator", "hutchinson:4"), "--estimator hutchinson:4 is for --derivative laplacian, not jacobian");
+        assertRejected(job("--estimator", "stde:2"), "--estimator stde:2 is for --derivative laplacian, not nested");
+        assertRejected(List.of("--synthetic", "10", "--layers", "4,2,1", "--wrt", "inputs", "--derivative", "laplacian", "--estimator", "stde:8"),
+                "--estimator stde:8 draws 8 distinct coordinates of each point, but the rows of", "have only 4");
         assertRejected(job("--partitions", "11"), "--partitions 11: more than the 10 rows of --input " + x);
     }
 

@@ -45,6 +45,8 @@ class JobSpecTest {
                 () -> JobConfig.builder().loss(JobConfig.Loss.SOFTMAX_CROSS_ENTROPY).labels("y.npy"));
         c.put(List.of("--wrt", "all", "--order", "3"), () -> JobConfig.builder().wrt(JobConfig.Wrt.ALL).order(3));
         c.put(List.of("--wrt", "inputs", "--derivative", "hessian"), () -> JobConfig.builder().wrt(JobConfig.Wrt.INPUTS).derivative(new PerExampleOutput.Hessian()));
+        c.put(List.of("--wrt", "inputs", "--derivative", "laplacian", "--estimator", "stde:4", "--seed", "3"), () -> JobConfig.builder().wrt(JobConfig.Wrt.INPUTS)
+                .seed(3).derivative(new PerExampleOutput.Laplacian(new org.gradspark.ad.LaplacianEstimator.Stde(4), 3)));
         c.put(List.of("--mode", "hvp", "--vector", "v.npz"), () -> JobConfig.builder().mode(JobConfig.Mode.HVP).vector("v.npz"));
         c.put(List.of("--reduction", "mean"), () -> JobConfig.builder().reduction(JobConfig.Reduction.MEAN));
         c.put(List.of("--partitions", "3"), () -> JobConfig.builder().partitions(3));

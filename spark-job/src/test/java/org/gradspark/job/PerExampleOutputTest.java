@@ -31,6 +31,8 @@ class PerExampleOutputTest {
         assertArrayEquals(new int[] {3, 5}, new PerExampleOutput.Jacobian().rowShape(5, 3));
         // The values per activation of the sweeps (the task-size estimate's factors before this class).
         assertEquals(List.of(1L, 1L, 66L, 129L, 65L), PerExampleOutput.names().stream().limit(5).map(n -> PerExampleOutput.named(n, 4).memoryFactor(64)).toList());
+        // A randomised Laplacian carries K tangents, not in.
+        assertEquals(10L, new PerExampleOutput.Laplacian(new org.gradspark.ad.LaplacianEstimator.Hutchinson(8), 1).memoryFactor(1000));
     }
 
     @Test
@@ -45,6 +47,10 @@ class PerExampleOutputTest {
                 new PerExampleOutput.Nested(3).summaryEntry("npy", List.of(10L, 4L), 2).toString());
         assertEquals("{derivative=grad, order=1, path=input_grads, format=npy, shape=[10, 4], parts=2}",
                 new PerExampleOutput.Grad().summaryEntry("npy", List.of(10L, 4L), 2).toString());
+        assertEquals("{derivative=laplacian, path=laplacian, format=npy, shape=[10, 1], parts=2, estimator=stde:3, seed=7}",
+                new PerExampleOutput.Laplacian(new org.gradspark.ad.LaplacianEstimator.Stde(3), 7).summaryEntry("npy", List.of(10L, 1L), 2).toString());
+        assertEquals("{derivative=laplacian, path=laplacian, format=npy, shape=[10, 1], parts=2}",
+                new PerExampleOutput.Laplacian().summaryEntry("npy", List.of(10L, 1L), 2).toString());
         assertEquals("{derivative=jacobian, path=jacobian, format=parquet, shape=[10, 1, 4], parts=2}",
                 new PerExampleOutput.Jacobian().summaryEntry("parquet", List.of(10L, 1L, 4L), 2).toString());
     }

@@ -150,6 +150,20 @@ class SubmittedOptionsTest {
     }
 
     /**
+     * Issue 28, item 3: an estimator with K = 0 exits 2 with one line through the script, before Spark
+     * starts (no backend was chosen, no --out made); BadInputTest has the other bad estimators.
+     */
+    @Test
+    void aBadEstimatorIsOneLineBeforeSparkStarts() {
+        Path out = dir.resolve("est-out");
+        LocalCluster.Run zero = submit("grad", "--layers", "4,2,1", "--synthetic", "64", "--wrt", "inputs", "--derivative", "laplacian",
+                "--estimator", "hutchinson:0", "--out", out.toString());
+        SubmittedFailuresTest.assertFailure(zero, 2, dir, "--estimator: hutchinson:K needs K >= 1 directions per point, got 0");
+        assertFalse(zero.stderr().contains("GradSpark backend") || zero.stderr().contains("SparkContext"), zero.stderr());
+        assertFalse(Files.exists(out));
+    }
+
+    /**
      * {@code --derivative hessian} (issue 25, item 2): the per-example Hessian {@code ∂² out_j / ∂x_i ∂x_k},
      * [rows, out, in, in], of an MLP through the script, over 3 partitions of uneven chunks; row by row
      * equal to core-ad's {@code Functional.hessian} (float64, 1e-12), and to central differences of the

@@ -159,6 +159,14 @@ public final class BatchGradient {
     @FunctionalInterface
     public interface RowOperator {
         Tensor apply(org.gradspark.ad.Fn f, Tensor x);
+
+        /**
+         * This operator for a chunk whose first row is row {@code firstRow} of the whole batch: itself,
+         * unless it draws per-row randomness from the row's index (a randomised Laplacian).
+         */
+        default RowOperator fromRow(long firstRow) {
+            return this;
+        }
     }
 
     /**
@@ -182,6 +190,11 @@ public final class BatchGradient {
         /** MindSpore's nested input derivatives. */
         public Request(boolean weights, Tensor[] hvpVector, int inputOrder, double scale) {
             this(weights, hvpVector, inputOrder, scale, null, Curvature.HESSIAN);
+        }
+
+        /** This request for the chunk whose first row is row {@code firstRow} of the whole batch ({@link RowOperator#fromRow}). */
+        public Request fromRow(long firstRow) {
+            return operator == null ? this : new Request(weights, hvpVector, inputOrder, scale, operator.fromRow(firstRow), curvature);
         }
 
         /** The weights' curvature along {@code vector}: {@code kind}'s product, and nothing per example. */

@@ -208,12 +208,12 @@ public final class FitOptions {
 
     /**
      * The grad job's options that fit's help leaves out: those it refuses unless left at their default
-     * (what is computed: {@code --wrt}, {@code --mode}, {@code --order}, {@code --derivative},
+     * (what is computed: {@code --wrt}, {@code --mode}, {@code --order}, {@code --derivative}, {@code --estimator},
      * {@code --vector}, {@code --repeat}, the gradient statistics), those it does not use (the input derivatives' format;
      * {@code --check-finite}, as fit refuses a non-finite objective itself; the Parquet/CSV options, as
      * fit reads .npy rows), and {@code --reduction}, which is fit's own.
      */
-    static final Set<String> NOT_FIT_OPTIONS = Set.of("--wrt", "--mode", "--order", "--derivative", "--vector", "--repeat",
+    static final Set<String> NOT_FIT_OPTIONS = Set.of("--wrt", "--mode", "--order", "--derivative", "--estimator", "--vector", "--repeat",
             "--input-grads-format", "--check-finite", "--features-col", "--csv-header", "--reduction", "--per-example", "--grad-stats", "--clip");
 
     /** The usage text: fit's options, then the job's that fit takes, each with its default. */
