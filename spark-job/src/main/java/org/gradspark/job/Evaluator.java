@@ -71,14 +71,24 @@ public final class Evaluator implements AutoCloseable {
      * for the gradient job only (NaN for an optimiser's evaluations, which it would slow down).
      */
     public record Value(double objective, Map<String, Tensor> gradient, long rowsUsed, double seconds, double tasksSeconds,
-                        List<PartitionResult> partitions) {}
+                        List<PartitionResult> partitions, StatisticsSums statistics) {}
+
+    /**
+     * The reduced gradient statistics of an evaluation ({@link StatisticsSpec}), float64, each summed over
+     * partitions in index order: Σ_n g_n² and the GGN diagonal by weight key (empty when not asked), and
+     * Σ_n |g_n|² over the rows used (NaN when neither the norms nor Σ g_n² were computed), and how many chunks took the
+     * core's slow per-row path ({@code GradientStatistics.Path.PER_ROW}: a model without the dense layers' outer-product rules).
+     */
+    public record StatisticsSums(Map<String, Tensor> sumOfSquares, Map<String, Tensor> ggnDiagonal, double sumOfSquaredNorms, long perRowChunks) {}
 
     private final JavaSparkContext jsc;
     private final JobInputs checked;
     private final PartitionTask task;
     private final Broadcast<Storage> storage;
     private final int partitions;
-    private final GradientReducer reducer;
+    private final List<String> keys;
+    private final List<Shape> shapes;
+    private final long shardThreshold;
     private final JavaRDD<Integer> parts;
     private final boolean cache;
     private final boolean timesTasks;
@@ -100,9 +110,21 @@ public final class Evaluator implements AutoCloseable {
         this.task = new PartitionTask(cfg, checked.input(), checked.sens(), checked.labels(), inputGrads, partitions, storage);
         this.parts = jsc.parallelize(IntStream.range(0, partitions).boxed().toList(), partitions);
         if (cfg.modelClass() == null) checkTaskSize(jsc, cfg);
-        List<String> keys = cfg.weightsWanted() ? checked.keys() : List.of();
-        List<Shape> shapes = keys.stream().map(k -> checked.weights().get(k).shape()).toList();
-        this.reducer = GradientReducer.of(keys, shapes, cfg.dtype(), partitions, shardThreshold(jsc));
+        this.keys = cfg.weightsWanted() ? checked.keys() : List.of();
+        this.shapes = keys.stream().map(k -> checked.weights().get(k).shape()).toList();
+        this.shardThreshold = shardThreshold(jsc);
+    }
+
+    /** The reducer of an evaluation with the statistics {@code stats}: their partial sums follow the gradient's, in float64 (PartitionStatistics' layout). */
+    private GradientReducer reducer(StatisticsSpec stats) {
+        PartitionStatistics.Layout more = PartitionStatistics.layout(keys, shapes, stats);
+        List<String> all = new ArrayList<>(keys);
+        all.addAll(more.keys());
+        List<Shape> allShapes = new ArrayList<>(shapes);
+        allShapes.addAll(more.shapes());
+        List<org.gradspark.ad.DType> dtypes = new ArrayList<>(java.util.Collections.nCopies(keys.size(), checked.cfg().dtype()));
+        dtypes.addAll(java.util.Collections.nCopies(more.keys().size(), org.gradspark.ad.DType.FLOAT64));
+        return GradientReducer.of(all, allShapes, dtypes, partitions, shardThreshold);
     }
 
     /** An evaluator whose rows are read once and kept in the executors' memory (an optimiser's loop). */
@@ -134,7 +156,7 @@ public final class Evaluator implements AutoCloseable {
 
     /** Whether the partial sums are reduce-scattered on the executors (large models) rather than summed on the driver. */
     public boolean sharded() {
-        return reducer.sharded();
+        return reducer(checked.cfg().statistics()).sharded();
     }
 
     /** Time spent broadcasting weights so far. */
@@ -152,15 +174,45 @@ public final class Evaluator implements AutoCloseable {
         return evaluate(weights, null, sample);
     }
 
-    /** One evaluation; {@code vector} is the hvp direction (or null), {@code sample} the rows kept (null: all). */
+    /**
+     * DP-SGD's clipped sum over this step's sample of the rows ({@code sample} null: all):
+     * {@code gradient} is {@code Σ_n g_n · min(1, C/|g_n|)} over the rows used (a zero g_n counts whole),
+     * with no 1/N scale whatever {@code --reduction} says, {@code objective} the plain unscaled
+     * {@code Σ_n o_n} over the same rows, and {@code rowsUsed} the number of rows in the sum (those in the
+     * sample, less any left out by {@code --on-nan skip}): what a noisy mean divides by is the caller's.
+     * g_n is the gradient of row n's term {@code o_n = Σ_j s_nj out_nj} (its loss times its --sens weight).
+     *
+     * <pre>{@code
+     * Evaluator.Value v = f.evaluateClipped(w, new Evaluator.RowSample(0.01, seed, step), 1.0);
+     * }</pre>
+     *
+     * @throws BadInputException when {@code clip} is not positive and finite
+     */
+    public Value evaluateClipped(Map<String, Tensor> weights, RowSample sample, double clip) {
+        if (!(clip > 0 && clip < Double.POSITIVE_INFINITY)) throw new BadInputException("the clipping norm C must be positive and finite, got " + clip);
+        if (!checked.cfg().weightsWanted() || checked.cfg().mode() != JobConfig.Mode.GRAD) {
+            throw new IllegalStateException("a clipped sum is of the weights' per-example gradients: an evaluator of --wrt weights --mode grad");
+        }
+        Value v = evaluate(weights, null, sample, new StatisticsSpec(null, false, false, clip), 1.0);
+        long used = 0;
+        for (PartitionResult r : v.partitions()) used += r.rows() - r.skippedRows();
+        return new Value(v.objective(), v.gradient(), used, v.seconds(), v.tasksSeconds(), v.partitions(), v.statistics());
+    }
+
+    /** One evaluation of the job's own statistics; {@code vector} is the hvp direction or grad-dot's V (or null), {@code sample} the rows kept (null: all). */
     Value evaluate(Map<String, Tensor> weights, Map<String, Tensor> vector, RowSample sample) {
+        return evaluate(weights, vector, sample, checked.cfg().statistics(), Double.NaN);
+    }
+
+    /** One evaluation with the statistics {@code stats}; {@code fixedScale} the objective's scale, or NaN for the job's (1/rows used with a mean). */
+    private Value evaluate(Map<String, Tensor> weights, Map<String, Tensor> vector, RowSample sample, StatisticsSpec stats, double fixedScale) {
         JobConfig cfg = checked.cfg();
         JobModel.checkLike(weights, checked.weights(), "the weights evaluated");
         long te = System.nanoTime();
         PartitionTask task = this.task;   // the closures below must not capture this Evaluator
         keepRows();
-        long used = rowsUsed(sample);
-        double scale = cfg.reduction() == JobConfig.Reduction.MEAN ? 1.0 / used : 1.0;
+        long used = Double.isNaN(fixedScale) ? rowsUsed(sample) : -1;
+        double scale = !Double.isNaN(fixedScale) ? fixedScale : cfg.reduction() == JobConfig.Reduction.MEAN ? 1.0 / used : 1.0;
         org.apache.spark.util.LongAccumulator rowsDone = jsc.sc().longAccumulator("gradspark rows");
         ProgressListener progress = new ProgressListener(checked.input().rows(), rowsDone, PROGRESS_SECONDS);
         jsc.sc().addSparkListener(progress);
@@ -170,19 +222,33 @@ public final class Evaluator implements AutoCloseable {
             long tb = System.nanoTime();
             broadcastNanos += tb - te;
             JavaRDD<PartitionResult> computed = kept == null
-                    ? parts.map(i -> task.runOrFailure(i, null, scale, bw.value(), bv == null ? null : bv.value(), sample, rowsDone))
-                    : kept.map(p -> task.runOrFailure(p._1(), p._2(), scale, bw.value(), bv == null ? null : bv.value(), sample, rowsDone));
-            Map<String, Tensor> g = new LinkedHashMap<>();
-            List<PartitionResult> results = reducer.reduce(computed, g);
+                    ? parts.map(i -> task.runOrFailure(i, null, scale, bw.value(), bv == null ? null : bv.value(), sample, stats, rowsDone))
+                    : kept.map(p -> task.runOrFailure(p._1(), p._2(), scale, bw.value(), bv == null ? null : bv.value(), sample, stats, rowsDone));
+            Map<String, Tensor> reduced = new LinkedHashMap<>();
+            List<PartitionResult> results = reducer(stats).reduce(computed, reduced);
             double objective = 0;
             for (PartitionResult r : results) objective += r.objective();
             double seconds = (System.nanoTime() - te) / 1e9;
-            return new Value(objective, g, used, seconds, timesTasks ? tasksSeconds(progress) : Double.NaN, results);
+            Map<String, Tensor> g = new LinkedHashMap<>();
+            for (String k : keys) g.put(k, reduced.get(k));
+            return new Value(objective, g, used, seconds, timesTasks ? tasksSeconds(progress) : Double.NaN, results, statisticsOf(stats, reduced));
         } finally {
             jsc.sc().removeSparkListener(progress);
             bw.destroy();
             if (bv != null) bv.destroy();
         }
+    }
+
+    /** The reduced statistics after the gradient's keys ({@link PartitionStatistics#layout}), by weight key; null when none were asked. */
+    private StatisticsSums statisticsOf(StatisticsSpec stats, Map<String, Tensor> reduced) {
+        if (!stats.any()) return null;
+        Map<String, Tensor> squares = new LinkedHashMap<>(), ggn = new LinkedHashMap<>();
+        for (String k : keys) {
+            if (stats.sumOfSquares()) squares.put(k, reduced.get("sum-of-squares " + k));
+            if (stats.ggnDiagonal()) ggn.put(k, reduced.get("ggn-diagonal " + k));
+        }
+        Tensor norms = reduced.get(PartitionStatistics.SQUARED_NORMS);
+        return new StatisticsSums(squares, ggn, norms == null ? Double.NaN : norms.getDouble(0), (long) reduced.get(PartitionStatistics.PER_ROW_CHUNKS).getDouble(0));
     }
 
     /** The tasks' span once the listener has seen their ends, which Spark's listener bus may deliver after the job has returned. */

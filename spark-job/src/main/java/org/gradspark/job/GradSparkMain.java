@@ -189,12 +189,18 @@ public final class GradSparkMain {
 
     /** The run's one summary line; its rate is over the tasks (on a small job, the time in all is mostly Spark's start-up). */
     private static void printSummary(PrintStream out, JavaSparkContext jsc, JobConfig cfg, GradientJob.Result r) {
-        out.printf("GradSpark %s: %d rows%s in %d partitions on %s, %.2f s in all, %.2f s in the tasks (%.0f rows/s); backend %s; sum of outputs %.6g%n",
+        out.printf("GradSpark %s: %d rows%s in %d partitions on %s, %.2f s in all, %.2f s in the tasks (%.0f rows/s); backend %s; sum of outputs %.6g%s%n",
                 cfg.mode() == JobConfig.Mode.HVP ? "hvp" : "grad", r.rows(), r.skippedRows() == 0 ? "" : " (" + r.skippedRows() + " skipped, "
                         + (r.rows() - r.skippedRows()) + " used)", r.partitions(), r.summary().get("master"),
                 (Double) r.summary().get("wall_s"), (Double) r.summary().get("tasks_s"), (Double) r.summary().get("tasks_rows_per_s"),
                 // In local mode this JVM has logged "GradSpark backend: NAME on DEVICE": the name is enough here.
-                new MasterUrl(jsc.master()).inProcess() ? cfg.backend() : r.summary().get("backend"), r.outputSum());
+                new MasterUrl(jsc.master()).inProcess() ? cfg.backend() : r.summary().get("backend"), r.outputSum(), noiseScale(r.summary()));
+    }
+
+    /** {@code ; gradient noise scale B} when the job computed it (README: Gradient statistics), else nothing. */
+    private static String noiseScale(Map<String, Object> summary) {
+        Object b = summary.get("gradient_noise_scale");
+        return b == null ? "" : String.format(java.util.Locale.ROOT, "; gradient noise scale %.4g", (Double) b);
     }
 
     /**

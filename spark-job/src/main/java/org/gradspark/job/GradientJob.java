@@ -80,8 +80,9 @@ public final class GradientJob {
         BadInputStop stop = BadInputStop.watch(jsc.sc());
         String inputGrads = null;
         try {
-            if (cfg.inputsWanted()) {
-                String dir = cfg.derivative().dir();
+            PerExampleOutput perExample = perExample(cfg);
+            if (perExample != null) {
+                String dir = perExample.dir();
                 inputGrads = out.file(cfg.inputGradsFormat() == JobConfig.InputGradsFormat.NPY ? dir : "_" + dir + "_npy");
                 storage.mkdirs(inputGrads);
             }
@@ -95,22 +96,20 @@ public final class GradientJob {
             if (cfg.weightsWanted()) {
                 Npz.write(storage, out.file(cfg.mode() == JobConfig.Mode.HVP ? "hvp.npz" : "grads.npz"), ev.last().gradient(), Npz.Compression.STORED);
             }
-            long n = checked.input().rows();
+            writeStatistics(storage, out, cfg, ev.last().statistics());
             int parts = ev.last().partitions().size();
-            List<Long> derivativeShape = null;
-            if (inputGrads != null) {
-                derivativeShape = writtenShape(storage, cfg, PartitionTask.partFile(inputGrads, 0), n);
-                InputGradients.finish(jsc, storage, cfg, inputGrads, parts, out.file(cfg.derivative().dir()));
-            }
+            PartsWritten written = inputGrads == null ? new PartsWritten(null, null)
+                    : finishParts(jsc, storage, cfg, inputGrads, parts, checked.input().rows(), out.file(perExample.dir()));
             long tEnd = System.nanoTime();
             Map<String, Double> phases = Map.of("setup_s", (tSetup - t0) / 1e9, "broadcast_s", ev.broadcastNanos() / 1e9,
                     "compute_reduce_s", (tCompute - tSetup - ev.broadcastNanos()) / 1e9, "write_s", (tEnd - tCompute) / 1e9);
-            Map<String, Object> summary = summary(cfg, jsc, ev, heap, phases, (tEnd - t0) / 1e9, derivativeShape);
+            Map<String, Object> summary = summary(cfg, jsc, ev, heap, phases, (tEnd - t0) / 1e9, written.shape());
+            if (cfg.statistics().any()) summary.putAll(statisticsSummary(cfg, checked, ev.last(), written.normQuantiles(), summary));
             JobSummary.write(storage, out.file("summary.json"), summary);
             storage.delete(out.file(TabularInput.ROWS_DIR), true);
             out.commit();
             return new Result(ev.last().gradient(), (Long) summary.get("rows"), (Long) summary.get("skipped_rows"), parts, (Double) summary.get("output_sum"),
-                    cfg.out(), inputGrads == null ? null : Storage.child(cfg.out(), cfg.derivative().dir()), summary);
+                    cfg.out(), inputGrads == null ? null : Storage.child(cfg.out(), perExample.dir()), summary);
         } catch (Throwable e) {
             RuntimeException removed = vanished(storage, out, cfg, e);
             if (inputGrads != null) stop.awaitTasksEnded(30_000);   // tasks still writing parts under the temporary
@@ -127,6 +126,65 @@ public final class GradientJob {
         }
     }
 
+    /** The per-example output the tasks write as parts: the input derivative of --wrt inputs|all, a --per-example statistic, or null. */
+    private static PerExampleOutput perExample(JobConfig cfg) {
+        return cfg.inputsWanted() ? cfg.derivative() : cfg.statistics().perExample();
+    }
+
+    /** The per-example parts' shape (rows first) and, when they are gradient norms, their quantiles (else null). */
+    private record PartsWritten(List<Long> shape, Map<String, Double> normQuantiles) {}
+
+    /**
+     * After the tasks: the shape of the per-example parts in {@code parts}, the norms' quantiles (read from the
+     * parts before a Parquet conversion removes them), then the parts completed ({@link InputGradients#finish}).
+     */
+    private static PartsWritten finishParts(JavaSparkContext jsc, Storage storage, JobConfig cfg, String parts, int partitions, long rows, String target)
+            throws java.io.IOException {
+        List<Long> shape = writtenShape(storage, cfg, PartitionTask.partFile(parts, 0), rows);
+        PerExampleOutput kind = perExample(cfg);
+        Map<String, Double> quantiles = kind instanceof PerExampleOutput.GradNorm || kind instanceof PerExampleOutput.GradNormPerKey
+                ? StatisticsSummary.normQuantiles(jsc, storage, parts, partitions) : null;
+        InputGradients.finish(jsc, storage, cfg, parts, partitions, target);
+        return new PartsWritten(shape, quantiles);
+    }
+
+    /** {@code grad_sum_squares.npz} and {@code ggn_diagonal.npz} (float64, the weights' keys), when asked: finite unless --check-finite none. */
+    private static void writeStatistics(Storage storage, JobOutput out, JobConfig cfg, Evaluator.StatisticsSums sums) {
+        if (sums == null) return;
+        for (Map.Entry<String, Map<String, Tensor>> e : Map.of("grad_sum_squares.npz", sums.sumOfSquares(), "ggn_diagonal.npz", sums.ggnDiagonal()).entrySet()) {
+            if (e.getValue().isEmpty()) continue;
+            requireFinite(cfg, e.getKey(), e.getValue());
+            Npz.write(storage, out.file(e.getKey()), e.getValue(), Npz.Compression.STORED);
+        }
+    }
+
+    /**
+     * summary.json's statistics: which were computed, the per-key norms' columns, and (without --clip, whose
+     * gradient is not Σ g_n) the gradient noise scale over the rows used and the norms' quantiles.
+     */
+    private static Map<String, Object> statisticsSummary(JobConfig cfg, JobInputs checked, Evaluator.Value v, Map<String, Double> normQuantiles,
+                                                         Map<String, Object> summary) {
+        StatisticsSpec stats = cfg.statistics();
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        List<String> computed = new ArrayList<>();
+        if (stats.sumOfSquares()) computed.add(StatisticsSpec.SUM_OF_SQUARES);
+        if (stats.ggnDiagonal()) computed.add(StatisticsSpec.GGN_DIAGONAL);
+        m.put("grad_stats", computed);
+        if (stats.clip() > 0) m.put("clip", stats.clip());
+        if (stats.perExample() instanceof PerExampleOutput.GradNormPerKey) m.put("grad_norms_columns", checked.keys());
+        // Which computation ran: a model without the dense layers' outer-product rules takes the core's per-row path, about rows times slower.
+        m.put("grad_stats_path", v.statistics().perRowChunks() == 0 ? "per-layer" : "per-row");
+        if (stats.normsKnown() && stats.clip() == 0) {
+            long rows = (Long) summary.get("rows_used");
+            double scale = cfg.reduction() == JobConfig.Reduction.MEAN ? 1.0 / v.rowsUsed() : 1.0;
+            Map<String, Object> terms = StatisticsSummary.noiseScale(v.gradient(), scale, v.statistics().sumOfSquaredNorms(), rows);
+            m.put("gradient_noise_scale", terms.get("B"));
+            m.put("gradient_noise_scale_terms", terms);
+        }
+        if (normQuantiles != null) m.put("per_example_grad_norm", normQuantiles);
+        return m;
+    }
+
     /**
      * The per-example output's shape, {@code rows} first, from the header of a part the tasks wrote:
      * for the MLP, checked against the kind's own row shape (a user Cell's outputs show only there).
@@ -136,7 +194,7 @@ public final class GradientJob {
         List<Long> shape = new ArrayList<>();
         shape.add(rows);
         for (int k = 1; k < header.length; k++) shape.add(header[k]);
-        if (cfg.modelClass() == null) {
+        if (cfg.modelClass() == null && cfg.inputsWanted()) {
             int[] layers = cfg.layers();
             int outputs = cfg.loss() == JobConfig.Loss.NONE ? layers[layers.length - 1] : 1;
             List<Long> expected = new ArrayList<>(List.of(rows));
@@ -182,9 +240,9 @@ public final class GradientJob {
         if (cfg.reduction() == JobConfig.Reduction.MEAN) summary.put("mean_over_rows", ev.last().rowsUsed());
         summary.put("driver_heap", heap.report());
         if (inputGradsShape != null) {
-            // Under the derivative's own key, its directory (input_grads for nested/grad, laplacian, ...).
-            summary.put(cfg.derivative().dir(),
-                    cfg.derivative().summaryEntry(cfg.inputGradsFormat().name().toLowerCase(java.util.Locale.ROOT), inputGradsShape, results.size()));
+            // Under the output's own key, its directory (input_grads for nested/grad, laplacian, ..., grad_norms, grad_dots).
+            PerExampleOutput kind = perExample(cfg);
+            summary.put(kind.dir(), kind.summaryEntry(cfg.inputGradsFormat().name().toLowerCase(java.util.Locale.ROOT), inputGradsShape, results.size()));
         }
         return summary;
     }
@@ -290,8 +348,11 @@ public final class GradientJob {
      * not report success with a non-finite {@code grads.npz}.
      */
     private static void requireFiniteResult(JobConfig cfg, Map<String, Tensor> grads) {
+        requireFinite(cfg, cfg.mode() == JobConfig.Mode.HVP ? "hvp.npz" : "grads.npz", grads);
+    }
+
+    private static void requireFinite(JobConfig cfg, String file, Map<String, Tensor> grads) {
         if (cfg.checkFinite() == JobConfig.CheckFinite.NONE || grads == null) return;
-        String file = cfg.mode() == JobConfig.Mode.HVP ? "hvp.npz" : "grads.npz";
         grads.forEach((key, t) -> {
             int bad = t.firstNonFinite();
             if (bad >= 0) {

@@ -26,9 +26,14 @@ interface GradientReducer {
      * sharded when {@code partitions × parameters >= shardThreshold}.
      */
     static GradientReducer of(List<String> keys, List<Shape> shapes, DType dtype, int partitions, long shardThreshold) {
+        return of(keys, shapes, java.util.Collections.nCopies(keys.size(), dtype), partitions, shardThreshold);
+    }
+
+    /** The same, each key's sum in its own dtype (the gradient's in the job's, gradient statistics in float64). */
+    static GradientReducer of(List<String> keys, List<Shape> shapes, List<DType> dtypes, int partitions, long shardThreshold) {
         long total = shapes.stream().mapToLong(Shape::size).sum();
         return (long) partitions * total >= shardThreshold && total > 0
-                ? new ShardedReduction(keys, shapes, dtype, partitions) : new OrderedSum(keys, shapes, dtype);
+                ? new ShardedReduction(keys, shapes, dtypes, partitions) : new OrderedSum(keys, shapes, dtypes);
     }
 
     /** Whether this reducer reduce-scatters on the executors. */

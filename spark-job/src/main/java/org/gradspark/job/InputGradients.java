@@ -52,7 +52,8 @@ public final class InputGradients {
         }
         if (cfg.inputGradsFormat() == JobConfig.InputGradsFormat.PARQUET) {
             SparkSession spark = SparkSession.builder().sparkContext(jsc.sc()).getOrCreate();
-            read(spark, storage, parts, cfg.dtype()).write().parquet(target);
+            // The parts' own dtype: the job's for input derivatives, float64 for gradient statistics.
+            read(spark, storage, parts, Npy.readHeader(storage, PartitionTask.partFile(parts, 0)).dtype()).write().parquet(target);
             storage.delete(parts, true);
         }
     }

@@ -139,6 +139,7 @@ public final class JobConfig implements Serializable {
     private final int repeat;
     private final InputGradsFormat inputGradsFormat;
     private final CheckFinite checkFinite;
+    private final StatisticsSpec statistics;
 
     private JobConfig(Builder b) {
         model = new Model(b.cellClass, b.layers, b.activation, b.loss, b.dtype, b.backend);
@@ -158,6 +159,7 @@ public final class JobConfig implements Serializable {
         repeat = b.repeat;
         inputGradsFormat = b.inputGradsFormat;
         checkFinite = b.checkFinite;
+        statistics = b.statistics;
     }
 
     /** A builder with the CLI's defaults (the MLP 8,32,32,3 with tanh, 100,000 synthetic rows, the weights' gradient into gradspark-out). */
@@ -169,7 +171,7 @@ public final class JobConfig implements Serializable {
     public Builder toBuilder() {
         Builder b = new Builder().model(model).weights(weights).seed(seed).wrt(wrt).order(order).derivative(derivative).mode(mode).vector(vector)
                 .reduction(reduction).partitions(partitions).chunkRows(chunkRows).onNan(onNan).out(out).repeat(repeat)
-                .inputGradsFormat(inputGradsFormat).checkFinite(checkFinite);
+                .inputGradsFormat(inputGradsFormat).checkFinite(checkFinite).statistics(statistics);
         b.input = data.input();
         b.featuresCol = data.featuresCol();
         b.csvHeader = data.csvHeader();
@@ -249,6 +251,9 @@ public final class JobConfig implements Serializable {
 
     public CheckFinite checkFinite() { return checkFinite; }
 
+    /** The per-example gradient statistics asked ({@code --per-example}, {@code --grad-stats}, {@code --clip}); {@link StatisticsSpec#NONE}: none. */
+    public StatisticsSpec statistics() { return statistics; }
+
     /** Null: named by --input; else what the rows were read from. */
     public String inputName() { return data.name(); }
 
@@ -289,6 +294,7 @@ public final class JobConfig implements Serializable {
         b.input = q(storage, "--input", data.input());
         b.sens = q(storage, "--sens", data.sens());
         b.labels = q(storage, "--labels", data.labels());
+        b.statistics(statistics.withDotVector(q(storage, "--per-example grad-dot:", statistics.dotVector())));
         return b.build();
     }
 
@@ -309,6 +315,7 @@ public final class JobConfig implements Serializable {
         m.put("--sens", data.sens());
         m.put("--labels", data.labels());
         m.put("--vector", vector);
+        m.put("--per-example grad-dot:", statistics.dotVector());
         return m;
     }
 
@@ -324,7 +331,7 @@ public final class JobConfig implements Serializable {
 
     private List<Object> values() {
         return Arrays.asList(model, data, weights, seed, wrt, order, derivative, mode, vector, reduction, partitions, chunkRows, onNan, out, repeat,
-                inputGradsFormat, checkFinite);
+                inputGradsFormat, checkFinite, statistics);
     }
 
     @Override public boolean equals(Object o) {
@@ -377,6 +384,7 @@ public final class JobConfig implements Serializable {
         private int repeat = 1;
         private InputGradsFormat inputGradsFormat = InputGradsFormat.NPY;
         private CheckFinite checkFinite = CheckFinite.OUTPUTS;
+        private StatisticsSpec statistics = StatisticsSpec.NONE;
         private UnaryOperator<String> optionName = UnaryOperator.identity();
 
         private Builder() {}
@@ -458,6 +466,9 @@ public final class JobConfig implements Serializable {
 
         public Builder checkFinite(CheckFinite check) { checkFinite = Objects.requireNonNull(check); return this; }
 
+        /** The per-example gradient statistics of {@code --wrt weights} ({@link StatisticsSpec}). */
+        public Builder statistics(StatisticsSpec spec) { statistics = Objects.requireNonNull(spec); return this; }
+
         /** How messages name an option: the CLI adds the {@code spark.gradspark.*} key its value came from. */
         Builder optionNames(UnaryOperator<String> namer) { optionName = namer; return this; }
 
@@ -472,6 +483,7 @@ public final class JobConfig implements Serializable {
             if (!layersGiven) layers = weights != null && cellClass == null ? null : new int[] {8, 32, 32, 3};
             checkModel();
             checkWhatIsComputed();
+            checkStatistics();
             checkRows();
             if (partitions < 0) throw new BadInputException(opt("--partitions") + ": expected >= 0, got " + partitions);
             if (repeat < 1 || repeat > 10_000) throw new BadInputException(opt("--repeat") + ": expected 1..10000, got " + repeat);
@@ -513,6 +525,24 @@ public final class JobConfig implements Serializable {
             if (!derivative.weightedBySens() && sens != null) {
                 throw new BadInputException(opt("--sens") + " is not used with --derivative " + kind
                         + ": it is per output component (sensitivities weight --derivative nested or grad)");
+            }
+        }
+
+        /**
+         * The statistics are of the weights' per-example gradients: only with {@code --wrt weights --mode grad}
+         * (not beside an input derivative), and the GGN diagonal only of a loss whose Hessian it takes.
+         */
+        private void checkStatistics() {
+            if (!statistics.any()) return;
+            String asked = statistics.perExample() != null ? opt("--per-example") + " " + statistics.perExample().name()
+                    : statistics.clip() > 0 ? opt("--clip") + " " + statistics.clip() : opt("--grad-stats");
+            if (mode == Mode.HVP) throw new BadInputException(asked + " is a statistic of the per-example gradients, which --mode hvp does not compute");
+            if (wrt != Wrt.WEIGHTS) {
+                throw new BadInputException(asked + " is a statistic of the per-example weight gradients: use --wrt weights (not --wrt " + lower(wrt)
+                        + (wrt == Wrt.ALL ? ", which adds a per-example input derivative" : "") + ")");
+            }
+            if (statistics.ggnDiagonal() && loss == Loss.NONE) {
+                throw new BadInputException(opt("--grad-stats") + " " + StatisticsSpec.GGN_DIAGONAL + " needs --loss mse|softmax-cross-entropy (the Hessian of the loss w.r.t. the outputs)");
             }
         }
 

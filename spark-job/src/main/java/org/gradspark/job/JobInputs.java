@@ -24,7 +24,7 @@ import org.gradspark.job.io.Storage;
  * @param input  where the rows come from; null while they are pending
  * @param sens   null: ones
  * @param labels null: no loss
- * @param vector the hvp direction, or null
+ * @param vector the hvp direction (--mode hvp), or the reference gradient of {@code --per-example grad-dot:V.npz}, or null
  */
 public record JobInputs(JobConfig cfg, Map<String, Tensor> weights, List<String> keys, RowSource input, RowSource sens, RowSource labels,
                         Map<String, Tensor> vector) {
@@ -95,6 +95,18 @@ public record JobInputs(JobConfig cfg, Map<String, Tensor> weights, List<String>
             vector = named("--vector", () -> Npz.read(storage, cfg.vector(), Npz.DEFAULT_MAX_INFLATED_BYTES));
             JobModel.checkLike(vector, weights, "--vector " + Storage.display(cfg.vector()));
             requireFinite(vector, "--vector " + Storage.display(cfg.vector()));
+        }
+        String dot = cfg.statistics().dotVector();
+        if (dot != null) {
+            // V is read whole on the driver and broadcast with the weights: it has their keys and shapes, and finite values.
+            String where = "--per-example grad-dot:" + Storage.display(dot);
+            try {
+                vector = Npz.read(storage, dot, Npz.DEFAULT_MAX_INFLATED_BYTES);
+            } catch (BadInputException e) {
+                throw new BadInputException("--per-example grad-dot:" + e.getMessage(), e);   // the message starts with the file
+            }
+            JobModel.checkLike(vector, weights, where);
+            requireFinite(vector, where);
         }
         return new JobInputs(cfg, weights, List.copyOf(keys), null, null, null, vector);
     }

@@ -63,6 +63,13 @@ public final class JobOptions {
     String inputGradsFormat = "npy";
     @Option(names = "--check-finite", description = "outputs|ops|none: refuse NaN/Inf in the results; ops also names the first op that made one (slower)")
     String checkFinite = "outputs";
+    @Option(names = "--per-example", description = {"grad-norm|grad-norm-per-key|grad-dot:V.npz with --wrt weights: each example's weight-gradient norm,"
+        + " its norm per weight key, or its dot product with V (the weights' keys), in grad_norms/ or grad_dots/ (README: Gradient statistics)",
+        "  Default: none"}) String perExample;
+    @Option(names = "--grad-stats", description = {"sum-of-squares,ggn-diagonal (either or both) with --wrt weights: the per-example gradients' sum of squares"
+        + " (grad_sum_squares.npz) and the Gauss-Newton diagonal of --loss (ggn_diagonal.npz)", "  Default: none"}) String gradStats;
+    @Option(names = "--clip", description = {"C > 0 with --wrt weights: grads.npz is the sum of the per-example gradients each clipped to norm C",
+        "  Default: none (the plain sum)"}) Double clip;
     @Option(names = "--repeat", description = "evaluate N times in one application, rows kept in memory (benchmarks: each evaluation's time in summary.json)")
     int repeat = 1;
 
@@ -174,7 +181,17 @@ public final class JobOptions {
         b.reduction(choice(opt("--reduction"), reduction, JobConfig.Reduction.class)).onNan(choice(opt("--on-nan"), onNan, JobConfig.OnNan.class)).out(out)
                 .inputGradsFormat(choice(opt("--input-grads-format"), inputGradsFormat, JobConfig.InputGradsFormat.class))
                 .checkFinite(choice(opt("--check-finite"), checkFinite, JobConfig.CheckFinite.class));
-        return b.build();
+        return b.statistics(statistics()).build();
+    }
+
+    /** --per-example, --grad-stats and --clip (checked against --wrt, --mode and --loss by the builder). */
+    private StatisticsSpec statistics() {
+        if (clip != null && !(clip > 0 && clip < Double.POSITIVE_INFINITY)) {
+            throw new BadInputException(opt("--clip") + ": expected a positive, finite norm C, got " + clip);
+        }
+        Set<String> stats = StatisticsSpec.gradStats(opt("--grad-stats"), gradStats);
+        return new StatisticsSpec(StatisticsSpec.perExample(opt("--per-example"), perExample), stats.contains(StatisticsSpec.SUM_OF_SQUARES),
+                stats.contains(StatisticsSpec.GGN_DIAGONAL), clip == null ? 0 : clip);
     }
 
     /** --layers as widths. */

@@ -17,12 +17,12 @@ import org.gradspark.ad.Tensor;
 final class OrderedSum implements GradientReducer {
     private final List<String> keys;
     private final List<Shape> shapes;
-    private final DType dtype;
+    private final List<DType> dtypes;
 
-    OrderedSum(List<String> keys, List<Shape> shapes, DType dtype) {
+    OrderedSum(List<String> keys, List<Shape> shapes, List<DType> dtypes) {
         this.keys = keys;
         this.shapes = shapes;
-        this.dtype = dtype;
+        this.dtypes = dtypes;
     }
 
     @Override public List<PartitionResult> reduce(JavaRDD<PartitionResult> computed, Map<String, Tensor> into) {
@@ -30,7 +30,7 @@ final class OrderedSum implements GradientReducer {
         results.sort(Comparator.comparingInt(PartitionResult::index));
         PartitionResult.requireNoFailure(results);
         double[][] total = of(results);
-        for (int k = 0; k < total.length && k < keys.size(); k++) into.put(keys.get(k), Tensor.wrap(total[k], shapes.get(k)).astype(dtype));
+        for (int k = 0; k < total.length && k < keys.size(); k++) into.put(keys.get(k), Tensor.wrap(total[k], shapes.get(k)).astype(dtypes.get(k)));
         return results.stream().map(PartitionResult::withoutPartials).toList();
     }
 

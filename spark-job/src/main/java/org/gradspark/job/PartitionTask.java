@@ -11,6 +11,7 @@ import org.gradspark.ad.Tensor;
 import org.gradspark.ad.backend.Backend;
 import org.gradspark.ad.backend.Backends;
 import org.gradspark.ad.batch.BatchGradient;
+import org.gradspark.ad.batch.GradientStatistics;
 import org.gradspark.job.io.BadInputException;
 import org.gradspark.job.io.Npy;
 import org.gradspark.job.io.Storage;
@@ -184,13 +185,14 @@ public final class PartitionTask implements java.io.Serializable {
     /**
      * Partition {@code index} over {@code rows} kept in memory (null: read as it goes), the
      * objective scaled by {@code scale} (1/rows used for a mean), only the rows in {@code sample}
-     * (null: all); bad input gives a {@linkplain PartitionResult#failed failed result}, which is not retried.
+     * (null: all), with the gradient statistics {@code stats} (their partial sums after the gradient's:
+     * {@link PartitionStatistics}); bad input gives a {@linkplain PartitionResult#failed failed result}, which is not retried.
      */
     public PartitionResult runOrFailure(int index, Rows rows, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector,
-                                        Evaluator.RowSample sample, org.apache.spark.util.LongAccumulator rowsDone) {
+                                        Evaluator.RowSample sample, StatisticsSpec stats, org.apache.spark.util.LongAccumulator rowsDone) {
         if (rows != null && rows.failure() != null) return PartitionResult.failed(index, new BadInputException(rows.failure()));
         try {
-            return run(index, rows == null ? chunks(index) : rows.chunks().iterator(), scale, weights, vector, sample, rowsDone);
+            return run(index, rows == null ? chunks(index) : rows.chunks().iterator(), scale, weights, vector, sample, stats, rowsDone);
         } catch (BadInputException e) {
             return PartitionResult.failed(index, e);
         }
@@ -198,7 +200,7 @@ public final class PartitionTask implements java.io.Serializable {
 
     /** Partition {@code index} over the given chunks of its rows. */
     PartitionResult run(int index, Iterator<Chunk> chunks, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector,
-                        Evaluator.RowSample sample, org.apache.spark.util.LongAccumulator rowsDone) {
+                        Evaluator.RowSample sample, StatisticsSpec stats, org.apache.spark.util.LongAccumulator rowsDone) {
         long start = System.nanoTime(), cpuStart = THREAD_CPU.getCurrentThreadCpuTime(), startMillis = System.currentTimeMillis();
         TaskDevice device;
         try {
@@ -210,8 +212,9 @@ public final class PartitionTask implements java.io.Serializable {
         }
         // The job's backend, for this task's thread only: another job's tasks in this JVM keep theirs.
         try (Backends.Scope onTheJobsBackend = Backends.scoped(device.backend())) {
-            return run(index, chunks, scale, weights, vector, sample, rowsDone, device.backend(), start, cpuStart)
-                    .placed(device.placement(startMillis));
+            PartitionResult r = stats.any() ? runStatistics(index, chunks, scale, weights, vector, sample, stats, rowsDone, device.backend(), start, cpuStart)
+                    : run(index, chunks, scale, weights, vector, sample, rowsDone, device.backend(), start, cpuStart);
+            return r.placed(device.placement(startMillis));
         }
     }
 
@@ -222,12 +225,13 @@ public final class PartitionTask implements java.io.Serializable {
         Cell net = model.network(), loss = JobModel.loss(cfg.loss());
         List<Parameter> params = model.params();
         Tensor[] v = vector == null ? null : model.keys().stream().map(k -> vector.get(k).convertedOnHost(cfg.dtype())).toArray(Tensor[]::new);
+        if (cfg.mode() != JobConfig.Mode.HVP) v = null;   // then the vector, if any, is --per-example grad-dot's, not a direction
         long n = input.rows();
         long first = firstRow(n, partitions, index), end = firstRow(n, partitions, index + 1);
         double[][] partials = cfg.weightsWanted() ? params.stream().map(p -> new double[p.size()]).toArray(double[][]::new) : new double[0][];
         double outputSum = 0, objective = 0;
         long skipped = 0;
-        PartWriter part = inputGrads == null ? null : new PartWriter(index, end - first);
+        PartWriter part = inputGrads == null ? null : new PartWriter(index, end - first, cfg.dtype());
         BatchGradient.Request what = part == null ? new BatchGradient.Request(cfg.weightsWanted(), v, 0, scale) : cfg.derivative().request(cfg.weightsWanted(), v, scale);
         try {
             org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
@@ -253,11 +257,76 @@ public final class PartitionTask implements java.io.Serializable {
                 backend.name() + " on " + backend.device(), moved.bytesIn(), moved.bytesOut(), null, null);
     }
 
+    /**
+     * The gradient statistics' run ({@link GradientStatistics}): the gradient (clipped with --clip) and the
+     * statistics' partial sums ({@link PartitionStatistics}), the per-example values written as the partition's part (float64).
+     */
+    private PartitionResult runStatistics(int index, Iterator<Chunk> chunks, double scale, Map<String, Tensor> weights, Map<String, Tensor> vector,
+                                          Evaluator.RowSample sample, StatisticsSpec stats, org.apache.spark.util.LongAccumulator rowsDone, Backend backend,
+                                          long start, long cpuStart) {
+        org.gradspark.ad.backend.DeviceTraffic.Snapshot traffic = org.gradspark.ad.backend.DeviceTraffic.snapshot();
+        JobModel model = JobModel.build(cfg, weights);
+        Cell net = model.network(), loss = JobModel.loss(cfg.loss());
+        Tensor[] v = vector == null ? null : model.keys().stream().map(k -> vector.get(k).convertedOnHost(cfg.dtype())).toArray(Tensor[]::new);
+        GradientStatistics.Request what = PartitionStatistics.request(stats, cfg.loss(), v);
+        PartitionStatistics sums = new PartitionStatistics(stats, model.params().stream().map(Parameter::shape).toList());
+        long n = input.rows();
+        long first = firstRow(n, partitions, index), end = firstRow(n, partitions, index + 1);
+        double outputSum = 0, objective = 0;
+        long skipped = 0;
+        PartWriter part = inputGrads == null || stats.perExample() == null ? null : new PartWriter(index, end - first, org.gradspark.ad.DType.FLOAT64);
+        try {
+            org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
+            while (chunks.hasNext()) {
+                if (tc != null) tc.killTaskIfInterrupted();
+                Chunk c = chunks.next();
+                boolean[] skip = skipped(c, sample);
+                GradientStatistics.Result r = guarded(c, () -> GradientStatistics.compute(net, loss, model.params(), c.x(), c.s(), c.y(), skip, what));
+                Tensor perRow = sums.add(r, skip, scale);
+                for (int i = 0; i < r.outputs().size(); i++) outputSum += r.outputs().getDouble(i);
+                objective += scale * r.objective();
+                if (skip != null) for (boolean b : skip) if (b) skipped++;
+                if (part != null) part.append(finitePerExample(perRow, skip, c.first(), stats.perExample()));
+                if (rowsDone != null) rowsDone.add(c.x().shape().dim(0));
+            }
+            if (part != null) part.commit();
+        } finally {
+            if (part != null) part.discard();
+        }
+        org.gradspark.ad.backend.DeviceTraffic.Snapshot moved = org.gradspark.ad.backend.DeviceTraffic.snapshot().minus(traffic);
+        return new PartitionResult(index, end - first, skipped, sums.partials(), outputSum, objective, System.nanoTime() - start,
+                THREAD_CPU.getCurrentThreadCpuTime() - cpuStart, executorId(),
+                backend.name() + " on " + backend.device(), moved.bytesIn(), moved.bytesOut(), null, null);
+    }
+
+    /** A chunk's per-example statistic, refused when a kept row's is NaN or infinite (unless --check-finite none). */
+    private Tensor finitePerExample(Tensor values, boolean[] skip, long firstRow, PerExampleOutput kind) {
+        if (cfg.checkFinite() == JobConfig.CheckFinite.NONE) return values;
+        int width = values.size() / Math.max(1, values.shape().dim(0));
+        for (int i = 0; i < values.size(); i++) {
+            double x = values.getDouble(i);
+            if (!Double.isFinite(x) && (skip == null || !skip[i / width])) {
+                throw new BadInputException("--per-example " + kind.name() + " of " + cfg.inputWhere() + ", row " + (firstRow + i / width)
+                        + " would be " + x + (cfg.checkFinite() == JobConfig.CheckFinite.OPS ? "" : "; --check-finite ops names the op that produced it")
+                        + "; --check-finite none writes it anyway");
+            }
+        }
+        return values;
+    }
+
     /** One chunk; with --check-finite ops, the first op that turns finite values into NaN or an infinity is named. */
     private BatchGradient.ChunkResult chunk(Cell net, Cell loss, List<Parameter> params, Chunk c, boolean[] skip, BatchGradient.Request what) {
-        java.util.function.Supplier<BatchGradient.ChunkResult> work = () -> {
+        return guarded(c, () -> BatchGradient.chunk(net, loss, params, c.x(), c.s(), c.y(), skip, outputShape(c.x().shape().dim(0)), what));
+    }
+
+    /**
+     * A chunk's core call: a user Cell that does not fit the rows is named in one line; with --check-finite ops,
+     * the first op that turns finite values into NaN or an infinity is named.
+     */
+    private <T> T guarded(Chunk c, java.util.function.Supplier<T> call) {
+        java.util.function.Supplier<T> work = () -> {
             try {
-                return BatchGradient.chunk(net, loss, params, c.x(), c.s(), c.y(), skip, outputShape(c.x().shape().dim(0)), what);
+                return call.get();
             } catch (IllegalArgumentException e) {
                 // A user Cell that does not fit the rows (a width, a shape) is the user's mistake: one line naming it.
                 if (cfg.modelClass() == null) throw e;
@@ -326,9 +395,12 @@ public final class PartitionTask implements java.io.Serializable {
         private Npy.RowWriter writer;
         private boolean done;
 
-        PartWriter(int index, long rows) {
+        private final org.gradspark.ad.DType dtype;
+
+        PartWriter(int index, long rows, org.gradspark.ad.DType dtype) {
             file = partFile(inputGrads, index);
             this.rows = rows;
+            this.dtype = dtype;
             org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
             attempt = Storage.renameCopies(inputGrads) ? file
                     : Storage.child(inputGrads, String.format(".part-%05d.attempt-%d", index, tc == null ? 0 : tc.taskAttemptId()));
@@ -351,7 +423,7 @@ public final class PartitionTask implements java.io.Serializable {
             try {
                 if (writer == null) {
                     int[] d = chunk.shape().dims();
-                    writer = new Npy.RowWriter(stream, Storage.display(file), cfg.dtype(), rows, java.util.Arrays.copyOfRange(d, 1, d.length));
+                    writer = new Npy.RowWriter(stream, Storage.display(file), dtype, rows, java.util.Arrays.copyOfRange(d, 1, d.length));
                 }
                 writer.append(chunk);
             } catch (java.io.IOException e) {

@@ -56,13 +56,21 @@ public sealed interface PerExampleOutput extends Serializable {
         return false;
     }
 
+    /**
+     * Whether it is a statistic of the per-example weight gradients ({@code --per-example}, computed by
+     * {@code GradientStatistics}), not an input derivative ({@code --derivative}).
+     */
+    default boolean ofWeightGradients() {
+        return false;
+    }
+
     /** The core's request for a chunk: the weights' gradient (or HVP along {@code hvpVector}) when {@code weights}, and this output. */
     BatchGradient.Request request(boolean weights, Tensor[] hvpVector, double scale);
 
     /** summary.json's entry: what was written, where, in which format, its shape (rows first) and its number of parts. */
     default Map<String, Object> summaryEntry(String format, List<Long> shape, int parts) {
         Map<String, Object> d = new LinkedHashMap<>();
-        d.put("derivative", name());
+        d.put(ofWeightGradients() ? "per_example" : "derivative", name());
         if (order() > 0) d.put("order", order());
         d.put("path", dir());
         d.put("format", format);
@@ -71,7 +79,7 @@ public sealed interface PerExampleOutput extends Serializable {
         return d;
     }
 
-    /** One of each kind (nested of order 1), in the order the help lists them. */
+    /** One of each input derivative kind (nested of order 1), in the order the help lists them; the statistics are named by --per-example. */
     List<PerExampleOutput> KINDS = List.of(new Nested(1), new Grad(), new Laplacian(), new HessianDiagonal(), new Jacobian(), new Hessian());
 
     /** The kinds' names, as {@code --derivative} takes them. */
@@ -156,6 +164,57 @@ public sealed interface PerExampleOutput extends Serializable {
         @Override public long memoryFactor(int in) { return (in + 1L) * (in + 1L); }
         @Override public BatchGradient.Request request(boolean weights, Tensor[] hvpVector, double scale) {
             return new BatchGradient.Request(weights, hvpVector, 1, scale, Operators::hessian);
+        }
+    }
+
+    /**
+     * {@code |g_n|}, (rows,): each example's whole weight gradient's norm, in {@code grad_norms/}
+     * ({@code --per-example grad-norm}). The request is the weights' gradient alone: the norms come from
+     * {@code GradientStatistics} in the same pass.
+     */
+    record GradNorm() implements PerExampleOutput {
+        @Override public String name() { return "grad-norm"; }
+        @Override public String dir() { return "grad_norms"; }
+        @Override public int[] rowShape(int in, int out) { return new int[0]; }
+        @Override public long memoryFactor(int in) { return 1; }
+        @Override public boolean ofWeightGradients() { return true; }
+        @Override public BatchGradient.Request request(boolean weights, Tensor[] hvpVector, double scale) {
+            return new BatchGradient.Request(true, null, 0, scale);
+        }
+    }
+
+    /**
+     * {@code |g_n[key]|}, (rows, K): the norm of each weight key's part of example n's gradient, the
+     * columns in the weights' key order (named in summary.json), in {@code grad_norms/}.
+     */
+    record GradNormPerKey() implements PerExampleOutput {
+        @Override public String name() { return "grad-norm-per-key"; }
+        @Override public String dir() { return "grad_norms"; }
+        /** One value per weight key: K is the weights', which the rows' and outputs' widths do not tell. */
+        @Override public int[] rowShape(int in, int out) {
+            throw new UnsupportedOperationException("a row of grad-norm-per-key has one value per weight key");
+        }
+        @Override public long memoryFactor(int in) { return 1; }
+        @Override public boolean ofWeightGradients() { return true; }
+        @Override public BatchGradient.Request request(boolean weights, Tensor[] hvpVector, double scale) {
+            return new BatchGradient.Request(true, null, 0, scale);
+        }
+    }
+
+    /** {@code g_n · v}, (rows,): each example's weight gradient dotted with the reference gradient {@code vector} (an .npz of the weights' keys), in {@code grad_dots/}. */
+    record GradDot(String vector) implements PerExampleOutput {
+        @Override public String name() { return "grad-dot"; }
+        @Override public String dir() { return "grad_dots"; }
+        @Override public int[] rowShape(int in, int out) { return new int[0]; }
+        @Override public long memoryFactor(int in) { return 1; }
+        @Override public boolean ofWeightGradients() { return true; }
+        @Override public BatchGradient.Request request(boolean weights, Tensor[] hvpVector, double scale) {
+            return new BatchGradient.Request(true, null, 0, scale);
+        }
+        @Override public Map<String, Object> summaryEntry(String format, List<Long> shape, int parts) {
+            Map<String, Object> d = PerExampleOutput.super.summaryEntry(format, shape, parts);
+            d.put("vector", org.gradspark.job.io.Storage.display(vector));
+            return d;
         }
     }
 }

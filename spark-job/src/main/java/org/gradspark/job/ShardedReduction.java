@@ -26,26 +26,27 @@ import scala.Tuple2;
 final class ShardedReduction implements GradientReducer {
     private final List<String> keys;
     private final List<Shape> shapes;
-    private final DType dtype;
+    private final List<DType> dtypes;
     private final int shards;
 
     /** Parameters laid out flat, key after key, cut into min(partitions, parameters) shards. */
-    ShardedReduction(List<String> keys, List<Shape> shapes, DType dtype, int partitions) {
+    ShardedReduction(List<String> keys, List<Shape> shapes, List<DType> dtypes, int partitions) {
         this.keys = keys;
         this.shapes = shapes;
-        this.dtype = dtype;
+        this.dtypes = dtypes;
         this.shards = (int) Math.max(1, Math.min(partitions, shapes.stream().mapToLong(Shape::size).sum()));
     }
 
     /** Summed shards arrive one at a time and are cast straight into the result tensors. */
     @Override public List<PartitionResult> reduce(JavaRDD<PartitionResult> computed, Map<String, Tensor> into) {
-        boolean f32 = dtype == DType.FLOAT32;
         int n = shapes.size();
+        boolean[] f32 = new boolean[n];
         Object[] buffers = new Object[n];
         long[] starts = new long[n + 1];
         for (int k = 0; k < n; k++) {
             int size = shapes.get(k).size();
-            buffers[k] = f32 ? new float[size] : new double[size];
+            f32[k] = dtypes.get(k) == DType.FLOAT32;
+            buffers[k] = f32[k] ? new float[size] : new double[size];
             starts[k + 1] = starts[k] + size;
         }
         List<PartitionResult> metas = new ArrayList<>(run(computed, starts[n], shards, (shard, offset, values) -> {
@@ -53,7 +54,7 @@ final class ShardedReduction implements GradientReducer {
                 long lo = Math.max(offset, starts[k]), hi = Math.min(offset + values.length, starts[k + 1]);
                 for (long e = lo; e < hi; e++) {
                     double v = values[(int) (e - offset)];
-                    if (f32) ((float[]) buffers[k])[(int) (e - starts[k])] = (float) v;
+                    if (f32[k]) ((float[]) buffers[k])[(int) (e - starts[k])] = (float) v;
                     else ((double[]) buffers[k])[(int) (e - starts[k])] = v;
                 }
             }
@@ -61,7 +62,7 @@ final class ShardedReduction implements GradientReducer {
         metas.sort(Comparator.comparingInt(PartitionResult::index));
         PartitionResult.requireNoFailure(metas);
         for (int k = 0; k < n; k++) {
-            into.put(keys.get(k), f32 ? Tensor.wrap((float[]) buffers[k], shapes.get(k)) : Tensor.wrap((double[]) buffers[k], shapes.get(k)));
+            into.put(keys.get(k), f32[k] ? Tensor.wrap((float[]) buffers[k], shapes.get(k)) : Tensor.wrap((double[]) buffers[k], shapes.get(k)));
         }
         return metas;
     }

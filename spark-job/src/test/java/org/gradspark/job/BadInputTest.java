@@ -425,6 +425,49 @@ class BadInputTest {
         assertRejected(job("--mode", "hvp", "--vector", v.toString()), "--vector " + v + ", key 'b0': shape [4], expected [3]");
     }
 
+    // ---- gradient statistics (issue 27, item 4): refused before Spark starts ----
+
+    @Test
+    void gradientStatisticsOnlyOfThePerExampleWeightGradients() {
+        assertRejected(job("--per-example", "grad-norm", "--wrt", "inputs"), "--per-example grad-norm is a statistic of the per-example weight gradients",
+                "use --wrt weights (not --wrt inputs)");
+        assertRejected(job("--clip", "1", "--wrt", "all", "--derivative", "laplacian"), "--clip 1.0 is a statistic of the per-example weight gradients",
+                "--wrt all, which adds a per-example input derivative");
+        assertRejected(job("--grad-stats", "sum-of-squares", "--mode", "hvp", "--vector", v.toString()), "--grad-stats", "--mode hvp does not compute");
+        assertRejected(job("--grad-stats", "ggn-diagonal"), "--grad-stats ggn-diagonal needs --loss mse|softmax-cross-entropy");
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "--clip|0|--clip: expected a positive, finite norm C, got 0.0",
+        "--clip|-1|--clip: expected a positive, finite norm C, got -1.0",
+        "--clip|NaN|--clip: expected a positive, finite norm C, got NaN",
+        "--per-example|grad-norms|--per-example: expected grad-norm, grad-norm-per-key or grad-dot:V.npz, got 'grad-norms'",
+        "--per-example|grad-dot:|--per-example: expected grad-norm, grad-norm-per-key or grad-dot:V.npz, got 'grad-dot:'",
+        "--grad-stats|sum-of-squares,fisher|--grad-stats: expected a comma-separated list of sum-of-squares and ggn-diagonal, got 'sum-of-squares,fisher'",
+        "--grad-stats|ggn-diagonal,ggn-diagonal|--grad-stats: ggn-diagonal is named twice"})
+    void badGradientStatisticsValues(String option, String value, String message) {
+        assertRejected(job(option, value), message);
+    }
+
+    @Test
+    void gradDotVectorThatDoesNotMatchTheWeights() {
+        Path missing = dir.resolve("missing.npz");
+        assertRejected(job("--per-example", "grad-dot:" + missing), "--per-example grad-dot:" + missing, "no such file");
+        Map<String, Tensor> bad = weights(4, 3, 2);
+        bad.remove("b1");
+        Npz.write(v, bad);
+        assertRejected(job("--per-example", "grad-dot:" + v), "--per-example grad-dot:" + v, "missing [b1]");
+        bad = weights(4, 3, 2);
+        bad.put("w1", Tensor.wrap(new float[6], Shape.of(2, 3)));
+        Npz.write(v, bad);
+        assertRejected(job("--per-example", "grad-dot:" + v), "--per-example grad-dot:" + v + ", key 'w1': shape [2, 3], expected [3, 2]");
+        bad = weights(4, 3, 2);
+        bad.put("b0", Tensor.wrap(new float[] {0, Float.NaN, 0}, Shape.of(3)));
+        Npz.write(v, bad);
+        assertRejected(job("--per-example", "grad-dot:" + v), "--per-example grad-dot:" + v + ", key 'b0': NaN");
+    }
+
     // ---- options ----
 
     @Test

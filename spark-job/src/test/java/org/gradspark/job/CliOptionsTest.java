@@ -79,7 +79,7 @@ class CliOptionsTest {
         assertEveryOptionNamesItsDefault(new CommandLine(new FitOptions()).getCommandSpec(), usage, List.of());
         String jobPart = usage.substring(usage.indexOf("and the grad job's options"));
         List<String> notFit = List.of("--wrt", "--mode", "--order", "--derivative", "--vector", "--repeat", "--input-grads-format", "--check-finite",
-                "--features-col", "--csv-header", "--reduction");
+                "--features-col", "--csv-header", "--reduction", "--per-example", "--grad-stats", "--clip");
         assertEveryOptionNamesItsDefault(new CommandLine(new JobOptions()).getCommandSpec(), jobPart, notFit);
         for (String name : notFit) assertFalse(helpByOption(jobPart).containsKey(name), name + " is in fit's help:\n" + jobPart);
         assertTrue(helpByOption(usage).get("--reduction").contains("Default: mean"), usage);

@@ -120,6 +120,43 @@ class EvaluatorTest {
         assertThrows(BadInputException.class, () -> new Evaluator.RowSample(1.5, 1, 1));
     }
 
+    /** DP-SGD's entry point: the sum over the sampled rows of each row's gradient clipped to norm C, unscaled, and the rows in it. */
+    @Test
+    void aClippedSumIsThatOfEachSampledRowsGradientClippedToC() throws Exception {
+        Evaluator.RowSample sample = new Evaluator.RowSample(0.3, 42, 7);
+        int[] idx = java.util.stream.IntStream.range(0, 600).filter(sample::keeps).toArray();
+        for (String partitions : new String[] {"1", "4"}) {
+            JobInputs in = inputs(partitions);
+            try (Evaluator f = Evaluator.open(jsc, in)) {
+                Map<String, Tensor> w = f.initialWeights();
+                JobModel m = JobModel.build(in.cfg(), w);
+                // Row by row: g_n of o_n = s_n * loss_n, with no 1/N, then clipped at about the median norm so both cases occur.
+                java.util.List<Tensor[]> perRow = new java.util.ArrayList<>();
+                double[] norms = new double[idx.length];
+                for (int r = 0; r < idx.length; r++) {
+                    int[] one = {idx[r]};
+                    Tensor[] g = BatchGradient.weightGradients(m.network(), JobModel.loss(in.cfg().loss()), m.params(), take(x, one), take(s, one), take(y, one));
+                    perRow.add(g);
+                    for (Tensor t : g) for (int i = 0; i < t.size(); i++) norms[r] += t.getDouble(i) * t.getDouble(i);
+                    norms[r] = Math.sqrt(norms[r]);
+                }
+                double c = java.util.Arrays.stream(norms).sorted().toArray()[idx.length / 2];
+                Evaluator.Value v = f.evaluateClipped(w, sample, c);
+                assertEquals(idx.length, v.rowsUsed());
+                for (int k = 0; k < f.keys().size(); k++) {
+                    double[] expected = new double[perRow.get(0)[k].size()];
+                    for (int r = 0; r < idx.length; r++) {
+                        double factor = Math.min(1, c / norms[r]);
+                        for (int i = 0; i < expected.length; i++) expected[i] += perRow.get(r)[k].getDouble(i) * factor;
+                    }
+                    Tensor got = v.gradient().get(f.keys().get(k));
+                    assertTrue(got.allClose(Tensor.wrap(expected, got.shape()), 1e-12, 1e-14), f.keys().get(k));
+                }
+                assertThrows(BadInputException.class, () -> f.evaluateClipped(w, sample, 0));
+            }
+        }
+    }
+
     @Test
     void aBadRowInTheKeptRowsIsOneLineNamingIt() throws Exception {
         double[] v = x.toDoubleArray();

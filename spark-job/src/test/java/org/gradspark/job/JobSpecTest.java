@@ -57,6 +57,11 @@ class JobSpecTest {
                 () -> JobConfig.builder().wrt(JobConfig.Wrt.INPUTS).inputGradsFormat(JobConfig.InputGradsFormat.PARQUET));
         c.put(List.of("--check-finite", "ops"), () -> JobConfig.builder().checkFinite(JobConfig.CheckFinite.OPS));
         c.put(List.of("--repeat", "3"), () -> JobConfig.builder().repeat(3));
+        c.put(List.of("--per-example", "grad-dot:v.npz", "--grad-stats", "sum-of-squares", "--clip", "0.5"),
+                () -> JobConfig.builder().statistics(new StatisticsSpec(new PerExampleOutput.GradDot("v.npz"), true, false, 0.5)));
+        c.put(List.of("--per-example", "grad-norm-per-key", "--grad-stats", "ggn-diagonal,sum-of-squares", "--loss", "mse", "--labels", "y.npy"),
+                () -> JobConfig.builder().statistics(new StatisticsSpec(new PerExampleOutput.GradNormPerKey(), true, true, 0)).loss(JobConfig.Loss.MSE)
+                        .labels("y.npy"));
         c.put(List.of("--model", "mlp"), JobConfig::builder);
         return c;
     }
@@ -98,6 +103,9 @@ class JobSpecTest {
         bad.put(List.of("--features-col", "f"), () -> JobConfig.builder().featuresCol("f"));
         bad.put(List.of("--input", "x.npy", "--csv-header", "true"), () -> JobConfig.builder().input("x.npy").csvHeader(true));
         bad.put(List.of("--partitions", "-1"), () -> JobConfig.builder().partitions(-1));
+        bad.put(List.of("--per-example", "grad-norm", "--wrt", "inputs"),
+                () -> JobConfig.builder().statistics(new StatisticsSpec(new PerExampleOutput.GradNorm(), false, false, 0)).wrt(JobConfig.Wrt.INPUTS));
+        bad.put(List.of("--grad-stats", "ggn-diagonal"), () -> JobConfig.builder().statistics(new StatisticsSpec(null, false, true, 0)));
         bad.put(List.of("--repeat", "0"), () -> JobConfig.builder().repeat(0));
         bad.put(List.of("--chunk-rows", "0"), () -> JobConfig.builder().chunkRows(0));
         bad.put(List.of("--backend", "nosuch"), () -> JobConfig.builder().backend("nosuch"));

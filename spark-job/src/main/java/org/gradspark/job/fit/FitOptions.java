@@ -100,6 +100,9 @@ public final class FitOptions {
                 if (job.wrt() != JobConfig.Wrt.WEIGHTS) throw new BadInputException("--wrt " + job.wrt().name().toLowerCase() + ": fit optimises the weights (--wrt weights)");
                 if (job.mode() != JobConfig.Mode.GRAD) throw new BadInputException("--mode hvp: fit evaluates gradients (--mode grad)");
                 if (job.repeat() != 1) throw new BadInputException("--repeat: not a fit option (--iterations says how many steps)");
+                if (job.statistics().any()) {
+                    throw new BadInputException("--per-example, --grad-stats and --clip: not fit options (they are the grad job's gradient statistics)");
+                }
                 return new FitConfig(job, new FitSettings(optimizer, iterations, lbfgsMemory, tolerance, learningRate, beta1, beta2, epsilon,
                         minibatchFraction, job.seed(), l2, checkpointEvery), resume);
             }
@@ -154,12 +157,12 @@ public final class FitOptions {
     /**
      * The grad job's options that fit's help leaves out: those it refuses unless left at their default
      * (what is computed: {@code --wrt}, {@code --mode}, {@code --order}, {@code --derivative},
-     * {@code --vector}, {@code --repeat}), those it does not use (the input derivatives' format;
+     * {@code --vector}, {@code --repeat}, the gradient statistics), those it does not use (the input derivatives' format;
      * {@code --check-finite}, as fit refuses a non-finite objective itself; the Parquet/CSV options, as
      * fit reads .npy rows), and {@code --reduction}, which is fit's own.
      */
     static final Set<String> NOT_FIT_OPTIONS = Set.of("--wrt", "--mode", "--order", "--derivative", "--vector", "--repeat",
-            "--input-grads-format", "--check-finite", "--features-col", "--csv-header", "--reduction");
+            "--input-grads-format", "--check-finite", "--features-col", "--csv-header", "--reduction", "--per-example", "--grad-stats", "--clip");
 
     /** The usage text: fit's options, then the job's that fit takes, each with its default. */
     public static String usage() {

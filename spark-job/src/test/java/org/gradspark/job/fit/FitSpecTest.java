@@ -69,6 +69,7 @@ class FitSpecTest {
         bad.put(List.of("--wrt", "inputs"), () -> FitOptions.FitConfig.builder(job().wrt(JobConfig.Wrt.INPUTS).build()));
         bad.put(List.of("--mode", "hvp", "--vector", "v.npz"), () -> FitOptions.FitConfig.builder(job().mode(JobConfig.Mode.HVP).vector("v.npz").build()));
         bad.put(List.of("--repeat", "2"), () -> FitOptions.FitConfig.builder(job().repeat(2).build()));
+        bad.put(List.of("--clip", "1"), () -> FitOptions.FitConfig.builder(job().statistics(new org.gradspark.job.StatisticsSpec(null, false, false, 1)).build()));
         bad.put(List.of("--lbfgs-memory", "0"), () -> FitOptions.FitConfig.builder(job().build()).lbfgsMemory(0));
         bad.put(List.of("--minibatch-fraction", "0.5"), () -> FitOptions.FitConfig.builder(job().build()).minibatchFraction(0.5));
         bad.put(List.of("--iterations", "-1"), () -> FitOptions.FitConfig.builder(job().build()).iterations(-1));
