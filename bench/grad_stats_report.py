@@ -4,6 +4,9 @@ bench/peers/torch_grad_stats.py printed; run by bench/run-grad-stats. Every meas
 peer's check are required: one missing is a failure (exit 1), never a "-".
 
   grad_stats_report.py RESULTS.jsonl COMMAND COMMIT BACKEND THREADS LOAD_BEFORE LOAD_MIDDLE LOAD_AFTER CORES JSON_OUT
+
+A line {"header": <an earlier grad-stats.json>} (bench/run-grad-stats --job-only) gives the run's details instead of
+the arguments (left empty then); the job's rows ("system": "gradspark job") are reported when present, both or none.
 """
 import json
 import sys
@@ -18,7 +21,15 @@ CHECK = ("pytorch", "check")
 
 def main():
     path, command, commit, backend, threads, lb, lm, la, cores, json_out = sys.argv[1:]
-    rs = [json.loads(line) for line in open(path) if line.startswith("{")]
+    lines = [json.loads(line) for line in open(path) if line.startswith("{")]
+    rs = [r for r in lines if "header" not in r]
+    header = next((r["header"] for r in lines if "header" in r), None)
+    run = header["run"] if header else {"command": command, "commit": commit, "backend": backend, "threads": threads, "load_before": lb,
+                                         "load_middle": lm, "load_after": la, "cores": cores, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    command, commit, backend, threads = run["command"], run["commit"], run["backend"], run["threads"]
+    jobs = {r["what"]: r for r in rs if r.get("system") == "gradspark job"}
+    if jobs and set(jobs) != {"plain", "statistics"}:
+        sys.exit("grad_stats_report: the job was run with and without the statistics, not only " + ", ".join(sorted(jobs)))
 
     def get(key):
         return next((r for r in rs if (r.get("system"), r.get("what")) == key), None)
@@ -31,7 +42,7 @@ def main():
         sys.exit("grad_stats_report: not measured: " + ", ".join(missing))
     plain, stats, vmap, loop, check = (get(k) for k in (PLAIN, STATS, VMAP, LOOP, CHECK))
     with open(json_out, "w") as f:
-        json.dump({"command": command, "commit": commit, "backend": backend, "results": rs}, f, indent=1)
+        json.dump({"run": run, "results": rs}, f, indent=1)
 
     def s(r):
         return "%.3f (%.3f)" % (r["median_s"], min(r["runs_s"]))
@@ -60,16 +71,20 @@ def main():
     p("| GradSpark: plain weight gradient (`BatchGradient.chunk`, what `grad` runs) | %s | %s | 1 | 1 | |" % (s(plain), cpu(plain)))
     p("| GradSpark: norms + sum of squares + clipped sum (`GradientStatistics`) | %s | %s | %s of the plain gradient | %s | <= 1.5x |"
       % (s(stats), cpu(stats), ratio(stats, plain), cpu_ratio(stats, plain)))
-    p("| PyTorch: `functorch.vmap(functorch.grad(f))` per-sample gradients (%d rows at a time), then the same statistics | %s | %s | GradSpark %s faster | %s | >= 3x |"
-      % (vmap["block_rows"], s(vmap), cpu(vmap), ratio(vmap, stats), cpu_ratio(vmap, stats)))
+    vmap_part = (": **extrapolated** from the first %d rows (%.3f s wall, %.3f s CPU)" % (vmap["measured_rows"], vmap["measured_s"], vmap["measured_cpu_s"])
+                 if vmap.get("extrapolated") else "")
+    p("| PyTorch: `functorch.vmap(functorch.grad(f))` per-sample gradients (%d rows at a time), then the same statistics%s | %s | %s | GradSpark %s faster | %s | >= 3x |"
+      % (vmap["block_rows"], vmap_part, s(vmap), cpu(vmap), ratio(vmap, stats), cpu_ratio(vmap, stats)))
     p("| PyTorch: Opacus-style per-row loop (one backward per row), then the same statistics: **extrapolated** from %d rows (%.3f s wall, %.3f s CPU) | %.3f | %.3f | GradSpark %.1fx faster | %.1fx | far more |"
       % (loop["measured_rows"], loop["measured_s"], loop["measured_cpu_s"], loop["median_s"], loop["median_cpu_s"],
          loop["median_s"] / stats["median_s"], loop["median_cpu_s"] / stats["median_cpu_s"]))
     p("\nvmap(grad) runs on blocks of %d rows because it materialises every per-sample gradient: a block is %d x P floats" % (vmap["block_rows"], vmap["block_rows"]))
     p("with P = %d parameters (one 4096-row chunk at once would be %.1f GB in float32); the core never forms a rows x P array.\n"
       % (vmap["parameters"], 4096 * vmap["parameters"] * 4 / 1e9))
-    p("**Check** (in the run; a disagreement fails it): the core's norms, sum of squares and clipped sum against vmap(grad)'s,")
-    p("largest difference %.2g of the largest entry of each array (tolerance %g, float32).\n" % (check["max_relative_error"], check["tolerance"]))
+    p("**Check** (in the run; a disagreement fails it): the core's norms against vmap(grad)'s on the rows it ran on, and the")
+    p("core's norms, sum of squares and clipped sum over all rows against PyTorch's own from the outer-product identities")
+    p("(autograd's layer inputs and output cotangents), those checked against vmap(grad)'s on its rows: largest difference")
+    p("%.2g of the largest entry of each array (tolerance %g, float32).\n" % (check["max_relative_error"], check["tolerance"]))
     p("## The core's heap against N (same chunks)\n")
     p("The statistics over N rows in one JVM (-Xmx as in the command), each N after a full collection: the largest heap")
     p("in use right after a collection while it ran (what it keeps alive), and the heap pools' peak (live data plus")
@@ -84,11 +99,29 @@ def main():
         p("\nFrom N = %d to N = %d (%.0fx the rows): live heap %.2fx, peak %.2fx." % (
             small["rows"], large["rows"], large["rows"] / small["rows"],
             large["live_heap_max_bytes"] / small["live_heap_max_bytes"], large["heap_peak_bytes"] / max(small["heap_peak_bytes"], 1)))
+    if jobs:
+        j0, j1 = jobs["plain"], jobs["statistics"]
+        p("\n## Through the job (`gradspark-submit --master 'local[2]' grad`, %s, %d synthetic rows, float32, `--backend cpu`)\n" % (plain["model"], j0["rows"]))
+        p("One run each; times from `summary.json` (`tasks_s`: the tasks' time; `wall_s`: the job's, Spark's start-up included).")
+        p("With statistics: `--per-example grad-norm --grad-stats sum-of-squares --clip %.6g` (`grad_stats_path`: %s).\n" % (stats["clip"], j1["grad_stats_path"]))
+        p("| job | tasks s | wall s |")
+        p("|---|---|---|")
+        p("| plain `grad` | %.2f | %.2f |" % (j0["tasks_s"], j0["wall_s"]))
+        p("| with the statistics | %.2f | %.2f |" % (j1["tasks_s"], j1["wall_s"]))
+        p("| ratio | %.2fx | %.2fx |" % (j1["tasks_s"] / j0["tasks_s"], j1["wall_s"] / j0["wall_s"]))
+        p("\nThese are wall times on the shared machine (load at the end of this report), one run each: far noisier than the CPU")
+        p("times above.%s" % (" The job's rows were added by `bench/run-grad-stats --job-only` at %s, %s." % (
+            subprocess_commit(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())) if header else ""))
     p("\nEvery timed run (wall seconds; CPU seconds):\n")
     for r in (plain, stats, vmap):
         p("- %s, %s: %s; %s" % (r["system"], r["what"], ", ".join("%.3f" % v for v in r["runs_s"]), ", ".join("%.3f" % v for v in r["runs_cpu_s"])))
     p("\nCommand: `%s` at %s, %s, on %s cores. Load average (1, 5, 15 min) before: %s; between GradSpark and PyTorch: %s; after: %s."
-      % (command, commit, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), cores, lb, lm, la))
+      % (command, commit, run["date"], run["cores"], run["load_before"], run["load_middle"], run["load_after"]))
+
+
+def subprocess_commit():
+    import subprocess
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 
 
 if __name__ == "__main__":
