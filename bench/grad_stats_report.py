@@ -27,9 +27,10 @@ def main():
     run = header["run"] if header else {"command": command, "commit": commit, "backend": backend, "threads": threads, "load_before": lb,
                                          "load_middle": lm, "load_after": la, "cores": cores, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     command, commit, backend, threads = run["command"], run["commit"], run["backend"], run["threads"]
-    jobs = {r["what"]: r for r in rs if r.get("system") == "gradspark job"}
-    if jobs and set(jobs) != {"plain", "statistics"}:
-        sys.exit("grad_stats_report: the job was run with and without the statistics, not only " + ", ".join(sorted(jobs)))
+    job_rows = [r for r in rs if r.get("system") == "gradspark job"]
+    jobs = list(zip(job_rows[0::2], job_rows[1::2]))   # (plain, statistics) pairs, in the order they ran
+    if len(job_rows) % 2 or any((a["what"], b["what"]) != ("plain", "statistics") for a, b in jobs):
+        sys.exit("grad_stats_report: the job rows are not pairs of a plain run then one with the statistics: " + ", ".join(r["what"] for r in job_rows))
 
     def get(key):
         return next((r for r in rs if (r.get("system"), r.get("what")) == key), None)
@@ -100,17 +101,16 @@ def main():
             small["rows"], large["rows"], large["rows"] / small["rows"],
             large["live_heap_max_bytes"] / small["live_heap_max_bytes"], large["heap_peak_bytes"] / max(small["heap_peak_bytes"], 1)))
     if jobs:
-        j0, j1 = jobs["plain"], jobs["statistics"]
-        p("\n## Through the job (`gradspark-submit --master 'local[2]' grad`, %s, %d synthetic rows, float32, `--backend cpu`)\n" % (plain["model"], j0["rows"]))
-        p("One run each; times from `summary.json` (`tasks_s`: the tasks' time; `wall_s`: the job's, Spark's start-up included).")
-        p("With statistics: `--per-example grad-norm --grad-stats sum-of-squares --clip %.6g` (`grad_stats_path`: %s).\n" % (stats["clip"], j1["grad_stats_path"]))
-        p("| job | tasks s | wall s |")
-        p("|---|---|---|")
-        p("| plain `grad` | %.2f | %.2f |" % (j0["tasks_s"], j0["wall_s"]))
-        p("| with the statistics | %.2f | %.2f |" % (j1["tasks_s"], j1["wall_s"]))
-        p("| ratio | %.2fx | %.2fx |" % (j1["tasks_s"] / j0["tasks_s"], j1["wall_s"] / j0["wall_s"]))
-        p("\nThese are wall times on the shared machine (load at the end of this report), one run each: far noisier than the CPU")
-        p("times above.%s" % (" The job's rows were added by `bench/run-grad-stats --job-only` at %s, %s." % (
+        p("\n## Through the job (`gradspark-submit --master 'local[2]' grad`, %s, %d synthetic rows, float32, `--backend cpu`)\n" % (plain["model"], jobs[0][0]["rows"]))
+        p("Pairs run one after the other (plain, then with the statistics); times from `summary.json` (`tasks_s`: the tasks'")
+        p("time; `wall_s`: the job's, Spark's start-up included). With statistics: `--per-example grad-norm --grad-stats")
+        p("sum-of-squares --clip %.6g` (`grad_stats_path`: %s).\n" % (stats["clip"], jobs[0][1]["grad_stats_path"]))
+        p("| pair | plain tasks s | with statistics tasks s | ratio, tasks | plain wall s | with statistics wall s | ratio, wall |")
+        p("|---|---|---|---|---|---|---|")
+        for i, (j0, j1) in enumerate(jobs):
+            p("| %d%s | %.2f | %.2f | %.2fx | %.2f | %.2f | %.2fx |" % (i + 1, " (%s)" % j0["load"] if "load" in j0 else "", j0["tasks_s"], j1["tasks_s"],
+                                                               j1["tasks_s"] / j0["tasks_s"], j0["wall_s"], j1["wall_s"], j1["wall_s"] / j0["wall_s"]))
+        p("\nThese are wall times on the shared machine, one run each: far noisier than the CPU times above.%s" % (" The job's rows were added by `bench/run-grad-stats --job-only` at %s, %s." % (
             subprocess_commit(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())) if header else ""))
     p("\nEvery timed run (wall seconds; CPU seconds):\n")
     for r in (plain, stats, vmap):
