@@ -23,6 +23,7 @@ import org.gradspark.ad.RecordedForward;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.TensorTuple;
+import org.gradspark.ad.backend.Backends;
 import org.gradspark.ad.batch.GradientStatistics.CurvatureLoss;
 import org.gradspark.ad.batch.GradientStatistics.Path;
 import org.gradspark.ad.batch.GradientStatistics.Request;
@@ -113,7 +114,7 @@ final class PerLayerStatistics {
             delta[k] = shared.computeIfAbsent(rawCotangent(observed, rules[k]), d -> Delta.of(d, chunk, needSquares));
             Tensor a2 = a[k] != null && needSquares ? square(a[k]) : null;
             if (needNorms) {
-                double[] inputSquares = a2 == null ? null : sum(a2, 1, false).astype(DType.FLOAT64).toDoubleArray(), deltaSquares = delta[k].rowSquares();
+                double[] inputSquares = a2 == null ? null : rowSums(a2), deltaSquares = delta[k].rowSquares();
                 for (int n = 0; n < rows; n++) squaredNorms[n][k] = inputSquares == null ? deltaSquares[n] : inputSquares[n] * deltaSquares[n];
             }
             if (dots != null) {
@@ -137,8 +138,17 @@ final class PerLayerStatistics {
             Tensor d = kept(raw, chunk);
             if (!withSquares) return new Delta(d, null, null);
             Tensor d2 = square(d);
-            return new Delta(d, d2, sum(d2, 1, false).astype(DType.FLOAT64).toDoubleArray());
+            return new Delta(d, d2, rowSums(d2));
         }
+    }
+
+    /**
+     * Each row's sum of a [rows, width] array (float64 values): a product with a column of ones, so BLAS's
+     * gemv runs it (the backend's last-axis sum is a scalar loop per row, slower by a few times at these widths).
+     */
+    private static double[] rowSums(Tensor t) {
+        Tensor ones = Backends.current().full(1, t.dtype(), Shape.of(t.shape().dim(1), 1));
+        return matMul(t, ones).astype(DType.FLOAT64).toDoubleArray();
     }
 
     /** {@code sum_n c_n g_n} with {@code c_n = min(1, C / |g_n|)} (1 for a zero gradient): {@code a^T (c * delta)}, {@code colsum(c * delta)}. */
