@@ -48,6 +48,7 @@ class BenchSmokeTest {
     static final Smoke RANDOMISED_LAPLACIAN = new Smoke("bench/run-randomised-laplacian --smoke", "randomised-laplacian.md");
     static final Smoke FUSION = new Smoke("bench/run-fusion-ab --smoke", "fusion.md");
     static final Smoke SECOND_ORDER = new Smoke("bench/run-second-order --smoke", "second-order.md");
+    static final Smoke GRAD_STATS = new Smoke("bench/run-grad-stats --smoke", "grad-stats.md");
     static final Smoke GPU_MACHINE = new Smoke("bench/gpu-machine/pack --smoke && bench/gpu-machine/run --smoke", "gpu.md");
     static final Smoke GPU_MACHINE_E2E = new Smoke("bench/gpu-machine/pack --smoke && bench/gpu-machine/run-e2e --smoke", "gpu-e2e.md");
     static final Smoke EVALUATION_OVERHEAD = new Smoke("bench/run-evaluation-overhead --smoke", "evaluation-overhead.jsonl");
@@ -83,6 +84,10 @@ class BenchSmokeTest {
             Map.entry("bench/run-fusion-ab", FUSION),
             Map.entry("bench/run-second-order", SECOND_ORDER),
             Map.entry("bench/src/main/java/org/gradspark/bench/SecondOrderBench.java", SECOND_ORDER),
+            Map.entry("bench/run-grad-stats", GRAD_STATS),
+            Map.entry("bench/grad_stats_report.py", GRAD_STATS),
+            Map.entry("bench/peers/torch_grad_stats.py", GRAD_STATS),
+            Map.entry("bench/src/main/java/org/gradspark/bench/GradStatsBench.java", GRAD_STATS),
             Map.entry("bench/gpu-machine/pack", GPU_MACHINE),
             Map.entry("bench/gpu-machine/run", GPU_MACHINE),
             Map.entry("bench/gpu-machine/peers.py", GPU_MACHINE),
@@ -104,8 +109,8 @@ class BenchSmokeTest {
     List<DynamicTest> smokes() {
         // -Dtest=BenchSmokeTest also selects it in the unit-test execution, before this module's jar exists.
         assumeTrue(Boolean.getBoolean("gradspark.bench.smokes"), "the smokes run in execution bench-smokes, after package");
-        List<Smoke> order = List.of(SUITE, STORAGE, KERNELS, LAPLACIAN, LAPLACIAN_JOB, RANDOMISED_LAPLACIAN, FUSION, SECOND_ORDER, EVALUATION_OVERHEAD,
-                GPU_MACHINE, GPU_MACHINE_E2E);
+        List<Smoke> order = List.of(SUITE, STORAGE, KERNELS, LAPLACIAN, LAPLACIAN_JOB, RANDOMISED_LAPLACIAN, FUSION, GRAD_STATS, SECOND_ORDER,
+                EVALUATION_OVERHEAD, GPU_MACHINE, GPU_MACHINE_E2E);
         assertEquals(Set.copyOf(SMOKE_OF.values()), Set.copyOf(order), "the smokes run are those of SMOKE_OF");
         List<DynamicTest> tests = new ArrayList<>();
         for (Smoke s : order) tests.add(DynamicTest.dynamicTest(s.command(), () -> run(s)));

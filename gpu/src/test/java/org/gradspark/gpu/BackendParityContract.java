@@ -86,6 +86,8 @@ public abstract class BackendParityContract {
         cases.add(new Shape[] {Shape.of(33, 1), Shape.of(1, 7)});
         cases.add(new Shape[] {Shape.of(7, 33), Shape.of(33)});
         cases.add(new Shape[] {Shape.of(1025, 7), Shape.of(1025, 1)});
+        cases.add(new Shape[] {Shape.of(4097, 33), Shape.of(4097, 1)});   // per-row factors, split over threads mid-row
+        cases.add(new Shape[] {Shape.of(5, 3, 7), Shape.of(5, 1, 1)});
         cases.add(new Shape[] {Shape.of(7), Shape.of(33, 7)});
         cases.add(new Shape[] {Shape.SCALAR, Shape.of(7, 33)});
         cases.add(new Shape[] {Shape.of(1023, 3), Shape.SCALAR});

@@ -23,6 +23,7 @@ import org.gradspark.ad.RecordedForward;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.TensorTuple;
+import org.gradspark.ad.backend.Backends;
 import org.gradspark.ad.batch.GradientStatistics.CurvatureLoss;
 import org.gradspark.ad.batch.GradientStatistics.Path;
 import org.gradspark.ad.batch.GradientStatistics.Request;
@@ -88,9 +89,12 @@ final class PerLayerStatistics {
     }
 
     /**
-     * The products run in the model's dtype (float32 models keep sgemm) and are returned in float64; the
-     * per-row norms and dots are reduced in float64. With clipping, the backward pass forms only the
-     * layers' output cotangents (the plain weight gradient is not needed).
+     * The products run in the model's dtype (float32 models keep sgemm, and no float64 copy of a [rows, width]
+     * array is made) and are returned in float64; the per-row squared norms are float64 sums over the parameters
+     * of row sums taken in the model's dtype. With clipping, the backward pass forms only the layers' output
+     * cotangents: the plain weight gradient {@code a^T delta} is then replaced by {@code a^T (c * delta)}, not
+     * added to. Each layer input's square and each cotangent's square and row sums are made once and shared by
+     * the norms, the sum of squares and the clipped sum (a dense layer's weight and bias share one cotangent).
      */
     static Result compute(RecordedForward tape, LayerRule[] rules, List<Parameter> params, StatisticsChunk chunk, Request what) {
         int rows = chunk.rows(), keys = params.size();
@@ -98,25 +102,29 @@ final class PerLayerStatistics {
         Tensor[] gradient = null;
         if (what.clipped()) tape.cotangents(tape.outputs().get(0), chunk.s(), observed);
         else gradient = tape.pullback(tape.outputs().get(0), chunk.s(), observed);
-        Tensor[] a = new Tensor[keys], delta = new Tensor[keys];
+        Tensor[] a = new Tensor[keys];
+        Delta[] delta = new Delta[keys];
+        Map<Tensor, Delta> shared = new IdentityHashMap<>();
         double[][] squaredNorms = new double[rows][keys];
         Tensor dots = what.dotWith() == null ? null : Tensor.zeros(DType.FLOAT64, rows);
         Tensor[] sumOfSquares = what.sumOfSquares() ? new Tensor[keys] : null;
+        boolean needNorms = what.norms() || what.normsPerKey() || what.clipped(), needSquares = needNorms || what.sumOfSquares();
         for (int k = 0; k < keys; k++) {
             a[k] = rules[k].weight() ? kept(rules[k].input(), chunk) : null;
-            delta[k] = cotangent(observed, rules[k], chunk);
-            Tensor delta64 = delta[k].astype(DType.FLOAT64), rowSq = sum(square(delta64), 1, false);
-            Tensor sq = a[k] == null ? rowSq : mul(sum(square(a[k].astype(DType.FLOAT64)), 1, false), rowSq);
-            double[] v = sq.toDoubleArray();
-            for (int n = 0; n < rows; n++) squaredNorms[n][k] = v[n];
+            delta[k] = shared.computeIfAbsent(rawCotangent(observed, rules[k]), d -> Delta.of(d, chunk, needSquares));
+            Tensor a2 = a[k] != null && needSquares ? square(a[k]) : null;
+            if (needNorms) {
+                double[] inputSquares = a2 == null ? null : rowSums(a2), deltaSquares = delta[k].rowSquares();
+                for (int n = 0; n < rows; n++) squaredNorms[n][k] = inputSquares == null ? deltaSquares[n] : inputSquares[n] * deltaSquares[n];
+            }
             if (dots != null) {
                 Tensor vk = what.dotWith()[k];
                 Tensor projected = a[k] == null ? reshape(vk.astype(DType.FLOAT64), 1, vk.size()) : matMul(a[k], vk.astype(a[k].dtype())).astype(DType.FLOAT64);
-                dots = Ops.add(dots, sum(mul(projected, delta64), 1, false));
+                dots = Ops.add(dots, sum(mul(projected, delta[k].value().astype(DType.FLOAT64)), 1, false));
             }
             if (sumOfSquares != null) {
-                Tensor d2 = square(delta[k]);
-                sumOfSquares[k] = (a[k] == null ? sum(d2, 0, false) : matMul(square(a[k]), d2, true, false)).astype(DType.FLOAT64);
+                Tensor d2 = delta[k].squared();
+                sumOfSquares[k] = (a2 == null ? sum(d2, 0, false) : matMul(a2, d2, true, false)).astype(DType.FLOAT64);
             }
         }
         if (what.clipped()) gradient = clippedSum(a, delta, squaredNorms, params, what.clip());
@@ -124,8 +132,27 @@ final class PerLayerStatistics {
         return StatisticsResults.of(gradient, squaredNorms, dots == null ? null : dots.toDoubleArray(), sumOfSquares, ggn, chunk, what, Path.PER_LAYER);
     }
 
+    /** A layer output's cotangent delta (0 on skipped rows) and, when asked, its square and its rows' sums of squares (float64). */
+    private record Delta(Tensor value, Tensor squared, double[] rowSquares) {
+        static Delta of(Tensor raw, StatisticsChunk chunk, boolean withSquares) {
+            Tensor d = kept(raw, chunk);
+            if (!withSquares) return new Delta(d, null, null);
+            Tensor d2 = square(d);
+            return new Delta(d, d2, rowSums(d2));
+        }
+    }
+
+    /**
+     * Each row's sum of a [rows, width] array (float64 values): a product with a column of ones, so BLAS's
+     * gemv runs it (the backend's last-axis sum is a scalar loop per row, slower by a few times at these widths).
+     */
+    private static double[] rowSums(Tensor t) {
+        Tensor ones = Backends.current().full(1, t.dtype(), Shape.of(t.shape().dim(1), 1));
+        return matMul(t, ones).astype(DType.FLOAT64).toDoubleArray();
+    }
+
     /** {@code sum_n c_n g_n} with {@code c_n = min(1, C / |g_n|)} (1 for a zero gradient): {@code a^T (c * delta)}, {@code colsum(c * delta)}. */
-    private static Tensor[] clippedSum(Tensor[] a, Tensor[] delta, double[][] squaredNorms, List<Parameter> params, double clip) {
+    private static Tensor[] clippedSum(Tensor[] a, Delta[] delta, double[][] squaredNorms, List<Parameter> params, double clip) {
         int rows = squaredNorms.length;
         double[] c = new double[rows];
         for (int n = 0; n < rows; n++) {
@@ -135,10 +162,11 @@ final class PerLayerStatistics {
             c[n] = norm == 0 ? 1 : Math.min(1, clip / norm);
         }
         Tensor factor = Tensor.of(c, rows, 1);
+        Map<Delta, Tensor> scaled = new IdentityHashMap<>();
         Tensor[] g = new Tensor[a.length];
         for (int k = 0; k < a.length; k++) {
-            Tensor scaled = mul(delta[k], factor.astype(delta[k].dtype()));
-            g[k] = (a[k] == null ? sum(scaled, 0, false) : matMul(a[k], scaled, true, false)).astype(params.get(k).dtype());
+            Tensor cd = scaled.computeIfAbsent(delta[k], d -> mul(d.value(), factor.astype(d.value().dtype())));
+            g[k] = (a[k] == null ? sum(cd, 0, false) : matMul(a[k], cd, true, false)).astype(params.get(k).dtype());
         }
         return g;
     }
@@ -186,9 +214,13 @@ final class PerLayerStatistics {
 
     /** The rule's output cotangent (zeros where none arrived), 0 on skipped rows. */
     private static Tensor cotangent(Map<Tensor, Tensor> observed, LayerRule rule, StatisticsChunk chunk) {
+        return kept(rawCotangent(observed, rule), chunk);
+    }
+
+    /** The rule's output cotangent as the backward pass left it (zeros where none arrived). */
+    private static Tensor rawCotangent(Map<Tensor, Tensor> observed, LayerRule rule) {
         Tensor d = observed.get(rule.result());
-        if (d == null) return Tensor.zeros(rule.result().dtype(), rule.result().shape().dims());
-        return kept(d, chunk);
+        return d != null ? d : Tensor.zeros(rule.result().dtype(), rule.result().shape().dims());
     }
 
     /** t with its skipped rows set to 0 (where, not a product, so a NaN there is dropped too). */

@@ -109,10 +109,12 @@ public final class CpuBackend implements Backend {
 
     /**
      * How output element i finds its operands: both at i (same shape), one fixed (a scalar), the
-     * smaller one repeating with period {@code period} (a trailing-dims row), or general offsets.
+     * smaller one repeating with period {@code period} (a trailing-dims row), b's element {@code i / period}
+     * (b a column: out's leading dims, trailing 1s, such as per-row factors [rows, 1]), or general offsets
+     * (an int array as large as the output, which a per-row scaling of a [rows, width] array does not need).
      */
     private record Indexing(int kind, int period, int[] offA, int[] offB) {
-        static final int SAME = 0, A_SCALAR = 1, B_SCALAR = 2, B_ROW = 3, A_ROW = 4, GENERAL = 5;
+        static final int SAME = 0, A_SCALAR = 1, B_SCALAR = 2, B_ROW = 3, A_ROW = 4, GENERAL = 5, B_COLUMN = 6;
 
         static Indexing of(Shape a, Shape b, Shape out) {
             if (a.equals(out) && b.equals(out)) return new Indexing(SAME, 0, null, null);
@@ -120,7 +122,22 @@ public final class CpuBackend implements Backend {
             if (b.size() == 1) return new Indexing(a.equals(out) ? B_SCALAR : GENERAL, 0, null, null).general(a, b, out);
             if (a.equals(out) && isTrailing(b, out)) return new Indexing(B_ROW, b.size(), null, null);
             if (b.equals(out) && isTrailing(a, out)) return new Indexing(A_ROW, a.size(), null, null);
+            int period = columnPeriod(b, out);
+            if (a.equals(out) && period > 0) return new Indexing(B_COLUMN, period, null, null);
             return new Indexing(GENERAL, 0, null, null).general(a, b, out);
+        }
+
+        /** The number of output elements per element of s when s is out's leading dims and then 1s only (a column), else 0. */
+        private static int columnPeriod(Shape s, Shape out) {
+            if (s.rank() != out.rank()) return 0;
+            int j = 0;
+            while (j < s.rank() && s.dim(j) == out.dim(j)) j++;
+            int period = 1;
+            for (int t = j; t < s.rank(); t++) {
+                if (s.dim(t) != 1) return 0;
+                period *= out.dim(t);
+            }
+            return period;
         }
 
         private Indexing general(Shape a, Shape b, Shape out) {
@@ -140,7 +157,7 @@ public final class CpuBackend implements Backend {
 
         int a(int i) {
             return switch (kind) {
-                case SAME, B_SCALAR, B_ROW -> i;
+                case SAME, B_SCALAR, B_ROW, B_COLUMN -> i;
                 case A_SCALAR -> 0;
                 case A_ROW -> i % period;
                 default -> offA[i];
@@ -152,6 +169,7 @@ public final class CpuBackend implements Backend {
                 case SAME, A_SCALAR, A_ROW -> i;
                 case B_SCALAR -> 0;
                 case B_ROW -> i % period;
+                case B_COLUMN -> i / period;
                 default -> offB[i];
             };
         }
@@ -165,6 +183,10 @@ public final class CpuBackend implements Backend {
         if (ix.kind() == Indexing.SAME && op == BinaryOp.SIGMOID_BACKWARD) { for (int i = from; i < to; i++) z[i] = x[i] * (y[i] * (1f - y[i])); return; }
         if (ix.kind() == Indexing.B_ROW && (op == BinaryOp.ADD || op == BinaryOp.MUL)) {
             rowBroadcast32(op == BinaryOp.ADD, x, y, z, ix.period(), from, to);
+            return;
+        }
+        if (ix.kind() == Indexing.B_COLUMN && op == BinaryOp.MUL) {
+            columnScale32(x, y, z, ix.period(), from, to);
             return;
         }
         if (ix.kind() == Indexing.B_SCALAR && (op == BinaryOp.ADD || op == BinaryOp.MUL)) {
@@ -181,6 +203,17 @@ public final class CpuBackend implements Backend {
         while (i < to) {
             int j = i % period, end = Math.min(to, i + (period - j));
             if (add) { for (int k = i; k < end; k++) z[k] = x[k] + row[k - i + j]; } else { for (int k = i; k < end; k++) z[k] = x[k] * row[k - i + j]; }
+            i = end;
+        }
+    }
+
+    /** z = x * column, each run of {@code period} elements scaled by one factor: per-row weights of a [rows, width] array. */
+    private static void columnScale32(float[] x, float[] column, float[] z, int period, int from, int to) {
+        int i = from;
+        while (i < to) {
+            int end = Math.min(to, (i / period + 1) * period);
+            float f = column[i / period];
+            for (int k = i; k < end; k++) z[k] = x[k] * f;
             i = end;
         }
     }
