@@ -77,12 +77,21 @@ public final class ClusterBench {
             Path home = Path.of(System.getProperty("gradspark.home", ".")).toAbsolutePath().normalize();
             Storage storage = Storage.of(hadoopConfiguration(o));
             Path logs = Files.createTempDirectory("gradspark-cluster-bench-");
-            status = new ClusterBench(o, storage, home, logs).run("gradspark-bench " + String.join(" ", args));
+            status = new ClusterBench(o, storage, home, logs).run(commandLine(args));
         } catch (BadInputException e) {
             System.err.println("gradspark-bench: " + e.getMessage());
             status = 2;
         }
         System.exit(status);
+    }
+
+    /** The command as a shell would take it again: an argument with spaces or quotes in single quotes. */
+    static String commandLine(String... args) {
+        StringBuilder b = new StringBuilder("gradspark-bench");
+        for (String a : args) {
+            b.append(' ').append(a.matches("[A-Za-z0-9_./:=,+@%-]+") ? a : "'" + a.replace("'", "'\\''") + "'");
+        }
+        return b.toString();
     }
 
     /**

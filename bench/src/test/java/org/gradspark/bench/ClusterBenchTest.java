@@ -52,6 +52,12 @@ class ClusterBenchTest {
     }
 
     @Test
+    void theReportNamesTheCommandAsAShellTakesIt() {
+        assertEquals("gradspark-bench --master 'local[2]' --out /tmp/r --note 'one machine, Bob'\\''s' -- --executor-memory 2g",
+                ClusterBench.commandLine("--master", "local[2]", "--out", "/tmp/r", "--note", "one machine, Bob's", "--", "--executor-memory", "2g"));
+    }
+
+    @Test
     void badOptionsNameWhatIsWrong() {
         assertBad("--master mesos://h:5050: not a master the benchmark can size", "--master", "mesos://h:5050", "--out", "/tmp/x");
         assertBad("--rows 0: '0' is not > 0", "--master", "yarn", "--out", "/tmp/x", "--rows", "0");
