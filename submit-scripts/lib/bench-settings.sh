@@ -22,9 +22,9 @@ gradspark_bench_java_args=$gradspark_home/bench/target/bench-java.args
 # PoCL's LLVM vectorises the MatMul kernel's dot product only with it (README, Backends).
 gradspark_bench_pocl_flags=-cl-unsafe-math-optimizations
 
-# gradspark_bench_settings WHO [torch]: checks that the tree is built (no build here: mvn install would
+# gradspark_bench_settings WHO [torch|java]: checks that the tree is built (no build here: mvn install would
 # write the shared ~/.m2, and a benchmark must not time a half-built tree), picks the peers' Python
-# (one that imports torch too when the second argument is "torch") and exports the settings above.
+# (one that imports torch too when the second argument is "torch"; none for "java") and exports the settings above.
 gradspark_bench_settings() {
   local who=$1 need=${2:-}
   gradspark_java_home "$who"
@@ -44,6 +44,7 @@ gradspark_bench_settings() {
   jsig=$(gradspark_jsig)
   export GRADSPARK_BENCH_JVM_PRELOAD="$jsig${LD_PRELOAD:+${jsig:+:}$LD_PRELOAD}"
   export POCL_EXTRA_BUILD_FLAGS=${POCL_EXTRA_BUILD_FLAGS:-$gradspark_bench_pocl_flags}
+  [ "$need" != java ] || return 0   # a benchmark of Java alone (the cluster benchmark): no peers' Python
   GRADSPARK_BENCH_PYTHON=$(gradspark_bench_python "$need") || gradspark_bench_fail "$who" \
     "needs python3 with NumPy${need:+ and PyTorch} (python3 and /usr/bin/python3 have not; Debian: apt-get install python3-numpy${need:+ python3-torch})"
   export GRADSPARK_BENCH_PYTHON
