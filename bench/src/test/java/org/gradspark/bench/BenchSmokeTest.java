@@ -101,7 +101,6 @@ class BenchSmokeTest {
             Map.entry("bench/gpu-machine/e2e_report.py", GPU_MACHINE_E2E),
             Map.entry("bench/run-evaluation-overhead", EVALUATION_OVERHEAD),
             Map.entry("bench/src/main/java/org/gradspark/bench/EvaluationOverhead.java", EVALUATION_OVERHEAD),
-
             Map.entry("bench/src/main/java/org/gradspark/bench/ClusterBench.java", CLUSTER)));
 
     /**
