@@ -260,6 +260,61 @@ class StandaloneClusterTest {
     }
 
     /**
+     * Gradient statistics on the cluster (inputs and output on HDFS, the per-example norms as Parquet)
+     * against local[2] with local files (.npy parts): grads.npz, grad_sum_squares.npz and ggn_diagonal.npz
+     * byte-identical, the summary's noise scale and quantiles equal, the Parquet rows the .npy parts' values.
+     */
+    @Test
+    void gradientStatisticsOnTheClusterAreTheBytesOfLocal2() throws IOException {
+        LocalCluster.assumeWanted();
+        long t0 = System.nanoTime();
+        Path data = Files.createDirectories(dir.resolve("stats-data"));
+        int n = 12_000;
+        org.gradspark.job.io.Npy.write(data.resolve("x.npy"), org.gradspark.ad.Tensor.uniform(15, -1, 1, org.gradspark.ad.DType.FLOAT64, n, 8));
+        org.gradspark.job.io.Npy.write(data.resolve("y.npy"), org.gradspark.ad.Tensor.uniform(16, -1, 1, org.gradspark.ad.DType.FLOAT64, n, 3));
+        List<String> common = List.of("--layers", "8,16,3", "--dtype", "float64", "--loss", "mse", "--partitions", "3", "--chunk-rows", "1024",
+                "--backend", "cpu", "--per-example", "grad-norm-per-key", "--grad-stats", "sum-of-squares,ggn-diagonal");
+        List<String> onCluster = new ArrayList<>(common);
+        onCluster.addAll(List.of("--input", toHdfs(data.resolve("x.npy"), "/stats/x.npy"), "--labels", toHdfs(data.resolve("y.npy"), "/stats/y.npy"),
+                "--input-grads-format", "parquet", "--out", cluster.hdfsUrl() + "/stats/out"));
+        LocalCluster.succeeded(LocalCluster.await(cluster.submit(dir.resolve("stats"), onCluster.toArray(new String[0])), dir.resolve("stats"), JOB_TIMEOUT));
+        List<String> local = new ArrayList<>(common);
+        Path localOut = dir.resolve("stats-local").resolve("out");
+        local.addAll(List.of("--input", data.resolve("x.npy").toString(), "--labels", data.resolve("y.npy").toString(), "--out", localOut.toString()));
+        LocalCluster.succeeded(LocalCluster.run(JOB_TIMEOUT, Map.of(), dir.resolve("stats-local"),
+                LocalCluster.submitCommand("local[2]", List.of(), local.toArray(new String[0]))));
+        log("gradient statistics on the cluster and on local[2]: %.1f s", LocalCluster.seconds(t0));
+
+        for (String f : List.of("grads.npz", "grad_sum_squares.npz", "ggn_diagonal.npz")) {
+            assertArrayEquals(Files.readAllBytes(localOut.resolve(f)), fromHdfs("/stats/out/" + f), f + ": the cluster vs local[2]");
+        }
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.JsonNode onHdfs = json.readTree(fromHdfs("/stats/out/summary.json"));
+        com.fasterxml.jackson.databind.JsonNode onLocal = json.readTree(localOut.resolve("summary.json").toFile());
+        for (String k : List.of("gradient_noise_scale", "gradient_noise_scale_terms", "per_example_grad_norm", "grad_norms_columns")) {
+            assertTrue(onLocal.has(k), "local[2]'s summary has no " + k);
+            assertEquals(onLocal.get(k), onHdfs.get(k), k);
+        }
+
+        org.gradspark.ad.Tensor norms = Outputs.concatenated(localOut, "grad_norms");
+        int keys = norms.size() / n;
+        Path pq = dir.resolve("stats-parquet");
+        hdfs.copyToLocalFile(new org.apache.hadoop.fs.Path(cluster.hdfsUrl() + "/stats/out/grad_norms"), new org.apache.hadoop.fs.Path(pq.toUri()));
+        try (org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().master("local[1]").appName("read parquet")
+                .config("spark.ui.enabled", "false").getOrCreate()) {
+            List<org.apache.spark.sql.Row> rows = new ArrayList<>(spark.read().parquet(pq.toString()).collectAsList());
+            rows.sort(java.util.Comparator.comparingLong(r -> r.getLong(0)));
+            assertEquals(n, rows.size());
+            for (int i = 0; i < n; i++) {
+                assertEquals(i, rows.get(i).getLong(0));
+                List<Object> g = rows.get(i).getList(1);
+                assertEquals(keys, g.size(), "row " + i);
+                for (int j = 0; j < keys; j++) assertEquals(norms.getDouble(i * keys + j), ((Number) g.get(j)).doubleValue(), 0.0, "row " + i);
+            }
+        }
+    }
+
+    /**
      * The first example of the cluster-storage issue: --input is a path on the driver's disk that the
      * isolated executors cannot see. One line, naming the path and the executor's host; no trace.
      */
