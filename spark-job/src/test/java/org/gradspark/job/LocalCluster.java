@@ -203,7 +203,11 @@ final class LocalCluster implements AutoCloseable {
 
     /** Submits {@code grad} with spark-submit's and the job's options to this cluster, without waiting for it. */
     Process submit(Path logs, List<String> submitOptions, String... jobOptions) {
-        Process p = launch(env(), logs, submitCommand(masterUrl, submitOptions, jobOptions));
+        List<String> options = new ArrayList<>(submitOptions);
+        // Isolated Workers play separate hosts that share the name 127.0.0.1: Spark would read another executor's
+        // shuffle files from "this host's" disk, which the other mount namespace hides (a FetchFailedException).
+        if (flags.contains("--isolated")) options.addAll(0, List.of("--conf", "spark.shuffle.readHostLocalDisk=false"));
+        Process p = launch(env(), logs, submitCommand(masterUrl, options, jobOptions));
         submitted.add(p);
         return p;
     }
