@@ -284,7 +284,8 @@ class FitJobTest {
         assertBad("holds the checkpoints of an unfinished fit", with(data, "--out", dir.resolve("unfinished").toString()));
     }
 
-    private static void assertBad(String expected, String... args) {
+    /** fit exits 2 with one line, "gradspark: ...", containing {@code expected}. */
+    static void assertBad(String expected, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
         int code = FitMain.run(args, new PrintStream(out), new PrintStream(err));
         String e = err.toString();
@@ -293,13 +294,13 @@ class FitJobTest {
         assertTrue(e.startsWith("gradspark: ") && e.contains(expected), e);
     }
 
-    private static String[] with(String[] a, String... more) {
+    static String[] with(String[] a, String... more) {
         String[] r = java.util.Arrays.copyOf(a, a.length + more.length);
         System.arraycopy(more, 0, r, a.length, more.length);
         return r;
     }
 
-    private static void copyTree(Path from, Path to) throws java.io.IOException {
+    static void copyTree(Path from, Path to) throws java.io.IOException {
         try (var s = Files.walk(from)) {
             for (Path p : s.toList()) {
                 Path t = to.resolve(from.relativize(p).toString());

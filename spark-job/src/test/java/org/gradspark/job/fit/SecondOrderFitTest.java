@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -67,8 +65,8 @@ class SecondOrderFitTest {
     @Test
     void gaussNewtonEndsFarBelowLbfgsAfterTheSameIterations() throws Exception {
         String[] data = teacherRows(300);
-        FitJob.Result lbfgs = fit(with(data, "--optimizer", "lbfgs", "--iterations", "3", "--checkpoint-every", "0", "--out", dir.resolve("lbfgs").toString()));
-        FitJob.Result gn = fit(with(data, "--optimizer", "gauss-newton", "--iterations", "3", "--cg-iterations", "10", "--checkpoint-every", "0", "--out",
+        FitJob.Result lbfgs = fit(FitJobTest.with(data, "--optimizer", "lbfgs", "--iterations", "3", "--checkpoint-every", "0", "--out", dir.resolve("lbfgs").toString()));
+        FitJob.Result gn = fit(FitJobTest.with(data, "--optimizer", "gauss-newton", "--iterations", "3", "--cg-iterations", "10", "--checkpoint-every", "0", "--out",
                 dir.resolve("gn").toString()));
         // Here about 5e-5 against 4e-3: a factor 20 leaves room for other rounding, not for a first-order rate.
         assertTrue(gn.finalLoss() < lbfgs.finalLoss() / 20, "gauss-newton " + gn.finalLoss() + " (" + gn.stopReason() + "), lbfgs " + lbfgs.finalLoss()
@@ -81,7 +79,7 @@ class SecondOrderFitTest {
         JsonNode first = new ObjectMapper().readTree(dir.resolve("gn/history.json").toFile()).get("iterations").get(1);
         for (String f : List.of("cg_iterations", "products", "lambda")) assertTrue(first.has(f), f + " in history.json: " + first);
         // Newton-CG on the exact Hessian (float64) also descends.
-        FitJob.Result ncg = fit(with(data, "--optimizer", "newton-cg", "--iterations", "2", "--cg-iterations", "6", "--checkpoint-every", "0", "--out",
+        FitJob.Result ncg = fit(FitJobTest.with(data, "--optimizer", "newton-cg", "--iterations", "2", "--cg-iterations", "6", "--checkpoint-every", "0", "--out",
                 dir.resolve("ncg").toString()));
         assertTrue(ncg.finalLoss() < 0.1 * ncg.history().get(0).loss(), ncg.history().get(0).loss() + " -> " + ncg.finalLoss() + ": " + ncg.history());
     }
@@ -90,7 +88,7 @@ class SecondOrderFitTest {
     @Test
     void theDistributedGaussNewtonProductIsTheCoresOverAllRows() {
         String[] data = teacherRows(90);
-        FitOptions.FitConfig fc = FitOptions.parse(Map.of(), with(data, "--partitions", "3", "--chunk-rows", "16", "--out", dir.resolve("o").toString()));
+        FitOptions.FitConfig fc = FitOptions.parse(Map.of(), FitJobTest.with(data, "--partitions", "3", "--chunk-rows", "16", "--out", dir.resolve("o").toString()));
         try (org.gradspark.job.Evaluator e = org.gradspark.job.Evaluator.open(jsc, org.gradspark.job.JobInputs.check(fc.job(), Storage.local()))) {
             Map<String, Tensor> w = e.initialWeights(), v = new java.util.LinkedHashMap<>();
             int seed = 60;
@@ -116,11 +114,11 @@ class SecondOrderFitTest {
 
     @Test
     void aGaussNewtonFitStoppedAfterACheckpointAndResumedWritesTheSameBytes() throws Exception {
-        String[] common = with(teacherRows(200), "--optimizer", "gauss-newton", "--iterations", "5", "--checkpoint-every", "2", "--cg-iterations", "6");
-        fit(with(common, "--out", dir.resolve("whole").toString()));
+        String[] common = FitJobTest.with(teacherRows(200), "--optimizer", "gauss-newton", "--iterations", "5", "--checkpoint-every", "2", "--cg-iterations", "6");
+        fit(FitJobTest.with(common, "--out", dir.resolve("whole").toString()));
         Path lost = dir.resolve("lost");
-        copyTree(dir.resolve("whole/checkpoints/iter-000002"), lost.resolve("checkpoints/iter-000002"));
-        FitJob.Result resumed = fit(with(common, "--out", lost.toString(), "--resume", lost.resolve("checkpoints").toString()));
+        FitJobTest.copyTree(dir.resolve("whole/checkpoints/iter-000002"), lost.resolve("checkpoints/iter-000002"));
+        FitJob.Result resumed = fit(FitJobTest.with(common, "--out", lost.toString(), "--resume", lost.resolve("checkpoints").toString()));
         assertEquals(2, ((Map<?, ?>) resumed.summary().get("resumed_from")).get("iteration"));
         assertTrue(java.util.Arrays.equals(Files.readAllBytes(dir.resolve("whole/weights.npz")), Files.readAllBytes(lost.resolve("weights.npz"))),
                 "weights.npz byte-identical");
@@ -136,12 +134,12 @@ class SecondOrderFitTest {
         }
         // A checkpoint whose damping was edited is refused before any iteration.
         Path edited = dir.resolve("edited");
-        copyTree(dir.resolve("whole/checkpoints/iter-000002"), edited.resolve("checkpoints/iter-000002"));
+        FitJobTest.copyTree(dir.resolve("whole/checkpoints/iter-000002"), edited.resolve("checkpoints/iter-000002"));
         Path state = edited.resolve("checkpoints/iter-000002/state.json");
         ObjectNode json = (ObjectNode) new ObjectMapper().readTree(state.toFile());
         ((ObjectNode) json.get("history").get(2)).put("lambda", 0.5);
         new ObjectMapper().writeValue(state.toFile(), json);
-        assertBad("'lambda' is", with(common, "--out", edited.toString(), "--resume", edited.resolve("checkpoints").toString()));
+        FitJobTest.assertBad("'lambda' is", FitJobTest.with(common, "--out", edited.toString(), "--resume", edited.resolve("checkpoints").toString()));
     }
 
     /**
@@ -168,33 +166,11 @@ class SecondOrderFitTest {
         String[] data = {"--layers", "3,1", "--input", dir.resolve("x.npy").toString(), "--labels", dir.resolve("y.npy").toString(), "--loss", "mse",
             "--out", dir.resolve("o").toString()};
         String[] noLoss = {"--layers", "3,1", "--input", dir.resolve("x.npy").toString(), "--out", dir.resolve("o").toString()};
-        assertBad("--optimizer gauss-newton needs --loss mse or softmax-cross-entropy", with(noLoss, "--optimizer", "gauss-newton"));
-        assertBad("--optimizer newton-cg needs --dtype float64", with(data, "--optimizer", "newton-cg"));
-        assertBad("--cg-iterations: expected 1..100000, got 0", with(data, "--optimizer", "gauss-newton", "--cg-iterations", "0"));
-        assertBad("--cg-tolerance: expected 0 < tolerance < 1, got 1.5", with(data, "--optimizer", "gauss-newton", "--cg-tolerance", "1.5"));
-        assertBad("--damping: expected a finite value > 0, got -1.0", with(data, "--optimizer", "gauss-newton", "--damping", "-1"));
-        assertBad("--minibatch-fraction 0.5: gauss-newton needs the full batch", with(data, "--optimizer", "gauss-newton", "--minibatch-fraction", "0.5"));
-    }
-
-    private static void assertBad(String expected, String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        int code = FitMain.run(args, new PrintStream(out), new PrintStream(err));
-        String e = err.toString();
-        assertEquals(2, code, e);
-        assertEquals(1, e.lines().count(), e);
-        assertTrue(e.startsWith("gradspark: ") && e.contains(expected), e);
-    }
-
-    private static String[] with(String[] a, String... more) {
-        String[] r = java.util.Arrays.copyOf(a, a.length + more.length);
-        System.arraycopy(more, 0, r, a.length, more.length);
-        return r;
-    }
-
-    private static void copyTree(Path from, Path to) throws java.io.IOException {
-        Files.createDirectories(to);
-        try (var files = Files.list(from)) {
-            for (Path f : files.toList()) Files.copy(f, to.resolve(f.getFileName()));
-        }
+        FitJobTest.assertBad("--optimizer gauss-newton needs --loss mse or softmax-cross-entropy", FitJobTest.with(noLoss, "--optimizer", "gauss-newton"));
+        FitJobTest.assertBad("--optimizer newton-cg needs --dtype float64", FitJobTest.with(data, "--optimizer", "newton-cg"));
+        FitJobTest.assertBad("--cg-iterations: expected 1..100000, got 0", FitJobTest.with(data, "--optimizer", "gauss-newton", "--cg-iterations", "0"));
+        FitJobTest.assertBad("--cg-tolerance: expected 0 < tolerance < 1, got 1.5", FitJobTest.with(data, "--optimizer", "gauss-newton", "--cg-tolerance", "1.5"));
+        FitJobTest.assertBad("--damping: expected a finite value > 0, got -1.0", FitJobTest.with(data, "--optimizer", "gauss-newton", "--damping", "-1"));
+        FitJobTest.assertBad("--minibatch-fraction 0.5: gauss-newton needs the full batch", FitJobTest.with(data, "--optimizer", "gauss-newton", "--minibatch-fraction", "0.5"));
     }
 }
