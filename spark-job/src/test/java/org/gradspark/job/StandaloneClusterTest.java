@@ -243,18 +243,26 @@ class StandaloneClusterTest {
                 "input_grads/part-00002.npy", "input_grads/part-00003.npy"), clusterFiles.keySet(), "what --out holds");
 
         // The Parquet dataset, copied here and read with Spark: the rows of the local run's parts.
-        Path pq = dir.resolve("parquet-copy");
-        hdfs.copyToLocalFile(new org.apache.hadoop.fs.Path(cluster.hdfsUrl() + "/parquet/out/input_grads"), new org.apache.hadoop.fs.Path(pq.toUri()));
-        org.gradspark.ad.Tensor expected = Outputs.inputGrads(localOut);
+        assertParquetRowsAre("/parquet/out/input_grads", dir.resolve("parquet-copy"), Outputs.inputGrads(localOut), n);
+    }
+
+    /**
+     * The Parquet dataset at {@code hdfsDir}, copied to {@code copy} and read with Spark: n rows (row, values)
+     * whose values are those of {@code expected}'s rows, exactly.
+     */
+    private static void assertParquetRowsAre(String hdfsDir, Path copy, org.gradspark.ad.Tensor expected, int n) throws IOException {
+        hdfs.copyToLocalFile(new org.apache.hadoop.fs.Path(cluster.hdfsUrl() + hdfsDir), new org.apache.hadoop.fs.Path(copy.toUri()));
+        int width = expected.size() / n;
         try (org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().master("local[1]").appName("read parquet")
                 .config("spark.ui.enabled", "false").getOrCreate()) {
-            List<org.apache.spark.sql.Row> rows = new ArrayList<>(spark.read().parquet(pq.toString()).collectAsList());
+            List<org.apache.spark.sql.Row> rows = new ArrayList<>(spark.read().parquet(copy.toString()).collectAsList());
             rows.sort(java.util.Comparator.comparingLong(r -> r.getLong(0)));
             assertEquals(n, rows.size());
             for (int i = 0; i < n; i++) {
                 assertEquals(i, rows.get(i).getLong(0));
                 List<Object> g = rows.get(i).getList(1);
-                for (int j = 0; j < 8; j++) assertEquals(expected.getDouble(i * 8 + j), ((Number) g.get(j)).doubleValue(), 0.0, "row " + i);
+                assertEquals(width, g.size(), "row " + i);
+                for (int j = 0; j < width; j++) assertEquals(expected.getDouble(i * width + j), ((Number) g.get(j)).doubleValue(), 0.0, "row " + i);
             }
         }
     }
@@ -296,22 +304,7 @@ class StandaloneClusterTest {
             assertEquals(onLocal.get(k), onHdfs.get(k), k);
         }
 
-        org.gradspark.ad.Tensor norms = Outputs.concatenated(localOut, "grad_norms");
-        int keys = norms.size() / n;
-        Path pq = dir.resolve("stats-parquet");
-        hdfs.copyToLocalFile(new org.apache.hadoop.fs.Path(cluster.hdfsUrl() + "/stats/out/grad_norms"), new org.apache.hadoop.fs.Path(pq.toUri()));
-        try (org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().master("local[1]").appName("read parquet")
-                .config("spark.ui.enabled", "false").getOrCreate()) {
-            List<org.apache.spark.sql.Row> rows = new ArrayList<>(spark.read().parquet(pq.toString()).collectAsList());
-            rows.sort(java.util.Comparator.comparingLong(r -> r.getLong(0)));
-            assertEquals(n, rows.size());
-            for (int i = 0; i < n; i++) {
-                assertEquals(i, rows.get(i).getLong(0));
-                List<Object> g = rows.get(i).getList(1);
-                assertEquals(keys, g.size(), "row " + i);
-                for (int j = 0; j < keys; j++) assertEquals(norms.getDouble(i * keys + j), ((Number) g.get(j)).doubleValue(), 0.0, "row " + i);
-            }
-        }
+        assertParquetRowsAre("/stats/out/grad_norms", dir.resolve("stats-parquet"), Outputs.concatenated(localOut, "grad_norms"), n);
     }
 
     /**
