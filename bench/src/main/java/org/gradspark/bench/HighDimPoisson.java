@@ -1,14 +1,12 @@
 package org.gradspark.bench;
 
 import static org.gradspark.ad.Ops.add;
-import static org.gradspark.ad.Ops.matMul;
 import static org.gradspark.ad.Ops.mean;
 import static org.gradspark.ad.Ops.mul;
 import static org.gradspark.ad.Ops.sin;
 import static org.gradspark.ad.Ops.square;
 import static org.gradspark.ad.Ops.sub;
 import static org.gradspark.ad.Ops.sum;
-import static org.gradspark.ad.Ops.tanh;
 
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -105,10 +103,10 @@ public final class HighDimPoisson {
         int n = weights.length;
         Fn loss = a -> {
             Tensor[] ws = java.util.Arrays.copyOf(a, n);
-            Fn u = x -> mlp(x[0], ws);
+            Fn u = x -> LaplacianBench.mlp(x[0], ws);
             Tensor lap = Operators.laplacian(u, a[n], estimator, s.seed(), (long) step * s.points());
             Tensor residual = add(lap, mul(solution(a[n]), Math.PI * Math.PI / 4));
-            return add(mean(square(residual)), mean(square(sub(mlp(a[n + 1], ws), solution(a[n + 1])))));
+            return add(mean(square(residual)), mean(square(sub(LaplacianBench.mlp(a[n + 1], ws), solution(a[n + 1])))));
         };
         Tensor[] args = java.util.Arrays.copyOf(weights, n + 2);
         args[n] = interior;
@@ -120,15 +118,6 @@ public final class HighDimPoisson {
     /** {@code u*(x) = Σ_i sin(π x_i / 2)}, [N, 1]. */
     static Tensor solution(Tensor x) {
         return sum(sin(mul(x, Math.PI / 2)), 1, true);
-    }
-
-    static Tensor mlp(Tensor x, Tensor[] ws) {
-        Tensor h = x;
-        for (int k = 0; k < ws.length; k += 2) {
-            h = add(matMul(h, ws[k]), ws[k + 1]);
-            if (k + 2 < ws.length) h = tanh(h);
-        }
-        return h;
     }
 
     /** Glorot-uniform weights d-64-64-1, zero biases, float64. */
@@ -175,7 +164,7 @@ public final class HighDimPoisson {
     /** {@code ||u − u*|| / ||u*||} on 2048 points uniform in the ball, drawn apart from the training points. */
     static double relativeError(Tensor[] weights, int d) {
         Tensor x = inBall(new SplittableRandom(-7), 2048, d);
-        double[] u = mlp(x, weights).toDoubleArray(), exact = solution(x).toDoubleArray();
+        double[] u = LaplacianBench.mlp(x, weights).toDoubleArray(), exact = solution(x).toDoubleArray();
         double num = 0, den = 0;
         for (int i = 0; i < u.length; i++) {
             num += (u[i] - exact[i]) * (u[i] - exact[i]);
