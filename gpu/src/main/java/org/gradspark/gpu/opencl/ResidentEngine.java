@@ -43,7 +43,9 @@ import org.jocl.cl_program;
  *
  * <p><b>Memory.</b> Buffers are pooled by size: a tensor's buffer goes back to the pool when the
  * tensor is unreachable ({@link Cleaner}), and the next result of that size reuses it, so a steady
- * loop creates no buffers. Host tensors are uploaded once while their array stays in use: the
+ * loop creates no buffers. The pool keeps at most {@link #POOLED_PER_SIZE} buffers of one size: a
+ * collection can hand back tens of thousands of tiny buffers at once, which the byte budget alone
+ * would all keep (each a Java object, a native handle and the driver's own bookkeeping). Host tensors are uploaded once while their array stays in use: the
  * uploads are cached by array identity (weights broadcast to an executor cross the bus once), up to
  * {@code gradspark.opencl.cacheBytes} (default a quarter of the device's memory, at most 1 GiB).
  * Every copy is counted in {@link DeviceTraffic} on the calling thread. Launches and copies are
@@ -73,6 +75,8 @@ final class ResidentEngine {
     final AtomicLong buffersCreated = new AtomicLong(), buffersReused = new AtomicLong();
     private final UploadCache uploads = new UploadCache();
     private static final int MAX_SCALARS = 1024;
+    /** Free buffers kept per byte size; more of one size given back at once are released. */
+    static final int POOLED_PER_SIZE = 256;
     private final Map<Long, DeviceBuffer> scalarsF32 = new HashMap<>(), scalarsF64 = new HashMap<>();
     /** Tuned MatMul kernels for this device (see {@link DeviceMatMul}); the simple kernel takes the rest. */
     private final java.util.List<DeviceMatMul> tunedMatMuls = new java.util.ArrayList<>();
@@ -206,12 +210,23 @@ final class ResidentEngine {
     private void reclaim() {
         for (Memory m; (m = givenBack.poll()) != null; ) {
             if (!live.remove(m)) continue;   // released by close() already
-            if (freeBytes + m.bytes > cacheBudget) {
+            ArrayDeque<cl_mem> same = free.computeIfAbsent(m.bytes, b -> new ArrayDeque<>());
+            if (freeBytes + m.bytes > cacheBudget || same.size() >= POOLED_PER_SIZE) {
                 clReleaseMemObject(m.mem);
             } else {
-                free.computeIfAbsent(m.bytes, b -> new ArrayDeque<>()).push(m.mem);
+                same.push(m.mem);
                 freeBytes += m.bytes;
             }
+        }
+    }
+
+    /** Free buffers in the pool now (after taking what the cleaner gave back). */
+    int pooledBuffers() {
+        synchronized (lock) {
+            reclaim();
+            int n = 0;
+            for (ArrayDeque<cl_mem> q : free.values()) n += q.size();
+            return n;
         }
     }
 

@@ -77,6 +77,27 @@ class ResidentEngineTest {
         }
     }
 
+    /** Thousands of tiny tensors dropped between two collections: the pool keeps a bounded number of them, not all. */
+    @Test
+    void thePoolKeepsABoundedNumberOfBuffersOfOneSize() throws InterruptedException {
+        ResidentEngine engine = ResidentEngine.open(ResidentDevices.choose(), 1L << 30);
+        try {
+            ResidentKernels k = new ResidentKernels(engine);
+            Tensor x = Tensor.uniform(2, -1, 1, DType.FLOAT32, 2);
+            java.util.List<Tensor> held = new java.util.ArrayList<>();
+            for (int i = 0; i < 3 * ResidentEngine.POOLED_PER_SIZE; i++) held.add(k.unary(UnaryOp.TANH, x));
+            held.clear();
+            for (int i = 0; i < 20 && engine.pooledBuffers() < ResidentEngine.POOLED_PER_SIZE; i++) {
+                System.gc();
+                Thread.sleep(20);
+            }
+            int pooled = engine.pooledBuffers();
+            assertTrue(pooled == ResidentEngine.POOLED_PER_SIZE, "pooled " + pooled + " buffers of 8 bytes");
+        } finally {
+            engine.close();
+        }
+    }
+
     @Test
     void aTensorReadAfterItsEngineClosedIsAnErrorNamingItsBuffer() {
         ResidentEngine engine = ResidentEngine.open(ResidentDevices.choose(), 1L << 20);
