@@ -212,6 +212,43 @@ public final class Evaluator implements AutoCloseable {
         return evaluate(weights, vector, kind, null, StatisticsSpec.NONE, Double.NaN);
     }
 
+    /**
+     * A dense Gauss-Newton pass: the full-batch objective and gradient (the bits {@link #evaluate} gives) and the
+     * Gauss-Newton matrix {@code G = J^T H_loss J} of {@code --loss mse} (row-major P × P, float64, weights in
+     * key order), in one distributed evaluation: each partition assembles its rows' share, the shares summed
+     * in partition order (the same bits on any cluster).
+     */
+    public record GaussNewtonSystem(double objective, Map<String, Tensor> gradient, long rowsUsed, double[] matrix) {}
+
+    /** Partial matrices the driver collects at most, partitions × P² float64 values (2^25: 256 MiB), as {@link #DEFAULT_SHARD_THRESHOLD}. */
+    public static final long DENSE_GAUSS_NEWTON_VALUES = 1L << 25;
+
+    /** {@link GaussNewtonSystem} at {@code weights} (an evaluator {@link #open}ed for fit, whose rows are kept). */
+    public GaussNewtonSystem gaussNewtonSystem(Map<String, Tensor> weights) {
+        JobModel.checkLike(weights, checked.weights(), "the weights evaluated");
+        if (!cache || checked.cfg().loss() != JobConfig.Loss.MSE) throw new IllegalStateException("a dense Gauss-Newton pass is fit's, with --loss mse");
+        int p = 0;
+        for (Shape s : shapes) p += s.size();
+        if ((long) p * p * partitions > DENSE_GAUSS_NEWTON_VALUES) {
+            throw new BadInputException("--solve dense: " + partitions + " partitions x " + p + "^2 values of their partial Gauss-Newton matrices exceed "
+                    + DENSE_GAUSS_NEWTON_VALUES + " (256 MiB on the driver): use fewer --partitions or --solve cg");
+        }
+        PartitionTask task = this.task;
+        keepRows();
+        long used = rowsUsed(null);
+        double scale = checked.cfg().reduction() == JobConfig.Reduction.MEAN ? 1.0 / used : 1.0;
+        Broadcast<Map<String, Tensor>> bw = jsc.broadcast(weights);
+        try {
+            List<PartitionGramian> parts = kept.map(r -> task.gramianOrFailure(r._1(), r._2(), scale, bw.value())).collect();
+            PartitionGramian.Sum sum = PartitionGramian.sum(parts, keys.size(), p);
+            Map<String, Tensor> g = new LinkedHashMap<>();
+            for (int k = 0; k < keys.size(); k++) g.put(keys.get(k), Tensor.of(sum.gradient()[k], shapes.get(k).dims()).astype(checked.cfg().dtype()));
+            return new GaussNewtonSystem(sum.objective(), g, used, sum.matrix());
+        } finally {
+            bw.destroy();
+        }
+    }
+
     /** One evaluation of the job's own statistics; {@code vector} is the hvp direction or grad-dot's V (or null), {@code sample} the rows kept (null: all). */
     Value evaluate(Map<String, Tensor> weights, Map<String, Tensor> vector, RowSample sample) {
         BatchGradient.Curvature product = checked.cfg().mode() == JobConfig.Mode.HVP ? BatchGradient.Curvature.HESSIAN : null;

@@ -30,6 +30,8 @@ public final class GradSparkKryoRegistrator implements KryoRegistrator {
         kryo.register(Tensor.class, new TensorSerializer());
         kryo.register(PartitionResult.class, new PartitionResultSerializer());
         kryo.register(PartitionResult[].class);
+        kryo.register(PartitionGramian.class, new com.esotericsoftware.kryo.serializers.JavaSerializer());
+        kryo.register(PartitionGramian[].class);
         kryo.register(ShardedReduction.Slice.class, new SliceSerializer());
         kryo.register(ShardedReduction.ShardSum.class, new SliceSerializer.ShardSumSerializer());
         kryo.register(PartitionTask.Chunk.class, new ChunkSerializer());

@@ -303,6 +303,47 @@ public final class PartitionTask implements java.io.Serializable {
                 backend.name() + " on " + backend.device(), moved.bytesIn(), moved.bytesOut(), null, null);
     }
 
+    /**
+     * Partition {@code index}'s share of a dense Gauss-Newton pass over {@code rows} kept in memory: the
+     * objective and gradient as {@link #runOrFailure} computes them (the same bits), and the partial
+     * Gauss-Newton matrix of {@code --loss mse} ({@link org.gradspark.ad.batch.GaussNewtonMatrix}), chunk
+     * after chunk; bad input gives a failed share.
+     */
+    public PartitionGramian gramianOrFailure(int index, Rows rows, double scale, Map<String, Tensor> weights) {
+        if (rows.failure() != null) return PartitionGramian.failed(index, new BadInputException(rows.failure()));
+        Backend backend;
+        try {
+            backend = Backends.require(cfg.backend());
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            return PartitionGramian.failed(index, new BadInputException("--backend " + cfg.backend() + " on " + executorAndHost() + ": " + e.getMessage(), e));
+        }
+        try (Backends.Scope onTheJobsBackend = Backends.scoped(backend)) {
+            JobModel model = JobModel.build(cfg, weights);
+            Cell net = model.network(), loss = JobModel.loss(cfg.loss());
+            List<Parameter> params = model.params();
+            int p = org.gradspark.ad.batch.GaussNewtonMatrix.size(params);
+            double[][] gradient = params.stream().map(q -> new double[q.size()]).toArray(double[][]::new);
+            double[] matrix = new double[p * p];
+            double objective = 0;
+            BatchGradient.Request what = new BatchGradient.Request(true, null, 0, scale, null, null);
+            org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
+            for (Chunk c : rows.chunks()) {
+                if (tc != null) tc.killTaskIfInterrupted();
+                boolean[] skip = skipped(c, null);
+                BatchGradient.ChunkResult r = chunk(net, loss, params, c, skip, what);
+                add(gradient, r.weightGradients());
+                objective += r.objective();
+                guarded(c, () -> {
+                    org.gradspark.ad.batch.GaussNewtonMatrix.accumulate(matrix, net, params, c.x(), c.s(), skip, scale);
+                    return null;
+                });
+            }
+            return new PartitionGramian(index, objective, gradient, matrix, null);
+        } catch (BadInputException e) {
+            return PartitionGramian.failed(index, e);
+        }
+    }
+
     /** A chunk's per-example statistic, refused when a kept row's is NaN or infinite (unless --check-finite none). */
     private Tensor finitePerExample(Tensor values, boolean[] skip, long firstRow, PerExampleOutput kind) {
         if (cfg.checkFinite() == JobConfig.CheckFinite.NONE) return values;

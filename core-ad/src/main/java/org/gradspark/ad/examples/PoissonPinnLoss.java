@@ -36,7 +36,12 @@ public class PoissonPinnLoss extends Cell {
 
     /** The PINN of a {@link PoissonSolution} in {@code dtype}. */
     public PoissonPinnLoss(DType dtype) {
-        u = new PoissonSolution(dtype);
+        this(dtype, 64);
+    }
+
+    /** The PINN of a 2-{@code width}-{@code width}-1 {@link PoissonSolution} in {@code dtype}. */
+    public PoissonPinnLoss(DType dtype, int width) {
+        u = new PoissonSolution(dtype, width);
     }
 
     /** The trial solution u whose residual this is. */

@@ -14,7 +14,17 @@ import org.gradspark.ad.Tensor;
  */
 public class PoissonResidual extends Cell {
     private static final long serialVersionUID = 1L;
-    private final PoissonPinnLoss pinn = new PoissonPinnLoss(DType.FLOAT64);
+    private final PoissonPinnLoss pinn;
+
+    /** The 2-64-64-1 network (4417 weights; the job's {@code --model-class} creates it so). */
+    public PoissonResidual() {
+        this(64);
+    }
+
+    /** The residual of a 2-{@code width}-{@code width}-1 trial solution ({@code width² + 5 width + 1} weights). */
+    public PoissonResidual(int width) {
+        pinn = new PoissonPinnLoss(DType.FLOAT64, width);
+    }
 
     @Override public int inputCount() { return 1; }
 

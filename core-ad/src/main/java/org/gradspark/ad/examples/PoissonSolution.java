@@ -36,7 +36,13 @@ public class PoissonSolution extends Cell {
 
     /** The same seeded network in {@code dtype} (float64 for the accuracy a second-order solver reaches). */
     public PoissonSolution(DType dtype) {
-        net = new Sequential(new Dense(2, 64, dtype, 11), Activation.tanh(), new Dense(64, 64, dtype, 12), Activation.tanh(), new Dense(64, 1, dtype, 13));
+        this(dtype, 64);
+    }
+
+    /** The seeded tanh network 2-{@code width}-{@code width}-1 in {@code dtype} (a small one for a dense Gauss-Newton solve). */
+    public PoissonSolution(DType dtype, int width) {
+        net = new Sequential(new Dense(2, width, dtype, 11), Activation.tanh(), new Dense(width, width, dtype, 12), Activation.tanh(),
+                new Dense(width, 1, dtype, 13));
     }
 
     @Override public int inputCount() { return 1; }

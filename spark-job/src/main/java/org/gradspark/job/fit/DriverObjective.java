@@ -115,6 +115,34 @@ final class DriverObjective {
         return cv;
     }
 
+    /** A dense Gauss-Newton system at x: the evaluation (L2 included) and {@code G + l2·I}, row-major P × P. */
+    record DenseSystem(Eval eval, double[] matrix) {}
+
+    /**
+     * {@code --solve dense}'s pass at x ({@link FitObjective#gaussNewtonSystem}): one evaluation (counted, and
+     * cached as {@link #at} caches one) and the Gauss-Newton matrix with the L2 term's Hessian on its diagonal.
+     */
+    DenseSystem denseSystem(double[] x) {
+        FitObjective.GaussNewtonSystem g = objective.gaussNewtonSystem(layout.weights(x));
+        evaluations++;
+        FitObjective.Value v = g.value();
+        Eval e = withL2(x, v.objective(), layout.flatten(v.gradient()), v.rowsUsed(), v.seconds());
+        lastRows = v.rowsUsed();
+        cachedX = x.clone();
+        cached = copy(e);
+        double[] m = g.matrix();
+        int n = x.length;
+        if ((long) n * n != m.length) throw new IllegalStateException("a Gauss-Newton matrix of " + m.length + " values for " + n + " weights");
+        for (int i = 0; i < m.length; i++) {
+            if (!Double.isFinite(m[i])) {
+                throw new BadInputException("the Gauss-Newton matrix is " + m[i] + " at (" + i / n + ", " + i % n + ") (evaluation " + evaluations + "): "
+                        + overflowAdvice);
+            }
+        }
+        if (l2 > 0) for (int i = 0; i < n; i++) m[i * n + i] += l2;
+        return new DenseSystem(e, m);
+    }
+
     /** The checkpoint's point, as if it had just been evaluated here. */
     void prime(double[] x, double value, double[] grad, long rows) {
         cachedX = x.clone();

@@ -67,6 +67,13 @@ final class EvaluatorObjective implements ClippedObjective {
     }
 
     @Override
+    public GaussNewtonSystem gaussNewtonSystem(Map<String, Tensor> weights) {
+        long t0 = System.nanoTime();
+        Evaluator.GaussNewtonSystem g = evaluator.gaussNewtonSystem(weights);
+        return new GaussNewtonSystem(new Value(g.objective(), g.gradient(), g.rowsUsed(), (System.nanoTime() - t0) / 1e9), g.matrix());
+    }
+
+    @Override
     public Value evaluate(Map<String, Tensor> weights, Sample sample) {
         Evaluator.Value v = sample == null ? evaluator.evaluate(weights)
                 : evaluator.evaluate(weights, new Evaluator.RowSample(sample.fraction(), sample.seed(), sample.step()));

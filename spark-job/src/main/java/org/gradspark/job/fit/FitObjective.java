@@ -38,6 +38,20 @@ public interface FitObjective {
     }
 
     /**
+     * {@code --solve dense}'s one pass at {@code weights}: the full-batch value and gradient ({@link #evaluate}'s
+     * bits) and the Gauss-Newton matrix {@code J^T H_loss J} (L2 term not included), row-major P × P in the
+     * order of {@link #keys} (each weight flattened row-major).
+     *
+     * @throws UnsupportedOperationException for an objective without it (the default)
+     */
+    default GaussNewtonSystem gaussNewtonSystem(Map<String, Tensor> weights) {
+        throw new UnsupportedOperationException("this objective has no dense Gauss-Newton matrix");
+    }
+
+    /** A value and gradient with the Gauss-Newton matrix at the same weights. */
+    record GaussNewtonSystem(Value value, double[] matrix) {}
+
+    /**
      * The settings, by option, that the objective's bits depend on beyond what it is (the job's:
      * {@code --partitions}, {@code --chunk-rows}, {@code --backend}, {@code --on-nan}, which decide how
      * the float sums are split and ordered): a run resumed from a checkpoint must have the same. None

@@ -31,6 +31,8 @@ public final class FitOptions {
     @Option(names = "--cg-iterations", description = "gauss-newton, newton-cg: conjugate-gradient iterations (curvature products) per iteration, at most") int cgIterations = 50;
     @Option(names = "--cg-tolerance", description = "gauss-newton, newton-cg: CG stops at a residual below this fraction of the gradient's norm") double cgTolerance = 1e-4;
     @Option(names = "--damping", description = "gauss-newton, newton-cg: the starting Levenberg-Marquardt damping lambda") double damping = 1e-3;
+    @Option(names = "--solve", description = "gauss-newton: cg (truncated CG on curvature products) or dense (the P x P Gauss-Newton matrix in one pass, "
+            + "Cholesky on the driver; --loss mse, at most 2048 weights)") String solve = "cg";
     @Option(names = "--learning-rate", description = "Adam/SGD: step size") double learningRate = 0.001;
     @Option(names = "--beta1", description = "Adam: first moment decay") double beta1 = 0.9;
     @Option(names = "--beta2", description = "Adam: second moment decay") double beta2 = 0.999;
@@ -117,6 +119,7 @@ public final class FitOptions {
                 if (job.mode() != JobConfig.Mode.GRAD) throw new BadInputException("--mode hvp: fit evaluates gradients (--mode grad)");
                 if (job.repeat() != 1) throw new BadInputException("--repeat: not a fit option (--iterations says how many steps)");
                 requireCurvature(optimizer, job);
+                requireDenseSolve(optimizer, job, secondOrder.solve());
                 if (job.statistics().any()) {
                     throw new BadInputException("--per-example, --grad-stats and --clip: not fit options (they are the grad job's gradient statistics)");
                 }
@@ -135,6 +138,22 @@ public final class FitOptions {
              * Hessian products are forward-over-reverse sums whose float32 rounding (relative 1e-7 of terms
              * that cancel) decides CG's curvature tests and the LM ratio near a minimum, where the steps are small.
              */
+            /**
+             * {@code --solve dense} assembles Gauss-Newton's {@code J^T H_loss J} for mse, where {@code H_loss} is
+             * {@code 2 s_n / m} times the identity (the residual least-squares problems it is for); Newton-CG's
+             * Hessian and softmax cross-entropy's per-row {@code H_loss} are the CG path's.
+             */
+            private static void requireDenseSolve(FitSettings.Optimizer optimizer, JobConfig job, FitSettings.Solve solve) {
+                if (solve != FitSettings.Solve.DENSE) return;
+                if (optimizer != FitSettings.Optimizer.GAUSS_NEWTON) {
+                    throw new BadInputException("--solve dense: only with --optimizer gauss-newton (got " + optimizer.cli() + "; newton-cg solves by --solve cg)");
+                }
+                if (job.loss() != JobConfig.Loss.MSE) {
+                    throw new BadInputException("--solve dense: assembles the Gauss-Newton matrix of --loss mse only, got --loss "
+                            + job.loss().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + "; use --solve cg");
+                }
+            }
+
             private static void requireCurvature(FitSettings.Optimizer optimizer, JobConfig job) {
                 if (optimizer == FitSettings.Optimizer.GAUSS_NEWTON && job.loss() == JobConfig.Loss.NONE) {
                     throw new BadInputException("--optimizer gauss-newton needs --loss mse or softmax-cross-entropy (its matrix is J^T H_loss J; with --loss "
@@ -190,7 +209,7 @@ public final class FitOptions {
         }
         return FitConfig.builder(cfg).optimizer(opt).iterations(o.iterations).lbfgsMemory(o.lbfgsMemory).tolerance(o.tolerance).learningRate(o.learningRate)
                 .beta1(o.beta1).beta2(o.beta2).epsilon(o.epsilon).minibatchFraction(o.minibatchFraction).l2(o.l2).checkpointEvery(o.checkpointEvery)
-                .dp(o.dpSgd()).secondOrder(new FitSettings.SecondOrder(o.cgIterations, o.cgTolerance, o.damping)).resume(o.resume).build();
+                .dp(o.dpSgd()).secondOrder(new FitSettings.SecondOrder(o.cgIterations, o.cgTolerance, o.damping, FitSettings.Solve.parse("--solve", o.solve))).resume(o.resume).build();
     }
 
     /** DP-SGD's settings when --dp-clip is given (with its --dp-noise-multiplier: no default noise); the other two alone are refused. */

@@ -46,15 +46,42 @@ public record FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, 
      * @param cgIterations conjugate-gradient iterations (curvature products) at most per outer iteration
      * @param cgTolerance  CG stops when its residual is below this fraction of the gradient's norm
      * @param damping      the starting Levenberg-Marquardt λ of {@code (C + λI) p = -g}
+     * @param solve        how that system is solved: by conjugate gradients on curvature products, or densely
      */
-    public record SecondOrder(int cgIterations, double cgTolerance, double damping) {
-        /** 50 products per iteration, a residual of 1e-4 of the gradient, λ = 1e-3 to start. */
-        public static final SecondOrder DEFAULTS = new SecondOrder(50, 1e-4, 1e-3);
+    public record SecondOrder(int cgIterations, double cgTolerance, double damping, Solve solve) {
+        /** 50 products per iteration, a residual of 1e-4 of the gradient, λ = 1e-3 to start, solved by CG. */
+        public static final SecondOrder DEFAULTS = new SecondOrder(50, 1e-4, 1e-3, Solve.CG);
+
+        /** Solved by conjugate gradients. */
+        public SecondOrder(int cgIterations, double cgTolerance, double damping) {
+            this(cgIterations, cgTolerance, damping, Solve.CG);
+        }
 
         public SecondOrder {
+            java.util.Objects.requireNonNull(solve, "solve");
             if (cgIterations < 1 || cgIterations > 100_000) throw new BadInputException("--cg-iterations: expected 1..100000, got " + cgIterations);
             if (!(cgTolerance > 0 && cgTolerance < 1)) throw new BadInputException("--cg-tolerance: expected 0 < tolerance < 1, got " + cgTolerance);
             if (!(damping > 0) || Double.isInfinite(damping)) throw new BadInputException("--damping: expected a finite value > 0, got " + damping);
+        }
+    }
+
+    /**
+     * How a second-order iteration solves its damped system ({@code --solve}): {@code cg}, truncated
+     * conjugate gradients, one distributed curvature product per CG iteration (any size, any loss);
+     * {@code dense}, Gauss-Newton only, the P × P matrix assembled in one distributed pass and factored
+     * by Cholesky on the driver (small models: at most {@link #DENSE_MAX_WEIGHTS} weights, {@code --loss mse}).
+     */
+    public enum Solve {
+        CG, DENSE;
+
+        /** At most this many weights for {@code --solve dense}: its matrix is then at most 32 MiB of float64 per partition. */
+        public static final int DENSE_MAX_WEIGHTS = 2048;
+
+        public String cli() { return name().toLowerCase(java.util.Locale.ROOT); }
+
+        static Solve parse(String option, String value) {
+            for (Solve s : values()) if (s.cli().equals(value)) return s;
+            throw new BadInputException(option + ": unknown solve '" + value + "', expected cg or dense");
         }
     }
 
@@ -160,6 +187,8 @@ public record FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, 
             m.put("--cg-iterations", secondOrder.cgIterations());
             m.put("--cg-tolerance", secondOrder.cgTolerance());
             m.put("--damping", secondOrder.damping());
+            // Only when dense: a checkpoint written before --solve existed was a CG run's, and resumes as one.
+            if (secondOrder.solve() == Solve.DENSE) m.put("--solve", secondOrder.solve().cli());
         } else {
             m.put("--learning-rate", learningRate);
             m.put("--minibatch-fraction", minibatchFraction);

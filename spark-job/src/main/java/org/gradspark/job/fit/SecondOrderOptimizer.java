@@ -15,6 +15,13 @@ import org.gradspark.job.io.BadInputException;
  * the steepest-descent direction if it is the first), then a backtracking line search on the full-batch
  * objective (Armijo's condition {@code f(x + t p) <= f(x) + 1e-4 t g·p}, t halved up to 30 times).
  *
+ * <p>With {@code --solve dense} (Gauss-Newton, {@code --loss mse}, small models) the iteration instead asks the
+ * objective for the whole matrix G with the gradient, in one distributed pass, and solves the damped system
+ * by a Cholesky factorisation on the driver: the exact damped Gauss-Newton (energy natural gradient) step,
+ * where CG truncated at {@code --cg-iterations} products stalls on G's condition number. The P-space
+ * matrix (P × P, summed over partitions like a gradient) rather than the row-space one ({@code J J^T}, N × N,
+ * the rows' Jacobians gathered): its size does not grow with the rows, which a distributed job has many of.
+ *
  * <p>The damping λ follows Levenberg-Marquardt's rule as Martens (2010, Hessian-free optimisation, §4.1)
  * states it: with {@code ρ} the objective's decrease at the full step over the decrease the undamped
  * quadratic model predicts, λ × 3/2 when ρ < 1/4 and λ × 2/3 when ρ > 3/4. Chosen over a trust region
@@ -50,6 +57,10 @@ final class SecondOrderOptimizer implements Optimizer {
         this.k = k;
         this.elapsedBefore = elapsedBefore;
         this.lambda = s.secondOrder().damping();
+        if (s.secondOrder().solve() == FitSettings.Solve.DENSE && x.length > FitSettings.Solve.DENSE_MAX_WEIGHTS) {
+            throw new BadInputException("--solve dense: the model has " + x.length + " weights, above the " + FitSettings.Solve.DENSE_MAX_WEIGHTS
+                    + " whose " + FitSettings.Solve.DENSE_MAX_WEIGHTS + "^2 Gauss-Newton matrix a partition sends (32 MiB of float64); use --solve cg");
+        }
     }
 
     /** A fresh run from {@code x0} (its first record, iteration 0, evaluates x0). */
@@ -85,9 +96,18 @@ final class SecondOrderOptimizer implements Optimizer {
             return null;
         }
         long products = objective.products();
-        double used = lambda;
-        Solution p = solve();
-        double gp = dot(grad, p.p());
+        boolean dense = s.secondOrder().solve() == FitSettings.Solve.DENSE;
+        double[] g = grad;
+        Solution p;
+        if (dense) {
+            DriverObjective.DenseSystem system = objective.denseSystem(x);
+            g = system.eval().grad();
+            p = solveDense(system.matrix(), g);
+        } else {
+            p = solve();
+        }
+        double used = lambda;   // after a dense solve that had to raise it
+        double gp = dot(g, p.p());
         if (!(gp < 0)) {
             stopReason = "no descent direction (g·p = " + gp + ")";
             return null;
@@ -171,6 +191,45 @@ final class SecondOrderOptimizer implements Optimizer {
             rr = next;
         }
         return new Solution(p, it, dot(p, mp) - lambda * dot(p, p));
+    }
+
+    /**
+     * {@code (G + l2 I + λI) p = -g} for the dense Gauss-Newton matrix {@code gl2} ({@code G + l2 I}, row-major,
+     * symmetrised here: its sums of outer products round each half differently) by commons-math's Cholesky
+     * factorisation. A λ so small that the damped matrix does not factor (a pivot below 1e-13 of the largest
+     * diagonal entry: G is singular to rounding there) is multiplied by 10 until it does; the λ used is recorded.
+     */
+    private Solution solveDense(double[] gl2, double[] g) {
+        int n = g.length;
+        double[][] a = new double[n][n];
+        double largest = 0;
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) a[i][j] = 0.5 * (gl2[i * n + j] + gl2[j * n + i]);
+            largest = Math.max(largest, a[i][i]);
+        }
+        double[] minusG = new double[n];
+        for (int i = 0; i < n; i++) minusG[i] = -g[i];
+        for (int raised = 0; ; raised++) {
+            double[][] damped = new double[n][];
+            for (int i = 0; i < n; i++) {
+                damped[i] = a[i].clone();
+                damped[i][i] += lambda;
+            }
+            try {
+                org.apache.commons.math3.linear.DecompositionSolver chol = new org.apache.commons.math3.linear.CholeskyDecomposition(
+                        new org.apache.commons.math3.linear.Array2DRowRealMatrix(damped, false), 0, 1e-13 * (largest + lambda)).getSolver();
+                double[] p = chol.solve(new org.apache.commons.math3.linear.ArrayRealVector(minusG, false)).toArray();
+                double[] ap = new double[n];
+                for (int i = 0; i < n; i++) ap[i] = dot(a[i], p);
+                return new Solution(p, 0, dot(p, ap));
+            } catch (org.apache.commons.math3.linear.NonPositiveDefiniteMatrixException e) {
+                if (raised >= 40 || !(lambda * 10 < Double.MAX_VALUE)) {
+                    throw new BadInputException("--solve dense: the damped Gauss-Newton matrix does not factor even at lambda " + lambda
+                            + " (a NaN-free but degenerate model?); use --solve cg");
+                }
+                lambda *= 10;
+            }
+        }
     }
 
     private static double dot(double[] a, double[] b) {
