@@ -1,6 +1,5 @@
 package org.gradspark.job;
 
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import org.gradspark.job.io.BadInputException;
@@ -17,9 +16,10 @@ public record PartitionGramian(int index, double objective, double[][] gradient,
         return new PartitionGramian(index, 0, new double[0][], new double[0], e.getMessage());
     }
 
-    /** The sums over partitions, in partition index order (the same bits on any cluster), and the first failure thrown. */
+    /** The objective, gradient (one array per weight key) and P × P matrix summed over the partitions. */
     record Sum(double objective, double[][] gradient, double[] matrix) {}
 
+    /** The shares summed in partition index order (the same bits on any cluster); the first failed share's bad input is thrown. */
     static Sum sum(List<PartitionGramian> parts, int weights, int p) {
         List<PartitionGramian> ordered = parts.stream().sorted(Comparator.comparingInt(PartitionGramian::index)).toList();
         for (PartitionGramian g : ordered) if (g.failure() != null) throw new BadInputException(g.failure());
@@ -35,18 +35,5 @@ public record PartitionGramian(int index, double objective, double[][] gradient,
             for (int i = 0; i < matrix.length; i++) matrix[i] += g.matrix()[i];
         }
         return new Sum(objective, gradient, matrix);
-    }
-
-    @Override public String toString() {
-        return "PartitionGramian[" + index + (failure == null ? ", " + matrix.length + " values" : ", failed: " + failure) + "]";
-    }
-
-    @Override public boolean equals(Object o) {
-        return o instanceof PartitionGramian g && index == g.index && Double.compare(objective, g.objective) == 0 && Arrays.deepEquals(gradient, g.gradient)
-                && Arrays.equals(matrix, g.matrix) && java.util.Objects.equals(failure, g.failure);
-    }
-
-    @Override public int hashCode() {
-        return index * 31 + Arrays.hashCode(matrix);
     }
 }

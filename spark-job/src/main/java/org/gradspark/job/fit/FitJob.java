@@ -70,6 +70,7 @@ public final class FitJob {
             throw new BadInputException("--input " + Storage.display(inputs.cfg().input()) + ": fit reads .npy rows or --synthetic (Parquet and CSV: not yet)");
         }
         Map<String, Object> problem = problem(inputs);
+        SecondOrderOptimizer.requireDenseSize(fc.settings(), inputs.weights().values().stream().mapToLong(t -> t.size()).sum());
         DpSgd dp = fc.settings().dp();
         if (dp != null && !dp.deltaResolved()) {
             fc = new FitOptions.FitConfig(fc.job(), fc.settings().withDp(dp.withDefaultDelta(inputs.input().rows())), fc.resume());

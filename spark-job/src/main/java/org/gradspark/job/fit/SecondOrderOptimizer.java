@@ -57,8 +57,13 @@ final class SecondOrderOptimizer implements Optimizer {
         this.k = k;
         this.elapsedBefore = elapsedBefore;
         this.lambda = s.secondOrder().damping();
-        if (s.secondOrder().solve() == FitSettings.Solve.DENSE && x.length > FitSettings.Solve.DENSE_MAX_WEIGHTS) {
-            throw new BadInputException("--solve dense: the model has " + x.length + " weights, above the " + FitSettings.Solve.DENSE_MAX_WEIGHTS
+        requireDenseSize(s, x.length);
+    }
+
+    /** {@code --solve dense} takes at most {@link FitSettings.Solve#DENSE_MAX_WEIGHTS} weights (FitJob asks before it writes anything). */
+    static void requireDenseSize(FitSettings s, long weights) {
+        if (s.optimizer().secondOrder() && s.secondOrder().solve() == FitSettings.Solve.DENSE && weights > FitSettings.Solve.DENSE_MAX_WEIGHTS) {
+            throw new BadInputException("--solve dense: the model has " + weights + " weights, above the " + FitSettings.Solve.DENSE_MAX_WEIGHTS
                     + " whose " + FitSettings.Solve.DENSE_MAX_WEIGHTS + "^2 Gauss-Newton matrix a partition sends (32 MiB of float64); use --solve cg");
         }
     }
@@ -96,18 +101,10 @@ final class SecondOrderOptimizer implements Optimizer {
             return null;
         }
         long products = objective.products();
-        boolean dense = s.secondOrder().solve() == FitSettings.Solve.DENSE;
-        double[] g = grad;
-        Solution p;
-        if (dense) {
-            DriverObjective.DenseSystem system = objective.denseSystem(x);
-            g = system.eval().grad();
-            p = solveDense(system.matrix(), g);
-        } else {
-            p = solve();
-        }
+        Direction d = direction();
+        Solution p = d.solution();
         double used = lambda;   // after a dense solve that had to raise it
-        double gp = dot(g, p.p());
+        double gp = dot(d.gradient(), p.p());
         if (!(gp < 0)) {
             stopReason = "no descent direction (g·p = " + gp + ")";
             return null;
@@ -129,6 +126,17 @@ final class SecondOrderOptimizer implements Optimizer {
         }
         stopReason = "line search found no decrease";
         return null;
+    }
+
+    /** A step's direction and the gradient it was solved for. */
+    private record Direction(double[] gradient, Solution solution) {}
+
+    /** By CG at the accepted point's gradient, or with {@code --solve dense} from one pass that gives the matrix and the gradient at x. */
+    private Direction direction() {
+        if (s.secondOrder().solve() != FitSettings.Solve.DENSE) return new Direction(grad, solve());
+        DriverObjective.DenseSystem system = objective.denseSystem(x);
+        double[] g = system.eval().grad();
+        return new Direction(g, solveDense(system.matrix(), g));
     }
 
     /** Levenberg-Marquardt: more damping where the quadratic model predicted the decrease badly, less where well. */
