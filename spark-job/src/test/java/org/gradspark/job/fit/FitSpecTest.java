@@ -43,6 +43,9 @@ class FitSpecTest {
         c.put(List.of("--cg-iterations", "7"), () -> FitOptions.FitConfig.builder(job().build()).secondOrder(new FitSettings.SecondOrder(7, 1e-4, 1e-3)));
         c.put(List.of("--cg-tolerance", "0.01"), () -> FitOptions.FitConfig.builder(job().build()).secondOrder(new FitSettings.SecondOrder(50, 0.01, 1e-3)));
         c.put(List.of("--damping", "0.5"), () -> FitOptions.FitConfig.builder(job().build()).secondOrder(new FitSettings.SecondOrder(50, 1e-4, 0.5)));
+        c.put(List.of("--optimizer", "gauss-newton", "--loss", "mse", "--labels", "y.npy", "--solve", "dense"),
+                () -> FitOptions.FitConfig.builder(job().loss(JobConfig.Loss.MSE).labels("y.npy").build()).optimizer(FitSettings.Optimizer.GAUSS_NEWTON)
+                        .secondOrder(new FitSettings.SecondOrder(50, 1e-4, 1e-3, FitSettings.Solve.DENSE)));
         c.put(List.of("--l2", "0.1"), () -> FitOptions.FitConfig.builder(job().build()).l2(0.1));
         c.put(List.of("--checkpoint-every", "0"), () -> FitOptions.FitConfig.builder(job().build()).checkpointEvery(0));
         c.put(List.of("--resume", "ck"), () -> FitOptions.FitConfig.builder(job().build()).resume("ck"));
@@ -91,6 +94,8 @@ class FitSpecTest {
                         .dp(new DpSgd(1, 1, Double.NaN)));
         bad.put(List.of("--optimizer", "gauss-newton"), () -> FitOptions.FitConfig.builder(job().build()).optimizer(FitSettings.Optimizer.GAUSS_NEWTON));
         bad.put(List.of("--optimizer", "newton-cg"), () -> FitOptions.FitConfig.builder(job().build()).optimizer(FitSettings.Optimizer.NEWTON_CG));
+        bad.put(List.of("--solve", "dense"), () -> FitOptions.FitConfig.builder(job().build())
+                .secondOrder(new FitSettings.SecondOrder(50, 1e-4, 1e-3, FitSettings.Solve.DENSE)));
         bad.put(List.of("--damping", "0"), () -> FitOptions.FitConfig.builder(job().build()).secondOrder(new FitSettings.SecondOrder(50, 1e-4, 0)));
         for (Map.Entry<List<String>, Supplier<FitOptions.FitConfig.Builder>> e : bad.entrySet()) {
             String cli = assertThrows(BadInputException.class, () -> FitOptions.parse(Map.of(), e.getKey().toArray(new String[0])), e.getKey().toString()).getMessage();
