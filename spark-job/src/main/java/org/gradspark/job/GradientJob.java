@@ -295,7 +295,7 @@ public final class GradientJob {
      * the BadInputException it carries, or null when {@code e} is not one or already is one.
      */
     private static BadInputException wrappedBadInput(Throwable e) {
-        BadInputException bad = GradSparkMain.badInputIn(e);
+        BadInputException bad = BadInputException.carriedBy(e);
         return bad != null && bad != e ? new BadInputException(bad.getMessage(), e) : null;
     }
 
