@@ -7,6 +7,7 @@ import java.util.Map;
 import org.gradspark.ad.Tensor;
 import org.gradspark.job.Evaluator;
 import org.gradspark.job.JobConfig;
+import org.gradspark.job.RowSample;
 
 /**
  * The job's distributed objective ({@link Evaluator}: rows kept in the executors' memory) as fit's
@@ -69,13 +70,13 @@ final class EvaluatorObjective implements ClippedObjective {
     @Override
     public Value evaluate(Map<String, Tensor> weights, Sample sample) {
         Evaluator.Value v = sample == null ? evaluator.evaluate(weights)
-                : evaluator.evaluate(weights, new Evaluator.RowSample(sample.fraction(), sample.seed(), sample.step()));
+                : evaluator.evaluate(weights, new RowSample(sample.fraction(), sample.seed(), sample.step()));
         return new Value(v.objective(), v.gradient(), v.rowsUsed(), v.seconds());
     }
 
     @Override
     public Value clippedSum(Map<String, Tensor> weights, Sample sample, double clip) {
-        Evaluator.Value v = evaluator.evaluateClipped(weights, new Evaluator.RowSample(sample.fraction(), sample.seed(), sample.step()), clip);
+        Evaluator.Value v = evaluator.evaluateClipped(weights, new RowSample(sample.fraction(), sample.seed(), sample.step()), clip);
         return new Value(v.objective(), v.gradient(), v.rowsUsed(), v.seconds());
     }
 
