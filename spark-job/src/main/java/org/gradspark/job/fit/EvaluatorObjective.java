@@ -68,16 +68,13 @@ final class EvaluatorObjective implements ClippedObjective {
     }
 
     @Override
-    public Value evaluate(Map<String, Tensor> weights, Sample sample) {
-        Evaluator.Value v = sample == null ? evaluator.evaluate(weights)
-                : evaluator.evaluate(weights, new RowSample(sample.fraction(), sample.seed(), sample.step()));
-        return new Value(v.objective(), v.gradient(), v.rowsUsed(), v.seconds());
+    public Evaluator.Value evaluate(Map<String, Tensor> weights, RowSample sample) {
+        return evaluator.evaluate(weights, sample);
     }
 
     @Override
-    public Value clippedSum(Map<String, Tensor> weights, Sample sample, double clip) {
-        Evaluator.Value v = evaluator.evaluateClipped(weights, new RowSample(sample.fraction(), sample.seed(), sample.step()), clip);
-        return new Value(v.objective(), v.gradient(), v.rowsUsed(), v.seconds());
+    public Evaluator.Value clippedSum(Map<String, Tensor> weights, RowSample sample, double clip) {
+        return evaluator.evaluateClipped(weights, sample, clip);
     }
 
     @Override
