@@ -7,8 +7,9 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.gradspark.job.io.BadInputException;
 
 /**
- * The application {@code spark-submit} runs: {@code grad [job options]} (the gradient job) or
- * {@code tutorial}. A user mistake exits with code 2 and one line naming the culprit.
+ * The application {@code spark-submit} runs: {@code grad [job options]} (the gradient job),
+ * {@code fit} ({@link org.gradspark.job.fit.FitMain}) or {@code tutorial}, each through {@link Launcher}.
+ * A user mistake exits with code 2 and one line naming the culprit.
  */
 public final class GradSparkMain {
     private GradSparkMain() {}

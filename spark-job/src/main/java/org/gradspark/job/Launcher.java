@@ -112,7 +112,7 @@ public final class Launcher {
      * future on a thread pool already stopped) print their stack traces there through Scala's default
      * reporter, not on the console. The caller's own stream (the console) is not affected.
      */
-    public static void closeQuietly(JavaSparkContext jsc) {
+    private static void closeQuietly(JavaSparkContext jsc) {
         PrintStream before = System.err;
         System.setErr(driverLog());
         try {
@@ -142,7 +142,7 @@ public final class Launcher {
      * gave up on the application: a standalone master that did not answer its 3 registration
      * attempts, for one.
      */
-    public static int cannotStart(PrintStream err, SparkConf conf, RuntimeException e) {
+    private static int cannotStart(PrintStream err, SparkConf conf, RuntimeException e) {
         String master = conf.get("spark.master");
         boolean local = new MasterUrl(master).inProcess();
         Throwable root = rootCause(e);
@@ -176,7 +176,7 @@ public final class Launcher {
     }
 
     /** What spark-submit gave this JVM (system properties), with local[*] and {@code appName} where it gave none. */
-    public static SparkConf submittedConf(String appName) {
+    private static SparkConf submittedConf(String appName) {
         SparkConf conf = new SparkConf();
         if (!conf.contains("spark.master")) conf.setMaster("local[*]");
         if (!conf.contains("spark.app.name")) conf.setAppName(appName);
@@ -184,7 +184,7 @@ public final class Launcher {
     }
 
     /** The conf's keys and values, for the job options' {@code spark.gradspark.*} keys and the storage settings. */
-    public static Map<String, String> keysOf(SparkConf conf) {
+    static Map<String, String> keysOf(SparkConf conf) {
         Map<String, String> keys = new HashMap<>();
         for (scala.Tuple2<String, String> kv : conf.getAll()) keys.put(kv._1(), kv._2());
         return keys;
@@ -198,7 +198,7 @@ public final class Launcher {
      * storage failure, naming the file and its cause (a quota, a NameNode that does not answer); on
      * a cluster, an application no executor ever joined; else Spark's own message.
      */
-    public static int failed(PrintStream err, ApplicationWatch watch, Throwable e) {
+    static int failed(PrintStream err, ApplicationWatch watch, Throwable e) {
         watch.clearProgressBar();
         if (INTERRUPTED.get()) return 130;   // the shutdown notice has said it
         BadInputException bad = BadInputException.carriedBy(e);
