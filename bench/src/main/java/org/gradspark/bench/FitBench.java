@@ -31,6 +31,7 @@ import org.gradspark.job.Evaluator;
 import org.gradspark.job.GradientJob;
 import org.gradspark.job.JobInputs;
 import org.gradspark.job.JobModel;
+import org.gradspark.job.RowSample;
 import org.gradspark.job.fit.FitObjective;
 import org.gradspark.job.fit.FitOptions;
 import org.gradspark.job.fit.FitSettings;
@@ -239,9 +240,9 @@ public final class FitBench {
 
                 @Override public Map<String, Tensor> initialWeights() { return e.initialWeights(); }
 
-                @Override public Value evaluate(Map<String, Tensor> w, Sample sample) {
+                @Override public Evaluator.Value evaluate(Map<String, Tensor> w, RowSample sample) {
                     Evaluator.Value v = e.evaluate(w);
-                    return new Value(v.objective(), v.gradient(), v.rowsUsed(), v.seconds());
+                    return new Evaluator.Value(v.objective(), v.gradient(), v.rowsUsed(), v.seconds());
                 }
             };
             return Fitter.run(f, s, Map.of(), null, null, null, progress);

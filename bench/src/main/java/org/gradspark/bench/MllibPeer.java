@@ -33,7 +33,7 @@ import org.gradspark.ad.Tensor;
 import org.gradspark.ad.backend.Backends;
 import org.gradspark.job.GradientJob;
 import org.gradspark.job.JobConfig;
-import org.gradspark.job.PartitionTask;
+import org.gradspark.job.PartitionRows;
 import org.gradspark.job.RowSource;
 import org.gradspark.job.io.Npy;
 
@@ -221,9 +221,9 @@ public final class MllibPeer {
         int parts = o.partitions, width = o.layers[0], classes = o.classes(), chunk = o.chunkRows;
         DType dtype = o.dtype;
         JavaRDD<Row> rows = jsc.parallelize(IntStream.range(0, parts).boxed().toList(), parts).flatMap(p -> {
-            long end = PartitionTask.firstRow(n, parts, p + 1);
+            long end = PartitionRows.firstRow(n, parts, p + 1);
             List<Row> out = new ArrayList<>();
-            for (long r = PartitionTask.firstRow(n, parts, p); r < end; r += chunk) {
+            for (long r = PartitionRows.firstRow(n, parts, p); r < end; r += chunk) {
                 int count = (int) Math.min(chunk, end - r);
                 double[] v = features.read(r, count, dtype).toDoubleArray();
                 for (int i = 0; i < count; i++) {

@@ -19,6 +19,7 @@ import org.gradspark.ad.examples.SmallPoissonResidual;
 import org.gradspark.job.Evaluator;
 import org.gradspark.job.GradientJob;
 import org.gradspark.job.JobInputs;
+import org.gradspark.job.RowSample;
 import org.gradspark.job.fit.FitObjective;
 import org.gradspark.job.fit.FitOptions;
 import org.gradspark.job.fit.Fitter;
@@ -132,16 +133,16 @@ public final class SecondOrderBench {
 
                 @Override public Map<String, Tensor> initialWeights() { return e.initialWeights(); }
 
-                @Override public Value evaluate(Map<String, Tensor> w, Sample sample) {
+                @Override public Evaluator.Value evaluate(Map<String, Tensor> w, RowSample sample) {
                     Evaluator.Value v = e.evaluate(w);
                     if (evaluated.size() > 64) evaluated.remove(evaluated.keySet().iterator().next());
                     evaluated.put(v.objective(), w);
-                    return new Value(v.objective(), v.gradient(), v.rowsUsed(), v.seconds());
+                    return new Evaluator.Value(v.objective(), v.gradient(), v.rowsUsed(), v.seconds());
                 }
 
                 @Override public GaussNewtonSystem gaussNewtonSystem(Map<String, Tensor> w) {
                     Evaluator.GaussNewtonSystem g = e.gaussNewtonSystem(w);
-                    return new GaussNewtonSystem(new Value(g.objective(), g.gradient(), g.rowsUsed(), Double.NaN), g.matrix());
+                    return new GaussNewtonSystem(new Evaluator.Value(g.objective(), g.gradient(), g.rowsUsed(), Double.NaN), g.matrix());
                 }
 
                 @Override public Map<String, Tensor> curvatureProduct(Map<String, Tensor> w, Map<String, Tensor> v,

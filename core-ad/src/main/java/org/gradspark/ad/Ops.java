@@ -125,7 +125,7 @@ public final class Ops {
             return reshape(flat, batch, m, flat.shape().dim(1));
         }
         checkMatMul(a.shape(), b.shape(), transA, transB);
-        return Primitives.MATMUL.call(new Primitives.MatMulFlags(transA, transB), a, b);
+        return Primitives.MATMUL.call(new MatMulFlags(transA, transB), a, b);
     }
 
     /**

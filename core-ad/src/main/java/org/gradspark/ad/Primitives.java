@@ -32,8 +32,6 @@ public final class Primitives {
     /** Axes (sorted, distinct, non-negative) and whether reduced axes are kept as size 1. */
     public record Axes(int[] axes, boolean keepDims) {}
 
-    public record MatMulFlags(boolean transA, boolean transB) {}
-
     public record SliceSpec(int[] begin, int[] size) {}
 
     public record PadSpec(int[] before, int[] after) {}

@@ -98,7 +98,7 @@ public final class RecordedForward {
             return true;
         }
         if (p == Primitives.MATMUL) {
-            return !((Primitives.MatMulFlags) attrs).transA() && in[0].rank() == 2 && !rowed.contains(in[1]);
+            return !((MatMulFlags) attrs).transA() && in[0].rank() == 2 && !rowed.contains(in[1]);
         }
         if (p == Primitives.SUM || p == Primitives.MAX) {
             for (int a : ((Primitives.Axes) attrs).axes()) if (a == 0) return false;

@@ -2,8 +2,6 @@ package org.gradspark.ad;
 
 import static org.gradspark.ad.Ops.*;
 
-import org.gradspark.ad.Primitives.MatMulFlags;
-
 /**
  * The algebra of tangents that the forward and second-order rules of {@link Primitives} are written in.
  *

@@ -62,7 +62,7 @@ public final class ClusterConsole {
         out.flush();
         err.flush();
         try {
-            Map<String, String> keys = GradSparkMain.keysOf(new org.apache.spark.SparkConf());
+            Map<String, String> keys = Launcher.keysOf(new org.apache.spark.SparkConf());
             Configuration conf = hadoopConf(keys);
             Path file = file(conf, keys.get(KEY));
             try (FSDataOutputStream s = file.getFileSystem(conf).create(file, true)) {

@@ -5,23 +5,23 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.IntStream;
-import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.storage.StorageLevel;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.batch.BatchGradient;
 import org.gradspark.job.io.BadInputException;
 import org.gradspark.job.io.Storage;
-import scala.Tuple2;
 
 /**
  * The distributed objective of a job, evaluated as often as its caller needs (an optimiser's loop,
  * {@code --repeat}): each evaluation broadcasts the weights afresh, runs every partition's
  * {@link PartitionTask} and reduces the partial gradients in partition order ({@link GradientReducer}),
- * so the same weights give the same bits on any cluster.
+ * so the same weights give the same bits on any cluster, then destroys the broadcasts (the shape of
+ * MLlib's {@code RDDLossFunction}). The rest is others': the rows kept in memory
+ * ({@link PartitionsInMemory}), the minibatch ({@link RowSample}), the progress ({@link EvaluationProgress}),
+ * the tasks' memory ({@link TaskMemoryCheck}), the reduction's sharding ({@link ShardThreshold}).
  *
  * <pre>{@code
  * JobInputs checked = JobInputs.check(cfg, Storage.of(jsc.hadoopConfiguration()));
@@ -39,30 +39,6 @@ import scala.Tuple2;
 public final class Evaluator implements AutoCloseable {
 
     /**
-     * Rows kept in an evaluation: row r is kept iff a hash of (seed, step, r) falls below
-     * {@code fraction}, the same on any partitioning and cluster (a minibatch of about
-     * {@code fraction × N} rows, a new one each step).
-     */
-    public record RowSample(double fraction, long seed, long step) implements java.io.Serializable {
-        public RowSample {
-            if (!(fraction > 0 && fraction <= 1)) throw new BadInputException("--minibatch-fraction: expected a value in (0, 1], got " + fraction);
-        }
-
-        /** Whether row {@code row} is in this step's sample. */
-        public boolean keeps(long row) {
-            long h = mix(mix(seed ^ 0x6A09E667F3BCC909L) ^ step * 0x9E3779B97F4A7C15L ^ mix(row));
-            return (h >>> 11) * 0x1.0p-53 < fraction;
-        }
-
-        /** SplitMix64's finaliser: every input bit reaches every output bit. */
-        private static long mix(long z) {
-            z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-            z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-            return z ^ (z >>> 31);
-        }
-    }
-
-    /**
      * One evaluation: {@code objective} is exactly the function whose gradient {@code gradient} is,
      * {@code sum over kept rows of sum_j out_nj s_nj}, times 1/rowsUsed with {@code --reduction mean}
      * (with a loss, out_n is example n's loss and s_n its weight); {@code gradient} in the job's
@@ -72,7 +48,12 @@ public final class Evaluator implements AutoCloseable {
      * for the gradient job only (NaN for an optimiser's evaluations, which it would slow down).
      */
     public record Value(double objective, Map<String, Tensor> gradient, long rowsUsed, double seconds, double tasksSeconds,
-                        List<PartitionResult> partitions, StatisticsSums statistics) {}
+                        List<PartitionResult> partitions, StatisticsSums statistics) {
+        /** A value computed without partitions (a closed form, a test's objective): no tasks' span, no statistics. */
+        public Value(double objective, Map<String, Tensor> gradient, long rowsUsed, double seconds) {
+            this(objective, gradient, rowsUsed, seconds, Double.NaN, List.of(), null);
+        }
+    }
 
     /**
      * The reduced gradient statistics of an evaluation ({@link StatisticsSpec}), float64, each summed over
@@ -80,20 +61,31 @@ public final class Evaluator implements AutoCloseable {
      * Σ_n |g_n|² over the rows used (NaN when neither the norms nor Σ g_n² were computed), and how many chunks took the
      * core's slow per-row path ({@code GradientStatistics.Path.PER_ROW}: a model without the dense layers' outer-product rules).
      */
-    public record StatisticsSums(Map<String, Tensor> sumOfSquares, Map<String, Tensor> ggnDiagonal, double sumOfSquaredNorms, long perRowChunks) {}
+    public record StatisticsSums(Map<String, Tensor> sumOfSquares, Map<String, Tensor> ggnDiagonal, double sumOfSquaredNorms, long perRowChunks) {
+        /** The {@code reduced} statistics after the gradient's keys ({@link PartitionStatistics#layout}), by weight key of {@code keys}; null when none were asked. */
+        static StatisticsSums of(StatisticsSpec stats, List<String> keys, Map<String, Tensor> reduced) {
+            if (!stats.any()) return null;
+            Map<String, Tensor> squares = new LinkedHashMap<>(), ggn = new LinkedHashMap<>();
+            for (String k : keys) {
+                if (stats.sumOfSquares()) squares.put(k, reduced.get("sum-of-squares " + k));
+                if (stats.ggnDiagonal()) ggn.put(k, reduced.get("ggn-diagonal " + k));
+            }
+            Tensor norms = reduced.get(PartitionStatistics.SQUARED_NORMS);
+            return new StatisticsSums(squares, ggn, norms == null ? Double.NaN : norms.getDouble(0), (long) reduced.get(PartitionStatistics.PER_ROW_CHUNKS).getDouble(0));
+        }
+    }
 
     private final JavaSparkContext jsc;
     private final JobInputs checked;
+    private final PartitionRows rows;
     private final PartitionTask task;
     private final Broadcast<Storage> storage;
     private final int partitions;
     private final List<String> keys;
     private final List<Shape> shapes;
     private final long shardThreshold;
-    private final JavaRDD<Integer> parts;
-    private final boolean cache;
+    private final PartitionsInMemory parts;
     private final boolean timesTasks;
-    private JavaPairRDD<Integer, PartitionTask.Rows> kept;
     private Long fullBatchRows;
     private long broadcastNanos;
 
@@ -101,19 +93,19 @@ public final class Evaluator implements AutoCloseable {
         if (checked.pending()) throw new IllegalStateException("the rows of " + checked.cfg().inputWhere() + " are not written yet");
         this.jsc = jsc;
         this.checked = checked;
-        this.cache = cache;
         this.timesTasks = timesTasks;
         JobConfig cfg = checked.cfg();
         long n = checked.input().rows();
         int p = cfg.partitions() > 0 ? cfg.partitions() : jsc.defaultParallelism();
         this.partitions = (int) Math.max(1, Math.min(p, n));
         this.storage = jsc.broadcast(Storage.of(jsc.hadoopConfiguration()));
-        this.task = new PartitionTask(cfg, checked.input(), checked.sens(), checked.labels(), inputGrads, partitions, storage);
-        this.parts = jsc.parallelize(IntStream.range(0, partitions).boxed().toList(), partitions);
-        if (cfg.modelClass() == null) checkTaskSize(jsc, cfg);
+        this.rows = new PartitionRows(cfg, checked.input(), checked.sens(), checked.labels(), partitions, storage);
+        this.task = new PartitionTask(cfg, rows, inputGrads, storage);
+        this.parts = new PartitionsInMemory(jsc.parallelize(IntStream.range(0, partitions).boxed().toList(), partitions), rows, cache);
+        if (cfg.modelClass() == null) TaskMemoryCheck.check(jsc, cfg);
         this.keys = cfg.weightsWanted() ? checked.keys() : List.of();
         this.shapes = keys.stream().map(k -> checked.weights().get(k).shape()).toList();
-        this.shardThreshold = shardThreshold(jsc);
+        this.shardThreshold = ShardThreshold.of(jsc);
     }
 
     /** The reducer of an evaluation with the statistics {@code stats}: their partial sums follow the gradient's, in float64 (PartitionStatistics' layout). */
@@ -184,7 +176,7 @@ public final class Evaluator implements AutoCloseable {
      * g_n is the gradient of row n's term {@code o_n = Σ_j s_nj out_nj} (its loss times its --sens weight).
      *
      * <pre>{@code
-     * Evaluator.Value v = f.evaluateClipped(w, new Evaluator.RowSample(0.01, seed, step), 1.0);
+     * Evaluator.Value v = f.evaluateClipped(w, new RowSample(0.01, seed, step), 1.0);
      * }</pre>
      *
      * @throws BadInputException when {@code clip} is not positive and finite
@@ -226,7 +218,7 @@ public final class Evaluator implements AutoCloseable {
     /** {@link GaussNewtonSystem} at {@code weights} (an evaluator {@link #open}ed for fit, whose rows are kept). */
     public GaussNewtonSystem gaussNewtonSystem(Map<String, Tensor> weights) {
         JobModel.checkLike(weights, checked.weights(), "the weights evaluated");
-        if (!cache || checked.cfg().loss() != JobConfig.Loss.MSE) throw new IllegalStateException("a dense Gauss-Newton pass is fit's, with --loss mse");
+        if (!parts.keeps() || checked.cfg().loss() != JobConfig.Loss.MSE) throw new IllegalStateException("a dense Gauss-Newton pass is fit's, with --loss mse");
         int p = 0;
         for (Shape s : shapes) p += s.size();
         if ((long) p * p * partitions > DENSE_GAUSS_NEWTON_VALUES) {
@@ -234,13 +226,12 @@ public final class Evaluator implements AutoCloseable {
                     + DENSE_GAUSS_NEWTON_VALUES + " (256 MiB on the driver): use fewer --partitions or --solve cg");
         }
         PartitionTask task = this.task;
-        keepRows();
         long used = rowsUsed(null);
         double scale = checked.cfg().reduction() == JobConfig.Reduction.MEAN ? 1.0 / used : 1.0;
         Broadcast<Map<String, Tensor>> bw = jsc.broadcast(weights);
         try {
-            List<PartitionGramian> parts = kept.map(r -> task.gramianOrFailure(r._1(), r._2(), scale, bw.value())).collect();
-            PartitionGramian.Sum sum = PartitionGramian.sum(parts, keys.size(), p);
+            List<PartitionGramian> shares = parts.map((i, kept) -> task.gramianOrFailure(i, kept, scale, bw.value())).collect();
+            PartitionGramian.Sum sum = PartitionGramian.sum(shares, keys.size(), p);
             Map<String, Tensor> g = new LinkedHashMap<>();
             for (int k = 0; k < keys.size(); k++) g.put(keys.get(k), Tensor.of(sum.gradient()[k], shapes.get(k).dims()).astype(checked.cfg().dtype()));
             return new GaussNewtonSystem(sum.objective(), g, used, sum.matrix());
@@ -266,65 +257,29 @@ public final class Evaluator implements AutoCloseable {
         JobModel.checkLike(weights, checked.weights(), "the weights evaluated");
         long te = System.nanoTime();
         PartitionTask task = this.task;   // the closures below must not capture this Evaluator
-        keepRows();
         long used = Double.isNaN(fixedScale) ? rowsUsed(sample) : -1;
         double scale = !Double.isNaN(fixedScale) ? fixedScale : cfg.reduction() == JobConfig.Reduction.MEAN ? 1.0 / used : 1.0;
-        org.apache.spark.util.LongAccumulator rowsDone = jsc.sc().longAccumulator("gradspark rows");
-        ProgressListener progress = new ProgressListener(checked.input().rows(), rowsDone, PROGRESS_SECONDS);
-        jsc.sc().addSparkListener(progress);
-        Broadcast<Map<String, Tensor>> bw = jsc.broadcast(weights);
-        Broadcast<Map<String, Tensor>> bv = vector == null ? null : jsc.broadcast(vector);
-        try {
-            long tb = System.nanoTime();
-            broadcastNanos += tb - te;
-            JavaRDD<PartitionResult> computed = kept == null
-                    ? parts.map(i -> task.runOrFailure(i, null, scale, bw.value(), bv == null ? null : bv.value(), kind, sample, stats, rowsDone))
-                    : kept.map(p -> task.runOrFailure(p._1(), p._2(), scale, bw.value(), bv == null ? null : bv.value(), kind, sample, stats, rowsDone));
-            Map<String, Tensor> reduced = new LinkedHashMap<>();
-            List<PartitionResult> results = reducer(stats).reduce(computed, reduced);
-            double objective = 0;
-            for (PartitionResult r : results) objective += r.objective();
-            double seconds = (System.nanoTime() - te) / 1e9;
-            Map<String, Tensor> g = new LinkedHashMap<>();
-            for (String k : keys) g.put(k, reduced.get(k));
-            return new Value(objective, g, used, seconds, timesTasks ? tasksSeconds(progress) : Double.NaN, results, statisticsOf(stats, reduced));
-        } finally {
-            jsc.sc().removeSparkListener(progress);
-            bw.destroy();
-            if (bv != null) bv.destroy();
-        }
-    }
-
-    /** The reduced statistics after the gradient's keys ({@link PartitionStatistics#layout}), by weight key; null when none were asked. */
-    private StatisticsSums statisticsOf(StatisticsSpec stats, Map<String, Tensor> reduced) {
-        if (!stats.any()) return null;
-        Map<String, Tensor> squares = new LinkedHashMap<>(), ggn = new LinkedHashMap<>();
-        for (String k : keys) {
-            if (stats.sumOfSquares()) squares.put(k, reduced.get("sum-of-squares " + k));
-            if (stats.ggnDiagonal()) ggn.put(k, reduced.get("ggn-diagonal " + k));
-        }
-        Tensor norms = reduced.get(PartitionStatistics.SQUARED_NORMS);
-        return new StatisticsSums(squares, ggn, norms == null ? Double.NaN : norms.getDouble(0), (long) reduced.get(PartitionStatistics.PER_ROW_CHUNKS).getDouble(0));
-    }
-
-    /** The tasks' span once the listener has seen their ends, which Spark's listener bus may deliver after the job has returned. */
-    private double tasksSeconds(ProgressListener progress) {
-        try {
-            jsc.sc().listenerBus().waitUntilEmpty(TASK_EVENTS_WAIT_MS);
-        } catch (java.util.concurrent.TimeoutException e) {
-            // A bus that far behind: the span of the ends it has delivered.
-        }
-        return progress.tasksSeconds();
-    }
-
-    /** How long an evaluation waits, at most, for the listener bus to deliver its tasks' ends. */
-    private static final long TASK_EVENTS_WAIT_MS = 2000;
-
-    /** With {@link #open}: the rows, read at their first use and kept in the executors' memory. */
-    private void keepRows() {
-        PartitionTask task = this.task;
-        if (cache && kept == null) {
-            kept = parts.mapToPair(i -> new Tuple2<>(i, task.readAllOrFailure(i))).persist(StorageLevel.MEMORY_ONLY());
+        try (EvaluationProgress progress = new EvaluationProgress(jsc, checked.input().rows())) {
+            org.apache.spark.util.LongAccumulator rowsDone = progress.rowsDone();
+            Broadcast<Map<String, Tensor>> bw = jsc.broadcast(weights);
+            Broadcast<Map<String, Tensor>> bv = vector == null ? null : jsc.broadcast(vector);
+            try {
+                long tb = System.nanoTime();
+                broadcastNanos += tb - te;
+                JavaRDD<PartitionResult> computed = parts.map((i, kept) -> task.runOrFailure(i, kept, scale, bw.value(), bv == null ? null : bv.value(), kind,
+                        sample, stats, rowsDone));
+                Map<String, Tensor> reduced = new LinkedHashMap<>();
+                List<PartitionResult> results = reducer(stats).reduce(computed, reduced);
+                double objective = 0;
+                for (PartitionResult r : results) objective += r.objective();
+                double seconds = (System.nanoTime() - te) / 1e9;
+                Map<String, Tensor> g = new LinkedHashMap<>();
+                for (String k : keys) g.put(k, reduced.get(k));
+                return new Value(objective, g, used, seconds, timesTasks ? progress.tasksSeconds() : Double.NaN, results, StatisticsSums.of(stats, keys, reduced));
+            } finally {
+                bw.destroy();
+                if (bv != null) bv.destroy();
+            }
         }
     }
 
@@ -336,11 +291,9 @@ public final class Evaluator implements AutoCloseable {
      * @throws BadInputException the bad input that stopped a partition's reading
      */
     public Map<String, String> rowsDigest() {
-        PartitionTask task = this.task;
-        keepRows();
-        List<RowsDigest> digests = kept == null ? parts.map(i -> RowsDigest.of(i, task.chunks(i))).collect()
-                : kept.map(p -> p._2().failure() != null ? RowsDigest.failed(p._1(), p._2().failure()) : RowsDigest.of(p._1(), p._2().chunks().iterator()))
-                        .collect();
+        PartitionRows rows = this.rows;   // the closure must not capture this Evaluator
+        List<RowsDigest> digests = parts.map((i, kept) -> kept == null ? RowsDigest.of(i, rows.chunks(i))
+                : kept.failure() != null ? RowsDigest.failed(i, kept.failure()) : RowsDigest.of(i, kept.chunks().iterator())).collect();
         return RowsDigest.combine(digests);
     }
 
@@ -355,12 +308,11 @@ public final class Evaluator implements AutoCloseable {
         boolean skips = cfg.onNan() == JobConfig.OnNan.SKIP && !(checked.input() instanceof RowSource.Synthetic);
         if (cfg.reduction() != JobConfig.Reduction.MEAN || (!skips && sample == null)) return n;
         if (sample == null && fullBatchRows != null) return fullBatchRows;
-        PartitionTask task = this.task;
-        List<PartitionTask.Kept> counts = new ArrayList<>(kept == null ? parts.map(i -> task.keptRows(i, null, sample)).collect()
-                : kept.map(p -> task.keptRows(p._1(), p._2(), sample)).collect());
-        counts.sort(java.util.Comparator.comparingInt(PartitionTask.Kept::index));
+        PartitionRows rows = this.rows;   // the closure must not capture this Evaluator
+        List<PartitionRows.Kept> counts = new ArrayList<>(parts.map((i, kept) -> rows.keptRows(i, kept, sample)).collect());
+        counts.sort(java.util.Comparator.comparingInt(PartitionRows.Kept::index));
         long used = 0;
-        for (PartitionTask.Kept k : counts) {
+        for (PartitionRows.Kept k : counts) {
             if (k.failure() != null) throw new BadInputException(k.failure());
             used += k.rows();
         }
@@ -372,45 +324,9 @@ public final class Evaluator implements AutoCloseable {
         return used;
     }
 
-    /** How often, at most, progress is logged (it also needs the executors' heartbeats: spark.executor.heartbeatInterval). */
-    static final double PROGRESS_SECONDS = 5;
-
-    /** Partial sums the driver may collect (partitions × parameters, float64 values: 2^25 is 256 MiB) before they are reduce-scattered instead. */
-    static final long DEFAULT_SHARD_THRESHOLD = 1L << 25;
-
-    /** From the thread's local property or the Spark conf ({@code spark.gradspark.shardThreshold}). */
-    private static long shardThreshold(JavaSparkContext jsc) {
-        String local = jsc.getLocalProperty("spark.gradspark.shardThreshold");
-        return local != null ? Long.parseLong(local) : jsc.getConf().getLong("spark.gradspark.shardThreshold", DEFAULT_SHARD_THRESHOLD);
-    }
-
-    /**
-     * The MLP's tasks fit in the heap that runs them: the driver's in local mode (local[N]: N tasks
-     * at once), else {@code spark.executor.memory} with spark.executor.cores / spark.task.cpus tasks
-     * at once (1 when unset).
-     */
-    private static void checkTaskSize(JavaSparkContext jsc, JobConfig cfg) {
-        org.apache.spark.SparkConf conf = jsc.getConf();
-        MasterUrl master = new MasterUrl(jsc.master());
-        if (master.inProcess()) {
-            int tasks = master.inProcessTaskSlots();
-            JobModel.checkTaskSize(cfg.layers(), cfg.dtype(), cfg.chunkRows(), directions(cfg), Runtime.getRuntime().maxMemory(), tasks, "--driver-memory");
-        } else {
-            int tasks = Math.max(1, conf.getInt("spark.executor.cores", 1) / Math.max(1, conf.getInt("spark.task.cpus", 1)));
-            JobModel.checkTaskSize(cfg.layers(), cfg.dtype(), cfg.chunkRows(), directions(cfg), conf.getSizeAsBytes("spark.executor.memory", "1g"), tasks,
-                    "--executor-memory (spark.executor.memory)");
-        }
-    }
-
-    /** Values an activation carries in a task: 1, or with a per-example operator its tangents along the in directions (and second-order terms). */
-    private static long directions(JobConfig cfg) {
-        return cfg.inputsWanted() ? cfg.derivative().memoryFactor(cfg.layers()[0]) : 1;
-    }
-
     /** Unpersists the kept rows and destroys the storage broadcast. */
     @Override public void close() {
-        if (kept != null) kept.unpersist(false);
-        kept = null;
+        parts.close();
         storage.destroy();
     }
 }

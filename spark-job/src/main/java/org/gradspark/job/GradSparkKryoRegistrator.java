@@ -34,10 +34,10 @@ public final class GradSparkKryoRegistrator implements KryoRegistrator {
         kryo.register(PartitionGramian[].class);
         kryo.register(ShardedReduction.Slice.class, new SliceSerializer());
         kryo.register(ShardedReduction.ShardSum.class, new SliceSerializer.ShardSumSerializer());
-        kryo.register(PartitionTask.Chunk.class, new ChunkSerializer());
-        kryo.register(PartitionTask.Rows.class, new ChunkSerializer.RowsSerializer());
-        kryo.register(PartitionTask.Kept.class, new ChunkSerializer.KeptSerializer());
-        kryo.register(PartitionTask.Kept[].class);
+        kryo.register(PartitionRows.Chunk.class, new ChunkSerializer());
+        kryo.register(PartitionRows.Rows.class, new ChunkSerializer.RowsSerializer());
+        kryo.register(PartitionRows.Kept.class, new ChunkSerializer.KeptSerializer());
+        kryo.register(PartitionRows.Kept[].class);
         kryo.register(RowsDigest.class, new RowsDigest.KryoSerializer());
         kryo.register(RowsDigest[].class);
         // Broadcast once per job: the Hadoop configuration writes itself (Configuration.write).

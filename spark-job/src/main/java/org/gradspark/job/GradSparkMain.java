@@ -1,17 +1,15 @@
 package org.gradspark.job;
 
 import java.io.PrintStream;
-import java.util.HashMap;
 import java.util.Map;
 import org.apache.spark.SparkConf;
-import org.apache.spark.SparkException;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.gradspark.ad.backend.Backends;
 import org.gradspark.job.io.BadInputException;
 
 /**
- * The application {@code spark-submit} runs: {@code grad [job options]} (the gradient job) or
- * {@code tutorial}. A user mistake exits with code 2 and one line naming the culprit.
+ * The application {@code spark-submit} runs: {@code grad [job options]} (the gradient job),
+ * {@code fit} ({@link org.gradspark.job.fit.FitMain}) or {@code tutorial}, each through {@link Launcher}.
+ * A user mistake exits with code 2 and one line naming the culprit.
  */
 public final class GradSparkMain {
     private GradSparkMain() {}
@@ -22,7 +20,7 @@ public final class GradSparkMain {
             int code = run(args, System.out, System.err);
             // The run has printed its last line; what Spark's threads print as the JVM ends goes to the log.
             System.out.flush();
-            System.setErr(driverLog());
+            System.setErr(Launcher.driverLog());
             if (code != 0) System.exit(code);
             return;
         }
@@ -38,153 +36,82 @@ public final class GradSparkMain {
             out.println("usage: gradspark-submit [spark-submit options] grad [job options] | fit [job options] [fit options] | tutorial\n\n" + JobOptions.usage());
             return args.length == 0 ? 2 : 0;
         }
-        if (args[0].equals("tutorial")) return tutorial(java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
-        if (args[0].equals("fit")) return org.gradspark.job.fit.FitMain.run(java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
-        if (!args[0].equals("grad")) {
-            err.println("gradspark: unknown command '" + args[0] + "' (expected grad, fit or tutorial)");
-            return 2;
-        }
-        String[] jobArgs = java.util.Arrays.copyOfRange(args, 1, args.length);
-        if (java.util.Arrays.asList(jobArgs).contains("--help") || java.util.Arrays.asList(jobArgs).contains("-h")) {
-            out.println("usage: gradspark-submit [spark-submit options] grad [job options]\n\n" + JobOptions.usage());
-            return 0;
-        }
-        SparkConf conf = submittedConf("GradSpark grad");
-        Map<String, String> keys = keysOf(conf);
-        JobConfig cfg;
-        JobInputs checked;
-        try {
-            cfg = JobOptions.parse(keys, jobArgs);
-            // Every file the job names is checked once, before Spark starts.
-            checked = JobInputs.check(cfg, org.gradspark.job.io.Storage.fromSparkConf(keys));
-            configure(conf, checked.cfg());
-        } catch (BadInputException e) {
-            err.println("gradspark: " + e.getMessage());
-            return 2;
-        } catch (OutOfMemoryError e) {
-            return fail(err, "out of memory in the driver while reading the inputs (heap " + (Runtime.getRuntime().maxMemory() >> 20)
-                    + " MiB): raise --driver-memory", e, 2);
-        }
-        JavaSparkContext jsc;
-        try {
-            jsc = new JavaSparkContext(GradientJob.configure(conf));
-        } catch (RuntimeException e) {
-            return cannotStart(err, conf, e);
-        }
-        ApplicationWatch watch = ApplicationWatch.attach(jsc);
-        Thread interrupted = interruptNotice(err);
-        try {
-            jsc.setLogLevel(conf.get("spark.gradspark.logLevel", "WARN"));
-            GradientJob.Result r = GradientJob.run(jsc, checked);
-            printSummary(out, jsc, cfg, r);
-            out.println("GradSpark wrote " + org.gradspark.job.io.Storage.display(r.out()));
-            return 0;
-        } catch (Exception | Error e) {   // Scala code throws checked exceptions undeclared
-            return failed(err, watch, e);   // before the context is closed (Spark's events, the storage's state)
-        } finally {
-            closeQuietly(jsc);
-            Runtime.getRuntime().removeShutdownHook(interrupted);
-        }
-    }
-
-    /**
-     * Closes the context with {@link System#err} sent to the driver's log meanwhile (nowhere without
-     * one): the run's last line is printed, and Spark's shutdown races (an RPC answer completing a
-     * future on a thread pool already stopped) print their stack traces there through Scala's default
-     * reporter, not on the console. The caller's own stream (the console) is not affected.
-     */
-    public static void closeQuietly(JavaSparkContext jsc) {   // public: fit's too
-        PrintStream before = System.err;
-        System.setErr(driverLog());
-        try {
-            jsc.close();
-        } finally {
-            System.err.flush();
-            System.setErr(before);
-        }
-    }
-
-    /** The driver's log file (gradspark.logFile) appended to, or a stream to nowhere. */
-    static PrintStream driverLog() {
-        String log = System.getProperty("gradspark.logFile");
-        if (log != null) {
-            try {
-                return new PrintStream(new java.io.FileOutputStream(log, true), true, java.nio.charset.StandardCharsets.UTF_8);
-            } catch (java.io.IOException | SecurityException e) {
-                // nowhere, then
+        String[] commandArgs = java.util.Arrays.copyOfRange(args, 1, args.length);
+        return switch (args[0]) {
+            case "grad" -> Launcher.launch(new Grad(), commandArgs, out, err);
+            case "fit" -> org.gradspark.job.fit.FitMain.run(commandArgs, out, err);
+            case "tutorial" -> Launcher.launch(new Tutorial(), commandArgs, out, err);
+            default -> {
+                err.println("gradspark: unknown command '" + args[0] + "' (expected grad, fit or tutorial)");
+                yield 2;
             }
+        };
+    }
+
+    /** {@code grad}: the options as parsed, and the inputs they name, checked. */
+    private record CheckedJob(JobConfig cfg, JobInputs inputs) {}
+
+    /** {@code grad}: the gradient job ({@link GradientJob}) and its summary line. */
+    private static final class Grad implements Launcher.Command<CheckedJob> {
+        @Override public String usage() {
+            return "usage: gradspark-submit [spark-submit options] grad [job options]\n\n" + JobOptions.usage();
         }
-        return new PrintStream(java.io.OutputStream.nullOutputStream());
+
+        @Override public String appName() {
+            return "GradSpark grad";
+        }
+
+        @Override public CheckedJob check(String[] args, Map<String, String> keys, SparkConf conf) {
+            JobConfig cfg = JobOptions.parse(keys, args);
+            // Every file the job names is checked once, before Spark starts.
+            JobInputs checked = JobInputs.check(cfg, org.gradspark.job.io.Storage.fromSparkConf(keys));
+            Launcher.configure(conf, checked.cfg());
+            return new CheckedJob(cfg, checked);
+        }
+
+        @Override public void run(JavaSparkContext jsc, CheckedJob job, PrintStream out) {
+            GradientJob.Result r = GradientJob.run(jsc, job.inputs());
+            printSummary(out, jsc, job.cfg(), r);
+            out.println("GradSpark wrote " + org.gradspark.job.io.Storage.display(r.out()));
+        }
+
+        @Override public String interruptedLine(CheckedJob job) {
+            String log = System.getProperty("gradspark.logFile");
+            // A TERM or Ctrl-C, or Spark exiting the JVM after a fatal error in a task (an OutOfMemoryError in local mode);
+            // the temporary output is removed by JobOutput's own hook.
+            return "stopped before the end (interrupted, or a fatal error in a task such as running out of memory"
+                    + (log != null ? ": see " + log : "") + "); nothing was written to --out";
+        }
     }
 
     /** {@code tutorial}: the examples, or with {@code --help} what it does; it takes no other option. */
-    private static int tutorial(String[] args, PrintStream out, PrintStream err) {
-        if (args.length == 0) {
-            org.gradspark.ad.tutorial.TutorialExamples.main(new String[0]);
-            return 0;
-        }
-        if (args[0].equals("--help") || args[0].equals("-h")) {
-            out.println("usage: gradspark-submit [spark-submit options] tutorial\n\nRuns the six examples of MindSpore's GradOperation tutorial"
+    private static final class Tutorial implements Launcher.Command<Void> {
+        @Override public String usage() {
+            return "usage: gradspark-submit [spark-submit options] tutorial\n\nRuns the six examples of MindSpore's GradOperation tutorial"
                     + " (gradients with respect to an input and a weight, with sensitivities, with and without stop_gradient, a second derivative)"
-                    + " and prints their results. It takes no options.");
-            return 0;
+                    + " and prints their results. It takes no options.";
         }
-        err.println("gradspark: tutorial takes no options, got '" + args[0] + "' (gradspark-submit tutorial --help)");
-        return 2;
-    }
 
-    /**
-     * The one line for a Spark context that did not start. On a cluster, one that Spark stopped
-     * while it started (its calls then fail with an IllegalStateException) is a cluster manager that
-     * gave up on the application: a standalone master that did not answer its 3 registration
-     * attempts, for one.
-     */
-    public static int cannotStart(PrintStream err, SparkConf conf, RuntimeException e) {   // public: fit's too
-        String master = conf.get("spark.master");
-        boolean local = new MasterUrl(master).inProcess();
-        Throwable root = rootCause(e);
-        // Spark stopping the context under its own start shows as either: calls on a stopped context (IllegalStateException),
-        // or SparkContext's start reading its task scheduler after the stop cleared it (a NullPointerException raised in SparkContext).
-        boolean stoppedWhileStarting = root instanceof IllegalStateException || root instanceof NullPointerException
-                && root.getStackTrace().length > 0 && root.getStackTrace()[0].getClassName().startsWith("org.apache.spark.SparkContext");
-        if (!local && stoppedWhileStarting) {
-            return fail(err, "Spark stopped the application as it started: " + masterQuestion(master), e, 2);
+        @Override public String appName() {
+            return "GradSpark tutorial";
         }
-        return fail(err, "cannot start Spark with --master " + master + ": " + rootMessage(e), e, 2);
-    }
 
-    private static String masterQuestion(String master) {
-        return "did --master " + master + " accept it (is the URL right, the master running, and a worker with enough memory and cores registered)?";
-    }
-
-    /** The Spark settings a job needs: the warm-up plugin with the job's model; a backend this JVM cannot start, in local mode. */
-    public static void configure(SparkConf conf, JobConfig cfg) {   // public: fit's too (org.gradspark.job.fit.FitMain)
-        // Each task runs on the job's backend (Backends.scoped in its thread), as does the warm-up of
-        // the job's model, which starts with each executor (GradSparkPlugin) unless a key says none.
-        if (!conf.contains(GradSparkPlugin.KEY)) conf.set(GradSparkPlugin.KEY, GradSparkPlugin.specOf(cfg));
-        // Progress inside the partitions reaches the driver with the executors' heartbeats (Spark's default: every 10 s).
-        if (!conf.contains("spark.executor.heartbeatInterval")) conf.set("spark.executor.heartbeatInterval", "3s");
-        String plugins = conf.get("spark.plugins", "");
-        if (!plugins.contains(GradSparkPlugin.class.getName())) {
-            conf.set("spark.plugins", plugins.isEmpty() ? GradSparkPlugin.class.getName() : plugins + "," + GradSparkPlugin.class.getName());
+        @Override public Void check(String[] args, Map<String, String> keys, SparkConf conf) {
+            if (args.length > 0) throw new BadInputException("tutorial takes no options, got '" + args[0] + "' (gradspark-submit tutorial --help)");
+            return null;
         }
-        // In local mode this JVM runs the tasks: a backend it cannot start is known before Spark starts.
-        if (new MasterUrl(conf.get("spark.master")).inProcess()) requireBackend(cfg.backend());
-    }
 
-    /** What spark-submit gave this JVM (system properties), with local[*] and {@code appName} where it gave none. */
-    public static SparkConf submittedConf(String appName) {   // public: fit's too (org.gradspark.job.fit.FitMain)
-        SparkConf conf = new SparkConf();
-        if (!conf.contains("spark.master")) conf.setMaster("local[*]");
-        if (!conf.contains("spark.app.name")) conf.setAppName(appName);
-        return conf;
-    }
+        @Override public boolean startsSpark() {
+            return false;
+        }
 
-    /** The conf's keys and values, for the job options' {@code spark.gradspark.*} keys and the storage settings. */
-    public static Map<String, String> keysOf(SparkConf conf) {
-        Map<String, String> keys = new HashMap<>();
-        for (scala.Tuple2<String, String> kv : conf.getAll()) keys.put(kv._1(), kv._2());
-        return keys;
+        @Override public void run(JavaSparkContext jsc, Void nothing, PrintStream out) {
+            org.gradspark.ad.tutorial.TutorialExamples.main(new String[0]);
+        }
+
+        @Override public String interruptedLine(Void nothing) {
+            return "interrupted";
+        }
     }
 
     /** The run's one summary line; its rate is over the tasks (on a small job, the time in all is mostly Spark's start-up). */
@@ -201,104 +128,5 @@ public final class GradSparkMain {
     private static String noiseScale(Map<String, Object> summary) {
         Object b = summary.get("gradient_noise_scale");
         return b == null ? "" : String.format(java.util.Locale.ROOT, "; gradient noise scale %.4g", (Double) b);
-    }
-
-    /**
-     * The one line and exit code for a job that failed once Spark had started, decided from the
-     * failure and what the application went through, before the context is closed: bad input; the
-     * driver out of memory; an application Spark stopped on its own (the job's failure is then
-     * what the stop broke), whose master is the one to ask about when no executor ever joined it; a
-     * storage failure, naming the file and its cause (a quota, a NameNode that does not answer); on
-     * a cluster, an application no executor ever joined; else Spark's own message.
-     */
-    public static int failed(PrintStream err, ApplicationWatch watch, Throwable e) {   // public: fit's too
-        watch.clearProgressBar();
-        if (INTERRUPTED.get()) return 130;   // the shutdown notice has said it
-        BadInputException bad = badInputIn(e);
-        if (bad != null) {
-            err.println("gradspark: " + bad.getMessage());
-            return 2;
-        }
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof OutOfMemoryError) {
-                return fail(err, "out of memory in the driver (heap " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB, which also runs the tasks"
-                        + " in local mode): raise --driver-memory, or lower --chunk-rows", e, 2);
-            }
-        }
-        if (watch.stoppedBySpark()) {
-            return fail(err, watch.noExecutorEverJoined() ? "no executor ever joined the Spark application: " + masterQuestion(watch.master())
-                    : "Spark stopped the application while the job ran (" + rootMessage(e) + "): see the driver's log and the cluster manager's", e, 2);
-        }
-        String storage = StorageFailure.lineFor(e);
-        if (storage != null) return fail(err, storage, e, 2);
-        if (watch.noExecutorEverJoined()) {
-            return fail(err, "no executor ever joined the Spark application: " + masterQuestion(watch.master()), e, 2);
-        }
-        return fail(err, "failed: " + rootMessage(e), e, 1);
-    }
-
-    private static final java.util.concurrent.atomic.AtomicBoolean INTERRUPTED = new java.util.concurrent.atomic.AtomicBoolean();
-
-    /**
-     * On Ctrl-C (or a TERM) the JVM runs its shutdown hooks while the job still runs: say so in one
-     * line (the temporary output is removed by {@link JobOutput}'s own hook), instead of the traces
-     * of the job's threads as Spark stops under them.
-     */
-    private static Thread interruptNotice(PrintStream err) {
-        Thread t = new Thread(() -> {
-            INTERRUPTED.set(true);
-            String log = System.getProperty("gradspark.logFile");
-            // A TERM or Ctrl-C, or Spark exiting the JVM after a fatal error in a task (an OutOfMemoryError in local mode).
-            err.println("gradspark: stopped before the end (interrupted, or a fatal error in a task such as running out of memory"
-                    + (log != null ? ": see " + log : "") + "); nothing was written to --out");
-            err.flush();
-            System.setErr(new PrintStream(java.io.OutputStream.nullOutputStream()));
-        }, "gradspark-interrupt");
-        Runtime.getRuntime().addShutdownHook(t);
-        return t;
-    }
-
-    /** Prints one line, keeps the stack trace in the log file, and returns the exit code. */
-    private static int fail(PrintStream err, String line, Throwable e, int code) {
-        org.slf4j.LoggerFactory.getLogger("org.gradspark.failure").error(line, e);
-        String log = System.getProperty("gradspark.logFile");
-        err.println("gradspark: " + line + (code == 1 && log != null ? " (stack trace in " + log + ")" : ""));
-        return code;
-    }
-
-    /** The innermost cause's first line, which is what the user can act on. */
-    private static String rootMessage(Throwable e) {
-        Throwable t = rootCause(e);
-        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getClass().getSimpleName() + ": " + t.getMessage();
-        return m.lines().findFirst().orElse(m);
-    }
-
-    private static Throwable rootCause(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) t = t.getCause();
-        return t;
-    }
-
-    /** The job's backend, started here: a missing device (no OpenCL) is one line before Spark starts. */
-    private static void requireBackend(String name) {
-        try {
-            Backends.require(name).device();
-        } catch (IllegalStateException | IllegalArgumentException e) {
-            throw new BadInputException("--backend " + name + ": " + e.getMessage(), e);
-        }
-    }
-
-    /** A bad-input error, also when it reaches the driver wrapped in a failed Spark task. */
-    static BadInputException badInputIn(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof BadInputException b) return b;
-            if (t instanceof SparkException && t.getMessage() != null && t.getMessage().contains(BadInputException.class.getName())) {
-                String m = t.getMessage();
-                int at = m.indexOf(BadInputException.class.getName() + ": ");
-                String line = m.substring(at + BadInputException.class.getName().length() + 2).lines().findFirst().orElse(m);
-                return new BadInputException(line);
-            }
-        }
-        return null;
     }
 }

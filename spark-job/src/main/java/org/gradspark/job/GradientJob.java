@@ -140,7 +140,7 @@ public final class GradientJob {
      */
     private static PartsWritten finishParts(JavaSparkContext jsc, Storage storage, JobConfig cfg, String parts, int partitions, long rows, String target)
             throws java.io.IOException {
-        List<Long> shape = writtenShape(storage, cfg, PartitionTask.partFile(parts, 0), rows);
+        List<Long> shape = writtenShape(storage, cfg, PartWriter.partFile(parts, 0), rows);
         PerExampleOutput kind = perExample(cfg);
         Map<String, Double> quantiles = kind instanceof PerExampleOutput.GradNorm || kind instanceof PerExampleOutput.GradNormPerKey
                 ? StatisticsSummary.normQuantiles(jsc, storage, parts, partitions) : null;
@@ -295,7 +295,7 @@ public final class GradientJob {
      * the BadInputException it carries, or null when {@code e} is not one or already is one.
      */
     private static BadInputException wrappedBadInput(Throwable e) {
-        BadInputException bad = GradSparkMain.badInputIn(e);
+        BadInputException bad = BadInputException.carriedBy(e);
         return bad != null && bad != e ? new BadInputException(bad.getMessage(), e) : null;
     }
 

@@ -46,14 +46,14 @@ public final class InputGradients {
             if (s.getPath().getName().startsWith(".part-")) storage.delete(s.getPath().toString(), false);
         }
         for (int i = 0; i < partitions; i++) {
-            if (!storage.exists(PartitionTask.partFile(parts, i))) {
+            if (!storage.exists(PartWriter.partFile(parts, i))) {
                 throw new IOException("partition " + i + "'s input derivatives did not arrive in " + Storage.display(parts));
             }
         }
         if (cfg.inputGradsFormat() == JobConfig.InputGradsFormat.PARQUET) {
             SparkSession spark = SparkSession.builder().sparkContext(jsc.sc()).getOrCreate();
             // The parts' own dtype: the job's for input derivatives, float64 for gradient statistics.
-            read(spark, storage, parts, Npy.readHeader(storage, PartitionTask.partFile(parts, 0)).dtype()).write().parquet(target);
+            read(spark, storage, parts, Npy.readHeader(storage, PartWriter.partFile(parts, 0)).dtype()).write().parquet(target);
             storage.delete(parts, true);
         }
     }

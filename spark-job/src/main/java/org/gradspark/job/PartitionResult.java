@@ -24,7 +24,7 @@ public record PartitionResult(int index, long rows, long skippedRows, double[][]
 
     /** A partition that stopped at bad input: the message names the file, row or executor at fault. */
     public static PartitionResult failed(int index, BadInputException e) {
-        return new PartitionResult(index, 0, 0, new double[0][], 0, 0, 0, 0, PartitionTask.executorAndHost(), "", 0, 0, e.getMessage(), null);
+        return new PartitionResult(index, 0, 0, new double[0][], 0, 0, 0, 0, ExecutorIdentity.executorAndHost(), "", 0, 0, e.getMessage(), null);
     }
 
     /** The same result without its partial sums (what the sharded reduction sends to the driver). */

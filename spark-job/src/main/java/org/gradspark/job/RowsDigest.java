@@ -37,11 +37,11 @@ public record RowsDigest(int index, String input, String sens, String labels, St
     public static final List<String> SOURCES = List.of("input", "sens", "labels");
 
     /** Partition {@code index}'s digests over its chunks (read now, or kept in memory). */
-    static RowsDigest of(int index, Iterator<PartitionTask.Chunk> chunks) {
+    static RowsDigest of(int index, Iterator<PartitionRows.Chunk> chunks) {
         try {
             MessageDigest x = sha256(), s = null, y = null;
             while (chunks.hasNext()) {
-                PartitionTask.Chunk c = chunks.next();
+                PartitionRows.Chunk c = chunks.next();
                 update(x, c.x());
                 if (c.s() != null) update(s = s == null ? sha256() : s, c.s());
                 if (c.y() != null) update(y = y == null ? sha256() : y, c.y());

@@ -68,7 +68,7 @@ final class StatisticsSummary {
         Broadcast<Storage> bs = jsc.broadcast(storage);
         try {
             JavaRDD<Double> norms = jsc.parallelize(IntStream.range(0, partitions).boxed().toList(), partitions)
-                    .flatMap(i -> rowNorms(bs.value(), PartitionTask.partFile(dir, i)).iterator());
+                    .flatMap(i -> rowNorms(bs.value(), PartWriter.partFile(dir, i)).iterator());
             long n = norms.count();
             Map<String, Double> out = new LinkedHashMap<>();
             if (n == 0) return out;

@@ -47,6 +47,6 @@ class DefaultsFileTest {
         TreeSet<String> settings = new TreeSet<>(mentioned);
         settings.removeAll(options);
         assertEquals(new TreeSet<>(JobOptions.SETTINGS), settings, "keys that are not options");
-        assertEquals(String.valueOf(Evaluator.DEFAULT_SHARD_THRESHOLD), set.get("shardThreshold"));
+        assertEquals(String.valueOf(ShardThreshold.DEFAULT), set.get("shardThreshold"));
     }
 }

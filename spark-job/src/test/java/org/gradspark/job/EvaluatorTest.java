@@ -122,11 +122,11 @@ class EvaluatorTest {
 
     @Test
     void aSampleIsTheSameRowsOnAnyPartitioningAndTheMeanIsOverThem() throws Exception {
-        Evaluator.RowSample sample = new Evaluator.RowSample(0.3, 42, 7);
+        RowSample sample = new RowSample(0.3, 42, 7);
         java.util.List<Integer> rows = new java.util.ArrayList<>();
         for (int i = 0; i < 600; i++) if (sample.keeps(i)) rows.add(i);
         assertTrue(rows.size() > 130 && rows.size() < 230, "a 30% sample of 600 rows has " + rows.size());
-        assertTrue(java.util.stream.IntStream.range(0, 600).filter(i -> new Evaluator.RowSample(0.3, 42, 8).keeps(i) != sample.keeps(i)).count() > 50,
+        assertTrue(java.util.stream.IntStream.range(0, 600).filter(i -> new RowSample(0.3, 42, 8).keeps(i) != sample.keeps(i)).count() > 50,
                 "the next step draws other rows");
         int[] idx = rows.stream().mapToInt(Integer::intValue).toArray();
         Object[] expected;
@@ -145,14 +145,14 @@ class EvaluatorTest {
             }
         }
         assertEquals(objectives[0], objectives[1], 1e-14);
-        assertThrows(BadInputException.class, () -> new Evaluator.RowSample(0, 1, 1));
-        assertThrows(BadInputException.class, () -> new Evaluator.RowSample(1.5, 1, 1));
+        assertThrows(BadInputException.class, () -> new RowSample(0, 1, 1));
+        assertThrows(BadInputException.class, () -> new RowSample(1.5, 1, 1));
     }
 
     /** DP-SGD's entry point: the sum over the sampled rows of each row's gradient clipped to norm C, unscaled, and the rows in it. */
     @Test
     void aClippedSumIsThatOfEachSampledRowsGradientClippedToC() throws Exception {
-        Evaluator.RowSample sample = new Evaluator.RowSample(0.3, 42, 7);
+        RowSample sample = new RowSample(0.3, 42, 7);
         int[] idx = java.util.stream.IntStream.range(0, 600).filter(sample::keeps).toArray();
         for (String partitions : new String[] {"1", "4"}) {
             JobInputs in = inputs(partitions);

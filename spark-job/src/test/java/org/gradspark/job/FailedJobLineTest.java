@@ -35,7 +35,7 @@ class FailedJobLineTest {
                 throw new BadInputException("row 3 is bad");
             }));
             assertTrue(console.toString(StandardCharsets.UTF_8).contains("[Stage 0:"), "no progress bar was drawn: the case is not under test");
-            assertEquals(2, GradSparkMain.failed(err, watch, failure));
+            assertEquals(2, Launcher.failed(err, watch, failure));
         } finally {
             System.setErr(saved);
         }

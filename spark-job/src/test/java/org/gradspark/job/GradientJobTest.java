@@ -416,10 +416,10 @@ class GradientJobTest {
     void aKeptChunkRoundTripsThroughKryo() {
         org.apache.spark.serializer.SerializerInstance kryo = new org.apache.spark.serializer.KryoSerializer(jsc.getConf()).newInstance();
         Tensor x = Tensor.uniform(3, -1, 1, DType.FLOAT32, 4, 2), y = Tensor.uniform(4, -1, 1, DType.FLOAT32, 4, 1);
-        for (PartitionTask.Chunk c : List.of(new PartitionTask.Chunk(7, x, null, y, new boolean[] {false, true, false, false}),
-                new PartitionTask.Chunk(0, x, y, null, null))) {
-            scala.reflect.ClassTag<PartitionTask.Chunk> tag = scala.reflect.ClassTag$.MODULE$.apply(PartitionTask.Chunk.class);
-            PartitionTask.Chunk back = kryo.deserialize(kryo.serialize(c, tag), tag);
+        for (PartitionRows.Chunk c : List.of(new PartitionRows.Chunk(7, x, null, y, new boolean[] {false, true, false, false}),
+                new PartitionRows.Chunk(0, x, y, null, null))) {
+            scala.reflect.ClassTag<PartitionRows.Chunk> tag = scala.reflect.ClassTag$.MODULE$.apply(PartitionRows.Chunk.class);
+            PartitionRows.Chunk back = kryo.deserialize(kryo.serialize(c, tag), tag);
             assertEquals(c.first(), back.first());
             assertTrue(back.x().allClose(c.x(), 0, 0));
             assertEquals(c.s() == null, back.s() == null);

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import org.gradspark.ad.Cell;
 import org.gradspark.ad.DType;
+import org.gradspark.ad.MatMulFlags;
 import org.gradspark.ad.Ops;
 import org.gradspark.ad.Parameter;
 import org.gradspark.ad.Primitives;
@@ -74,7 +75,7 @@ final class PerLayerStatistics {
     }
 
     private static LayerRule rule(RecordedForward.Use u, Parameter p, int rows) {
-        if (u.primitive() == Primitives.MATMUL && u.position() == 1 && u.attrs().equals(new Primitives.MatMulFlags(false, false))
+        if (u.primitive() == Primitives.MATMUL && u.position() == 1 && u.attrs().equals(new MatMulFlags(false, false))
                 && p.rank() == 2 && u.fromRows().get(0) && u.operands().get(0).rank() == 2 && u.operands().get(0).shape().dim(0) == rows) {
             return new LayerRule(u.operands().get(0), u.result());
         }

@@ -2,12 +2,13 @@ package org.gradspark.job.fit;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.gradspark.job.RowSample;
 import org.gradspark.job.io.BadInputException;
 
 /**
  * Adam (Kingma and Ba, Algorithm 1, as PyTorch's {@code torch.optim.Adam} without weight decay) and
  * plain gradient descent, in float64 on the driver. Step k (1-based) evaluates the objective at the
- * current weights, over all rows or over the k-th {@link FitObjective.Sample} of {@code
+ * current weights, over all rows or over the k-th {@link RowSample} of {@code
  * --minibatch-fraction} of them (a function of the seed and k only), then moves:
  * <pre>
  *   Adam: m = β1·m + (1−β1)·g,  v = β2·v + (1−β2)·g²,  x −= lr · (m / (1−β1^k)) / (√(v / (1−β2^k)) + ε)
@@ -82,7 +83,7 @@ final class AdamOptimizer implements Optimizer {
         long t0 = System.nanoTime();
         long evals = objective.evaluations();
         int step = k + 1;
-        FitObjective.Sample sample = s.minibatchFraction() < 1 ? new FitObjective.Sample(s.minibatchFraction(), s.seed(), step) : null;
+        RowSample sample = s.minibatchFraction() < 1 ? new RowSample(s.minibatchFraction(), s.seed(), step) : null;
         DriverObjective.Eval e = s.dp() == null ? objective.at(x, sample) : objective.privately(x, sample, s.dp());
         double[] g = e.grad();
         double moved = 0;

@@ -2,6 +2,8 @@ package org.gradspark.job.fit;
 
 import java.util.Map;
 import org.gradspark.ad.Tensor;
+import org.gradspark.job.Evaluator;
+import org.gradspark.job.RowSample;
 
 /**
  * A {@link FitObjective} of rows whose gradients can be clipped one by one: DP-SGD's query
@@ -16,7 +18,7 @@ public interface ClippedObjective extends FitObjective {
      * the unscaled Σ_n o_n over the same rows, {@code rowsUsed} how many rows are in the sums (0 for an
      * empty sample, which Poisson sampling may draw).
      */
-    Value clippedSum(Map<String, Tensor> weights, Sample sample, double clip);
+    Evaluator.Value clippedSum(Map<String, Tensor> weights, RowSample sample, double clip);
 
     /** N, the rows the objective is over (whichever a sample keeps): DP-SGD divides by q·N. */
     long rows();

@@ -1,6 +1,8 @@
 package org.gradspark.job.fit;
 
 import java.util.Arrays;
+import org.gradspark.job.Evaluator;
+import org.gradspark.job.RowSample;
 import org.gradspark.job.io.BadInputException;
 
 /**
@@ -40,12 +42,12 @@ final class DriverObjective {
     /** Real evaluations so far (cache hits not counted). */
     long evaluations() { return evaluations; }
 
-    Eval at(double[] x, FitObjective.Sample sample) {
+    Eval at(double[] x, RowSample sample) {
         if (sample == null && cachedX != null && Arrays.equals(cachedX, x)) {
             lastRows = cached.rows();
             return copy(cached);
         }
-        FitObjective.Value v = objective.evaluate(layout.weights(x), sample);
+        Evaluator.Value v = objective.evaluate(layout.weights(x), sample);
         evaluations++;
         Eval e = withL2(x, v.objective(), layout.flatten(v.gradient()), v.rowsUsed(), v.seconds());
         lastRows = v.rowsUsed();
@@ -62,9 +64,9 @@ final class DriverObjective {
      * never undefined: an empty sample is 0 plus noise), L2 added as {@link #at} adds it. Never cached:
      * each step's noise is its own.
      */
-    Eval privately(double[] x, FitObjective.Sample sample, DpSgd dp) {
+    Eval privately(double[] x, RowSample sample, DpSgd dp) {
         ClippedObjective c = (ClippedObjective) objective;
-        FitObjective.Value v = c.clippedSum(layout.weights(x), sample, dp.clip());
+        Evaluator.Value v = c.clippedSum(layout.weights(x), sample, dp.clip());
         evaluations++;
         double[] g = layout.flatten(v.gradient());
         double[] noise = dp.noise(sample.seed(), sample.step(), g.length);
@@ -125,7 +127,7 @@ final class DriverObjective {
     DenseSystem denseSystem(double[] x) {
         FitObjective.GaussNewtonSystem g = objective.gaussNewtonSystem(layout.weights(x));
         evaluations++;
-        FitObjective.Value v = g.value();
+        Evaluator.Value v = g.value();
         Eval e = withL2(x, v.objective(), layout.flatten(v.gradient()), v.rowsUsed(), v.seconds());
         lastRows = v.rowsUsed();
         cachedX = x.clone();

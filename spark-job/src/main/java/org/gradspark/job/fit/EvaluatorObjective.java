@@ -7,6 +7,7 @@ import java.util.Map;
 import org.gradspark.ad.Tensor;
 import org.gradspark.job.Evaluator;
 import org.gradspark.job.JobConfig;
+import org.gradspark.job.RowSample;
 
 /**
  * The job's distributed objective ({@link Evaluator}: rows kept in the executors' memory) as fit's
@@ -70,20 +71,17 @@ final class EvaluatorObjective implements ClippedObjective {
     public GaussNewtonSystem gaussNewtonSystem(Map<String, Tensor> weights) {
         long t0 = System.nanoTime();
         Evaluator.GaussNewtonSystem g = evaluator.gaussNewtonSystem(weights);
-        return new GaussNewtonSystem(new Value(g.objective(), g.gradient(), g.rowsUsed(), (System.nanoTime() - t0) / 1e9), g.matrix());
+        return new GaussNewtonSystem(new Evaluator.Value(g.objective(), g.gradient(), g.rowsUsed(), (System.nanoTime() - t0) / 1e9), g.matrix());
     }
 
     @Override
-    public Value evaluate(Map<String, Tensor> weights, Sample sample) {
-        Evaluator.Value v = sample == null ? evaluator.evaluate(weights)
-                : evaluator.evaluate(weights, new Evaluator.RowSample(sample.fraction(), sample.seed(), sample.step()));
-        return new Value(v.objective(), v.gradient(), v.rowsUsed(), v.seconds());
+    public Evaluator.Value evaluate(Map<String, Tensor> weights, RowSample sample) {
+        return evaluator.evaluate(weights, sample);
     }
 
     @Override
-    public Value clippedSum(Map<String, Tensor> weights, Sample sample, double clip) {
-        Evaluator.Value v = evaluator.evaluateClipped(weights, new Evaluator.RowSample(sample.fraction(), sample.seed(), sample.step()), clip);
-        return new Value(v.objective(), v.gradient(), v.rowsUsed(), v.seconds());
+    public Evaluator.Value clippedSum(Map<String, Tensor> weights, RowSample sample, double clip) {
+        return evaluator.evaluateClipped(weights, sample, clip);
     }
 
     @Override

@@ -3,6 +3,8 @@ package org.gradspark.job.fit;
 import java.util.List;
 import java.util.Map;
 import org.gradspark.ad.Tensor;
+import org.gradspark.job.Evaluator;
+import org.gradspark.job.RowSample;
 
 /**
  * What {@code fit} minimises: a function of the model's weights, its value and gradient computed
@@ -21,9 +23,10 @@ public interface FitObjective {
 
     /**
      * The objective and its gradient (same keys, shapes and dtype as {@code weights}) over all rows
-     * ({@code sample} null) or over the rows a {@link Sample} keeps.
+     * ({@code sample} null) or over the rows a {@link RowSample} keeps; {@link Evaluator.Value#objective}, {@code gradient},
+     * {@code rowsUsed} and {@code seconds} are what fit reads.
      */
-    Value evaluate(Map<String, Tensor> weights, Sample sample);
+    Evaluator.Value evaluate(Map<String, Tensor> weights, RowSample sample);
 
     /**
      * The full-batch product of a curvature matrix of the objective (L2 term not included) with
@@ -49,7 +52,7 @@ public interface FitObjective {
     }
 
     /** A value and gradient with the Gauss-Newton matrix at the same weights. */
-    record GaussNewtonSystem(Value value, double[] matrix) {}
+    record GaussNewtonSystem(Evaluator.Value value, double[] matrix) {}
 
     /**
      * The settings, by option, that the objective's bits depend on beyond what it is (the job's:
@@ -70,13 +73,4 @@ public interface FitObjective {
     default Map<String, String> rowsDigest() {
         return Map.of();
     }
-
-    /**
-     * Rows kept iff a deterministic hash of (seed, step, global row index) is below {@code fraction}:
-     * the same sample for the same step, whatever the partitioning or the master.
-     */
-    record Sample(double fraction, long seed, long step) {}
-
-    /** @param rowsUsed the rows the value is over; {@code seconds} the evaluation's wall time */
-    record Value(double objective, Map<String, Tensor> gradient, long rowsUsed, double seconds) {}
 }

@@ -86,7 +86,7 @@ class DpSgdTest {
 
     /**
      * The accountant assumes Poisson sampling: each row in each step's sample independently with probability q. The fit's
-     * sample (Evaluator.RowSample, a hash of seed, step and row) is checked for it here: over 400 steps of 4000 rows at
+     * sample (RowSample, a hash of seed, step and row) is checked for it here: over 400 steps of 4000 rows at
      * q = 0.05, the sample sizes have the binomial's mean qN and variance qN(1 − q), each row is kept in about q of the steps,
      * and whether a row is kept says nothing of whether the next row or the same row the next step is (correlations ≈ 0).
      */
@@ -98,7 +98,7 @@ class DpSgdTest {
         double sizeSum = 0, sizeSq = 0;
         int[] perRow = new int[rows];
         for (int k = 0; k < steps; k++) {
-            org.gradspark.job.Evaluator.RowSample sample = new org.gradspark.job.Evaluator.RowSample(q, 42, k + 1);
+            org.gradspark.job.RowSample sample = new org.gradspark.job.RowSample(q, 42, k + 1);
             int size = 0;
             for (int r = 0; r < rows; r++) {
                 kept[k][r] = sample.keeps(r);

@@ -13,6 +13,8 @@ import java.util.List;
 import java.util.Map;
 import org.gradspark.ad.DType;
 import org.gradspark.ad.Tensor;
+import org.gradspark.job.Evaluator.Value;
+import org.gradspark.job.RowSample;
 import org.gradspark.job.io.BadInputException;
 import org.gradspark.job.io.Npz;
 import org.gradspark.job.io.Storage;
@@ -250,7 +252,7 @@ class FitOptimiserTest {
 
             @Override public Map<String, Tensor> initialWeights() { return Map.of("w0", Tensor.zeros(DType.FLOAT64, 1)); }
 
-            @Override public Value evaluate(Map<String, Tensor> weights, Sample sample) {
+            @Override public Value evaluate(Map<String, Tensor> weights, RowSample sample) {
                 double w = weights.get("w0").getDouble(0);
                 return new Value(w > 3 ? Double.NEGATIVE_INFINITY : -w, Map.of("w0", Tensor.full(-1, DType.FLOAT64, org.gradspark.ad.Shape.of(1))), 1, 0);
             }

@@ -7,11 +7,13 @@ import org.gradspark.ad.DType;
 import org.gradspark.ad.Ops;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
+import org.gradspark.job.Evaluator.Value;
+import org.gradspark.job.RowSample;
 
 /**
  * A plain objective for the optimiser tests: mean squared error of a linear model
  * {@code (1/N) Σ_n (x_n·w + b − y_n)²} (the job's identity MLP {@code --layers d,1} with {@code --loss mse}
- * and {@code --reduction mean}), value and gradient in core-ad Tensors. A {@link FitObjective.Sample}
+ * and {@code --reduction mean}), value and gradient in core-ad Tensors. A {@link RowSample}
  * keeps row n iff a hash of (seed, step, n) is below the fraction; {@link #evaluations} counts calls; its rows' digest
  * is their values'. DP-SGD's clipped sum is computed row by row: g_n = 2·r_n·(x_n, 1), r_n = x_n·w + b − y_n.
  */
@@ -58,7 +60,7 @@ final class LeastSquares implements ClippedObjective {
     }
 
     @Override
-    public Value evaluate(Map<String, Tensor> weights, Sample sample) {
+    public Value evaluate(Map<String, Tensor> weights, RowSample sample) {
         evaluations++;
         int n = x.shape().dim(0);
         double[] keep = new double[n];
@@ -80,7 +82,7 @@ final class LeastSquares implements ClippedObjective {
     }
 
     @Override
-    public Value clippedSum(Map<String, Tensor> weights, Sample sample, double clip) {
+    public Value clippedSum(Map<String, Tensor> weights, RowSample sample, double clip) {
         evaluations++;
         int n = x.shape().dim(0), d = x.shape().dim(1);
         double[] w = weights.get("w0").toDoubleArray();
@@ -115,7 +117,7 @@ final class LeastSquares implements ClippedObjective {
         return x.shape().dim(0);
     }
 
-    static boolean kept(Sample s, long row) {
+    static boolean kept(RowSample s, long row) {
         long h = s.seed() * 0x9E3779B97F4A7C15L + s.step() * 0xC2B2AE3D27D4EB4FL + row;
         h = (h ^ (h >>> 33)) * 0xff51afd7ed558ccdL;
         h = (h ^ (h >>> 33)) * 0xc4ceb9fe1a85ec53L;
