@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -39,6 +40,7 @@ class FitSubmittedTest {
     @TempDir static Path dir;
     static String[] job;
     private static Path source;   // a finished fit's checkpoints, iter-000004 and iter-000008, that the resume cases copy
+    private static final Map<String, Path> finishedOuts = new HashMap<>();   // finished(master)
 
     @BeforeAll
     static void data() {
@@ -64,18 +66,32 @@ class FitSubmittedTest {
         return Files.readAllBytes(out.resolve("weights.npz"));
     }
 
+    /**
+     * The --out of {@link #job} run to its end on {@code master} (local[1] or local[2]): run once and shared by the cases that compare
+     * with it (each ran this same command itself before, and a fit takes seconds).
+     */
+    private static synchronized Path finished(String master) throws IOException {
+        Path out = finishedOuts.get(master);
+        if (out == null) {
+            String name = master.replaceAll("[^a-z0-9]", "");
+            out = dir.resolve("out-" + name);
+            weights(LocalCluster.run(TIMEOUT, Map.of(), dir.resolve(name), fit(master, out.toString())), out);
+            finishedOuts.put(master, out);
+        }
+        return out;
+    }
+
     @Test
     void local1AndLocal2GiveTheSameWeights() throws IOException {
-        byte[] one = weights(LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("l1"), fit("local[1]", dir.resolve("out-l1").toString())), dir.resolve("out-l1"));
-        byte[] two = weights(LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("l2"), fit("local[2]", dir.resolve("out-l2").toString())), dir.resolve("out-l2"));
+        byte[] one = Files.readAllBytes(finished("local[1]").resolve("weights.npz"));
+        byte[] two = Files.readAllBytes(finished("local[2]").resolve("weights.npz"));
         assertArrayEquals(one, two);
     }
 
     @Test
     void aStandaloneClusterOfTwoWorkersGivesTheWeightsOfLocal1() throws IOException {
         LocalCluster.assumeWanted();
-        byte[] one = weights(LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("c-l1"), fit("local[1]", dir.resolve("out-c-l1").toString())),
-                dir.resolve("out-c-l1"));
+        byte[] one = Files.readAllBytes(finished("local[1]").resolve("weights.npz"));
         try (LocalCluster cluster = LocalCluster.start(dir.resolve("cluster"), 2)) {
             byte[] onCluster = weights(LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("c"), fit(cluster.masterUrl, dir.resolve("out-cluster").toString())),
                     dir.resolve("out-cluster"));
@@ -85,8 +101,8 @@ class FitSubmittedTest {
 
     @Test
     void aKilledDriverResumedGivesTheWeightsOfARunNeverStopped() throws Exception {
-        byte[] never = weights(LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("never"), fit("local[2]", dir.resolve("out-never").toString())),
-                dir.resolve("out-never"));
+        Path neverStopped = finished("local[2]");
+        byte[] never = Files.readAllBytes(neverStopped.resolve("weights.npz"));
         Path out = dir.resolve("out-killed");
         Process p = LocalCluster.launch(Map.of(), dir.resolve("killed"), fit("local[2]", out.toString()));
         long deadline = System.nanoTime() + TIMEOUT.toNanos();
@@ -101,7 +117,7 @@ class FitSubmittedTest {
                 fit("local[2]", out.toString(), "--resume", out.resolve("checkpoints").toString()));
         assertTrue(resumed.stdout().contains("fit: resuming from"), "exit " + resumed.exitCode() + "\n" + resumed.stdout() + "\n" + resumed.stderr() + "\nkilled after:\n" + stopped);
         assertArrayEquals(never, weights(resumed, out), "killed after:\n" + stopped);
-        assertEquals(Files.readString(dir.resolve("out-never/checkpoints/iter-000020/state.json")).replaceAll("\"(seconds|elapsed_s)\" : [^,\\n]+", ""),
+        assertEquals(Files.readString(neverStopped.resolve("checkpoints/iter-000020/state.json")).replaceAll("\"(seconds|elapsed_s)\" : [^,\\n]+", ""),
                 Files.readString(out.resolve("checkpoints/iter-000020/state.json")).replaceAll("\"(seconds|elapsed_s)\" : [^,\\n]+", ""),
                 "the same history, evaluations included, but for the times");
     }
