@@ -110,7 +110,7 @@ public final class Evaluator implements AutoCloseable {
         this.storage = jsc.broadcast(Storage.of(jsc.hadoopConfiguration()));
         this.task = new PartitionTask(cfg, checked.input(), checked.sens(), checked.labels(), inputGrads, partitions, storage);
         this.parts = jsc.parallelize(IntStream.range(0, partitions).boxed().toList(), partitions);
-        if (cfg.modelClass() == null) checkTaskSize(jsc, cfg);
+        if (cfg.modelClass() == null) checkTaskSize(jsc, cfg, n, partitions);
         this.keys = cfg.weightsWanted() ? checked.keys() : List.of();
         this.shapes = keys.stream().map(k -> checked.weights().get(k).shape()).toList();
         this.shardThreshold = shardThreshold(jsc);
@@ -352,16 +352,19 @@ public final class Evaluator implements AutoCloseable {
      * at once), else {@code spark.executor.memory} with spark.executor.cores / spark.task.cpus tasks
      * at once (1 when unset).
      */
-    private static void checkTaskSize(JavaSparkContext jsc, JobConfig cfg) {
+    private static void checkTaskSize(JavaSparkContext jsc, JobConfig cfg, long rows, int partitions) {
         org.apache.spark.SparkConf conf = jsc.getConf();
         MasterUrl master = new MasterUrl(jsc.master());
+        // PartitionTask.firstRow splits the rows evenly: no partition holds more than this.
+        long partitionRows = (rows + partitions - 1) / partitions;
         if (master.inProcess()) {
             int tasks = master.inProcessTaskSlots();
-            JobModel.checkTaskSize(cfg.layers(), cfg.dtype(), cfg.chunkRows(), directions(cfg), Runtime.getRuntime().maxMemory(), tasks, "--driver-memory");
+            JobModel.checkTaskSize(cfg.layers(), cfg.dtype(), cfg.chunkRows(), partitionRows, directions(cfg), Runtime.getRuntime().maxMemory(), tasks,
+                    "--driver-memory");
         } else {
             int tasks = Math.max(1, conf.getInt("spark.executor.cores", 1) / Math.max(1, conf.getInt("spark.task.cpus", 1)));
-            JobModel.checkTaskSize(cfg.layers(), cfg.dtype(), cfg.chunkRows(), directions(cfg), conf.getSizeAsBytes("spark.executor.memory", "1g"), tasks,
-                    "--executor-memory (spark.executor.memory)");
+            JobModel.checkTaskSize(cfg.layers(), cfg.dtype(), cfg.chunkRows(), partitionRows, directions(cfg), conf.getSizeAsBytes("spark.executor.memory", "1g"),
+                    tasks, "--executor-memory (spark.executor.memory)");
         }
     }
 
