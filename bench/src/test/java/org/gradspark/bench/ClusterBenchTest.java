@@ -32,6 +32,16 @@ class ClusterBenchTest {
         assertEquals(List.of(10_000L), smoke.reductionParams());
     }
 
+    /**
+     * The benchmark's own JVM reads and writes s3a:// (--out, --data on S3): S3A is on its class path, as in the
+     * project's Spark home (it was not: "Class org.apache.hadoop.fs.s3a.S3AFileSystem not found" and a stack trace).
+     */
+    @Test
+    void theBenchmarkCanReachS3() throws IOException {
+        assertEquals("org.apache.hadoop.fs.s3a.S3AFileSystem",
+                org.apache.hadoop.fs.FileSystem.getFileSystemClass("s3a", new org.apache.hadoop.conf.Configuration()).getName());
+    }
+
     @Test
     void eachMasterKindIsSizedItsOwnWay() {
         assertEquals(MasterKind.YARN, MasterKind.of("yarn"));
