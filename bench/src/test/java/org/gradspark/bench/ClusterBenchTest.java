@@ -32,6 +32,21 @@ class ClusterBenchTest {
         assertEquals(List.of(10_000L), smoke.reductionParams());
     }
 
+    /**
+     * The benchmark's own JVM reads and writes s3a:// (--out, --data on S3): S3A and the AWS SDK's S3 client are on
+     * its class path, as in the project's Spark home (they were not: "Class org.apache.hadoop.fs.s3a.S3AFileSystem
+     * not found" and a stack trace). Loaded, not initialised: the run against local-cluster's S3 server is the proof
+     * that they work (bench/results/cluster-bench-standalone/s3).
+     */
+    @Test
+    void theBenchmarkCanReachS3() throws ClassNotFoundException {
+        ClassLoader loader = ClusterBench.class.getClassLoader();
+        for (String c : List.of("org.apache.hadoop.fs.s3a.S3AFileSystem", "software.amazon.awssdk.services.s3.S3Client",
+                "software.amazon.awssdk.transfer.s3.S3TransferManager")) {
+            assertEquals(c, Class.forName(c, false, loader).getName());
+        }
+    }
+
     @Test
     void eachMasterKindIsSizedItsOwnWay() {
         assertEquals(MasterKind.YARN, MasterKind.of("yarn"));

@@ -102,7 +102,7 @@ public final class Evaluator implements AutoCloseable {
         this.rows = new PartitionRows(cfg, checked.input(), checked.sens(), checked.labels(), partitions, storage);
         this.task = new PartitionTask(cfg, rows, inputGrads, storage);
         this.parts = new PartitionsInMemory(jsc.parallelize(IntStream.range(0, partitions).boxed().toList(), partitions), rows, cache);
-        if (cfg.modelClass() == null) TaskMemoryCheck.check(jsc, cfg);
+        if (cfg.modelClass() == null) TaskMemoryCheck.check(jsc, cfg, n, partitions);
         this.keys = cfg.weightsWanted() ? checked.keys() : List.of();
         this.shapes = keys.stream().map(k -> checked.weights().get(k).shape()).toList();
         this.shardThreshold = ShardThreshold.of(jsc);

@@ -66,23 +66,28 @@ public final class JobModel {
     /**
      * Refuses an MLP whose tasks cannot fit in the heap that runs them, before any task starts: each
      * task holds the weights, their float64 partial sums and one chunk's gradient, and the
-     * activations of {@code --chunk-rows} rows (each layer's input, output and their cotangents),
-     * each carried with {@code directions} values (1; a per-example operator's sweep carries the
-     * tangents along every input direction too);
+     * activations of a chunk's rows (each layer's input, output and their cotangents), each carried
+     * with {@code directions} values (1; a per-example operator's sweep carries the tangents along
+     * every input direction too). A chunk holds {@code --chunk-rows} rows, or fewer when the largest
+     * partition has fewer ({@code partitionRows}: 32 rows over 8 partitions make chunks of 4 rows,
+     * whatever --chunk-rows says);
      * {@code tasks} run at once in a heap of {@code heapBytes} (the driver's in local mode, else
      * {@code spark.executor.memory}), named by {@code setting}. A lower bound, like {@link #checkSize}.
      */
-    public static void checkTaskSize(int[] layers, DType dtype, int chunkRows, long directions, long heapBytes, int tasks, String setting) {
+    public static void checkTaskSize(int[] layers, DType dtype, int chunkRows, long partitionRows, long directions, long heapBytes, int tasks,
+                                     String setting) {
         long item = dtype == DType.FLOAT32 ? 4 : 8, params = 0, widths = 0;
         for (int k = 0; k + 1 < layers.length; k++) params += (long) layers[k] * layers[k + 1] + layers[k + 1];
         for (int w : layers) widths += w;
+        long rows = Math.min(chunkRows, partitionRows);
         // In double: a full Hessian's (in + 1)² values per activation overflow a long for wide inputs (exact below 2^53 bytes).
-        double perTask = params * (item + 8) + 4.0 * chunkRows * widths * item * directions;
+        double perTask = params * (item + 8) + 4.0 * rows * widths * item * directions;
         double need = params * item + tasks * perTask;
         if (need > heapBytes) {
-            throw new BadInputException(String.format(java.util.Locale.ROOT, "--layers %s with --chunk-rows %d%s: %d task%s at once need at least %.1f GiB"
+            String chunks = rows == chunkRows ? "--chunk-rows " + chunkRows : "chunks of " + rows + " rows (a partition's)";
+            throw new BadInputException(String.format(java.util.Locale.ROOT, "--layers %s with %s%s: %d task%s at once need at least %.1f GiB"
                     + " (weights, float64 partial sums, a chunk's gradient and activations%s: %.2f GiB a task), more than the %.1f GiB heap of %s:"
-                    + " lower --chunk-rows or raise %s", joined(layers), chunkRows, directions == 1 ? "" : " and " + directions + " values per activation",
+                    + " lower --chunk-rows or raise %s", joined(layers), chunks, directions == 1 ? "" : " and " + directions + " values per activation",
                     tasks, tasks == 1 ? "" : "s", need / (double) (1L << 30), directions == 1 ? "" : " with their tangents", 
                     perTask / (double) (1L << 30), heapBytes / (double) (1L << 30), setting.startsWith("--driver") ? "the driver, which runs the tasks in local mode"
                             : "each executor", setting));

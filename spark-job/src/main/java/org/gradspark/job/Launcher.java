@@ -136,16 +136,28 @@ public final class Launcher {
         return new PrintStream(java.io.OutputStream.nullOutputStream());
     }
 
+    /** How the line for a Spark start that failed in a race of Spark's own begins (gradspark-bench runs such a job again). */
+    public static final String RACE_AT_START = "Spark failed as it started, in a race of its own";
+
     /**
      * The one line for a Spark context that did not start. On a cluster, one that Spark stopped
      * while it started (its calls then fail with an IllegalStateException) is a cluster manager that
      * gave up on the application: a standalone master that did not answer its 3 registration
-     * attempts, for one.
+     * attempts, for one; both are exit 2, the master or the settings being the user's to fix.
+     * A ConcurrentModificationException is none of the user's doing (the web UI's Jetty throws one
+     * now and then on a loaded machine as its handlers start): exit 1, as for any failure of Spark's.
      */
-    private static int cannotStart(PrintStream err, SparkConf conf, RuntimeException e) {
+    static int cannotStart(PrintStream err, SparkConf conf, RuntimeException e) {
         String master = conf.get("spark.master");
         boolean local = new MasterUrl(master).inProcess();
         Throwable root = rootCause(e);
+        if (root instanceof java.util.ConcurrentModificationException) {
+            boolean webUi = startingWebUi(e);
+            StackTraceElement at = root.getStackTrace().length == 0 ? null : root.getStackTrace()[0];
+            return fail(err, RACE_AT_START + " (" + rootMessage(e) + (at == null ? "" : " in " + at.getClassName() + "." + at.getMethodName())
+                    + (webUi ? ", while its web UI started" : "") + "), not because of the job or its input: run it again"
+                    + (webUi ? " (the web UI can be left off: --conf spark.ui.enabled=false)" : ""), e, 1);
+        }
         // Spark stopping the context under its own start shows as either: calls on a stopped context (IllegalStateException),
         // or SparkContext's start reading its task scheduler after the stop cleared it (a NullPointerException raised in SparkContext).
         boolean stoppedWhileStarting = root instanceof IllegalStateException || root instanceof NullPointerException
@@ -154,6 +166,16 @@ public final class Launcher {
             return fail(err, "Spark stopped the application as it started: " + masterQuestion(master), e, 2);
         }
         return fail(err, "cannot start Spark with --master " + master + ": " + rootMessage(e), e, 2);
+    }
+
+    /** Whether {@code e} was thrown from the start of Spark's web UI (its classes or the Jetty it runs on). */
+    private static boolean startingWebUi(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            for (StackTraceElement f : t.getStackTrace()) {
+                if (f.getClassName().startsWith("org.apache.spark.ui.") || f.getClassName().contains(".jetty.")) return true;
+            }
+        }
+        return false;
     }
 
     private static String masterQuestion(String master) {

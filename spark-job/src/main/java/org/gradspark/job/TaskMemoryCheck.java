@@ -12,16 +12,18 @@ final class TaskMemoryCheck {
     private TaskMemoryCheck() {}
 
     /** @throws org.gradspark.job.io.BadInputException naming the memory option to raise when the tasks do not fit */
-    static void check(JavaSparkContext jsc, JobConfig cfg) {
+    static void check(JavaSparkContext jsc, JobConfig cfg, long rows, int partitions) {
         SparkConf conf = jsc.getConf();
         MasterUrl master = new MasterUrl(jsc.master());
+        // PartitionRows splits the rows evenly: no partition holds more than this.
+        long partitionRows = (rows + partitions - 1) / partitions;
         if (master.inProcess()) {
             int tasks = master.inProcessTaskSlots();
-            JobModel.checkTaskSize(cfg.layers(), cfg.dtype(), cfg.chunkRows(), directions(cfg), Runtime.getRuntime().maxMemory(), tasks, "--driver-memory");
+            JobModel.checkTaskSize(cfg.layers(), cfg.dtype(), cfg.chunkRows(), partitionRows, directions(cfg), Runtime.getRuntime().maxMemory(), tasks, "--driver-memory");
         } else {
             int tasks = Math.max(1, conf.getInt("spark.executor.cores", 1) / Math.max(1, conf.getInt("spark.task.cpus", 1)));
-            JobModel.checkTaskSize(cfg.layers(), cfg.dtype(), cfg.chunkRows(), directions(cfg), conf.getSizeAsBytes("spark.executor.memory", "1g"), tasks,
-                    "--executor-memory (spark.executor.memory)");
+            JobModel.checkTaskSize(cfg.layers(), cfg.dtype(), cfg.chunkRows(), partitionRows, directions(cfg), conf.getSizeAsBytes("spark.executor.memory", "1g"),
+                    tasks, "--executor-memory (spark.executor.memory)");
         }
     }
 

@@ -613,7 +613,7 @@ class BadInputTest {
         assertRejected(List.of("--synthetic", "10", "--layers", "8," + width + "," + width + ",3"), "parameters (float32) need at least",
                 "raise --driver-memory");
         // Weights that fit, but not the activations of a million rows in each task (issue 15, item 3: the executors' heap).
-        assertRejected(List.of("--synthetic", "10", "--layers", "4,4096,4096,2", "--chunk-rows", "1000000"),
+        assertRejected(List.of("--synthetic", "1000000", "--partitions", "1", "--layers", "4,4096,4096,2", "--chunk-rows", "1000000"),
                 "--layers 4,4096,4096,2 with --chunk-rows 1000000: ", "tasks at once need at least", "GiB heap of the driver, which runs the tasks in local mode",
                 "lower --chunk-rows or raise --driver-memory");
     }
@@ -621,23 +621,23 @@ class BadInputTest {
     /** A per-example Laplacian carries every activation's tangents along the 64 input directions: refused before it runs out of memory (was an OutOfMemoryError, then 'interrupted'). */
     @Test
     void oversizedOperatorSweeps() {
-        assertRejected(List.of("--synthetic", "10", "--layers", "64,256,256,256,1", "--wrt", "inputs", "--derivative", "laplacian", "--chunk-rows", "200000"),
+        assertRejected(List.of("--synthetic", "200000", "--partitions", "1", "--layers", "64,256,256,256,1", "--wrt", "inputs", "--derivative", "laplacian", "--chunk-rows", "200000"),
                 "--layers 64,256,256,256,1 with --chunk-rows 200000 and 66 values per activation: ", "activations with their tangents", "lower --chunk-rows");
     }
 
     /** A per-example Hessian carries (in + 1)² values per activation (forward over forward): 4225 for 64 inputs, refused before any task runs (issue 25, item 2). */
     @Test
     void oversizedHessian() {
-        assertRejected(List.of("--synthetic", "10", "--layers", "64,256,1", "--wrt", "inputs", "--derivative", "hessian"),
+        assertRejected(List.of("--synthetic", "4096", "--partitions", "1", "--layers", "64,256,1", "--wrt", "inputs", "--derivative", "hessian"),
                 "--layers 64,256,1 with --chunk-rows 4096 and 4225 values per activation: ", "activations with their tangents", "lower --chunk-rows");
     }
 
     /** On a cluster the executors' heap is spark.executor.memory, with spark.executor.cores tasks at once. */
     @Test
     void oversizedTasksOnExecutors() {
-        JobModel.checkTaskSize(new int[] {8, 512, 512, 3}, org.gradspark.ad.DType.FLOAT32, 10_000, 1, 1L << 30, 1, "--executor-memory (spark.executor.memory)");
+        JobModel.checkTaskSize(new int[] {8, 512, 512, 3}, org.gradspark.ad.DType.FLOAT32, 10_000, Long.MAX_VALUE, 1, 1L << 30, 1, "--executor-memory (spark.executor.memory)");
         org.gradspark.job.io.BadInputException e = org.junit.jupiter.api.Assertions.assertThrows(org.gradspark.job.io.BadInputException.class, () -> JobModel.checkTaskSize(new int[] {8, 512, 512, 3},
-                org.gradspark.ad.DType.FLOAT32, 100_000, 1, 1L << 30, 4, "--executor-memory (spark.executor.memory)"));
+                org.gradspark.ad.DType.FLOAT32, 100_000, Long.MAX_VALUE, 1, 1L << 30, 4, "--executor-memory (spark.executor.memory)"));
         assertEquals("--layers 8,512,512,3 with --chunk-rows 100000: 4 tasks at once need at least 6.2 GiB (weights, float64 partial sums, a chunk's"
                 + " gradient and activations: 1.55 GiB a task), more than the 1.0 GiB heap of each executor: lower --chunk-rows or raise"
                 + " --executor-memory (spark.executor.memory)", e.getMessage());

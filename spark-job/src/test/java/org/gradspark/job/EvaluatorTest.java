@@ -70,6 +70,21 @@ class EvaluatorTest {
         return new Object[] {objective, g};
     }
 
+    /**
+     * The task-size check counts a chunk's rows as at most a partition's: 2 rows a partition of a hidden layer so
+     * wide that 4096 rows of its activations in each of local[2]'s tasks would outgrow this JVM's heap (issue 26,
+     * item 5: gradspark-bench's 50M-parameter reduction, 4 rows a partition, was refused for 4096 rows' activations).
+     */
+    @Test
+    void smallPartitionsAreSizedByTheirRows() {
+        int hidden = (int) (Runtime.getRuntime().maxMemory() / (4L * 4096 * 4)) + 1000;
+        JobInputs in = JobInputs.check(JobOptions.parse(Map.of(), "--layers", "1," + hidden + ",1", "--synthetic", "4", "--partitions", "2",
+                "--chunk-rows", "4096", "--out", dir.resolve("unused").toString()), Storage.of(jsc.hadoopConfiguration()));
+        try (Evaluator f = Evaluator.open(jsc, in)) {
+            assertEquals(2 * hidden + hidden + 1, f.initialWeights().values().stream().mapToLong(t -> t.shape().size()).sum());
+        }
+    }
+
     @Test
     void theObjectiveIsTheFunctionWhoseGradientComesWithIt() throws Exception {
         JobInputs in = inputs("3");

@@ -221,6 +221,24 @@ class S3SubmittedTest {
      * ends with one line naming the store that stopped answering, and the store never saw {@code _SUCCESS}
      * (it is asked until it is killed; what it held dies with it, S3Proxy keeping objects in memory).
      */
+    /**
+     * A directory on the bucket can be removed with s3.properties' settings, as gradspark-bench removes its runs'
+     * outputs and {@code local-cluster s3 rm -r} does (S3Proxy answered S3A's bulk delete, DeleteObjects, with
+     * 501 NotImplemented: s3.properties turns it off).
+     */
+    @Test
+    @Order(3)
+    void aDirectoryOnTheBucketCanBeRemoved() throws IOException {
+        org.apache.hadoop.fs.Path removed = new org.apache.hadoop.fs.Path(cluster.s3Url() + "/removed");
+        for (String f : List.of("a", "b/c")) {
+            try (var o = s3.create(new org.apache.hadoop.fs.Path(removed, f))) {
+                o.write(1);
+            }
+        }
+        assertTrue(s3.delete(removed, true));
+        assertFalse(s3.exists(removed));
+    }
+
     @Test
     @Order(4)
     void theServerStoppedMidWriteIsOneLineAndNoSuccess() throws Exception {
