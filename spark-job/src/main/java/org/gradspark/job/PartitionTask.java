@@ -14,6 +14,7 @@ import org.gradspark.ad.batch.BatchGradient;
 import org.gradspark.ad.batch.GradientStatistics;
 import org.gradspark.job.io.BadInputException;
 import org.gradspark.job.io.Npy;
+import org.gradspark.job.io.PartFile;
 import org.gradspark.job.io.Storage;
 import org.apache.spark.broadcast.Broadcast;
 
@@ -386,19 +387,14 @@ public final class PartitionTask implements java.io.Serializable {
     }
 
     /**
-     * This task attempt's part of the input derivatives: written sequentially (any filesystem,
-     * object stores too) to a hidden attempt file, renamed to {@code part-NNNNN.npy} when
-     * complete. A retried or speculative attempt writes the same bytes, so whichever rename wins,
-     * the part is the same. On an object store ({@link Storage#renameCopies}) the part is written
-     * at its final key: the object appears when its upload completes at {@code commit}, and a failed
-     * attempt's upload is aborted, never completed.
+     * This task attempt's part of the input derivatives, a {@link PartFile}: a hidden attempt file
+     * renamed to {@code part-NNNNN.npy} when complete, or on an object store the part at its final key.
      */
     private final class PartWriter {
-        private final String attempt, file;
+        private final String file;
         private final long rows;
-        private java.io.OutputStream stream;   // opened with the task, before any chunk: the attempt file exists from the start
+        private final PartFile part;   // opened with the task, before any chunk: the attempt file exists from the start
         private Npy.RowWriter writer;
-        private boolean done;
 
         private final org.gradspark.ad.DType dtype;
 
@@ -407,8 +403,7 @@ public final class PartitionTask implements java.io.Serializable {
             this.rows = rows;
             this.dtype = dtype;
             org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
-            attempt = Storage.renameCopies(inputGrads) ? file
-                    : Storage.child(inputGrads, String.format(".part-%05d.attempt-%d", index, tc == null ? 0 : tc.taskAttemptId()));
+            long attemptId = tc == null ? 0 : tc.taskAttemptId();
             try {
                 if (!storage.value().exists(inputGrads)) {
                     throw new BadInputException("--out " + Storage.display(cfg.out()) + ": " + executorAndHost() + " cannot see the driver's temporary output "
@@ -417,9 +412,9 @@ public final class PartitionTask implements java.io.Serializable {
                 // Now, not at the first chunk, and only in the directory as it is: a job that failed or was stopped
                 // meanwhile has its temporary output removed by the driver, and a file created after that must not
                 // bring the directory back (an HDFS quota test found one left so).
-                stream = storage.value().createInExisting(attempt);
+                part = PartFile.open(storage.value(), file, attemptId);
             } catch (java.io.IOException e) {
-                throw Storage.unchecked("cannot write " + Storage.display(attempt), e);
+                throw Storage.unchecked("cannot write " + Storage.display(PartFile.attemptOf(file, attemptId)), e);
             }
         }
 
@@ -428,28 +423,19 @@ public final class PartitionTask implements java.io.Serializable {
             try {
                 if (writer == null) {
                     int[] d = chunk.shape().dims();
-                    writer = new Npy.RowWriter(stream, Storage.display(file), dtype, rows, java.util.Arrays.copyOfRange(d, 1, d.length));
+                    writer = new Npy.RowWriter(part.stream(), Storage.display(file), dtype, rows, java.util.Arrays.copyOfRange(d, 1, d.length));
                 }
                 writer.append(chunk);
             } catch (java.io.IOException e) {
-                throw Storage.unchecked("cannot write " + Storage.display(attempt), e);
+                throw Storage.unchecked("cannot write " + Storage.display(part.writing()), e);
             }
         }
 
         void commit() {
-            Storage st = storage.value();
             try {
                 writer.close();
                 writer = null;
-                if (attempt.equals(file)) {
-                    done = true;
-                    return;
-                }
-                if (!st.rename(attempt, file)) {
-                    if (!st.exists(file)) throw new java.io.IOException("cannot rename " + attempt + " to " + file);
-                    st.delete(attempt, false);   // another attempt's identical part is in place
-                }
-                done = true;
+                part.commit();
             } catch (java.io.IOException e) {
                 throw Storage.unchecked("cannot write " + Storage.display(file), e);
             }
@@ -457,26 +443,7 @@ public final class PartitionTask implements java.io.Serializable {
 
         /** After a failure: the attempt file goes (the driver also removes any a killed executor left). */
         void discard() {
-            if (done) return;
-            if (attempt.equals(file)) {
-                try {
-                    Storage.abandon(stream);
-                } catch (java.io.IOException | IllegalStateException ignored) {
-                    // nothing was published
-                }
-                return;
-            }
-            try {
-                if (writer != null) writer.close();
-                else if (stream != null) stream.close();
-            } catch (java.io.IOException | IllegalStateException ignored) {
-                // incomplete on purpose
-            }
-            try {
-                storage.value().delete(attempt, false);
-            } catch (java.io.IOException ignored) {
-                // the driver's clean-up removes it
-            }
+            part.discard(writer);
         }
     }
 
