@@ -3,6 +3,7 @@ package org.gradspark.job;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.IntStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.spark.api.java.JavaRDD;
@@ -17,13 +18,16 @@ import org.apache.spark.sql.types.StructType;
 import org.gradspark.ad.DType;
 import org.gradspark.ad.Tensor;
 import org.gradspark.job.io.Npy;
+import org.gradspark.job.io.ParquetRowsWriter;
+import org.gradspark.job.io.PartFile;
 import org.gradspark.job.io.Storage;
 
 /**
  * The per-example input derivatives under {@code --out/input_grads}: one {@code part-NNNNN.npy}
  * per partition (partition i's rows in input order; concatenated in name order they are the
  * N × in array), or, with {@code --input-grads-format parquet}, a Parquet dataset of
- * {@code (row: long, grad: array<float|double>)} that {@code spark.read.parquet} reads.
+ * {@code (row: long, grad: array<float|double>)} that {@code spark.read.parquet} reads: one
+ * {@code part-NNNNN.snappy.parquet} per partition, written without a rename where a rename copies.
  *
  * <pre>{@code
  * np.concatenate([np.load(f) for f in sorted(glob.glob("out/input_grads/part-*.npy"))])   # NumPy
@@ -51,10 +55,68 @@ public final class InputGradients {
             }
         }
         if (cfg.inputGradsFormat() == JobConfig.InputGradsFormat.PARQUET) {
-            SparkSession spark = SparkSession.builder().sparkContext(jsc.sc()).getOrCreate();
-            // The parts' own dtype: the job's for input derivatives, float64 for gradient statistics.
-            read(spark, storage, parts, Npy.readHeader(storage, PartWriter.partFile(parts, 0)).dtype()).write().parquet(target);
+            writeParquet(jsc, storage, parts, partitions, target);
             storage.delete(parts, true);
+        }
+    }
+
+    /**
+     * The {@code .npy} parts under {@code parts} as the Parquet dataset {@code target}: each part becomes
+     * {@code part-NNNNN.snappy.parquet}, written by a task with parquet-hadoop's writer
+     * ({@link ParquetRowsWriter}) as a {@link PartFile}, so within the job's own commit: renamed once
+     * inside the job's temporary output, or at its final key on an object store, where Spark's writer
+     * would commit each file by a rename, i.e. a copy ({@code _SUCCESS} in --out comes after). The
+     * schema, and Spark's schema JSON in the footers, are those of {@link #read}'s Dataset.
+     */
+    private static void writeParquet(JavaSparkContext jsc, Storage storage, String parts, int partitions, String target) throws IOException {
+        // The parts' own dtype: the job's for input derivatives, float64 for gradient statistics.
+        DType dtype = Npy.readHeader(storage, PartWriter.partFile(parts, 0)).dtype();
+        long[] first = new long[partitions];
+        for (int i = 1; i < partitions; i++) first[i] = first[i - 1] + Npy.readHeader(storage, PartWriter.partFile(parts, i - 1)).rows();
+        Map<String, String> footer = Map.of("org.apache.spark.version", jsc.version(),
+                "org.apache.spark.sql.parquet.row.metadata", schema(dtype).json());
+        storage.mkdirs(target);
+        Broadcast<Storage> bs = jsc.broadcast(storage);
+        try {
+            jsc.parallelize(IntStream.range(0, partitions).boxed().toList(), Math.max(1, partitions))
+                    .foreach(i -> writeParquetPart(bs.value(), PartWriter.partFile(parts, i), first[i], parquetPart(target, i), footer));
+        } finally {
+            bs.destroy();
+        }
+        for (FileStatus s : storage.list(target)) {
+            if (s.getPath().getName().startsWith(".part-")) storage.delete(s.getPath().toString(), false);   // a killed executor's attempt
+        }
+    }
+
+    /** Part {@code i} of the Parquet dataset in {@code dir}. */
+    static String parquetPart(String dir, int i) {
+        return Storage.child(dir, String.format("part-%05d.snappy.parquet", i));
+    }
+
+    /** One task: the .npy part {@code npy} (rows numbered from {@code firstRow}) as the Parquet file {@code file}, 4096 rows at a time. */
+    private static void writeParquetPart(Storage storage, String npy, long firstRow, String file, Map<String, String> footer) {
+        Npy.Header h = Npy.readHeader(storage, npy);
+        org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
+        PartFile part;
+        try {
+            part = PartFile.open(storage, file, tc == null ? 0 : tc.taskAttemptId());
+        } catch (IOException e) {
+            throw Storage.unchecked("cannot write " + Storage.display(file), e);
+        }
+        ParquetRowsWriter writer = null;
+        try {
+            writer = new ParquetRowsWriter(part.stream(), h.dtype(), footer);
+            for (long r = 0; r < h.rows(); r += 4096) {
+                writer.append(firstRow + r, Npy.readRows(storage, npy, h, r, (int) Math.min(4096, h.rows() - r)));
+            }
+            writer.close();
+            part.commit();
+        } catch (IOException e) {
+            part.discard(writer);
+            throw Storage.unchecked("cannot write " + Storage.display(file), e);
+        } catch (RuntimeException | Error e) {
+            part.discard(writer);
+            throw e;
         }
     }
 
@@ -92,10 +154,14 @@ public final class InputGradients {
         Broadcast<Storage> bs = jsc.broadcast(storage);
         JavaRDD<Row> rows = jsc.parallelize(IntStream.range(0, paths.length).boxed().toList(), Math.max(1, paths.length))
                 .flatMap(i -> partRows(bs.value(), paths[i], first[i]));
-        StructType schema = new StructType()
+        return spark.createDataFrame(rows, schema(dtype));
+    }
+
+    /** The Dataset form's schema: {@code row long not null, grad array<float|double, containsNull=false> not null}. */
+    private static StructType schema(DType dtype) {
+        return new StructType()
                 .add(ROW, DataTypes.LongType, false)
                 .add(GRAD, DataTypes.createArrayType(dtype == DType.FLOAT32 ? DataTypes.FloatType : DataTypes.DoubleType, false), false);
-        return spark.createDataFrame(rows, schema);
     }
 
     /** A part's rows, read 4096 at a time as the iterator is consumed. */

@@ -4,15 +4,13 @@ import org.gradspark.ad.DType;
 import org.gradspark.ad.Tensor;
 import org.gradspark.job.io.BadInputException;
 import org.gradspark.job.io.Npy;
+import org.gradspark.job.io.PartFile;
 import org.gradspark.job.io.Storage;
 
 /**
- * One task attempt's part of a per-example output, {@code DIR/part-NNNNN.npy}: written sequentially
- * (any filesystem, object stores too) to a hidden attempt file, renamed to {@code part-NNNNN.npy} when
- * complete. A retried or speculative attempt writes the same bytes, so whichever rename wins, the part
- * is the same. On an object store ({@link Storage#renameCopies}) the part is written at its final key:
- * the object appears when its upload completes at {@link #commit}, and a failed attempt's upload is
- * aborted, never completed. The executors' side of {@link JobOutput}'s commit protocol.
+ * One task attempt's part of a per-example output, {@code DIR/part-NNNNN.npy}, a {@link PartFile}: a
+ * hidden attempt file renamed to {@code part-NNNNN.npy} when complete, or on an object store the part at
+ * its final key. The executors' side of {@link JobOutput}'s commit protocol.
  *
  * <pre>{@code
  * PartWriter part = new PartWriter(storage, dir, index, rows, DType.FLOAT32, cfg.out());
@@ -20,13 +18,11 @@ import org.gradspark.job.io.Storage;
  * }</pre>
  */
 final class PartWriter {
-    private final Storage storage;
-    private final String attempt, file;
+    private final String file;
     private final long rows;
     private final DType dtype;
-    private final java.io.OutputStream stream;   // opened with the task, before any chunk: the attempt file exists from the start
+    private final PartFile part;   // opened with the task, before any chunk: the attempt file exists from the start
     private Npy.RowWriter writer;
-    private boolean done;
 
     /** The file partition {@code index} writes its part to, under {@code dir}. */
     static String partFile(String dir, int index) {
@@ -40,13 +36,11 @@ final class PartWriter {
      * @throws BadInputException when this executor cannot see {@code dir}: a path on the driver's disk only
      */
     PartWriter(Storage storage, String dir, int index, long rows, DType dtype, String out) {
-        this.storage = storage;
         this.file = partFile(dir, index);
         this.rows = rows;
         this.dtype = dtype;
         org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
-        attempt = Storage.renameCopies(dir) ? file
-                : Storage.child(dir, String.format(".part-%05d.attempt-%d", index, tc == null ? 0 : tc.taskAttemptId()));
+        long attemptId = tc == null ? 0 : tc.taskAttemptId();
         try {
             if (!storage.exists(dir)) {
                 throw new BadInputException("--out " + Storage.display(out) + ": " + ExecutorIdentity.executorAndHost() + " cannot see the driver's temporary output "
@@ -55,9 +49,9 @@ final class PartWriter {
             // Now, not at the first chunk, and only in the directory as it is: a job that failed or was stopped
             // meanwhile has its temporary output removed by the driver, and a file created after that must not
             // bring the directory back (an HDFS quota test found one left so).
-            stream = storage.createInExisting(attempt);
+            part = PartFile.open(storage, file, attemptId);
         } catch (java.io.IOException e) {
-            throw Storage.unchecked("cannot write " + Storage.display(attempt), e);
+            throw Storage.unchecked("cannot write " + Storage.display(PartFile.attemptOf(file, attemptId)), e);
         }
     }
 
@@ -66,11 +60,11 @@ final class PartWriter {
         try {
             if (writer == null) {
                 int[] d = chunk.shape().dims();
-                writer = new Npy.RowWriter(stream, Storage.display(file), dtype, rows, java.util.Arrays.copyOfRange(d, 1, d.length));
+                writer = new Npy.RowWriter(part.stream(), Storage.display(file), dtype, rows, java.util.Arrays.copyOfRange(d, 1, d.length));
             }
             writer.append(chunk);
         } catch (java.io.IOException e) {
-            throw Storage.unchecked("cannot write " + Storage.display(attempt), e);
+            throw Storage.unchecked("cannot write " + Storage.display(part.writing()), e);
         }
     }
 
@@ -79,15 +73,7 @@ final class PartWriter {
         try {
             writer.close();
             writer = null;
-            if (attempt.equals(file)) {
-                done = true;
-                return;
-            }
-            if (!storage.rename(attempt, file)) {
-                if (!storage.exists(file)) throw new java.io.IOException("cannot rename " + attempt + " to " + file);
-                storage.delete(attempt, false);   // another attempt's identical part is in place
-            }
-            done = true;
+            part.commit();
         } catch (java.io.IOException e) {
             throw Storage.unchecked("cannot write " + Storage.display(file), e);
         }
@@ -95,25 +81,6 @@ final class PartWriter {
 
     /** After a failure: the attempt file goes (the driver also removes any a killed executor left); nothing after a commit. */
     void discard() {
-        if (done) return;
-        if (attempt.equals(file)) {
-            try {
-                Storage.abandon(stream);
-            } catch (java.io.IOException | IllegalStateException ignored) {
-                // nothing was published
-            }
-            return;
-        }
-        try {
-            if (writer != null) writer.close();
-            else if (stream != null) stream.close();
-        } catch (java.io.IOException | IllegalStateException ignored) {
-            // incomplete on purpose
-        }
-        try {
-            storage.delete(attempt, false);
-        } catch (java.io.IOException ignored) {
-            // the driver's clean-up removes it
-        }
+        part.discard(writer);
     }
 }

@@ -183,6 +183,10 @@ class GradientJobTest {
         args.addAll(List.of("--input-grads-format", "parquet", "--out", parquetOut.toString()));
         GradientJob.run(jsc, JobOptions.parse(Map.of(), args.toArray(new String[0])));
         assertSameRows(all, spark.read().parquet(parquetOut.resolve("input_grads").toString()));
+        // The schema Spark's own Parquet writer gives the same Dataset (the parts are written without it: InputGradients).
+        Path bySpark = dir.resolve("parquet-by-spark");
+        InputGradients.read(spark, r.inputGradients()).write().parquet(bySpark.toString());
+        assertEquals(spark.read().parquet(bySpark.toString()).schema(), spark.read().parquet(parquetOut.resolve("input_grads").toString()).schema());
         assertTrue(Files.exists(parquetOut.resolve("_SUCCESS")));
     }
 

@@ -54,6 +54,9 @@ class S3SubmittedTest {
     static FileSystem s3;
     static Path data;
 
+    /** Test 1's run on local[2] with local files (x.npy, w.npz, s.npy), which the tabular inputs' runs on S3 must equal. */
+    static Path localNpyOut;
+
     @BeforeAll
     static void startCluster() throws IOException {
         LocalCluster.assumeWanted();
@@ -72,7 +75,11 @@ class S3SubmittedTest {
         Tensor fx = Tensor.uniform(11, -1, 1, DType.FLOAT32, 4000, 8);
         Npy.write(data.resolve("fx.npy"), fx);
         Npy.write(data.resolve("fy.npy"), org.gradspark.ad.Ops.tanh(org.gradspark.ad.Ops.matMul(fx, Tensor.uniform(12, -1, 1, DType.FLOAT32, 8, 1))));
-        for (String f : List.of("x.npy", "s.npy", "w.npz", "fx.npy", "fy.npy")) {
+        Tensor x = Npy.read(data.resolve("x.npy"));
+        writeParquet(data.resolve("x.parquet"), x);
+        writeCsv(data.resolve("x.csv"), x);
+        Npz.write(data.resolve("fw.npz"), JobModel.initialWeights(new int[] {8, 16, 1}, DType.FLOAT32, 13));
+        for (String f : List.of("x.npy", "s.npy", "w.npz", "fx.npy", "fy.npy", "x.parquet", "x.csv", "fw.npz")) {
             s3.copyFromLocalFile(new org.apache.hadoop.fs.Path(data.resolve(f).toUri()), new org.apache.hadoop.fs.Path(cluster.s3Url() + "/in/" + f));
         }
     }
@@ -121,6 +128,7 @@ class S3SubmittedTest {
     void everyPathOnS3GivesTheBytesOfLocalFiles() throws IOException {
         LocalCluster.succeeded(onCluster("on-s3", List.of(), inputsOnS3("/grad/out")));
         Path localOut = dir.resolve("local").resolve("out");
+        localNpyOut = localOut;
         List<String> local = new ArrayList<>(JOB);
         local.addAll(List.of("--input", data.resolve("x.npy").toString(), "--weights", data.resolve("w.npz").toString(),
                 "--sens", data.resolve("s.npy").toString(), "--out", localOut.toString()));
@@ -149,6 +157,110 @@ class S3SubmittedTest {
         assertArrayEquals(onS3.get("grads.npz"), filesOnS3("/grad/out").get("grads.npz"));
     }
 
+    /**
+     * The rows of x.npy as a Parquet file and as a CSV file on S3, each the --input of a grad (Parquet: on the
+     * cluster; CSV: on local[2]) with --weights, --sens and --out on S3: grads.npz byte-identical to test 1's
+     * local[2] run with x.npy and local files. The Parquet run writes its input derivatives as Parquet
+     * (--input-grads-format parquet): part files at their final keys, no rename (Spark's own writer committed
+     * them by a rename, which S3 cannot do without a copy and S3Proxy refused with 501), with Spark's schema in
+     * their footers and the local run's values, bit for bit; the CSV run's .npy parts are the local run's bytes.
+     * Neither leaves the .npy rows of its input (_rows) or anything else in or beside --out.
+     */
+    @Test
+    @Order(2)
+    void parquetAndCsvInputsAndParquetOutputOnS3GiveTheValuesOfLocalFiles() throws IOException {
+        assertTrue(localNpyOut != null && Files.exists(localNpyOut.resolve("grads.npz")), "test 1's local[2] run is the reference");
+        String bucket = cluster.s3Url();
+        List<String> parquet = new ArrayList<>(JOB);
+        parquet.addAll(List.of("--input", bucket + "/in/x.parquet", "--weights", bucket + "/in/w.npz", "--sens", bucket + "/in/s.npy",
+                "--input-grads-format", "parquet", "--out", bucket + "/tabular/parquet"));
+        LocalCluster.succeeded(onCluster("parquet-on-s3", List.of(), parquet));
+        List<String> csv = new ArrayList<>(JOB);
+        csv.addAll(List.of("--input", bucket + "/in/x.csv", "--weights", bucket + "/in/w.npz", "--sens", bucket + "/in/s.npy",
+                "--out", bucket + "/tabular/csv"));
+        // On local[2], with the S3 settings: Spark SQL reads the CSV where the driver is.
+        List<String> s3Options = new ArrayList<>(List.of("--extra-properties-file", cluster.s3Properties().toString()));
+        s3Options.addAll(UNWARMED);
+        LocalCluster.succeeded(LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("csv-on-s3"),
+                LocalCluster.submitCommand("local[2]", s3Options, csv.toArray(new String[0]))));
+
+        Map<String, byte[]> fromParquet = filesOnS3("/tabular/parquet");
+        assertEquals(java.util.Set.of("_SUCCESS", "grads.npz", "summary.json", "input_grads/part-00000.snappy.parquet", "input_grads/part-00001.snappy.parquet",
+                "input_grads/part-00002.snappy.parquet", "input_grads/part-00003.snappy.parquet"), fromParquet.keySet(), "what --out holds (Parquet)");
+        Map<String, byte[]> fromCsv = filesOnS3("/tabular/csv");
+        assertEquals(filesOnS3("/grad/out").keySet(), fromCsv.keySet(), "what --out holds (CSV)");
+        assertEquals(List.of("csv", "parquet"), List.of(s3.listStatus(new org.apache.hadoop.fs.Path(bucket + "/tabular"))).stream()
+                .map(st -> st.getPath().getName()).sorted().toList(), "nothing beside --out");
+        byte[] localGrads = Files.readAllBytes(localNpyOut.resolve("grads.npz"));
+        assertArrayEquals(localGrads, fromParquet.get("grads.npz"), "grads.npz: Parquet --input on S3 vs x.npy on local[2]");
+        assertArrayEquals(localGrads, fromCsv.get("grads.npz"), "grads.npz: CSV --input on S3 vs x.npy on local[2]");
+        for (Path part : Outputs.inputGradParts(localNpyOut)) {
+            assertArrayEquals(Files.readAllBytes(part), fromCsv.get("input_grads/" + part.getFileName()), "CSV run's input derivatives " + part.getFileName());
+        }
+
+        // The Parquet parts, read with parquet-hadoop (Spark's reading of them is GradientJobTest's): the rows in
+        // order, their values those of the local run's .npy parts, bit for bit, and Spark's schema in each footer.
+        Tensor expected = Outputs.inputGrads(localNpyOut);
+        int width = expected.size() / ROWS;
+        Path copy = dir.resolve("parquet-copy");
+        long row = 0;
+        for (int p = 0; p < 4; p++) {
+            Path part = copy.resolve(String.format("part-%05d.snappy.parquet", p));
+            Files.createDirectories(copy);
+            Files.write(part, fromParquet.get("input_grads/" + part.getFileName()));
+            org.apache.hadoop.fs.Path local = new org.apache.hadoop.fs.Path(part.toUri());
+            try (org.apache.parquet.hadoop.ParquetFileReader footer = org.apache.parquet.hadoop.ParquetFileReader.open(
+                    org.apache.parquet.hadoop.util.HadoopInputFile.fromPath(local, new Configuration(false)))) {
+                assertEquals(SPARK_SCHEMA, footer.getFileMetaData().getKeyValueMetaData().get("org.apache.spark.sql.parquet.row.metadata"), part.toString());
+            }
+            try (org.apache.parquet.hadoop.ParquetReader<org.apache.parquet.example.data.Group> reader = org.apache.parquet.hadoop.ParquetReader
+                    .builder(new org.apache.parquet.hadoop.example.GroupReadSupport(), local).withConf(new Configuration(false)).build()) {
+                for (org.apache.parquet.example.data.Group g = reader.read(); g != null; g = reader.read(), row++) {
+                    assertEquals(row, g.getLong("row", 0));
+                    org.apache.parquet.example.data.Group list = g.getGroup("grad", 0);
+                    assertEquals(width, list.getFieldRepetitionCount("list"), "row " + row);
+                    for (int j = 0; j < width; j++) {
+                        assertEquals(Double.doubleToRawLongBits(expected.getDouble((int) row * width + j)),
+                                Double.doubleToRawLongBits(list.getGroup("list", j).getDouble("element", 0)), "row " + row + ", " + j);
+                    }
+                }
+            }
+        }
+        assertEquals(ROWS, row);
+    }
+
+    /** The Spark schema Spark's own Parquet writer puts in the footer of a float64 (row, grad) Dataset. */
+    private static final String SPARK_SCHEMA = "{\"type\":\"struct\",\"fields\":[{\"name\":\"row\",\"type\":\"long\",\"nullable\":false,\"metadata\":{}},"
+            + "{\"name\":\"grad\",\"type\":{\"type\":\"array\",\"elementType\":\"double\",\"containsNull\":false},\"nullable\":false,\"metadata\":{}}]}";
+
+    /** {@code x}'s rows (N × 8, float64) as a Parquet file of 8 double columns f0..f7, written with parquet-hadoop's example writer. */
+    private static void writeParquet(Path file, Tensor x) throws IOException {
+        int width = x.shape().dim(1);
+        org.apache.parquet.schema.Types.MessageTypeBuilder b = org.apache.parquet.schema.Types.buildMessage();
+        for (int j = 0; j < width; j++) b.required(org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName.DOUBLE).named("f" + j);
+        org.apache.parquet.schema.MessageType schema = b.named("x");
+        try (org.apache.parquet.hadoop.ParquetWriter<org.apache.parquet.example.data.Group> w = org.apache.parquet.hadoop.example.ExampleParquetWriter
+                .builder(new org.apache.hadoop.fs.Path(file.toUri())).withConf(new Configuration(false)).withType(schema).build()) {
+            org.apache.parquet.example.data.simple.SimpleGroupFactory groups = new org.apache.parquet.example.data.simple.SimpleGroupFactory(schema);
+            for (int i = 0; i < x.shape().dim(0); i++) {
+                org.apache.parquet.example.data.Group g = groups.newGroup();
+                for (int j = 0; j < width; j++) g.add("f" + j, x.getDouble(i * width + j));
+                w.write(g);
+            }
+        }
+    }
+
+    /** {@code x}'s rows as a CSV file with a header line f0,...; Java's shortest decimal form reads back as the same double. */
+    private static void writeCsv(Path file, Tensor x) throws IOException {
+        int width = x.shape().dim(1);
+        StringBuilder sb = new StringBuilder(String.join(",", java.util.stream.IntStream.range(0, width).mapToObj(j -> "f" + j).toList())).append('\n');
+        for (int i = 0; i < x.shape().dim(0); i++) {
+            for (int j = 0; j < width; j++) sb.append(j == 0 ? "" : ",").append(x.getDouble(i * width + j));
+            sb.append('\n');
+        }
+        Files.writeString(file, sb);
+    }
+
     /** fit's options but --out and --resume: L-BFGS, 20 iterations, a checkpoint every 10. */
     private static List<String> fitJob(String x, String y) {
         return new ArrayList<>(List.of("--layers", "8,16,1", "--activation", "tanh", "--input", x, "--labels", y, "--loss", "mse", "--partitions", "2",
@@ -165,21 +277,21 @@ class S3SubmittedTest {
     }
 
     /**
-     * fit with --input, --labels, --out and its checkpoints on S3, on the cluster: the weights of local[2]
-     * with local files; and resumed from the S3 checkpoint of iteration 10 into another --out on S3: the
+     * fit with --input, --labels, --weights (the starting point), --out and its checkpoints on S3, on the
+     * cluster: the weights of local[2] with local files; and resumed from the S3 checkpoint of iteration 10 into another --out on S3: the
      * same weights again (a resumed fit repeats the trajectory exactly).
      */
     @Test
-    @Order(2)
+    @Order(3)
     void fitWithItsCheckpointsOnS3GivesTheWeightsOfLocalFiles() throws IOException {
         String bucket = cluster.s3Url();
         List<String> s3Options = List.of("--extra-properties-file", cluster.s3Properties().toString());
         List<String> onS3 = fitJob(bucket + "/in/fx.npy", bucket + "/in/fy.npy");
-        onS3.addAll(List.of("--out", bucket + "/fit/a"));
+        onS3.addAll(List.of("--weights", bucket + "/in/fw.npz", "--out", bucket + "/fit/a"));
         LocalCluster.succeeded(LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("fit-s3"), fitCommand(cluster.masterUrl, s3Options, onS3)));
         Path localOut = dir.resolve("fit-local-out");
         List<String> local = fitJob(data.resolve("fx.npy").toString(), data.resolve("fy.npy").toString());
-        local.addAll(List.of("--out", localOut.toString()));
+        local.addAll(List.of("--weights", data.resolve("fw.npz").toString(), "--out", localOut.toString()));
         LocalCluster.succeeded(LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("fit-local"), fitCommand("local[2]", List.of(), local)));
 
         Map<String, byte[]> a = filesOnS3("/fit/a");
@@ -197,7 +309,7 @@ class S3SubmittedTest {
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void wrongOrMissingCredentialsAndAMissingBucketAreOneLineEach() throws IOException {
         LocalCluster.Run wrong = onCluster("wrong-secret", List.of("--conf", "spark.hadoop.fs.s3a.secret.key=not-the-secret"), inputsOnS3("/wrong/out"));
         SubmittedFailuresTest.assertFailure(wrong, 2, dir, "permission denied", "403");
@@ -240,7 +352,7 @@ class S3SubmittedTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void theServerStoppedMidWriteIsOneLineAndNoSuccess() throws Exception {
         List<String> job = new ArrayList<>(List.of("--layers", "8,256,256,8", "--dtype", "float64", "--wrt", "inputs", "--partitions", "12",
                 "--chunk-rows", "2048", "--backend", "cpu", "--synthetic", "120000", "--out", cluster.s3Url() + "/stopped/out"));

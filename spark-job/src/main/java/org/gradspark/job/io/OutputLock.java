@@ -24,7 +24,10 @@ import java.util.Optional;
  * takes it over by renaming it aside ({@code .OUT.gradspark-lock-stale-TAG}; of two runs that try,
  * one rename succeeds) and checking that what it moved is the dead run's. A lock of another host
  * cannot be checked: the message says how to remove it when that run is known to be gone. On object
- * stores, whose create is not exclusive, the lock only guards against runs that start apart.
+ * stores, whose create is not exclusive, the lock only guards against runs that start apart: S3A's
+ * {@code create(path, false)} checks and then PUTs; hadoop-aws 3.5 sends {@code If-None-Match: *} only
+ * with the createFile option {@code fs.option.create.conditional.overwrite}, which is not used because
+ * the S3 server the tests run (S3Proxy 2.7.0) ignores that header, so it could not be tested.
  *
  * <pre>{@code
  * OutputLock lock = OutputLock.acquire(storage, out, RunId.fresh(), "fit");   // or BadInputException naming the holder
