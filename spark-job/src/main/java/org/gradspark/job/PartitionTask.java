@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.Map;
 import org.gradspark.ad.Cell;
 import org.gradspark.ad.Parameter;
+import org.gradspark.ad.RowAware;
+import org.gradspark.ad.RowDraws;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.backend.Backend;
@@ -243,6 +245,7 @@ public final class PartitionTask implements java.io.Serializable {
                 // A task of a job that has failed is killed (not interrupted): it ends at the next chunk, not at its last.
                 if (tc != null) tc.killTaskIfInterrupted();
                 Chunk c = chunks.next();
+                drawFor(net, c, sample);
                 BatchGradient.ChunkResult r = chunk(net, loss, params, c, skipped(c, sample), what);
                 if (r.weightGradients() != null) add(partials, r.weightGradients());
                 for (int i = 0; i < r.outputs().size(); i++) outputSum += r.outputs().getDouble(i);
@@ -316,6 +319,19 @@ public final class PartitionTask implements java.io.Serializable {
             }
         }
         return values;
+    }
+
+    /**
+     * A {@link RowAware} Cell's draws for chunk {@code c}: --estimator, --seed and the chunk's first row in the input,
+     * so a row's directions do not depend on the partitioning. A step over a sample of the rows (Adam, SGD with
+     * --minibatch-fraction below 1) mixes its step into the seed: fresh directions with its fresh rows, as a
+     * stochastic PINN step draws them; a full-batch evaluation (L-BFGS, the second-order solvers, full-batch Adam)
+     * keeps them fixed, so the objective is one function of the weights, as line searches and CG need.
+     */
+    private void drawFor(Cell net, Chunk c, Evaluator.RowSample sample) {
+        if (!(net instanceof RowAware cell)) return;
+        long seed = sample == null ? cfg.seed() : org.gradspark.ad.LaplacianEstimator.rowSeed(cfg.seed(), sample.step());
+        cell.drawFrom(new RowDraws(cfg.estimator(), seed, c.first()));
     }
 
     /** One chunk; with --check-finite ops, the first op that turns finite values into NaN or an infinity is named. */

@@ -120,6 +120,10 @@ public final class FitOptions {
                 if (job.statistics().any()) {
                     throw new BadInputException("--per-example, --grad-stats and --clip: not fit options (they are the grad job's gradient statistics)");
                 }
+                if (dp != null && !(job.estimator() instanceof org.gradspark.ad.LaplacianEstimator.Exact)) {
+                    throw new BadInputException("--estimator " + job.estimator().spelling() + " with --dp-clip: DP-SGD's clipped sum evaluates the Cell row by row, "
+                            + "which would not start each row's draws at its own index; use --estimator exact");
+                }
                 if (dp != null && job.reduction() != JobConfig.Reduction.MEAN) {
                     throw new BadInputException("--reduction sum with --dp-clip: a DP-SGD step is (clipped sum + noise) / (q*N), a mean by construction; "
                             + "leave --reduction at mean");
@@ -208,12 +212,12 @@ public final class FitOptions {
 
     /**
      * The grad job's options that fit's help leaves out: those it refuses unless left at their default
-     * (what is computed: {@code --wrt}, {@code --mode}, {@code --order}, {@code --derivative}, {@code --estimator},
+     * (what is computed: {@code --wrt}, {@code --mode}, {@code --order}, {@code --derivative},
      * {@code --vector}, {@code --repeat}, the gradient statistics), those it does not use (the input derivatives' format;
      * {@code --check-finite}, as fit refuses a non-finite objective itself; the Parquet/CSV options, as
      * fit reads .npy rows), and {@code --reduction}, which is fit's own.
      */
-    static final Set<String> NOT_FIT_OPTIONS = Set.of("--wrt", "--mode", "--order", "--derivative", "--estimator", "--vector", "--repeat",
+    static final Set<String> NOT_FIT_OPTIONS = Set.of("--wrt", "--mode", "--order", "--derivative", "--vector", "--repeat",
             "--input-grads-format", "--check-finite", "--features-col", "--csv-header", "--reduction", "--per-example", "--grad-stats", "--clip");
 
     /** The usage text: fit's options, then the job's that fit takes, each with its default. */
