@@ -88,6 +88,11 @@ class RowAwareJobTest {
             args.addAll(List.of("--resume", lost.resolve("checkpoints").toString()));
             run(jsc, args);
             assertTrue(Arrays.equals(Files.readAllBytes(whole.resolve("weights.npz")), Files.readAllBytes(lost.resolve("weights.npz"))), "resumed weights");
+            // A resume with other draws would change the objective: refused before any iteration, naming the estimator.
+            List<String> exact = fitArgs("other", "exact", "4");
+            exact.addAll(List.of("--resume", whole.resolve("checkpoints").toString()));
+            String refused = org.junit.jupiter.api.Assertions.assertThrows(org.gradspark.job.io.BadInputException.class, () -> run(jsc, exact)).getMessage();
+            assertTrue(refused.contains("a checkpoint of another model or data (estimator was hutchinson:2, now unset)"), refused);
         }
     }
 
