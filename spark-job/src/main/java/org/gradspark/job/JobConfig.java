@@ -561,8 +561,9 @@ public final class JobConfig implements Serializable {
 
         /**
          * A randomised Cell estimator draws for a --model-class Cell (which the job checks implements RowAware; the
-         * CLI's --estimator with --derivative laplacian is that derivative's, in its PerExampleOutput.Laplacian). Not with the gradient statistics: their per-row path calls the Cell one row at a time,
-         * as a batch that would start at the chunk's first row, not at the row's own.
+         * CLI's --estimator with --derivative laplacian is that derivative's, in its PerExampleOutput.Laplacian).
+         * Not with the gradient statistics: their per-row path calls the Cell one row at a time, as a batch that
+         * would start at the chunk's first row, not at the row's own.
          */
         private void checkEstimator() {
             if (estimator instanceof org.gradspark.ad.LaplacianEstimator.Exact) return;
