@@ -69,6 +69,9 @@ class RowAwareJobTest {
             double[] sevens = inputGradients(jsc, "sevens", "3", "7");
             assertTrue(Arrays.equals(oneChunk, sevens), "chunks of 7 in 3 partitions differ from one chunk");
             assertEachRowIsTheCoresAtItsOwnIndex(rows, sevens);
+            var summary = new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("sevens/summary.json").toFile());
+            assertEquals("hutchinson:2", summary.get("model_estimator").asText());
+            assertEquals(9, summary.get("model_seed").asLong());
 
             Path whole = fit(jsc, "fit2", "hutchinson:2", "4");
             assertTrue(Arrays.equals(fitLocal1, Files.readAllBytes(whole.resolve("weights.npz"))), "fit's weights on local[1] and local[2]");
