@@ -29,6 +29,26 @@ interface ChunkKernel {
     double[][] partials();
 
     /**
+     * The seed of a {@link org.gradspark.ad.RowAware} Cell's draws in an evaluation over {@code sample}: a step over
+     * a sample of the rows (Adam, SGD with --minibatch-fraction below 1) mixes its step into --seed, fresh
+     * directions with its fresh rows as a stochastic PINN step draws them; a full-batch evaluation (L-BFGS, the
+     * second-order solvers, full-batch Adam) keeps --seed, so the objective is one function of the weights, as line
+     * searches and CG need.
+     */
+    static long drawSeed(JobConfig cfg, RowSample sample) {
+        return sample == null ? cfg.seed() : org.gradspark.ad.LaplacianEstimator.rowSeed(cfg.seed(), sample.step());
+    }
+
+    /**
+     * A {@link org.gradspark.ad.RowAware} Cell's draws for the chunk whose first row in the input is {@code firstRow}:
+     * --estimator, the evaluation's seed ({@link #drawSeed}) and that row, so a row's directions do not depend on the
+     * partitioning; other Cells are left as they are.
+     */
+    static void draw(org.gradspark.ad.Cell net, JobConfig cfg, long seed, long firstRow) {
+        if (net instanceof org.gradspark.ad.RowAware cell) cell.drawFrom(new org.gradspark.ad.RowDraws(cfg.estimator(), seed, firstRow));
+    }
+
+    /**
      * The core {@code call} on a chunk of rows {@code x} from {@code firstRow}: a user Cell that does not fit
      * the rows is named in one line; with --check-finite ops, the first op that turns finite values into NaN or
      * an infinity is named ({@link NanPolicy#watchingOps}).

@@ -22,16 +22,19 @@ final class GradientChunkKernel implements ChunkKernel {
     private final BatchGradient.Request what;
     private final double[][] partials;
     private final boolean writesPart;
+    private final long drawSeed;
 
     /**
      * @param vector    the curvature product's direction, or --per-example grad-dot's V (null: none)
      * @param curvature the product asked (null: none)
      * @param scale     the objective's scale (1/rows used for a mean)
      * @param writesPart whether the per-example output is wanted (the partition writes a part)
+     * @param drawSeed  the seed of a RowAware Cell's draws ({@link ChunkKernel#drawSeed})
      */
     GradientChunkKernel(JobConfig cfg, NanPolicy nan, Map<String, Tensor> weights, Map<String, Tensor> vector, BatchGradient.Curvature curvature,
-                        double scale, boolean writesPart) {
+                        double scale, boolean writesPart, long drawSeed) {
         this.cfg = cfg;
+        this.drawSeed = drawSeed;
         this.nan = nan;
         this.writesPart = writesPart;
         JobModel model = JobModel.build(cfg, weights);
@@ -49,6 +52,7 @@ final class GradientChunkKernel implements ChunkKernel {
     }
 
     @Override public Outcome add(long firstRow, Tensor x, Tensor s, Tensor y, boolean[] skip) {
+        ChunkKernel.draw(net, cfg, drawSeed, firstRow);
         // A randomised operator draws each row's directions from the row's index in the whole input, not in the chunk.
         BatchGradient.ChunkResult r = ChunkKernel.guarded(cfg, nan, firstRow, x,
                 () -> BatchGradient.chunk(net, loss, params, x, s, y, skip, outputShape(x.shape().dim(0)), what.fromRow(firstRow)));

@@ -26,7 +26,7 @@ final class GramianChunkKernel implements ChunkKernel {
         this.cfg = cfg;
         this.nan = nan;
         this.scale = scale;
-        gradient = new GradientChunkKernel(cfg, nan, weights, null, null, scale, false);
+        gradient = new GradientChunkKernel(cfg, nan, weights, null, null, scale, false, ChunkKernel.drawSeed(cfg, null));
         model = JobModel.build(cfg, weights);
         params = model.params();
         int p = GaussNewtonMatrix.size(params);

@@ -140,6 +140,7 @@ public final class JobConfig implements Serializable {
     private final InputGradsFormat inputGradsFormat;
     private final CheckFinite checkFinite;
     private final StatisticsSpec statistics;
+    private final org.gradspark.ad.LaplacianEstimator estimator;
 
     private JobConfig(Builder b) {
         model = new Model(b.cellClass, b.layers, b.activation, b.loss, b.dtype, b.backend);
@@ -160,6 +161,7 @@ public final class JobConfig implements Serializable {
         inputGradsFormat = b.inputGradsFormat;
         checkFinite = b.checkFinite;
         statistics = b.statistics;
+        estimator = b.estimator;
     }
 
     /** A builder with the CLI's defaults (the MLP 8,32,32,3 with tanh, 100,000 synthetic rows, the weights' gradient into gradspark-out). */
@@ -171,7 +173,7 @@ public final class JobConfig implements Serializable {
     public Builder toBuilder() {
         Builder b = new Builder().model(model).weights(weights).seed(seed).wrt(wrt).order(order).derivative(derivative).mode(mode).vector(vector)
                 .reduction(reduction).partitions(partitions).chunkRows(chunkRows).onNan(onNan).out(out).repeat(repeat)
-                .inputGradsFormat(inputGradsFormat).checkFinite(checkFinite).statistics(statistics);
+                .inputGradsFormat(inputGradsFormat).checkFinite(checkFinite).statistics(statistics).estimator(estimator);
         b.input = data.input();
         b.featuresCol = data.featuresCol();
         b.csvHeader = data.csvHeader();
@@ -223,6 +225,12 @@ public final class JobConfig implements Serializable {
 
     /** The per-example output of --wrt inputs|all: nested of {@link #order}, or an operator of the outputs. */
     public PerExampleOutput derivative() { return derivative; }
+
+    /**
+     * How a {@link org.gradspark.ad.RowAware} {@code --model-class} Cell's Laplacians are drawn (from {@link #seed} and
+     * each chunk's first row): {@code --estimator} unless it is {@code --derivative laplacian}'s; exact by default.
+     */
+    public org.gradspark.ad.LaplacianEstimator estimator() { return estimator; }
 
     public Mode mode() { return mode; }
 
@@ -331,7 +339,7 @@ public final class JobConfig implements Serializable {
 
     private List<Object> values() {
         return Arrays.asList(model, data, weights, seed, wrt, order, derivative, mode, vector, reduction, partitions, chunkRows, onNan, out, repeat,
-                inputGradsFormat, checkFinite, statistics);
+                inputGradsFormat, checkFinite, statistics, estimator);
     }
 
     @Override public boolean equals(Object o) {
@@ -374,6 +382,7 @@ public final class JobConfig implements Serializable {
         private Wrt wrt = Wrt.WEIGHTS;
         private int order = 1;
         private PerExampleOutput derivative = new PerExampleOutput.Nested(1);
+        private org.gradspark.ad.LaplacianEstimator estimator = org.gradspark.ad.LaplacianEstimator.EXACT;
         private Mode mode = Mode.GRAD;
         private String vector;
         private Reduction reduction = Reduction.SUM;
@@ -446,6 +455,9 @@ public final class JobConfig implements Serializable {
         /** The per-example output with --wrt inputs|all ({@link PerExampleOutput#named}); nested takes {@link #order}. */
         public Builder derivative(PerExampleOutput kind) { derivative = Objects.requireNonNull(kind); return this; }
 
+        /** A {@link org.gradspark.ad.RowAware} Cell's draws ({@code --derivative laplacian}'s estimator is its {@link PerExampleOutput.Laplacian}'s). */
+        public Builder estimator(org.gradspark.ad.LaplacianEstimator how) { estimator = Objects.requireNonNull(how); return this; }
+
         public Builder mode(Mode m) { mode = Objects.requireNonNull(m); return this; }
 
         public Builder vector(String path) { vector = path; return this; }
@@ -484,6 +496,7 @@ public final class JobConfig implements Serializable {
             checkModel();
             checkWhatIsComputed();
             checkStatistics();
+            checkEstimator();
             checkRows();
             if (partitions < 0) throw new BadInputException(opt("--partitions") + ": expected >= 0, got " + partitions);
             if (repeat < 1 || repeat > 10_000) throw new BadInputException(opt("--repeat") + ": expected 1..10000, got " + repeat);
@@ -543,6 +556,25 @@ public final class JobConfig implements Serializable {
             }
             if (statistics.ggnDiagonal() && loss == Loss.NONE) {
                 throw new BadInputException(opt("--grad-stats") + " " + StatisticsSpec.GGN_DIAGONAL + " needs --loss mse|softmax-cross-entropy (the Hessian of the loss w.r.t. the outputs)");
+            }
+        }
+
+        /**
+         * A randomised Cell estimator draws for a --model-class Cell (which the job checks implements RowAware; the
+         * CLI's --estimator with --derivative laplacian is that derivative's, in its PerExampleOutput.Laplacian).
+         * Not with the gradient statistics: their per-row path calls the Cell one row at a time, as a batch that
+         * would start at the chunk's first row, not at the row's own.
+         */
+        private void checkEstimator() {
+            if (estimator instanceof org.gradspark.ad.LaplacianEstimator.Exact) return;
+            String given = opt("--estimator") + " " + estimator.spelling();
+            if (cellClass == null) {
+                throw new BadInputException(given + " is for --derivative laplacian, not " + derivative.name()
+                        + " (or for a --model-class Cell that implements org.gradspark.ad.RowAware)");
+            }
+            if (statistics.any()) {
+                throw new BadInputException(given + " with --per-example, --grad-stats or --clip: the statistics evaluate the Cell row by row, "
+                        + "which would not start each row's draws at its own index; use --estimator exact");
             }
         }
 

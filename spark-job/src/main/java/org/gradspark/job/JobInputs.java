@@ -213,12 +213,25 @@ public record JobInputs(JobConfig cfg, Map<String, Tensor> weights, List<String>
         return java.util.Arrays.toString(h.shape()).replace('[', '(').replace(']', ')');
     }
 
+    /**
+     * A randomised --estimator for a --model-class Cell (without --derivative laplacian, whose it is) needs the Cell to take the job's
+     * draws: one that does not would compute its Laplacians exactly, and never silently.
+     */
+    private static void requireRowAware(JobConfig cfg, org.gradspark.ad.Cell cell) {
+        if (cfg.estimator() instanceof org.gradspark.ad.LaplacianEstimator.Exact || cell instanceof org.gradspark.ad.RowAware) {
+            return;
+        }
+        throw new BadInputException("--estimator " + cfg.estimator().spelling() + ": --model-class " + cfg.modelClass() + " does not implement "
+                + "org.gradspark.ad.RowAware, so it cannot take the job's draws (its Laplacians would stay exact): implement it, or use --estimator exact");
+    }
+
     /** The weights by key: --weights (checked against --layers), the seeded MLP, or the user Cell's own. */
     private static Map<String, Tensor> loadWeights(JobConfig cfg, Storage storage, Map<String, Tensor> alreadyRead) {
         if (cfg.modelClass() != null) {
             if (cfg.weights() != null) throw new BadInputException("--weights is not supported with --model-class (the Cell initialises its own)");
             Map<String, Tensor> w = new LinkedHashMap<>();
             JobModel m = JobModel.build(cfg, Map.of());
+            requireRowAware(cfg, m.network());
             for (int i = 0; i < m.keys().size(); i++) w.put(m.keys().get(i), m.params().get(i).value());
             return w;
         }

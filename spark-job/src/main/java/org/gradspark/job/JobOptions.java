@@ -51,8 +51,9 @@ public final class JobOptions {
     @Option(names = "--derivative", description = "nested|grad|laplacian|hessian-diagonal|jacobian|hessian: the per-example input derivative with --wrt inputs|all;"
             + " nested: MindSpore's nesting of order --order; the others are per-example operators of the outputs")
     String derivative = "nested";
-    @Option(names = "--estimator", description = "exact|hutchinson:K|stde:K: how --derivative laplacian gets each point's Laplacian; hutchinson and stde"
-            + " average K random directions per point (drawn from --seed and the row's index: the same on any partitioning), unbiased")
+    @Option(names = "--estimator", description = "exact|hutchinson:K|stde:K: how --derivative laplacian (or, without it, a --model-class Cell that"
+            + " implements org.gradspark.ad.RowAware) gets each point's Laplacian; hutchinson and stde average K random directions per point (drawn from --seed"
+            + " and the row's index: the same on any partitioning), unbiased")
     String estimator = "exact";
     @Option(names = "--mode", description = "grad|hvp") String mode = "grad";
     @Option(names = "--vector", description = {".npz direction for --mode hvp, the weights' keys", "  Default: none"}) String vector;
@@ -173,6 +174,8 @@ public final class JobOptions {
         b.loss(loss == null ? JobConfig.Loss.NONE : choice(opt("--loss"), loss, JobConfig.Loss.class)).labels(labels);
         b.mode(choice(opt("--mode"), mode, JobConfig.Mode.class)).vector(vector).order(order);
         b.wrt(choice(opt("--wrt"), wrt, JobConfig.Wrt.class)).derivative(derivative()).sens(sens);
+        // --estimator is --derivative laplacian's when it is asked, else a --model-class Cell's draws (RowAware).
+        if (!derivative.equals("laplacian")) b.estimator(estimator());
         b.weights(weights).seed(seed).input(input).featuresCol(featuresCol);
         if (input == null || syntheticGiven) b.synthetic(synthetic);   // a key's (the defaults file's) --synthetic yields to --input
         if (csvHeaderGiven) b.csvHeader(csvHeader);
@@ -218,17 +221,17 @@ public final class JobOptions {
             throw new BadInputException(opt("--derivative") + ": expected " + String.join("|", PerExampleOutput.names()) + ", got '" + derivative + "'");
         }
         PerExampleOutput kind = PerExampleOutput.named(derivative, order);
-        LaplacianEstimator how;
+        LaplacianEstimator how = estimator();
+        return kind instanceof PerExampleOutput.Laplacian ? new PerExampleOutput.Laplacian(how, seed) : kind;
+    }
+
+    /** --estimator (checked against --derivative and --model-class by the builder). */
+    private LaplacianEstimator estimator() {
         try {
-            how = LaplacianEstimator.parse(estimator);
+            return LaplacianEstimator.parse(estimator);
         } catch (IllegalArgumentException e) {
             throw new BadInputException(opt("--estimator") + ": " + e.getMessage());
         }
-        if (kind instanceof PerExampleOutput.Laplacian) return new PerExampleOutput.Laplacian(how, seed);
-        if (!(how instanceof LaplacianEstimator.Exact)) {
-            throw new BadInputException(opt("--estimator") + " " + estimator + " is for --derivative laplacian, not " + derivative);
-        }
-        return kind;
     }
 
     /** The option's name, and the spark.gradspark.* key its value came from, if it did. */

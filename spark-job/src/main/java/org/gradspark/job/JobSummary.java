@@ -39,6 +39,11 @@ final class JobSummary {
         s.put("mode", cfg.mode().name().toLowerCase());
         s.put("order", cfg.order());
         s.put("reduction", cfg.reduction().name().toLowerCase());
+        if (!(cfg.estimator() instanceof org.gradspark.ad.LaplacianEstimator.Exact)) {
+            // The draws a RowAware --model-class Cell was handed (absent when exact, as before the hook).
+            s.put("model_estimator", cfg.estimator().spelling());
+            s.put("model_seed", cfg.seed());
+        }
         s.put("output_sum", outputSum);
         s.put("wall_s", wallSeconds);
         s.put("phases_s", new java.util.TreeMap<>(phases));

@@ -65,7 +65,7 @@ public final class PartitionTask implements java.io.Serializable {
         boolean writesPart = inputGrads != null;
         return onTheTasksDevice(index, chunks, sample, rowsDone, nan -> stats.any()
                 ? new StatisticsChunkKernel(cfg, nan, stats, weights, vector, scale, writesPart)
-                : new GradientChunkKernel(cfg, nan, weights, vector, curvature, scale, writesPart));
+                : new GradientChunkKernel(cfg, nan, weights, vector, curvature, scale, writesPart, ChunkKernel.drawSeed(cfg, sample)));
     }
 
     /**

@@ -80,7 +80,7 @@ class CliOptionsTest {
         String usage = FitOptions.usage();
         assertEveryOptionNamesItsDefault(new CommandLine(new FitOptions()).getCommandSpec(), usage, List.of());
         String jobPart = usage.substring(usage.indexOf("and the grad job's options"));
-        List<String> notFit = List.of("--wrt", "--mode", "--order", "--derivative", "--estimator", "--vector", "--repeat", "--input-grads-format",
+        List<String> notFit = List.of("--wrt", "--mode", "--order", "--derivative", "--vector", "--repeat", "--input-grads-format",
                 "--check-finite", "--features-col", "--csv-header", "--reduction", "--per-example", "--grad-stats", "--clip");
         assertEveryOptionNamesItsDefault(new CommandLine(new JobOptions()).getCommandSpec(), jobPart, notFit);
         for (String name : notFit) assertFalse(helpByOption(jobPart).containsKey(name), name + " is in fit's help:\n" + jobPart);

@@ -321,6 +321,23 @@ class FitSubmittedTest {
         refused(shortArray, new String[0], "--resume " + npz, "array 's3' has 7 values, expected 321");
     }
 
+    /**
+     * A randomised --estimator (as the key spark.gradspark.estimator) for a --model-class Cell that does not implement
+     * RowAware exits 2 with one line before Spark starts: its Laplacians would stay exact, silently (issue 28, item 3).
+     */
+    @Test
+    void aRandomisedEstimatorForACellWithoutTheHookIsRefusedBeforeSparkStarts() {
+        Path out = dir.resolve("hook-out");
+        List<String> cmd = new ArrayList<>(Arrays.asList(unwarmed(out.toString(), "--model-class", "org.gradspark.ad.examples.PoissonResidual",
+                "--dtype", "float64")));
+        cmd.addAll(cmd.indexOf("fit"), List.of("--conf", "spark.gradspark.estimator=stde:2"));
+        LocalCluster.Run r = LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("run-hook"), cmd.toArray(new String[0]));
+        SubmittedFailuresTest.assertFailure(r, 2, dir, "--estimator stde:2: --model-class org.gradspark.ad.examples.PoissonResidual does not implement "
+                + "org.gradspark.ad.RowAware");
+        assertFalse(r.stderr().contains("GradSpark backend"), "refused before Spark starts:\n" + r.stderr());
+        assertFalse(Files.exists(out), "--out made");
+    }
+
     /** DP-SGD's settings through the script, as a spark.gradspark.fit.* key: C = 0 exits 2 with one line before Spark starts, --out not made. */
     @Test
     void aDpSgdClipOfZeroGivenAsAKeyIsRefusedBeforeSparkStarts() {

@@ -101,6 +101,11 @@ public final class FitJob {
         p.put("reduction", c.reduction().name().toLowerCase());
         p.put("rows", in.input().rows());
         p.put("sens", c.sens() != null);
+        if (!(c.estimator() instanceof org.gradspark.ad.LaplacianEstimator.Exact)) {
+            // A RowAware Cell's randomised Laplacians are part of the objective (absent when exact: older checkpoints still match).
+            p.put("estimator", c.estimator().spelling());
+            p.put("seed", c.seed());
+        }
         return p;
     }
 

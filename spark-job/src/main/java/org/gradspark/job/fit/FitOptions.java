@@ -123,6 +123,10 @@ public final class FitOptions {
                 if (job.statistics().any()) {
                     throw new BadInputException("--per-example, --grad-stats and --clip: not fit options (they are the grad job's gradient statistics)");
                 }
+                if (dp != null && !(job.estimator() instanceof org.gradspark.ad.LaplacianEstimator.Exact)) {
+                    throw new BadInputException("--estimator " + job.estimator().spelling() + " with --dp-clip: DP-SGD's clipped sum evaluates the Cell row by row, "
+                            + "which would not start each row's draws at its own index; use --estimator exact");
+                }
                 if (dp != null && job.reduction() != JobConfig.Reduction.MEAN) {
                     throw new BadInputException("--reduction sum with --dp-clip: a DP-SGD step is (clipped sum + noise) / (q*N), a mean by construction; "
                             + "leave --reduction at mean");
@@ -132,16 +136,10 @@ public final class FitOptions {
             }
 
             /**
-             * Gauss-Newton needs a loss convex in the model's outputs, whose Hessian H_loss makes
-             * {@code J^T H_loss J} positive semi-definite: mse or softmax cross-entropy (with --loss none
-             * the objective is linear in the outputs and that matrix is 0). Newton-CG needs float64: its
-             * Hessian products are forward-over-reverse sums whose float32 rounding (relative 1e-7 of terms
-             * that cancel) decides CG's curvature tests and the LM ratio near a minimum, where the steps are small.
-             */
-            /**
              * {@code --solve dense} assembles Gauss-Newton's {@code J^T H_loss J} for mse, where {@code H_loss} is
              * {@code 2 s_n / m} times the identity (the residual least-squares problems it is for); Newton-CG's
-             * Hessian and softmax cross-entropy's per-row {@code H_loss} are the CG path's.
+             * Hessian and softmax cross-entropy's per-row {@code H_loss} are the CG path's. The matrix is assembled
+             * row by row, so a RowAware Cell's randomised draws (which start at a chunk's first row) are refused with it.
              */
             private static void requireDenseSolve(FitSettings.Optimizer optimizer, JobConfig job, FitSettings.Solve solve) {
                 if (solve != FitSettings.Solve.DENSE) return;
@@ -152,8 +150,19 @@ public final class FitOptions {
                     throw new BadInputException("--solve dense: assembles the Gauss-Newton matrix of --loss mse only, got --loss "
                             + job.loss().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + "; use --solve cg");
                 }
+                if (!(job.estimator() instanceof org.gradspark.ad.LaplacianEstimator.Exact)) {
+                    throw new BadInputException("--estimator " + job.estimator().spelling() + " with --solve dense: the Gauss-Newton matrix evaluates the Cell "
+                            + "row by row, which would not start each row's draws at its own index; use --estimator exact or --solve cg");
+                }
             }
 
+            /**
+             * Gauss-Newton needs a loss convex in the model's outputs, whose Hessian H_loss makes
+             * {@code J^T H_loss J} positive semi-definite: mse or softmax cross-entropy (with --loss none
+             * the objective is linear in the outputs and that matrix is 0). Newton-CG needs float64: its
+             * Hessian products are forward-over-reverse sums whose float32 rounding (relative 1e-7 of terms
+             * that cancel) decides CG's curvature tests and the LM ratio near a minimum, where the steps are small.
+             */
             private static void requireCurvature(FitSettings.Optimizer optimizer, JobConfig job) {
                 if (optimizer == FitSettings.Optimizer.GAUSS_NEWTON && job.loss() == JobConfig.Loss.NONE) {
                     throw new BadInputException("--optimizer gauss-newton needs --loss mse or softmax-cross-entropy (its matrix is J^T H_loss J; with --loss "
@@ -227,12 +236,12 @@ public final class FitOptions {
 
     /**
      * The grad job's options that fit's help leaves out: those it refuses unless left at their default
-     * (what is computed: {@code --wrt}, {@code --mode}, {@code --order}, {@code --derivative}, {@code --estimator},
+     * (what is computed: {@code --wrt}, {@code --mode}, {@code --order}, {@code --derivative},
      * {@code --vector}, {@code --repeat}, the gradient statistics), those it does not use (the input derivatives' format;
      * {@code --check-finite}, as fit refuses a non-finite objective itself; the Parquet/CSV options, as
      * fit reads .npy rows), and {@code --reduction}, which is fit's own.
      */
-    static final Set<String> NOT_FIT_OPTIONS = Set.of("--wrt", "--mode", "--order", "--derivative", "--estimator", "--vector", "--repeat",
+    static final Set<String> NOT_FIT_OPTIONS = Set.of("--wrt", "--mode", "--order", "--derivative", "--vector", "--repeat",
             "--input-grads-format", "--check-finite", "--features-col", "--csv-header", "--reduction", "--per-example", "--grad-stats", "--clip");
 
     /** The usage text: fit's options, then the job's that fit takes, each with its default. */
