@@ -12,9 +12,6 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.gradspark.ad.DType;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.batch.GaussNewtonMatrix;
-import org.gradspark.ad.nn.Activation;
-import org.gradspark.ad.nn.Dense;
-import org.gradspark.ad.nn.Sequential;
 import org.gradspark.job.Evaluator;
 import org.gradspark.job.JobInputs;
 import org.gradspark.job.JobModel;
@@ -56,15 +53,8 @@ class DenseGaussNewtonFitTest {
         return FitJob.run(jsc, FitJob.prepare(fc, Storage.of(jsc.hadoopConfiguration())), null);
     }
 
-    /** Rows x [n, 2] and the targets of a 2-6-1 tanh teacher (float64 .npy); the options that read them into a 2-6-1 student (25 weights). */
     private static String[] teacherRows(int n) {
-        Tensor x = Tensor.uniform(5, -1, 1, DType.FLOAT64, n, 2);
-        Sequential teacher = new Sequential(new Dense(Tensor.uniform(6, -1.5, 1.5, DType.FLOAT64, 2, 6), Tensor.uniform(7, -0.5, 0.5, DType.FLOAT64, 6)),
-                Activation.tanh(), new Dense(Tensor.uniform(8, -1, 1, DType.FLOAT64, 6, 1), Tensor.uniform(9, -0.2, 0.2, DType.FLOAT64, 1)));
-        Npy.write(dir.resolve("x.npy"), x);
-        Npy.write(dir.resolve("y.npy"), teacher.<Tensor>call(x));
-        return new String[] {"--layers", "2,6,1", "--activation", "tanh", "--input", dir.resolve("x.npy").toString(), "--labels",
-            dir.resolve("y.npy").toString(), "--loss", "mse", "--dtype", "float64", "--partitions", "2"};
+        return SecondOrderFitTest.teacherRows(dir, n);
     }
 
     @Test

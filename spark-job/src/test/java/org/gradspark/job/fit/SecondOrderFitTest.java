@@ -51,8 +51,12 @@ class SecondOrderFitTest {
         return FitJob.run(jsc, FitJob.prepare(fc, Storage.of(jsc.hadoopConfiguration())), null);
     }
 
-    /** Rows x [n, 2] and the targets of a 2-6-1 tanh teacher, float64 .npy files; the job options that read them into a 2-6-1 student. */
     private String[] teacherRows(int n) {
+        return teacherRows(dir, n);
+    }
+
+    /** Rows x [n, 2] and the targets of a 2-6-1 tanh teacher, float64 .npy files in {@code dir}; the job options that read them into a 2-6-1 student (25 weights). */
+    static String[] teacherRows(Path dir, int n) {
         Tensor x = Tensor.uniform(5, -1, 1, DType.FLOAT64, n, 2);
         Sequential teacher = new Sequential(new Dense(Tensor.uniform(6, -1.5, 1.5, DType.FLOAT64, 2, 6), Tensor.uniform(7, -0.5, 0.5, DType.FLOAT64, 6)),
                 Activation.tanh(), new Dense(Tensor.uniform(8, -1, 1, DType.FLOAT64, 6, 1), Tensor.uniform(9, -0.2, 0.2, DType.FLOAT64, 1)));
