@@ -48,6 +48,8 @@ class BenchSmokeTest {
     static final Smoke RANDOMISED_LAPLACIAN = new Smoke("bench/run-randomised-laplacian --smoke", "randomised-laplacian.md");
     static final Smoke FUSION = new Smoke("bench/run-fusion-ab --smoke", "fusion.md");
     static final Smoke SECOND_ORDER = new Smoke("bench/run-second-order --smoke", "second-order.md");
+    /** The high-dimensional Poisson PINN trained through the job (2 fits on local[2]) and its error. */
+    static final Smoke HIGHDIM_JOB = new Smoke("bench/run-highdim-poisson-job --smoke", "highdim-poisson-job.md");
     static final Smoke GRAD_STATS = new Smoke("bench/run-grad-stats --smoke", "grad-stats.md");
     /** One pack for both runs that read it (packing copies 250 MB and compresses a JRE): run's gpu.md, run-e2e's gpu-e2e.md. */
     static final Smoke GPU_MACHINE = new Smoke("bench/gpu-machine/pack --smoke && bench/gpu-machine/run --smoke && bench/gpu-machine/run-e2e --smoke"
@@ -89,6 +91,9 @@ class BenchSmokeTest {
             Map.entry("bench/run-fusion-ab", FUSION),
             Map.entry("bench/run-second-order", SECOND_ORDER),
             Map.entry("bench/src/main/java/org/gradspark/bench/SecondOrderBench.java", SECOND_ORDER),
+            Map.entry("bench/engd_line_search.py", SECOND_ORDER),
+            Map.entry("bench/run-highdim-poisson-job", HIGHDIM_JOB),
+            Map.entry("bench/src/main/java/org/gradspark/bench/HighDimPoissonJob.java", HIGHDIM_JOB),
             Map.entry("bench/run-grad-stats", GRAD_STATS),
             Map.entry("bench/grad_stats_report.py", GRAD_STATS),
             Map.entry("bench/peers/torch_grad_stats.py", GRAD_STATS),
@@ -116,7 +121,7 @@ class BenchSmokeTest {
         // -Dtest=BenchSmokeTest also selects it in the unit-test execution, before this module's jar exists.
         assumeTrue(Boolean.getBoolean("gradspark.bench.smokes"), "the smokes run in execution bench-smokes, after package");
         List<Smoke> order = List.of(SUITE, STORAGE, KERNELS, LAPLACIAN, LAPLACIAN_JOB, RANDOMISED_LAPLACIAN, FUSION, GRAD_STATS, SECOND_ORDER,
-                EVALUATION_OVERHEAD, GPU_MACHINE, CLUSTER);
+                HIGHDIM_JOB, EVALUATION_OVERHEAD, GPU_MACHINE, CLUSTER);
         assertEquals(Set.copyOf(SMOKE_OF.values()), Set.copyOf(order), "the smokes run are those of SMOKE_OF");
         List<DynamicTest> tests = new ArrayList<>();
         for (Smoke s : order) tests.add(DynamicTest.dynamicTest(s.command(), () -> run(s)));
