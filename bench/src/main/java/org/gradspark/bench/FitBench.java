@@ -33,6 +33,7 @@ import org.gradspark.job.JobInputs;
 import org.gradspark.job.JobModel;
 import org.gradspark.job.RowSample;
 import org.gradspark.job.fit.FitObjective;
+import org.gradspark.job.fit.FitConfig;
 import org.gradspark.job.fit.FitOptions;
 import org.gradspark.job.fit.FitSettings;
 import org.gradspark.job.fit.Fitter;
@@ -149,7 +150,7 @@ public final class FitBench {
                 .setSeed(seed).setInitialWeights(Vectors.dense(flat.stream().mapToDouble(Double::doubleValue).toArray()));
 
         // Ours: the fit's own options, the Evaluator and Fitter as FitJob runs them (timed per iteration here).
-        FitOptions.FitConfig fc = FitOptions.parse(Map.of(), "--layers", o.get("--layers"), "--activation", "sigmoid", "--input", work.resolve("x.npy").toString(),
+        FitConfig fc = FitOptions.parse(Map.of(), "--layers", o.get("--layers"), "--activation", "sigmoid", "--input", work.resolve("x.npy").toString(),
                 "--labels", work.resolve("y.npy").toString(), "--loss", "softmax-cross-entropy", "--weights", work.resolve("w.npz").toString(),
                 "--partitions", String.valueOf(partitions), "--backend", "cpu", "--optimizer", "lbfgs", "--iterations", String.valueOf(k),
                 "--checkpoint-every", "0", "--out", work.resolve("out").toString());

@@ -21,6 +21,7 @@ import org.gradspark.job.GradientJob;
 import org.gradspark.job.JobInputs;
 import org.gradspark.job.RowSample;
 import org.gradspark.job.fit.FitObjective;
+import org.gradspark.job.fit.FitConfig;
 import org.gradspark.job.fit.FitOptions;
 import org.gradspark.job.fit.Fitter;
 import org.gradspark.job.fit.IterationRecord;
@@ -121,7 +122,7 @@ public final class SecondOrderBench {
         if (optimizer.equals("gauss-newton")) args.addAll(List.of("--solve", "dense", "--damping", o.get("--damping")));
         if (optimizer.equals("adam")) args.addAll(List.of("--learning-rate", o.get("--learning-rate")));
         if (optimizer.equals("lbfgs")) args.addAll(List.of("--tolerance", "0"));
-        FitOptions.FitConfig fc = FitOptions.parse(Map.of(), args.toArray(new String[0]));
+        FitConfig fc = FitOptions.parse(Map.of(), args.toArray(new String[0]));
         JobInputs inputs = JobInputs.check(fc.job(), Storage.of(jsc.hadoopConfiguration()));
         PoissonResidual measure = new SmallPoissonResidual();
         Tensor exact = exact(grid);

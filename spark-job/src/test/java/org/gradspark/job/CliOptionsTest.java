@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.gradspark.job.fit.FitConfig;
 import org.gradspark.job.fit.FitOptions;
 import org.gradspark.job.io.BadInputException;
 import org.junit.jupiter.api.Test;
@@ -95,7 +96,7 @@ class CliOptionsTest {
         JobConfig grad = JobOptions.parse(Map.of(JobOptions.KEY_PREFIX + "weights", at), "--out", at);
         assertEquals(at, grad.out());
         assertEquals(at, grad.weights());
-        FitOptions.FitConfig fit = FitOptions.parse(Map.of(FitOptions.KEY_PREFIX + "resume", at, JobOptions.KEY_PREFIX + "sens", at), "--out", at);
+        FitConfig fit = FitOptions.parse(Map.of(FitOptions.KEY_PREFIX + "resume", at, JobOptions.KEY_PREFIX + "sens", at), "--out", at);
         assertEquals(at, fit.resume());
         assertEquals(at, fit.job().out());
         assertEquals(at, fit.job().sens());

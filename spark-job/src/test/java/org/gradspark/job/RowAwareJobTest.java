@@ -22,6 +22,7 @@ import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.examples.HighDimPoissonResidual;
 import org.gradspark.job.fit.FitJob;
+import org.gradspark.job.fit.FitConfig;
 import org.gradspark.job.fit.FitOptions;
 import org.gradspark.job.io.Npy;
 import org.gradspark.job.io.Storage;
@@ -139,7 +140,7 @@ class RowAwareJobTest {
     }
 
     private static void run(JavaSparkContext jsc, List<String> args) {
-        FitOptions.FitConfig fc = FitOptions.parse(Map.of(), args.toArray(new String[0]));
+        FitConfig fc = FitOptions.parse(Map.of(), args.toArray(new String[0]));
         FitJob.run(jsc, FitJob.prepare(fc, Storage.of(jsc.hadoopConfiguration())), null);
     }
 

@@ -27,7 +27,7 @@ import org.gradspark.job.io.Storage;
  * <pre>{@code
  * JobConfig job = JobConfig.builder().layers(8, 1).activation(Activation.Kind.IDENTITY).input("x.npy").labels("y.npy")
  *         .loss(JobConfig.Loss.MSE).reduction(JobConfig.Reduction.MEAN).out("fit-out").build();
- * FitOptions.FitConfig fc = FitOptions.FitConfig.builder(job).optimizer(FitSettings.Optimizer.LBFGS).iterations(50).build();
+ * FitConfig fc = FitConfig.builder(job).optimizer(FitSettings.Optimizer.LBFGS).iterations(50).build();
  * FitJob.Result r = FitJob.run(jsc, FitJob.prepare(fc, Storage.of(jsc.hadoopConfiguration())), System.out);
  * }</pre>
  */
@@ -43,7 +43,7 @@ public final class FitJob {
      * @param out    --out, qualified
      * @param resume the checkpoint read from --resume, or null
      */
-    public record Prepared(FitOptions.FitConfig config, JobInputs inputs, String out, FitOutput.State outState, Checkpoint resume,
+    public record Prepared(FitConfig config, JobInputs inputs, String out, FitOutput.State outState, Checkpoint resume,
                            String resumeDir, Map<String, Object> problem) {}
 
     /** @param out the output directory (URI); {@code summary} as written to summary.json */
@@ -57,8 +57,8 @@ public final class FitJob {
      *
      * @throws BadInputException naming the option and file at fault
      */
-    public static Prepared prepare(FitOptions.FitConfig given, Storage storage) {
-        FitOptions.FitConfig fc = given;
+    public static Prepared prepare(FitConfig given, Storage storage) {
+        FitConfig fc = given;
         String out = qualify(storage, "--out", fc.job().out());
         String resumeDir = fc.resume() == null ? null : qualify(storage, "--resume", fc.resume());
         FitOutput.State state = FitOutput.check(storage, out, fc.job().qualified(storage).inputFiles(), resumeDir);
@@ -73,7 +73,7 @@ public final class FitJob {
         SecondOrderOptimizer.requireDenseSize(fc.settings(), inputs.weights().values().stream().mapToLong(t -> t.size()).sum());
         DpSgd dp = fc.settings().dp();
         if (dp != null && !dp.deltaResolved()) {
-            fc = new FitOptions.FitConfig(fc.job(), fc.settings().withDp(dp.withDefaultDelta(inputs.input().rows())), fc.resume());
+            fc = new FitConfig(fc.job(), fc.settings().withDp(dp.withDefaultDelta(inputs.input().rows())), fc.resume());
         }
         Checkpoint resume = null;
         if (resumeDir != null) {

@@ -30,7 +30,7 @@ public final class FitMain implements Launcher.Command<FitJob.Prepared> {
     }
 
     @Override public FitJob.Prepared check(String[] args, Map<String, String> keys, SparkConf conf) {
-        FitOptions.FitConfig fc = FitOptions.parse(keys, args);
+        FitConfig fc = FitOptions.parse(keys, args);
         FitJob.Prepared prepared = FitJob.prepare(fc, Storage.fromSparkConf(keys));
         Launcher.configure(conf, prepared.inputs().cfg());
         return prepared;

@@ -52,7 +52,7 @@ class DenseGaussNewtonFitTest {
     }
 
     private static FitJob.Result fit(String... args) {
-        FitOptions.FitConfig fc = FitOptions.parse(Map.of(), args);
+        FitConfig fc = FitOptions.parse(Map.of(), args);
         return FitJob.run(jsc, FitJob.prepare(fc, Storage.of(jsc.hadoopConfiguration())), null);
     }
 
@@ -71,7 +71,7 @@ class DenseGaussNewtonFitTest {
     @Order(1)
     void theDistributedMatrixIsTheCoresOverAllRowsAndItsGradientTheEvaluations() {
         String[] data = teacherRows(90);
-        FitOptions.FitConfig fc = FitOptions.parse(Map.of(), FitJobTest.with(data, "--partitions", "3", "--chunk-rows", "16", "--out", dir.resolve("o").toString()));
+        FitConfig fc = FitOptions.parse(Map.of(), FitJobTest.with(data, "--partitions", "3", "--chunk-rows", "16", "--out", dir.resolve("o").toString()));
         try (Evaluator e = Evaluator.open(jsc, JobInputs.check(fc.job(), Storage.local()))) {
             Map<String, Tensor> w = e.initialWeights();
             Evaluator.GaussNewtonSystem system = e.gaussNewtonSystem(w);

@@ -48,7 +48,7 @@ class FitJobTest {
     }
 
     private FitJob.Result fit(String... args) {
-        FitOptions.FitConfig fc = FitOptions.parse(Map.of(), args);
+        FitConfig fc = FitOptions.parse(Map.of(), args);
         return FitJob.run(jsc, FitJob.prepare(fc, Storage.of(jsc.hadoopConfiguration())), null);
     }
 

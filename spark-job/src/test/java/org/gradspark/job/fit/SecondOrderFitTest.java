@@ -47,7 +47,7 @@ class SecondOrderFitTest {
     }
 
     private FitJob.Result fit(String... args) {
-        FitOptions.FitConfig fc = FitOptions.parse(Map.of(), args);
+        FitConfig fc = FitOptions.parse(Map.of(), args);
         return FitJob.run(jsc, FitJob.prepare(fc, Storage.of(jsc.hadoopConfiguration())), null);
     }
 
@@ -88,7 +88,7 @@ class SecondOrderFitTest {
     @Test
     void theDistributedGaussNewtonProductIsTheCoresOverAllRows() {
         String[] data = teacherRows(90);
-        FitOptions.FitConfig fc = FitOptions.parse(Map.of(), FitJobTest.with(data, "--partitions", "3", "--chunk-rows", "16", "--out", dir.resolve("o").toString()));
+        FitConfig fc = FitOptions.parse(Map.of(), FitJobTest.with(data, "--partitions", "3", "--chunk-rows", "16", "--out", dir.resolve("o").toString()));
         try (org.gradspark.job.Evaluator e = org.gradspark.job.Evaluator.open(jsc, org.gradspark.job.JobInputs.check(fc.job(), Storage.local()))) {
             Map<String, Tensor> w = e.initialWeights(), v = new java.util.LinkedHashMap<>();
             int seed = 60;
