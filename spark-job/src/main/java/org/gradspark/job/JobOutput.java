@@ -3,6 +3,7 @@ package org.gradspark.job;
 import java.io.IOException;
 import java.util.Map;
 import org.gradspark.job.io.BadInputException;
+import org.gradspark.job.io.OutputCommit;
 import org.gradspark.job.io.OutputDirectory;
 import org.gradspark.job.io.OutputLock;
 import org.gradspark.job.io.OutputManifest;
@@ -41,8 +42,6 @@ import org.gradspark.job.io.Storage;
  * </ul>
  */
 final class JobOutput {
-    private static final String MARKER = OutputManifest.MARKER;
-
     private final Storage storage;
     private final String out;
     private final RunId run;
@@ -84,12 +83,7 @@ final class JobOutput {
     }
 
     private static OutputDirectory.Findings inspect(Storage storage, String out, Map<String, String> inputs) {
-        for (Map.Entry<String, String> in : inputs.entrySet()) {
-            if (in.getValue() != null && Storage.within(in.getValue(), out)) {
-                throw new BadInputException("--out " + Storage.display(out) + ": holds " + in.getKey() + " " + Storage.display(in.getValue())
-                        + ", which this run reads; the output directory is replaced as a whole, so write it elsewhere");
-            }
-        }
+        OutputCommit.refuseInputsInside(out, inputs, "the output directory is replaced as a whole, so write it elsewhere");
         try {
             OutputLock.requireFree(storage, out);
             return OutputDirectory.inspect(storage, out, null);
@@ -130,10 +124,7 @@ final class JobOutput {
         if (!storage.exists(out)) return;
         OutputDirectory.Findings found = inspect(storage, out, Map.of());
         OutputDirectory.removeLeftovers(storage, out, found);
-        if (found.kind() == OutputDirectory.Kind.EARLIER_OUTPUT) {
-            storage.delete(Storage.child(out, MARKER), false);
-            for (String f : found.listed()) storage.delete(Storage.child(out, f), false);
-        }
+        if (found.kind() == OutputDirectory.Kind.EARLIER_OUTPUT) OutputCommit.removeEarlierInPlace(storage, out, found);
     }
 
     /** Where the job writes {@code name} (a path relative to --out). */
@@ -157,7 +148,7 @@ final class JobOutput {
      */
     void commit() {
         try {
-            OutputManifest.write(storage, file(MARKER), storage.filesUnder(tmp));
+            OutputManifest.write(storage, file(OutputManifest.MARKER), storage.filesUnder(tmp));
             if (direct) {
                 settled();
                 return;
@@ -174,9 +165,7 @@ final class JobOutput {
                 throw new IOException("cannot rename " + tmp + " to " + out);
             }
             settled();
-            if (old != null && !OutputDirectory.removeEarlier(storage, old)) {
-                org.slf4j.LoggerFactory.getLogger(JobOutput.class).warn("{}: the earlier output moved aside keeps files its manifest does not list", old);
-            }
+            if (old != null) OutputCommit.removeMovedAside(storage, old, JobOutput.class);
         } catch (IOException e) {
             throw Storage.unchecked("cannot move the results into " + Storage.display(out), e);
         }

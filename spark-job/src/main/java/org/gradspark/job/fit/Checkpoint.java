@@ -92,7 +92,7 @@ public record Checkpoint(OptimizerState state, Map<String, Object> problem, Map<
         }
     }
 
-    public static final String DIR = "checkpoints";
+    public static final String DIR = FitOutput.CHECKPOINTS_DIR;
     static final String FORMAT = "gradspark-fit-checkpoint/2";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 import org.gradspark.job.io.BadInputException;
+import org.gradspark.job.io.OutputCommit;
 import org.gradspark.job.io.OutputDirectory;
 import org.gradspark.job.io.OutputLock;
 import org.gradspark.job.io.OutputManifest;
@@ -39,15 +40,16 @@ import org.gradspark.job.io.Storage;
  * leaves files that no manifest lists, which the next run refuses until they are removed.
  */
 final class FitOutput {
-    private static final String MARKER = OutputManifest.MARKER;
+    /** The directory under --out that holds a fit's checkpoints ({@code Checkpoint} writes them there). */
+    public static final String CHECKPOINTS_DIR = "checkpoints";
     private static final Pattern CHECKPOINT = Pattern.compile("iter-\\d{6,}");
-    // Checkpoint.write's temporary: "." + Checkpoint.name(iteration) + ".tmp-" + eight hex digits.
+    // The checkpoint writer's temporary: "." + Checkpoint.name(iteration) + ".tmp-" + eight hex digits.
     private static final Pattern CHECKPOINT_TMP = Pattern.compile("\\.iter-\\d{6,}\\.tmp-[0-9a-f]{8}");
 
     /** An unfinished fit's checkpoints directory, as the output's inspection sees it. */
     static final OutputDirectory.Checkpoints CHECKPOINTS = new OutputDirectory.Checkpoints() {
         @Override public String dir() {
-            return Checkpoint.DIR;
+            return CHECKPOINTS_DIR;
         }
 
         @Override public boolean isCheckpoint(String name) {
@@ -94,12 +96,7 @@ final class FitOutput {
     }
 
     private static OutputDirectory.Findings inspect(Storage storage, String out, Map<String, String> inputs, String resume) throws IOException {
-        for (Map.Entry<String, String> in : inputs.entrySet()) {
-            if (in.getValue() != null && Storage.within(in.getValue(), out)) {
-                throw new BadInputException("--out " + Storage.display(out) + ": holds " + in.getKey() + " " + Storage.display(in.getValue())
-                        + ", which this run reads; write the fit elsewhere");
-            }
-        }
+        OutputCommit.refuseInputsInside(out, inputs, "write the fit elsewhere");
         OutputDirectory.Findings found = OutputDirectory.inspect(storage, out, CHECKPOINTS);
         if (found.kind() == OutputDirectory.Kind.EARLIER_OUTPUT && resume != null && Storage.within(resume, out)) {
             throw new BadInputException("--resume " + Storage.display(resume) + ": inside --out " + Storage.display(out)
@@ -107,7 +104,7 @@ final class FitOutput {
         }
         if (found.kind() == OutputDirectory.Kind.UNFINISHED_FIT && resume == null) {
             throw new BadInputException("--out " + Storage.display(out) + ": holds the checkpoints of an unfinished fit; continue it with --resume "
-                    + Storage.display(Storage.child(out, Checkpoint.DIR)) + ", or choose another --out");
+                    + Storage.display(Storage.child(out, CHECKPOINTS_DIR)) + ", or choose another --out");
         }
         return found;
     }
@@ -128,9 +125,9 @@ final class FitOutput {
             OutputDirectory.Findings found = inspect(storage, out, inputs, resume);
             OutputDirectory.removeDeadSiblings(storage, out);
             OutputDirectory.removeLeftovers(storage, out, found);
-            if (found.kind() == OutputDirectory.Kind.EARLIER_OUTPUT && Storage.renameCopies(out)) removeInPlace(storage, out, found);
+            if (found.kind() == OutputDirectory.Kind.EARLIER_OUTPUT && Storage.renameCopies(out)) OutputCommit.removeEarlierInPlace(storage, out, found);
             else if (found.kind() == OutputDirectory.Kind.EARLIER_OUTPUT) removeEarlier(storage, out, run);
-            storage.mkdirs(Storage.child(out, Checkpoint.DIR));
+            storage.mkdirs(Storage.child(out, CHECKPOINTS_DIR));
             return new FitOutput(storage, out, run, lock);
         } catch (IOException | RuntimeException e) {
             if (lock != null) lock.release();
@@ -143,19 +140,11 @@ final class FitOutput {
     private static void removeEarlier(Storage storage, String out, RunId run) throws IOException {
         String old = OutputDirectory.sibling(out, "old", run);
         if (!storage.rename(out, old)) throw new IOException("cannot move the earlier output " + Storage.display(out) + " aside");
-        if (!OutputDirectory.removeEarlier(storage, old)) {
-            org.slf4j.LoggerFactory.getLogger(FitOutput.class).warn("{}: the earlier output moved aside keeps files its manifest does not list", old);
-        }
-    }
-
-    /** An object store's earlier output: its manifest first (no reader takes the rest for a result), then the files it lists. */
-    private static void removeInPlace(Storage storage, String out, OutputDirectory.Findings found) throws IOException {
-        storage.delete(Storage.child(out, MARKER), false);
-        for (String f : found.listed()) storage.delete(Storage.child(out, f), false);
+        OutputCommit.removeMovedAside(storage, old, FitOutput.class);
     }
 
     String checkpoints() {
-        return Storage.child(out, Checkpoint.DIR);
+        return Storage.child(out, CHECKPOINTS_DIR);
     }
 
     /** Where a final file is written before {@link #commit} renames it to {@code name}. */
@@ -176,7 +165,7 @@ final class FitOutput {
     void commit(List<String> names) {
         try {
             if (Storage.renameCopies(out)) {
-                OutputManifest.write(storage, Storage.child(out, MARKER), storage.filesUnder(out));
+                OutputManifest.write(storage, Storage.child(out, OutputManifest.MARKER), storage.filesUnder(out));
                 pending.clear();
                 settled();
                 lock.release();
@@ -185,17 +174,17 @@ final class FitOutput {
             List<String> files = new ArrayList<>();
             for (String f : storage.filesUnder(out)) {
                 String finalName = names.stream().filter(n -> f.equals(OutputDirectory.pendingName(n, run))).findFirst().orElse(f);
-                if (!finalName.equals(MARKER)) files.add(finalName);
+                if (!finalName.equals(OutputManifest.MARKER)) files.add(finalName);
             }
             files.sort(null);
-            String journal = pending(MARKER);
+            String journal = pending(OutputManifest.MARKER);
             OutputManifest.write(storage, journal, files);
             for (String n : names) {
                 String to = Storage.child(out, n);
                 if (storage.exists(to)) storage.delete(to, false);
                 if (!storage.rename(pending(n), to)) throw new IOException("cannot rename " + pending(n) + " to " + to);
             }
-            if (!storage.rename(journal, Storage.child(out, MARKER))) throw new IOException("cannot rename " + journal + " to " + MARKER);
+            if (!storage.rename(journal, Storage.child(out, OutputManifest.MARKER))) throw new IOException("cannot rename " + journal + " to " + OutputManifest.MARKER);
             pending.clear();
             settled();
             lock.release();
