@@ -22,6 +22,7 @@ import org.apache.hadoop.fs.FileStatus;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
 import org.gradspark.job.io.BadInputException;
+import org.gradspark.job.io.FitOutput;
 import org.gradspark.job.io.Npz;
 import org.gradspark.job.io.Storage;
 

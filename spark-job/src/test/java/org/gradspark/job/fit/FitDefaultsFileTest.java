@@ -12,6 +12,8 @@ import java.util.Map;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.gradspark.job.api.FitConfig;
+import org.gradspark.job.cli.FitOptions;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
