@@ -13,9 +13,9 @@ import org.gradspark.ad.Parameter;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.backend.Backends;
 import org.gradspark.ad.batch.BatchGradient;
+import org.gradspark.job.cli.JobOptions;
 import org.gradspark.job.exec.JobConfig;
 import org.gradspark.job.exec.JobModel;
-import org.gradspark.job.cli.JobOptions;
 import org.gradspark.job.io.RowSource;
 
 /**

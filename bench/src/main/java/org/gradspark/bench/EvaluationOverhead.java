@@ -15,11 +15,11 @@ import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.backend.Backends;
-import org.gradspark.job.exec.Evaluator;
 import org.gradspark.job.api.GradientJob;
+import org.gradspark.job.cli.JobOptions;
+import org.gradspark.job.exec.Evaluator;
 import org.gradspark.job.exec.JobConfig;
 import org.gradspark.job.exec.JobInputs;
-import org.gradspark.job.cli.JobOptions;
 import org.gradspark.job.exec.PartitionResult;
 import org.gradspark.job.io.Storage;
 

@@ -34,8 +34,8 @@ import org.gradspark.ad.backend.Backends;
 import org.gradspark.job.api.GradientJob;
 import org.gradspark.job.exec.JobConfig;
 import org.gradspark.job.exec.PartitionRows;
-import org.gradspark.job.io.RowSource;
 import org.gradspark.job.io.Npy;
+import org.gradspark.job.io.RowSource;
 
 /**
  * The Spark MLlib peer of the gradient job: time per gradient evaluation of
