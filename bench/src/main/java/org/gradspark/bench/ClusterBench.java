@@ -314,7 +314,7 @@ public final class ClusterBench {
     static final long JOB_TIMEOUT_MINUTES = 30;
     private static final int TIMED_OUT = -1;
     /** gradspark-submit's line when the SparkContext could not start for a race inside Spark: no task ran. */
-    private static final String RACE_AT_START = "gradspark: " + org.gradspark.job.Launcher.RACE_AT_START;
+    private static final String RACE_AT_START = "gradspark: " + org.gradspark.job.cli.Launcher.RACE_AT_START;
 
     /** Runs gradspark-submit, its output into {@code logFile}; its exit status ({@link #TIMED_OUT}: stopped), its time in {@code r}. */
     private static int submit(List<String> cmd, Path logFile, Map<String, Object> r) throws IOException, InterruptedException {

@@ -13,10 +13,10 @@ import org.gradspark.ad.Parameter;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.backend.Backends;
 import org.gradspark.ad.batch.BatchGradient;
-import org.gradspark.job.JobConfig;
-import org.gradspark.job.JobModel;
-import org.gradspark.job.JobOptions;
-import org.gradspark.job.RowSource;
+import org.gradspark.job.cli.JobOptions;
+import org.gradspark.job.exec.JobConfig;
+import org.gradspark.job.exec.JobModel;
+import org.gradspark.job.io.RowSource;
 
 /**
  * One end-to-end workload in the core, in one JVM, without Spark: the job's own model and

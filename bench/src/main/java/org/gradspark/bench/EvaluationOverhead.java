@@ -15,12 +15,12 @@ import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.backend.Backends;
-import org.gradspark.job.Evaluator;
-import org.gradspark.job.GradientJob;
-import org.gradspark.job.JobConfig;
-import org.gradspark.job.JobInputs;
-import org.gradspark.job.JobOptions;
-import org.gradspark.job.PartitionResult;
+import org.gradspark.job.api.GradientJob;
+import org.gradspark.job.cli.JobOptions;
+import org.gradspark.job.exec.Evaluator;
+import org.gradspark.job.exec.JobConfig;
+import org.gradspark.job.exec.JobInputs;
+import org.gradspark.job.exec.PartitionResult;
 import org.gradspark.job.io.Storage;
 
 /**

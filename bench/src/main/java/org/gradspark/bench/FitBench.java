@@ -27,13 +27,14 @@ import org.apache.spark.sql.types.StructType;
 import org.gradspark.ad.DType;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
-import org.gradspark.job.Evaluator;
-import org.gradspark.job.GradientJob;
-import org.gradspark.job.JobInputs;
-import org.gradspark.job.JobModel;
-import org.gradspark.job.RowSample;
+import org.gradspark.job.api.FitConfig;
+import org.gradspark.job.api.GradientJob;
+import org.gradspark.job.cli.FitOptions;
+import org.gradspark.job.exec.Evaluator;
+import org.gradspark.job.exec.JobInputs;
+import org.gradspark.job.exec.JobModel;
+import org.gradspark.job.exec.RowSample;
 import org.gradspark.job.fit.FitObjective;
-import org.gradspark.job.fit.FitOptions;
 import org.gradspark.job.fit.FitSettings;
 import org.gradspark.job.fit.Fitter;
 import org.gradspark.job.fit.IterationRecord;
@@ -149,7 +150,7 @@ public final class FitBench {
                 .setSeed(seed).setInitialWeights(Vectors.dense(flat.stream().mapToDouble(Double::doubleValue).toArray()));
 
         // Ours: the fit's own options, the Evaluator and Fitter as FitJob runs them (timed per iteration here).
-        FitOptions.FitConfig fc = FitOptions.parse(Map.of(), "--layers", o.get("--layers"), "--activation", "sigmoid", "--input", work.resolve("x.npy").toString(),
+        FitConfig fc = FitOptions.parse(Map.of(), "--layers", o.get("--layers"), "--activation", "sigmoid", "--input", work.resolve("x.npy").toString(),
                 "--labels", work.resolve("y.npy").toString(), "--loss", "softmax-cross-entropy", "--weights", work.resolve("w.npz").toString(),
                 "--partitions", String.valueOf(partitions), "--backend", "cpu", "--optimizer", "lbfgs", "--iterations", String.valueOf(k),
                 "--checkpoint-every", "0", "--out", work.resolve("out").toString());

@@ -31,11 +31,11 @@ import org.gradspark.ad.DType;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.backend.Backends;
-import org.gradspark.job.GradientJob;
-import org.gradspark.job.JobConfig;
-import org.gradspark.job.PartitionRows;
-import org.gradspark.job.RowSource;
+import org.gradspark.job.api.GradientJob;
+import org.gradspark.job.exec.JobConfig;
+import org.gradspark.job.exec.PartitionRows;
 import org.gradspark.job.io.Npy;
+import org.gradspark.job.io.RowSource;
 
 /**
  * The Spark MLlib peer of the gradient job: time per gradient evaluation of

@@ -7,9 +7,9 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.gradspark.ad.Tensor;
-import org.gradspark.job.GradientJob;
-import org.gradspark.job.InputGradients;
-import org.gradspark.job.JobConfig;
+import org.gradspark.job.api.GradientJob;
+import org.gradspark.job.api.InputGradients;
+import org.gradspark.job.exec.JobConfig;
 
 /** The gradient job from your own Spark application: weight gradients and per-example input derivatives. */
 public final class JavaApiExample {

@@ -10,6 +10,8 @@ import java.util.Map;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.gradspark.job.cli.JobOptions;
+import org.gradspark.job.exec.ShardThreshold;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 

@@ -24,6 +24,8 @@ import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.gradspark.ad.backend.Backend;
 import org.gradspark.ad.backend.Backends;
+import org.gradspark.job.api.GradientJob;
+import org.gradspark.job.cli.JobOptions;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

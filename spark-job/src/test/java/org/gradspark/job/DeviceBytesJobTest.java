@@ -12,6 +12,8 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.gradspark.ad.DType;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.backend.BackendSettings;
+import org.gradspark.job.api.GradientJob;
+import org.gradspark.job.cli.JobOptions;
 import org.gradspark.job.io.Npz;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;

@@ -10,6 +10,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.gradspark.job.cli.ApplicationWatch;
+import org.gradspark.job.cli.Launcher;
 import org.gradspark.job.io.BadInputException;
 import org.junit.jupiter.api.Test;
 

@@ -7,6 +7,9 @@ import java.util.List;
 import java.util.Map;
 import org.apache.spark.SparkConf;
 import org.gradspark.ad.backend.Backends;
+import org.gradspark.job.cli.JobOptions;
+import org.gradspark.job.exec.GradSparkPlugin;
+import org.gradspark.job.exec.JobConfig;
 import org.junit.jupiter.api.Test;
 
 /** The executors' warm-up runs a tiny gradient of the job's own model on the job's backend; the CPU backend's threads are the executor's cores. */

@@ -16,7 +16,12 @@ import java.util.TreeSet;
 import java.util.function.Supplier;
 import org.gradspark.ad.DType;
 import org.gradspark.ad.nn.Activation;
+import org.gradspark.job.cli.JobOptions;
+import org.gradspark.job.exec.JobConfig;
+import org.gradspark.job.exec.PerExampleOutput;
+import org.gradspark.job.exec.StatisticsSpec;
 import org.gradspark.job.io.BadInputException;
+import org.gradspark.job.io.RowSource;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 

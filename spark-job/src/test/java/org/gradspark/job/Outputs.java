@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.gradspark.ad.Ops;
 import org.gradspark.ad.Tensor;
+import org.gradspark.job.api.GradientJob;
 import org.gradspark.job.io.Npy;
 
 /** What a job wrote under a local {@code --out}, read as a user would with NumPy. */

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import java.util.List;
 import java.util.Map;
 import org.gradspark.ad.batch.BatchGradient;
+import org.gradspark.job.exec.PerExampleOutput;
 import org.junit.jupiter.api.Test;
 
 /** Each per-example output kind's directory, row shape, memory factor, core call and summary entry, as the job used them before they were one object. */

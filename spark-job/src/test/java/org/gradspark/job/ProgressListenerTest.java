@@ -11,6 +11,8 @@ import org.apache.spark.scheduler.SparkListenerExecutorMetricsUpdate;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.apache.spark.scheduler.SparkListenerTaskStart;
 import org.apache.spark.util.LongAccumulator;
+import org.gradspark.job.api.GradientJob;
+import org.gradspark.job.exec.ProgressListener;
 import org.junit.jupiter.api.Test;
 import scala.Option;
 import scala.Tuple4;

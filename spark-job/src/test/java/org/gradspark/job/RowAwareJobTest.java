@@ -21,8 +21,14 @@ import org.gradspark.ad.RowDraws;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.examples.HighDimPoissonResidual;
-import org.gradspark.job.fit.FitJob;
-import org.gradspark.job.fit.FitOptions;
+import org.gradspark.job.api.FitConfig;
+import org.gradspark.job.api.FitJob;
+import org.gradspark.job.api.GradientJob;
+import org.gradspark.job.cli.FitOptions;
+import org.gradspark.job.cli.GradSparkMain;
+import org.gradspark.job.cli.JobOptions;
+import org.gradspark.job.exec.JobConfig;
+import org.gradspark.job.exec.PerExampleOutput;
 import org.gradspark.job.io.Npy;
 import org.gradspark.job.io.Storage;
 import org.junit.jupiter.api.Test;
@@ -139,7 +145,7 @@ class RowAwareJobTest {
     }
 
     private static void run(JavaSparkContext jsc, List<String> args) {
-        FitOptions.FitConfig fc = FitOptions.parse(Map.of(), args.toArray(new String[0]));
+        FitConfig fc = FitOptions.parse(Map.of(), args.toArray(new String[0]));
         FitJob.run(jsc, FitJob.prepare(fc, Storage.of(jsc.hadoopConfiguration())), null);
     }
 

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ConcurrentModificationException;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkException;
+import org.gradspark.job.cli.Launcher;
 import org.junit.jupiter.api.Test;
 
 /**

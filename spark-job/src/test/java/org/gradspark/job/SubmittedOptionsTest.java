@@ -16,6 +16,8 @@ import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 import org.gradspark.ad.DType;
 import org.gradspark.ad.Tensor;
+import org.gradspark.job.cli.JobOptions;
+import org.gradspark.job.exec.JobModel;
 import org.gradspark.job.io.Npy;
 import org.gradspark.job.io.Npz;
 import org.junit.jupiter.api.Test;

@@ -15,6 +15,8 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.gradspark.ad.Tensor;
+import org.gradspark.job.api.GradientJob;
+import org.gradspark.job.exec.JobModel;
 import org.gradspark.job.io.Npy;
 import org.gradspark.job.io.Npz;
 import org.gradspark.job.io.RunId;

@@ -11,6 +11,7 @@ import org.gradspark.ad.backend.Backend;
 import org.gradspark.ad.backend.BinaryOp;
 import org.gradspark.ad.backend.ReferenceBackend;
 import org.gradspark.ad.backend.UnaryOp;
+import org.gradspark.job.exec.TaskDevice;
 import org.junit.jupiter.api.Test;
 
 /** The rule of {@link TaskDevice#of}: which device a task's backend runs on, given Spark's GPU addresses. */

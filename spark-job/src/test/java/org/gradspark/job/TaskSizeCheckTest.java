@@ -3,6 +3,7 @@ package org.gradspark.job;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.gradspark.ad.DType;
+import org.gradspark.job.exec.JobModel;
 import org.gradspark.job.io.BadInputException;
 import org.junit.jupiter.api.Test;
 

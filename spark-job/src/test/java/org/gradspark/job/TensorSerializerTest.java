@@ -13,6 +13,8 @@ import org.gradspark.ad.Tensor;
 import org.gradspark.ad.backend.Backend;
 import org.gradspark.ad.backend.DeviceData;
 import org.gradspark.ad.backend.ReferenceBackend;
+import org.gradspark.job.exec.PrimitiveArrays;
+import org.gradspark.job.exec.TensorSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

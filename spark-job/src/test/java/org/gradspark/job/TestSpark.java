@@ -2,6 +2,7 @@ package org.gradspark.job;
 
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.gradspark.job.api.GradientJob;
 
 /**
  * The in-process Spark context the job's tests run on: the job's own settings

@@ -24,6 +24,7 @@ import org.apache.hadoop.fs.FileSystem;
 import org.gradspark.ad.DType;
 import org.gradspark.ad.Ops;
 import org.gradspark.ad.Tensor;
+import org.gradspark.job.exec.JobModel;
 import org.gradspark.job.io.Npy;
 import org.gradspark.job.io.Npz;
 import org.junit.jupiter.api.AfterAll;

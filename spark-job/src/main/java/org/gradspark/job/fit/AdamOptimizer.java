@@ -2,7 +2,7 @@ package org.gradspark.job.fit;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.gradspark.job.RowSample;
+import org.gradspark.job.exec.RowSample;
 import org.gradspark.job.io.BadInputException;
 
 /**

@@ -22,6 +22,7 @@ import org.apache.hadoop.fs.FileStatus;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
 import org.gradspark.job.io.BadInputException;
+import org.gradspark.job.io.FitOutput;
 import org.gradspark.job.io.Npz;
 import org.gradspark.job.io.Storage;
 
@@ -92,7 +93,7 @@ public record Checkpoint(OptimizerState state, Map<String, Object> problem, Map<
         }
     }
 
-    public static final String DIR = "checkpoints";
+    public static final String DIR = FitOutput.CHECKPOINTS_DIR;
     static final String FORMAT = "gradspark-fit-checkpoint/2";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 

@@ -2,12 +2,12 @@ package org.gradspark.job.fit;
 
 import java.util.Map;
 import org.gradspark.ad.Tensor;
-import org.gradspark.job.Evaluator;
-import org.gradspark.job.RowSample;
+import org.gradspark.job.exec.Evaluator;
+import org.gradspark.job.exec.RowSample;
 
 /**
  * A {@link FitObjective} of rows whose gradients can be clipped one by one: DP-SGD's query
- * ({@link DpSgd}). The job's objective is one ({@link EvaluatorObjective}, through the evaluator's
+ * ({@link DpSgd}). The job's objective is one ({@code EvaluatorObjective}, through the evaluator's
  * per-example gradient statistics).
  */
 public interface ClippedObjective extends FitObjective {

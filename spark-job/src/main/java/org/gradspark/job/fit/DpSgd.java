@@ -15,7 +15,7 @@ import org.gradspark.job.io.BadInputException;
  *
  * @param clip            C, the per-row gradient norm bound ({@code --dp-clip}), finite and &gt; 0
  * @param noiseMultiplier σ, the noise's standard deviation over C ({@code --dp-noise-multiplier}), finite and ≥ 0 (0: no privacy)
- * @param delta           δ ({@code --dp-delta}) in (0, 1), or NaN for the default 1/N, which {@link FitJob#prepare} resolves once the rows are known
+ * @param delta           δ ({@code --dp-delta}) in (0, 1), or NaN for the default 1/N, which {@code FitJob#prepare} resolves once the rows are known
  */
 public record DpSgd(double clip, double noiseMultiplier, double delta) {
     public DpSgd {

@@ -1,8 +1,8 @@
 package org.gradspark.job.fit;
 
 import java.util.Arrays;
-import org.gradspark.job.Evaluator;
-import org.gradspark.job.RowSample;
+import org.gradspark.job.exec.Evaluator;
+import org.gradspark.job.exec.RowSample;
 import org.gradspark.job.io.BadInputException;
 
 /**

@@ -3,8 +3,8 @@ package org.gradspark.job.fit;
 import java.util.List;
 import java.util.Map;
 import org.gradspark.ad.Tensor;
-import org.gradspark.job.Evaluator;
-import org.gradspark.job.RowSample;
+import org.gradspark.job.exec.Evaluator;
+import org.gradspark.job.exec.RowSample;
 
 /**
  * What {@code fit} minimises: a function of the model's weights, its value and gradient computed

@@ -79,7 +79,7 @@ public record FitSettings(Optimizer optimizer, int iterations, int lbfgsMemory, 
 
         public String cli() { return name().toLowerCase(java.util.Locale.ROOT); }
 
-        static Solve parse(String option, String value) {
+        public static Solve parse(String option, String value) {
             for (Solve s : values()) if (s.cli().equals(value)) return s;
             throw new BadInputException(option + ": unknown solve '" + value + "', expected cg or dense");
         }

@@ -33,7 +33,7 @@ import org.gradspark.job.io.BadInputException;
  * then as low as its rounding lets a step show). The state after an iteration (position, value,
  * gradient, rows, the next λ) is all the next one needs, so a checkpoint of it resumes bit for bit.
  */
-final class SecondOrderOptimizer implements Optimizer {
+public final class SecondOrderOptimizer implements Optimizer {
     static final double GROW = 1.5, SHRINK = 2.0 / 3, POOR_FIT = 0.25, GOOD_FIT = 0.75;
     private static final double ARMIJO = 1e-4;
     private static final int HALVINGS = 30;
@@ -61,7 +61,7 @@ final class SecondOrderOptimizer implements Optimizer {
     }
 
     /** {@code --solve dense} takes at most {@link FitSettings.Solve#DENSE_MAX_WEIGHTS} weights (FitJob asks before it writes anything). */
-    static void requireDenseSize(FitSettings s, long weights) {
+    public static void requireDenseSize(FitSettings s, long weights) {
         if (s.optimizer().secondOrder() && s.secondOrder().solve() == FitSettings.Solve.DENSE && weights > FitSettings.Solve.DENSE_MAX_WEIGHTS) {
             throw new BadInputException("--solve dense: the model has " + weights + " weights, above the " + FitSettings.Solve.DENSE_MAX_WEIGHTS
                     + " whose " + FitSettings.Solve.DENSE_MAX_WEIGHTS + "^2 Gauss-Newton matrix a partition sends (32 MiB of float64); use --solve cg");

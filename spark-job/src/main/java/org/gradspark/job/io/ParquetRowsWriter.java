@@ -38,7 +38,7 @@ import org.gradspark.ad.Tensor;
  * }</pre>
  */
 public final class ParquetRowsWriter implements Closeable {
-    /** The column names, as in {@code org.gradspark.job.InputGradients}. */
+    /** The column names, as in {@code org.gradspark.job.api.InputGradients}. */
     public static final String ROW = "row", VALUES = "grad";
 
     private final ParquetWriter<Example> writer;

@@ -12,10 +12,13 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.gradspark.ad.DType;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.batch.GaussNewtonMatrix;
-import org.gradspark.job.Evaluator;
-import org.gradspark.job.JobInputs;
-import org.gradspark.job.JobModel;
 import org.gradspark.job.TestSpark;
+import org.gradspark.job.api.FitConfig;
+import org.gradspark.job.api.FitJob;
+import org.gradspark.job.cli.FitOptions;
+import org.gradspark.job.exec.Evaluator;
+import org.gradspark.job.exec.JobInputs;
+import org.gradspark.job.exec.JobModel;
 import org.gradspark.job.io.Npy;
 import org.gradspark.job.io.Storage;
 import org.junit.jupiter.api.AfterAll;
@@ -49,7 +52,7 @@ class DenseGaussNewtonFitTest {
     }
 
     private static FitJob.Result fit(String... args) {
-        FitOptions.FitConfig fc = FitOptions.parse(Map.of(), args);
+        FitConfig fc = FitOptions.parse(Map.of(), args);
         return FitJob.run(jsc, FitJob.prepare(fc, Storage.of(jsc.hadoopConfiguration())), null);
     }
 
@@ -61,7 +64,7 @@ class DenseGaussNewtonFitTest {
     @Order(1)
     void theDistributedMatrixIsTheCoresOverAllRowsAndItsGradientTheEvaluations() {
         String[] data = teacherRows(90);
-        FitOptions.FitConfig fc = FitOptions.parse(Map.of(), FitJobTest.with(data, "--partitions", "3", "--chunk-rows", "16", "--out", dir.resolve("o").toString()));
+        FitConfig fc = FitOptions.parse(Map.of(), FitJobTest.with(data, "--partitions", "3", "--chunk-rows", "16", "--out", dir.resolve("o").toString()));
         try (Evaluator e = Evaluator.open(jsc, JobInputs.check(fc.job(), Storage.local()))) {
             Map<String, Tensor> w = e.initialWeights();
             Evaluator.GaussNewtonSystem system = e.gaussNewtonSystem(w);

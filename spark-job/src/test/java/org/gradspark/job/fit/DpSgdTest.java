@@ -98,7 +98,7 @@ class DpSgdTest {
         double sizeSum = 0, sizeSq = 0;
         int[] perRow = new int[rows];
         for (int k = 0; k < steps; k++) {
-            org.gradspark.job.RowSample sample = new org.gradspark.job.RowSample(q, 42, k + 1);
+            org.gradspark.job.exec.RowSample sample = new org.gradspark.job.exec.RowSample(q, 42, k + 1);
             int size = 0;
             for (int r = 0; r < rows; r++) {
                 kept[k][r] = sample.keeps(r);

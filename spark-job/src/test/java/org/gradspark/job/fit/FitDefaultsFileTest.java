@@ -12,6 +12,8 @@ import java.util.Map;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.gradspark.job.api.FitConfig;
+import org.gradspark.job.cli.FitOptions;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -48,7 +50,7 @@ class FitDefaultsFileTest {
     void fitKeysAreReadAndFlagsWin() {
         Map<String, String> conf = Map.of("spark.gradspark.fit.optimizer", "adam", "spark.gradspark.fit.iterations", "7",
                 "spark.gradspark.reduction", "sum", "spark.gradspark.layers", "3,1");
-        FitOptions.FitConfig c = FitOptions.parse(conf, "--iterations", "9");
+        FitConfig c = FitOptions.parse(conf, "--iterations", "9");
         assertEquals(FitSettings.Optimizer.ADAM, c.settings().optimizer());
         assertEquals(9, c.settings().iterations());
         assertEquals("MEAN", c.job().reduction().name(), "fit's own --reduction default, not grad's key");

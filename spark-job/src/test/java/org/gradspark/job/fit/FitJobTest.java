@@ -18,6 +18,10 @@ import org.gradspark.ad.Ops;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
 import org.gradspark.job.TestSpark;
+import org.gradspark.job.api.FitConfig;
+import org.gradspark.job.api.FitJob;
+import org.gradspark.job.cli.FitMain;
+import org.gradspark.job.cli.FitOptions;
 import org.gradspark.job.io.BadInputException;
 import org.gradspark.job.io.Npy;
 import org.gradspark.job.io.Npz;
@@ -48,7 +52,7 @@ class FitJobTest {
     }
 
     private FitJob.Result fit(String... args) {
-        FitOptions.FitConfig fc = FitOptions.parse(Map.of(), args);
+        FitConfig fc = FitOptions.parse(Map.of(), args);
         return FitJob.run(jsc, FitJob.prepare(fc, Storage.of(jsc.hadoopConfiguration())), null);
     }
 

@@ -7,8 +7,8 @@ import org.gradspark.ad.DType;
 import org.gradspark.ad.Ops;
 import org.gradspark.ad.Shape;
 import org.gradspark.ad.Tensor;
-import org.gradspark.job.Evaluator.Value;
-import org.gradspark.job.RowSample;
+import org.gradspark.job.exec.Evaluator.Value;
+import org.gradspark.job.exec.RowSample;
 
 /**
  * A plain objective for the optimiser tests: mean squared error of a linear model

@@ -18,6 +18,9 @@ import org.gradspark.ad.nn.Activation;
 import org.gradspark.ad.nn.Dense;
 import org.gradspark.ad.nn.Sequential;
 import org.gradspark.job.TestSpark;
+import org.gradspark.job.api.FitConfig;
+import org.gradspark.job.api.FitJob;
+import org.gradspark.job.cli.FitOptions;
 import org.gradspark.job.io.Npy;
 import org.gradspark.job.io.Storage;
 import org.junit.jupiter.api.AfterAll;
@@ -47,7 +50,7 @@ class SecondOrderFitTest {
     }
 
     private FitJob.Result fit(String... args) {
-        FitOptions.FitConfig fc = FitOptions.parse(Map.of(), args);
+        FitConfig fc = FitOptions.parse(Map.of(), args);
         return FitJob.run(jsc, FitJob.prepare(fc, Storage.of(jsc.hadoopConfiguration())), null);
     }
 
@@ -92,20 +95,20 @@ class SecondOrderFitTest {
     @Test
     void theDistributedGaussNewtonProductIsTheCoresOverAllRows() {
         String[] data = teacherRows(90);
-        FitOptions.FitConfig fc = FitOptions.parse(Map.of(), FitJobTest.with(data, "--partitions", "3", "--chunk-rows", "16", "--out", dir.resolve("o").toString()));
-        try (org.gradspark.job.Evaluator e = org.gradspark.job.Evaluator.open(jsc, org.gradspark.job.JobInputs.check(fc.job(), Storage.local()))) {
+        FitConfig fc = FitOptions.parse(Map.of(), FitJobTest.with(data, "--partitions", "3", "--chunk-rows", "16", "--out", dir.resolve("o").toString()));
+        try (org.gradspark.job.exec.Evaluator e = org.gradspark.job.exec.Evaluator.open(jsc, org.gradspark.job.exec.JobInputs.check(fc.job(), Storage.local()))) {
             Map<String, Tensor> w = e.initialWeights(), v = new java.util.LinkedHashMap<>();
             int seed = 60;
             for (Map.Entry<String, Tensor> k : w.entrySet()) v.put(k.getKey(), Tensor.uniform(seed++, -1, 1, DType.FLOAT64, k.getValue().shape().dims()));
-            org.gradspark.job.JobModel m = org.gradspark.job.JobModel.build(fc.job(), w);
+            org.gradspark.job.exec.JobModel m = org.gradspark.job.exec.JobModel.build(fc.job(), w);
             Tensor x = Npy.read(dir.resolve("x.npy")), y = Npy.read(dir.resolve("y.npy"));
             Tensor s = Tensor.full(1.0 / 90, DType.FLOAT64, org.gradspark.ad.Shape.of(90));   // --reduction mean, fit's default
             Tensor[] vs = m.keys().stream().map(v::get).toArray(Tensor[]::new);
             for (org.gradspark.ad.batch.BatchGradient.Curvature kind : org.gradspark.ad.batch.BatchGradient.Curvature.values()) {
                 Map<String, Tensor> ours = e.curvatureProduct(w, v, kind).gradient();
                 Tensor[] core = kind == org.gradspark.ad.batch.BatchGradient.Curvature.GAUSS_NEWTON
-                        ? org.gradspark.ad.batch.BatchGradient.gaussNewtonVectorProduct(m.network(), org.gradspark.job.JobModel.loss(fc.job().loss()), m.params(), vs, x, s, y)
-                        : org.gradspark.ad.batch.BatchGradient.hessianVectorProduct(m.network(), org.gradspark.job.JobModel.loss(fc.job().loss()), m.params(), vs, x, s, y);
+                        ? org.gradspark.ad.batch.BatchGradient.gaussNewtonVectorProduct(m.network(), org.gradspark.job.exec.JobModel.loss(fc.job().loss()), m.params(), vs, x, s, y)
+                        : org.gradspark.ad.batch.BatchGradient.hessianVectorProduct(m.network(), org.gradspark.job.exec.JobModel.loss(fc.job().loss()), m.params(), vs, x, s, y);
                 for (int i = 0; i < core.length; i++) {
                     Tensor a = ours.get(m.keys().get(i));
                     for (int j = 0; j < a.size(); j++) {

@@ -104,22 +104,22 @@ class OutputDirectoryOnHdfsTest {
     void gradReplacesItsEarlierOutputOnHdfs() throws IOException {
         FileSystem fs = hdfs.fileSystem();
         String out = hdfs.uriOf("/g/out");
-        org.apache.spark.SparkConf conf = org.gradspark.job.GradientJob.configure(new org.apache.spark.SparkConf().setMaster("local[1]").setAppName("OutputDirectoryOnHdfsTest"))
+        org.apache.spark.SparkConf conf = org.gradspark.job.api.GradientJob.configure(new org.apache.spark.SparkConf().setMaster("local[1]").setAppName("OutputDirectoryOnHdfsTest"))
                 .set("spark.ui.enabled", "false").set("spark.gradspark.warmUp", "none");
         try (org.apache.spark.api.java.JavaSparkContext jsc = new org.apache.spark.api.java.JavaSparkContext(conf)) {
             jsc.hadoopConfiguration().addResource(fs.getConf());
-            org.gradspark.job.GradientJob.run(jsc, org.gradspark.job.JobOptions.parse(java.util.Map.of(), "--layers", "4,2,1", "--synthetic", "32", "--wrt", "all",
+            org.gradspark.job.api.GradientJob.run(jsc, org.gradspark.job.cli.JobOptions.parse(java.util.Map.of(), "--layers", "4,2,1", "--synthetic", "32", "--wrt", "all",
                     "--backend", "reference", "--out", out));
             assertTrue(fs.exists(new Path(out + "/input_grads")));
-            org.gradspark.job.GradientJob.run(jsc, org.gradspark.job.JobOptions.parse(java.util.Map.of(), "--layers", "4,2,1", "--synthetic", "32",
+            org.gradspark.job.api.GradientJob.run(jsc, org.gradspark.job.cli.JobOptions.parse(java.util.Map.of(), "--layers", "4,2,1", "--synthetic", "32",
                     "--backend", "reference", "--out", out));
             assertFalse(fs.exists(new Path(out + "/input_grads")), "the earlier output's input derivatives went with it");
             assertEquals(1, fs.listStatus(new Path(hdfs.uriOf("/g"))).length, "nothing left beside --out");
 
             write(hdfs.uriOf("/g/victim.txt"), "keep");
             write(out + "/_SUCCESS", "{\"committer\":\"gradspark\",\"files\":[\"grads.npz\",\"summary.json\",\"" + hdfs.uriOf("/g/victim.txt") + "\"]}");
-            BadInputException e = assertThrows(BadInputException.class, () -> org.gradspark.job.GradientJob.run(jsc,
-                    org.gradspark.job.JobOptions.parse(java.util.Map.of(), "--layers", "4,2,1", "--synthetic", "32", "--backend", "reference", "--out", out)));
+            BadInputException e = assertThrows(BadInputException.class, () -> org.gradspark.job.api.GradientJob.run(jsc,
+                    org.gradspark.job.cli.JobOptions.parse(java.util.Map.of(), "--layers", "4,2,1", "--synthetic", "32", "--backend", "reference", "--out", out)));
             assertTrue(e.getMessage().contains("a ':' (a scheme"), e.getMessage());
             assertTrue(fs.exists(new Path(hdfs.uriOf("/g/victim.txt"))));
         }
