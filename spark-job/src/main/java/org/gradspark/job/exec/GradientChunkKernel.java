@@ -68,6 +68,16 @@ final class GradientChunkKernel implements ChunkKernel {
         return partials;
     }
 
+    /** The model this kernel differentiates, built once from the task's weights. */
+    Cell network() {
+        return net;
+    }
+
+    /** Its parameters, in the weights' key order. */
+    List<Parameter> params() {
+        return params;
+    }
+
     /** The per-example outputs' shape for the built-in MLP: [rows, out], or [rows] with a loss; null for a user Cell. */
     private Shape outputShape(int rows) {
         if (cfg.modelClass() != null) return null;

@@ -1,9 +1,7 @@
 package org.gradspark.job.exec;
 
-import java.util.List;
 import java.util.Map;
 import org.gradspark.ad.DType;
-import org.gradspark.ad.Parameter;
 import org.gradspark.ad.Tensor;
 import org.gradspark.ad.batch.GaussNewtonMatrix;
 
@@ -17,8 +15,6 @@ final class GramianChunkKernel implements ChunkKernel {
     private final JobConfig cfg;
     private final NanPolicy nan;
     private final GradientChunkKernel gradient;
-    private final JobModel model;
-    private final List<Parameter> params;
     private final double[] matrix;
     private final double scale;
 
@@ -27,9 +23,7 @@ final class GramianChunkKernel implements ChunkKernel {
         this.nan = nan;
         this.scale = scale;
         gradient = new GradientChunkKernel(cfg, nan, weights, null, null, scale, false, ChunkKernel.drawSeed(cfg, null));
-        model = JobModel.build(cfg, weights);
-        params = model.params();
-        int p = GaussNewtonMatrix.size(params);
+        int p = GaussNewtonMatrix.size(gradient.params());
         matrix = new double[p * p];
     }
 
@@ -40,7 +34,7 @@ final class GramianChunkKernel implements ChunkKernel {
     @Override public Outcome add(long firstRow, Tensor x, Tensor s, Tensor y, boolean[] skip) {
         Outcome o = gradient.add(firstRow, x, s, y, skip);
         ChunkKernel.guarded(cfg, nan, firstRow, x, () -> {
-            GaussNewtonMatrix.accumulate(matrix, model.network(), params, x, s, skip, scale);
+            GaussNewtonMatrix.accumulate(matrix, gradient.network(), gradient.params(), x, s, skip, scale);   // the gradient's model, not a second one
             return null;
         });
         return o;
