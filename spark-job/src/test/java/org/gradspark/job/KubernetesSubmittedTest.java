@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodStatusBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Service;
@@ -25,6 +26,7 @@ import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import java.io.IOException;
 import java.io.StringReader;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -36,8 +38,17 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.stream.Collectors;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.gradspark.ad.backend.Backend;
+import org.gradspark.ad.backend.Backends;
+import org.gradspark.job.api.GradientJob;
+import org.gradspark.job.cli.JobOptions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -46,9 +57,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code gradspark-submit --master k8s://...} against fabric8's Kubernetes API server mock (CRUD mode, http on
  * 127.0.0.1): what Spark's Kubernetes client creates there from the project's own Spark home, read back and checked
- * for what GradSpark is responsible for. Nothing runs the pods (no kubelet, no image): the driver pod of cluster
- * deploy mode never starts, and the executor pods of client deploy mode stay Pending, which is the case a user
- * meets when their pods cannot be scheduled or pulled.
+ * for what GradSpark is responsible for. There is no image and no kubelet: the driver pod of cluster deploy mode
+ * never starts, and the executor pods of client deploy mode stay Pending (the case a user meets when their pods
+ * cannot be scheduled or pulled), except where the test itself plays the kubelet ({@link Kubelet}) and runs each
+ * executor pod's JVM on this machine from its spec.
  */
 class KubernetesSubmittedTest {
     static final String IMAGE = "registry.example/gradspark:4.2.0-java17";
@@ -148,9 +160,9 @@ class KubernetesSubmittedTest {
                 List.of("--conf", "spark.kubernetes.container.image=" + IMAGE, "--conf", "spark.executor.instances=2",
                         "--executor-cores", "1", "--executor-memory", "1g",
                         "--conf", "spark.executor.resource.gpu.amount=1", "--conf", "spark.executor.resource.gpu.vendor=nvidia.com",
-                        "--conf", "spark.gradspark.executorWait=10s", "--conf", "spark.scheduler.maxRegisteredResourcesWaitingTime=5s"),
+                        "--conf", "spark.gradspark.executorWait=5s", "--conf", "spark.scheduler.maxRegisteredResourcesWaitingTime=2s"),
                 "--synthetic", "64", "--layers", "4,2,1", "--out", out.toString()));
-        SubmittedFailuresTest.assertFailure(r, 2, dir, "no executor joined the Spark application in 10 s (spark.gradspark.executorWait)",
+        SubmittedFailuresTest.assertFailure(r, 2, dir, "no executor joined the Spark application in 5 s (spark.gradspark.executorWait)",
                 "did --master " + master + " start the executor pods");
         assertFalse(Files.exists(out));
         assertFalse(r.stderr().contains("io.vertx") || r.stderr().contains("io.fabric8") || r.stderr().contains("BlockedThreadChecker"), r.stderr());
@@ -178,6 +190,56 @@ class KubernetesSubmittedTest {
         assertEquals(List.of(), client.pods().inNamespace("default").list().getItems(), "the executor pods are deleted as the application stops");
     }
 
+    /**
+     * Client deploy mode with this test as the kubelet: each executor pod's JVM started here from its spec (its
+     * environment and Java options, as Spark's image starts it) and reported Running; the job runs on those
+     * executors, and grads.npz has the bytes of a local[2] run of the same job.
+     */
+    @Test
+    void clientDeployModeOnExecutorPodsGivesTheBytesOfLocal2() throws IOException {
+        String[] job = {"--layers", "8,16,3", "--dtype", "float64", "--synthetic", "1000", "--partitions", "4", "--chunk-rows", "100",
+            "--seed", "7", "--backend", "cpu"};
+        Path out = dir.resolve("out");
+        List<String> args = new ArrayList<>(List.of(job));
+        args.addAll(List.of("--out", out.toString()));
+        try (Kubelet kubelet = new Kubelet(client, dir.resolve("pods"))) {
+            LocalCluster.succeeded(LocalCluster.run(TIMEOUT, Map.of(), dir.resolve("logs"), LocalCluster.submitCommand(master,
+                    List.of("--conf", "spark.kubernetes.container.image=" + IMAGE, "--conf", "spark.executor.instances=2",
+                            "--executor-cores", "1", "--executor-memory", "512m", "--conf", "spark.gradspark.warmUp=none"),
+                    args.toArray(new String[0]))));
+            assertEquals(2, kubelet.started(), "executor pods run");
+        }
+        com.fasterxml.jackson.databind.JsonNode summary = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("summary.json").toFile());
+        assertEquals(master, summary.get("master").asText());
+        List<String> ranOn = new ArrayList<>();
+        summary.get("partitions_per_executor").fieldNames().forEachRemaining(ranOn::add);
+        assertTrue(!ranOn.isEmpty() && List.of("1", "2").containsAll(ranOn), "the pods' executors ran the partitions: " + summary);
+        assertArrayEquals(local2(job), Files.readAllBytes(out.resolve("grads.npz")));
+    }
+
+    /** grads.npz of {@code job} on an in-process local[2] context (whose tasks run on this JVM's backend: cpu, as --backend cpu gives executors). */
+    private byte[] local2(String... job) throws IOException {
+        Backend before;
+        try {
+            before = Backends.current();
+        } catch (IllegalArgumentException e) {
+            before = null;   // this JVM's default is not available here: nothing to restore
+        }
+        Backends.use(Backends.byName("cpu"));
+        Path out = dir.resolve("local2");
+        List<String> args = new ArrayList<>(List.of(job));
+        args.addAll(List.of("--out", out.toString()));
+        SparkConf conf = GradientJob.configure(new SparkConf().setMaster("local[2]").setAppName("KubernetesSubmittedTest local[2]"))
+                .set("spark.ui.enabled", "false");
+        try (JavaSparkContext jsc = new JavaSparkContext(conf)) {
+            jsc.setLogLevel("WARN");
+            GradientJob.run(jsc, JobOptions.parse(Map.of(), args.toArray(new String[0])));
+        } finally {
+            if (before != null) Backends.use(before);
+        }
+        return Files.readAllBytes(out.resolve("grads.npz"));
+    }
+
     private static Map<String, String> environment(Container c) {
         Map<String, String> env = new HashMap<>();
         for (EnvVar v : c.getEnv()) env.put(v.getName(), v.getValue());
@@ -192,6 +254,93 @@ class KubernetesSubmittedTest {
         Properties p = new Properties();
         p.load(new StringReader(map.getData().get("spark.properties")));
         return p;
+    }
+
+    /**
+     * Plays the kubelet for executor pods on this machine (standing for the image): starts each pod's JVM as the
+     * executor entry point of Spark's image does (its SPARK_JAVA_OPT_* options, -Xms/-Xmx SPARK_EXECUTOR_MEMORY,
+     * Spark's jars, KubernetesExecutorBackend with the spec's driver URL, executor id, cores and application id), with
+     * the pod's environment in place of this machine's for what the pod sets, an emptyDir of its own for
+     * SPARK_LOCAL_DIRS, and 127.0.0.1 as its pod IP; then reports the pod Running. Killed at close.
+     */
+    static final class Kubelet implements AutoCloseable {
+        private final NamespacedKubernetesClient client;
+        private final Path pods;
+        private final Map<String, Process> running = new ConcurrentHashMap<>();
+        private final ScheduledExecutorService poll = Executors.newSingleThreadScheduledExecutor();
+
+        Kubelet(NamespacedKubernetesClient client, Path pods) {
+            this.client = client;
+            this.pods = pods;
+            poll.scheduleWithFixedDelay(this::startNewPods, 0, 500, TimeUnit.MILLISECONDS);
+        }
+
+        int started() {
+            return running.size();
+        }
+
+        private void startNewPods() {
+            try {
+                startPods();
+            } catch (RuntimeException e) {
+                if (!poll.isShutdown()) e.printStackTrace();   // in the test's output; the next poll tries again
+            }
+        }
+
+        private void startPods() {
+            for (Pod pod : client.pods().inNamespace("default").withLabel("spark-role", "executor").list().getItems()) {
+                String name = pod.getMetadata().getName();
+                if (running.containsKey(name) || pod.getMetadata().getDeletionTimestamp() != null) continue;
+                try {
+                    running.put(name, start(pod));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                client.pods().inNamespace("default").withName(name).editStatus(p -> new PodBuilder(p).editOrNewStatus()
+                        .withPhase("Running").withPodIP("127.0.0.1").endStatus().build());
+            }
+        }
+
+        private Process start(Pod pod) throws IOException {
+            String name = pod.getMetadata().getName();
+            Map<String, String> env = environment(pod.getSpec().getContainers().get(0));
+            env.put("SPARK_EXECUTOR_POD_IP", "127.0.0.1");
+            env.put("SPARK_EXECUTOR_POD_NAME", name);
+            Path local = Files.createDirectories(pods.resolve(name));
+            env.put("SPARK_LOCAL_DIRS", Files.createDirectories(local.resolve("local-dir")).toString());
+            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+            env.keySet().stream().filter(k -> k.startsWith("SPARK_JAVA_OPT_"))
+                    .sorted(java.util.Comparator.comparingInt(k -> Integer.parseInt(k.substring("SPARK_JAVA_OPT_".length()))))
+                    .forEach(k -> cmd.add(env.get(k)));
+            cmd.addAll(List.of("-Xms" + env.get("SPARK_EXECUTOR_MEMORY"), "-Xmx" + env.get("SPARK_EXECUTOR_MEMORY"),
+                    "-cp", LocalCluster.HOME.resolve("spark-job/target/spark-home/jars") + "/*",
+                    "org.apache.spark.scheduler.cluster.k8s.KubernetesExecutorBackend", "--driver-url", env.get("SPARK_DRIVER_URL"),
+                    "--executor-id", env.get("SPARK_EXECUTOR_ID"), "--cores", env.get("SPARK_EXECUTOR_CORES"),
+                    "--app-id", env.get("SPARK_APPLICATION_ID"), "--hostname", "127.0.0.1",
+                    "--resourceProfileId", env.get("SPARK_RESOURCE_PROFILE_ID"), "--podName", name));
+            ProcessBuilder pb = new ProcessBuilder(cmd).directory(local.toFile())
+                    .redirectOutput(local.resolve("stdout").toFile()).redirectError(local.resolve("stderr").toFile());
+            // What the test JVM has for the job's own settings must not stand in for what the pod was given.
+            pb.environment().remove("OPENBLAS_NUM_THREADS");
+            pb.environment().remove("LD_PRELOAD");
+            env.forEach((k, v) -> {
+                if (v != null) pb.environment().put(k, v);
+            });
+            return pb.start();
+        }
+
+        @Override
+        public void close() {
+            poll.shutdownNow();
+            running.values().forEach(Process::destroyForcibly);
+            for (Process p : running.values()) {
+                try {
+                    p.waitFor(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
     }
 
     /**
