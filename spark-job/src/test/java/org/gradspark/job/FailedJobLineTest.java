@@ -31,7 +31,7 @@ class FailedJobLineTest {
         try (JavaSparkContext jsc = new JavaSparkContext(new SparkConf().setMaster("local[1]").setAppName("FailedJobLineTest")
                 .set("spark.ui.enabled", "false").set("spark.ui.showConsoleProgress", "true"))) {
             jsc.setLogLevel("WARN");
-            ApplicationWatch watch = ApplicationWatch.attach(jsc);
+            ApplicationWatch watch = ApplicationWatch.attach(jsc, java.time.Duration.ZERO);
             Exception failure = assertThrows(Exception.class, () -> jsc.parallelize(List.of(1), 1).foreach(i -> {
                 Thread.sleep(1500);   // the bar shows once a stage has run for 0.5 s
                 throw new BadInputException("row 3 is bad");

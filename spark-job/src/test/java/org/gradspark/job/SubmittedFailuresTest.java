@@ -134,16 +134,22 @@ class SubmittedFailuresTest {
 
     /**
      * A master whose client has nothing to go on (YARN without YARN_CONF_DIR or HADOOP_CONF_DIR) or that this Spark cannot
-     * reach at all (Kubernetes: the project's Spark has no spark-kubernetes) is one line and status 2, not Spark's stack trace.
+     * reach at all (Kubernetes from a SPARK_HOME without spark-kubernetes; the project's own has it) is one line and
+     * status 2, not Spark's stack trace.
      */
     @Test
-    void aYarnMasterWithoutItsConfigurationAndAKubernetesMasterWithoutItsClient() {
+    void aYarnMasterWithoutItsConfigurationAndAKubernetesMasterWithoutItsClient() throws IOException {
         Map<String, String> noHadoopConf = new java.util.HashMap<>();
         noHadoopConf.put("YARN_CONF_DIR", "");
         noHadoopConf.put("HADOOP_CONF_DIR", "");
         assertFailure(submit(noHadoopConf, List.of("--master", "yarn"), "--synthetic", "100"), 2, dir, "--master yarn needs YARN_CONF_DIR or HADOOP_CONF_DIR");
-        assertFailure(submit(Map.of(), List.of("--master", "k8s://https://127.0.0.1:6443", "--deploy-mode", "cluster"), "--synthetic", "100"), 2, dir,
-                "--master k8s://https://127.0.0.1:6443: the project's own Spark has no Kubernetes client");
+        Path sparkHome = dir.resolve("spark-without-kubernetes");
+        Files.createDirectories(sparkHome.resolve("jars"));
+        Files.createDirectories(sparkHome.resolve("bin"));
+        Files.writeString(sparkHome.resolve("bin/spark-submit"), "#!/bin/sh\nexit 99\n");
+        sparkHome.resolve("bin/spark-submit").toFile().setExecutable(true);
+        assertFailure(submit(Map.of("SPARK_HOME", sparkHome.toString()), List.of("--master", "k8s://https://127.0.0.1:6443", "--deploy-mode", "cluster"),
+                "--synthetic", "100"), 2, dir, "--master k8s://https://127.0.0.1:6443: SPARK_HOME=" + sparkHome + " has no Kubernetes client");
     }
 
     /**

@@ -1,5 +1,6 @@
 package org.gradspark.job.cli;
 
+import java.time.Duration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerExecutorAdded;
@@ -13,10 +14,13 @@ import org.gradspark.job.exec.MasterUrl;
  * with the memory and cores asked). And once Spark has stopped the application itself (a master
  * that gave up on it), the job's failure is whatever the stop broke: a cancelled job, a broadcast
  * whose block directory was deleted. Both are asked when the failure reaches the driver, before
- * the driver closes the context itself (after that every context is stopped).
+ * the driver closes the context itself (after that every context is stopped). No cluster manager gives
+ * up on an application it cannot give an executor (Kubernetes leaves its pods Pending, a standalone
+ * master waits for a worker with the memory asked): after {@code spark.gradspark.executorWait} with no
+ * executor the watch stops the application itself, so that the job ends with that line instead of waiting forever.
  *
  * <pre>{@code
- * ApplicationWatch watch = ApplicationWatch.attach(jsc);   // right after the context starts
+ * ApplicationWatch watch = ApplicationWatch.attach(jsc, Duration.ofMinutes(10));   // right after the context starts
  * try { ... run jobs ... }
  * catch (Exception e) { if (watch.stoppedBySpark()) ...; if (watch.noExecutorEverJoined()) "did --master accept it?" }
  * finally { jsc.close(); }
@@ -26,19 +30,50 @@ public final class ApplicationWatch extends SparkListener {
     private final org.apache.spark.SparkContext sc;
     private final String master;
     private volatile boolean executorJoined;
+    private volatile Duration gaveUpAfter;
 
     private ApplicationWatch(org.apache.spark.SparkContext sc) {
         this.sc = sc;
         this.master = sc.master();
     }
 
-    /** Starts watching {@code jsc}'s application (executors that joined before count too). */
-    public static ApplicationWatch attach(JavaSparkContext jsc) {
+    /**
+     * Starts watching {@code jsc}'s application (executors that joined before count too); on a cluster, stops it when
+     * no executor has joined it {@code executorWait} after it started (zero: waits as long as Spark does, for ever). The
+     * wait counts from the context's start, since the context itself may wait for executors before it is ready
+     * (spark.scheduler.maxRegisteredResourcesWaitingTime, 30 s).
+     */
+    public static ApplicationWatch attach(JavaSparkContext jsc, Duration executorWait) {
         ApplicationWatch w = new ApplicationWatch(jsc.sc());
         jsc.sc().addSparkListener(w);
         // The tracker lists the driver as well: more than one entry is an executor already registered.
         if (jsc.sc().statusTracker().getExecutorInfos().length > 1) w.executorJoined = true;
+        if (!executorWait.isZero() && !new MasterUrl(w.master).inProcess()) {
+            // A thread of its own: stopping the context takes a while, and must not hold a pool's thread meanwhile.
+            Thread wait = new Thread(() -> {
+                try {
+                    Thread.sleep(Math.max(0, w.sc.startTime() + executorWait.toMillis() - System.currentTimeMillis()));
+                    w.giveUpWithoutExecutor(executorWait);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "gradspark-executor-wait");
+            wait.setDaemon(true);
+            wait.start();
+        }
         return w;
+    }
+
+    /** The application stopped with the job's failure still to come: the failure is then this stop's. */
+    private void giveUpWithoutExecutor(Duration waited) {
+        if (executorJoined || sc.isStopped()) return;
+        gaveUpAfter = waited;   // the job's failure line says it (Launcher.failed), and the log file with it
+        sc.stop();
+    }
+
+    /** How long the watch waited before it stopped an application no executor joined; null when it did not. */
+    public Duration gaveUpAfter() {
+        return gaveUpAfter;
     }
 
     @Override public void onExecutorAdded(SparkListenerExecutorAdded added) {

@@ -86,7 +86,7 @@ public final class JobOptions {
      * Settings under {@code spark.gradspark.*} that are not job options (read by the driver from
      * the Spark conf); any other key under the prefix must name an option.
      */
-    public static final Set<String> SETTINGS = Set.of("logLevel", "shardThreshold", "warmUp", "clusterConsole");
+    public static final Set<String> SETTINGS = Set.of("logLevel", "shardThreshold", "warmUp", "clusterConsole", "executorWait");
 
     // Options whose value came from a spark.gradspark.* key (no flag overrode it): messages name the key too.
     private Map<String, String> keyOf = Map.of();

@@ -1,6 +1,7 @@
 package org.gradspark.job.cli;
 
 import java.io.PrintStream;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -78,13 +79,20 @@ public final class Launcher {
                     + " MiB): raise --driver-memory", e, 2);
         }
         if (!command.startsSpark()) return runWithoutSpark(command, checked, out, err);
+        Duration executorWait;
+        try {
+            executorWait = executorWait(conf);
+        } catch (BadInputException e) {
+            err.println("gradspark: " + e.getMessage());
+            return 2;
+        }
         JavaSparkContext jsc;
         try {
             jsc = new JavaSparkContext(GradientJob.configure(conf));
         } catch (RuntimeException e) {
             return cannotStart(err, conf, e);
         }
-        ApplicationWatch watch = ApplicationWatch.attach(jsc);
+        ApplicationWatch watch = ApplicationWatch.attach(jsc, executorWait);
         Thread notice = interruptNotice(err, command.interruptedLine(checked));
         try {
             jsc.setLogLevel(conf.get("spark.gradspark.logLevel", "WARN"));
@@ -184,7 +192,25 @@ public final class Launcher {
     }
 
     private static String masterQuestion(String master) {
+        if (master.startsWith("k8s://")) {
+            return "did --master " + master + " start the executor pods (kubectl get pods -l spark-role=executor: the image, its pull,"
+                    + " a node with the memory, cores and GPUs asked, the namespace's quota; and can they reach spark.driver.host)?";
+        }
         return "did --master " + master + " accept it (is the URL right, the master running, and a worker with enough memory and cores registered)?";
+    }
+
+    /** How long a cluster's application may go without any executor before the driver stops it (Spark's time format; 0: for ever). */
+    static final String EXECUTOR_WAIT_KEY = "spark.gradspark.executorWait";
+
+    private static Duration executorWait(SparkConf conf) {
+        String value = conf.get(EXECUTOR_WAIT_KEY, "10min");
+        try {
+            long ms = conf.getTimeAsMs(EXECUTOR_WAIT_KEY, "10min");
+            if (ms < 0) throw new NumberFormatException("negative");
+            return Duration.ofMillis(ms);
+        } catch (NumberFormatException e) {
+            throw new BadInputException(EXECUTOR_WAIT_KEY + "=" + value + ": not a duration (e.g. 10min, 90s; 0 waits for ever)", e);
+        }
     }
 
     /** The Spark settings a job needs: the warm-up plugin with the job's model; a backend this JVM cannot start, in local mode. */
@@ -238,6 +264,10 @@ public final class Launcher {
                 return fail(err, "out of memory in the driver (heap " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB, which also runs the tasks"
                         + " in local mode): raise --driver-memory, or lower --chunk-rows", e, 2);
             }
+        }
+        if (watch.gaveUpAfter() != null) {
+            return fail(err, "no executor joined the Spark application in " + watch.gaveUpAfter().toSeconds() + " s (" + EXECUTOR_WAIT_KEY + "): "
+                    + masterQuestion(watch.master()), e, 2);
         }
         if (watch.stoppedBySpark()) {
             return fail(err, watch.noExecutorEverJoined() ? "no executor ever joined the Spark application: " + masterQuestion(watch.master())
