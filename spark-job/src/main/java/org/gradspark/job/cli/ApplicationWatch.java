@@ -39,9 +39,9 @@ public final class ApplicationWatch extends SparkListener {
 
     /**
      * Starts watching {@code jsc}'s application (executors that joined before count too); on a cluster, stops it when
-     * no executor has joined it {@code executorWait} after it started (zero: waits as long as Spark does, for ever). The
-     * wait counts from the context's start, since the context itself may wait for executors before it is ready
-     * (spark.scheduler.maxRegisteredResourcesWaitingTime, 30 s).
+     * no executor has joined it {@code executorWait} after this call (zero: waits as long as Spark does, for ever). The
+     * wait counts from here, once the context has started, not from the context's own start: on YARN that start includes
+     * the application master's time in the queue, which is the cluster's business, not a missing executor.
      */
     public static ApplicationWatch attach(JavaSparkContext jsc, Duration executorWait) {
         ApplicationWatch w = new ApplicationWatch(jsc.sc());
@@ -52,7 +52,7 @@ public final class ApplicationWatch extends SparkListener {
             // A thread of its own: stopping the context takes a while, and must not hold a pool's thread meanwhile.
             Thread wait = new Thread(() -> {
                 try {
-                    Thread.sleep(Math.max(0, w.sc.startTime() + executorWait.toMillis() - System.currentTimeMillis()));
+                    Thread.sleep(executorWait.toMillis());
                     w.giveUpWithoutExecutor(executorWait);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
