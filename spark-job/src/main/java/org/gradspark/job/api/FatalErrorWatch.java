@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.spark.SparkContext;
 
 /**
@@ -67,9 +68,10 @@ public final class FatalErrorWatch implements Thread.UncaughtExceptionHandler, A
     // Started at install, not when the error comes: a thread created in a JVM out of memory may not start.
     private final Thread watcher;
     private volatile SparkContext context;
-    private volatile Throwable error;
-    private volatile String thread;
-    private volatile Thread dying;
+    /** The first fatal error and its thread, set before the state says RECORDED: whoever sees the state sees it. */
+    private final AtomicReference<Fatal> first = new AtomicReference<>();
+
+    private record Fatal(Thread thread, Throwable error) {}
 
     private FatalErrorWatch(PrintStream err, Duration reportWait, Duration hooksWait) {
         this.err = err;
@@ -100,16 +102,15 @@ public final class FatalErrorWatch implements Thread.UncaughtExceptionHandler, A
 
     @Override
     public void uncaughtException(Thread t, Throwable e) {
-        if (e instanceof VirtualMachineError && state.compareAndSet(WATCHING, RECORDED)) {
-            thread = t.getName();
-            dying = t;
-            error = e;
-            recorded.countDown();
+        if (e instanceof VirtualMachineError && state.get() == WATCHING && first.compareAndSet(null, new Fatal(t, e))) {
+            if (state.compareAndSet(WATCHING, RECORDED)) recorded.countDown();   // else closed meanwhile: the run is over
             return;
         }
         if (previous != null) {
             previous.uncaughtException(t, e);
-        } else if (!(e instanceof VirtualMachineError)) {   // the JVM's own default: a later fatal error adds nothing
+        } else if (e instanceof VirtualMachineError) {   // a later fatal error: the first one's line is the run's
+            org.slf4j.LoggerFactory.getLogger("org.gradspark.failure").error("a further fatal error in thread " + t.getName(), e);
+        } else {   // what the JVM does without a default handler
             err.print("Exception in thread \"" + t.getName() + "\" ");
             e.printStackTrace(err);
         }
@@ -117,17 +118,18 @@ public final class FatalErrorWatch implements Thread.UncaughtExceptionHandler, A
 
     /** Whether a fatal error has been recorded. */
     public boolean fired() {
-        return error != null;
+        return first.get() != null;
     }
 
     /** The recorded error, or null. */
     public Throwable error() {
-        return error;
+        Fatal f = first.get();
+        return f == null ? null : f.error();
     }
 
     /** 2 for an out of memory (the user's to raise), 1 for any other fatal error. */
     public int exitCode() {
-        return error instanceof OutOfMemoryError ? 2 : 1;
+        return error() instanceof OutOfMemoryError ? 2 : 1;
     }
 
     /**
@@ -136,7 +138,8 @@ public final class FatalErrorWatch implements Thread.UncaughtExceptionHandler, A
      * raise --driver-memory}.
      */
     public String line() {
-        String where = " in " + (fromSpark(error) ? "Spark's thread " : "the driver's thread ") + thread;
+        Throwable error = error();
+        String where = " in " + (fromSpark(error) ? "Spark's thread " : "the driver's thread ") + first.get().thread().getName();
         if (error instanceof OutOfMemoryError) {
             return "out of memory in the driver (heap " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB)" + where + ": raise --driver-memory";
         }
@@ -174,10 +177,11 @@ public final class FatalErrorWatch implements Thread.UncaughtExceptionHandler, A
     private void watch() {
         try {
             recorded.await();
-            org.slf4j.LoggerFactory.getLogger("org.gradspark.failure").error("fatal error in thread " + thread + ": cancelling the jobs", error);
+            Fatal f = first.get();
+            org.slf4j.LoggerFactory.getLogger("org.gradspark.failure").error("fatal error in thread " + f.thread().getName() + ": cancelling the jobs", f.error());
             // The handler runs in the thread before it ends: Spark's event loop takes a cancel posted before then
             // into its queue, which nothing reads any more; posted after, the dead loop makes Spark cancel the jobs itself.
-            dying.join(reportWait.toMillis());
+            f.thread().join(reportWait.toMillis());
             cancelJobs();
             if (!reportedOrClosed.await(reportWait.toMillis(), TimeUnit.MILLISECONDS) && state.compareAndSet(RECORDED, EXITING)) {
                 org.slf4j.LoggerFactory.getLogger("org.gradspark.failure").error("the job did not end within " + reportWait.toSeconds()
