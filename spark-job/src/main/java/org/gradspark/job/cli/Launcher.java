@@ -21,7 +21,9 @@ import org.gradspark.job.io.StorageFailure;
  * through, in one order: {@code --help}; the submitted Spark conf; the command's checks of everything
  * it reads, before Spark starts (a mistake: one line, exit code 2); the Spark context; the command's
  * run, with a shutdown notice for Ctrl-C; and one line and an exit code for a failure, decided before
- * the context is closed. A command says only what is its own ({@link Command}).
+ * the context is closed, also for a fatal error (out of memory) in any of Spark's driver threads, which
+ * would otherwise leave the job waiting for ever ({@link FatalErrorWatch}). A command says only what is
+ * its own ({@link Command}).
  *
  * <pre>{@code
  * int code = Launcher.launch(new GradCommand(), args, System.out, System.err);
