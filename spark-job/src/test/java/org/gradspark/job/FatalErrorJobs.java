@@ -14,8 +14,8 @@ import org.gradspark.job.cli.Launcher;
 
 /**
  * A launch ({@link Launcher#launch}, as gradspark-submit's commands) whose job meets a fatal error in
- * one of the driver's own Spark threads, run as a JVM of its own by {@link DriverFatalErrorTest}: the
- * argument names the thread. {@code task-result-getter}: the task's result throws an
+ * one of the driver's own Spark threads, run as a JVM of its own by {@link DriverFatalErrorTest}: each
+ * argument names a thread, whose job is launched in turn. {@code task-result-getter}: the task's result throws an
  * {@link OutOfMemoryError} as the driver reads it. {@code dag-scheduler-event-loop}: an accumulator
  * throws one as the DAGScheduler merges a task's update into it, which ends the very thread that would
  * handle a cancel. {@code fatal-error-jobs-worker}: a thread of the job's own runs out of memory while the
@@ -25,8 +25,13 @@ import org.gradspark.job.cli.Launcher;
 public final class FatalErrorJobs {
     private FatalErrorJobs() {}
 
+    /** Launches one job per argument, in turn (each launch's exit code on stdout), and exits with the last one's code. */
     public static void main(String[] args) {
-        int code = Launcher.launch(new FailingCommand(args[0]), new String[0], System.out, System.err);
+        int code = 0;
+        for (String thread : args) {
+            code = Launcher.launch(new FailingCommand(thread), new String[0], System.out, System.err);
+            System.out.println(thread + ": exit code " + code);
+        }
         System.out.flush();
         System.setErr(new PrintStream(java.io.OutputStream.nullOutputStream()));   // as GradSparkMain: the run has said its line
         System.exit(code);
