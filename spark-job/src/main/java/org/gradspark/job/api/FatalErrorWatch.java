@@ -150,6 +150,8 @@ public final class FatalErrorWatch implements Thread.UncaughtExceptionHandler, A
      * Called by the job's thread once its job has failed: whether the failure is the recorded error's
      * (then the caller prints {@link #line()}, and the watch neither prints nor exits). False when no
      * error was recorded, or when the watch has already printed the line and is exiting the JVM.
+     * After a report the caller closes the context and then the watch within {@link #HOOKS_WAIT}:
+     * a close that hangs on what the error broke would hang the run again, so the watch exits the JVM then.
      */
     public boolean takeReport() {
         if (state.compareAndSet(RECORDED, REPORTED)) {
@@ -196,8 +198,8 @@ public final class FatalErrorWatch implements Thread.UncaughtExceptionHandler, A
             if (state.get() == REPORTED && !closed.await(hooksWait.toMillis(), TimeUnit.MILLISECONDS)) exit(exitCode());
         } catch (InterruptedException closing) {
             // closed: nothing to do
-        } catch (Throwable e) {   // even the log may fail in a JVM out of memory: the exit must still come
-            if (state.compareAndSet(RECORDED, EXITING)) exit(exitCode());
+        } catch (Throwable e) {   // even the log or the line may fail in a JVM out of memory: the exit must still come
+            if (state.get() == EXITING || state.compareAndSet(RECORDED, EXITING)) exit(exitCode());
         }
     }
 
@@ -214,16 +216,20 @@ public final class FatalErrorWatch implements Thread.UncaughtExceptionHandler, A
 
     /** {@link System#exit}, with a halt if the shutdown hooks have not ended {@code hooksWait} later. */
     private void exit(int code) {
-        Thread halt = new Thread(() -> {
-            try {
-                Thread.sleep(hooksWait.toMillis());
-            } catch (InterruptedException e) {
-                return;
-            }
-            Runtime.getRuntime().halt(code);
-        }, "gradspark-fatal-error-halt");
-        halt.setDaemon(true);
-        halt.start();
+        try {
+            Thread halt = new Thread(() -> {
+                try {
+                    Thread.sleep(hooksWait.toMillis());
+                } catch (InterruptedException e) {
+                    return;
+                }
+                Runtime.getRuntime().halt(code);
+            }, "gradspark-fatal-error-halt");
+            halt.setDaemon(true);
+            halt.start();
+        } catch (Throwable noThread) {   // no thread to be had: the exit without its bound, rather than none
+            // nothing more to do
+        }
         System.exit(code);
     }
 
