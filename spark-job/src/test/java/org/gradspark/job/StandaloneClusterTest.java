@@ -352,7 +352,7 @@ class StandaloneClusterTest {
         }
         long t0 = System.nanoTime();
         Path logs = dir.resolve("driver-oom-run");
-        LocalCluster.Run r = LocalCluster.await(cluster.submit(logs, List.of("--driver-memory", "512m", "--executor-memory", "1g", "--jars", jar.toString()),
+        LocalCluster.Run r = LocalCluster.await(cluster.submit(logs, List.of("--driver-memory", "512m", "--executor-memory", "1g", "--total-executor-cores", "1", "--jars", jar.toString()),
                 "--model-class", WideLayerCell.class.getName(), "--layers", WideLayerCell.IN + "," + WideLayerCell.OUT, "--synthetic", "4",
                 "--dtype", "float32", "--partitions", "2", "--out", cluster.hdfsUrl() + "/driver-oom/out"), logs, Duration.ofMinutes(3));
         log("driver out of memory run: %.1f s, exit %d", LocalCluster.seconds(t0), r.exitCode());
