@@ -38,7 +38,9 @@ import org.junit.jupiter.api.io.TempDir;
  *       and the input derivatives (parts, and the Parquet dataset) equal it row for row;</li>
  *   <li>an executor killed mid-job (SIGKILL of a JVM running a task) changes no bit;</li>
  *   <li>an input path only the driver can read exits 2 with one line naming the path and the
- *       executor's host, and no stack trace.</li>
+ *       executor's host, and no stack trace;</li>
+ *   <li>a driver out of memory as it reads the tasks' results (issue 26) exits 2 with one line naming
+ *       Spark's thread, instead of hanging, and leaves nothing of {@code --out}.</li>
  * </ul>
  * Skipped only when GRADSPARK_SKIP_CLUSTER_TESTS=1; without mount namespaces (not root) the
  * workers are not isolated and the driver-only case is skipped.
@@ -329,6 +331,42 @@ class StandaloneClusterTest {
                 && line.contains("executors need a filesystem they all reach"), line);
         assertFalse(r.stderr().contains("\tat "), "a stack trace on the console:\n" + r.stderr());
         assertFalse(hdfs.exists(new org.apache.hadoop.fs.Path(cluster.hdfsUrl() + "/driver-only/out")), "--out was written");
+    }
+
+    /**
+     * Issue 26 for real: a driver of 512 MiB cannot hold the summed shards of a 20 M-parameter gradient
+     * ({@link WideLayerCell}, a user Cell: no estimate refuses it before Spark starts), and runs out of
+     * memory in Spark's task-result-getter thread as it reads them. It used to hang there for ever; now
+     * one line naming the thread, exit code 2, well within the bound, and nothing of --out on the HDFS:
+     * no _SUCCESS, no temporary beside it.
+     */
+    @Test
+    void aDriverOutOfMemoryReadingTheResultsEndsTheRunWithOneLine() throws IOException {
+        LocalCluster.assumeWanted();
+        Path jar = dir.resolve("wide-layer-cell.jar");
+        Path classes = Path.of(WideLayerCell.class.getProtectionDomain().getCodeSource().getLocation().getPath());
+        try (java.util.jar.JarOutputStream out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar))) {
+            out.putNextEntry(new java.util.jar.JarEntry("org/gradspark/job/WideLayerCell.class"));
+            out.write(Files.readAllBytes(classes.resolve("org/gradspark/job/WideLayerCell.class")));
+            out.closeEntry();
+        }
+        long t0 = System.nanoTime();
+        Path logs = dir.resolve("driver-oom-run");
+        LocalCluster.Run r = LocalCluster.await(cluster.submit(logs, List.of("--driver-memory", "512m", "--executor-memory", "1g", "--total-executor-cores", "1", "--jars", jar.toString()),
+                "--model-class", WideLayerCell.class.getName(), "--layers", WideLayerCell.IN + "," + WideLayerCell.OUT, "--synthetic", "4",
+                "--dtype", "float32", "--partitions", "2", "--out", cluster.hdfsUrl() + "/driver-oom/out"), logs, Duration.ofMinutes(3));
+        log("driver out of memory run: %.1f s, exit %d", LocalCluster.seconds(t0), r.exitCode());
+        assertEquals(2, r.exitCode(), r.stderr());
+        List<String> ours = r.stderr().lines().filter(l -> l.contains("gradspark")).toList();
+        assertEquals(1, ours.size(), r.stderr());
+        String line = ours.get(0);
+        assertTrue(line.startsWith("gradspark: out of memory in the driver (heap ") && line.endsWith(": raise --driver-memory"), line);
+        assertTrue(line.contains(" in Spark's thread task-result-getter-"), line);
+        assertFalse(r.stderr().contains("\tat "), "a stack trace on the console:\n" + r.stderr());
+        org.apache.hadoop.fs.Path parent = new org.apache.hadoop.fs.Path(cluster.hdfsUrl() + "/driver-oom");
+        List<String> left = new ArrayList<>();
+        if (hdfs.exists(parent)) for (org.apache.hadoop.fs.FileStatus f : hdfs.listStatus(parent)) left.add(f.getPath().getName());
+        assertEquals(List.of(), left, "what the failed run left beside --out");
     }
 
     private static void log(String format, Object... args) {

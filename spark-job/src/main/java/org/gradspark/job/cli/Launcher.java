@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.gradspark.ad.backend.Backends;
+import org.gradspark.job.api.FatalErrorWatch;
 import org.gradspark.job.api.GradientJob;
 import org.gradspark.job.exec.GradSparkPlugin;
 import org.gradspark.job.exec.JobConfig;
@@ -21,7 +22,9 @@ import org.gradspark.job.io.StorageFailure;
  * through, in one order: {@code --help}; the submitted Spark conf; the command's checks of everything
  * it reads, before Spark starts (a mistake: one line, exit code 2); the Spark context; the command's
  * run, with a shutdown notice for Ctrl-C; and one line and an exit code for a failure, decided before
- * the context is closed. A command says only what is its own ({@link Command}).
+ * the context is closed, also for a fatal error (out of memory) in any of Spark's driver threads, which
+ * would otherwise leave the job waiting for ever ({@link FatalErrorWatch}). A command says only what is
+ * its own ({@link Command}).
  *
  * <pre>{@code
  * int code = Launcher.launch(new GradCommand(), args, System.out, System.err);
@@ -86,20 +89,29 @@ public final class Launcher {
             err.println("gradspark: " + e.getMessage());
             return 2;
         }
+        // Before the context starts, so that a fatal error in any of its threads ends the run instead of hanging it.
+        try (FatalErrorWatch fatal = FatalErrorWatch.install(err)) {
+            return runOnSpark(command, checked, conf, executorWait, fatal, out, err);
+        }
+    }
+
+    private static <C> int runOnSpark(Command<C> command, C checked, SparkConf conf, Duration executorWait, FatalErrorWatch fatal,
+                                      PrintStream out, PrintStream err) {
         JavaSparkContext jsc;
         try {
             jsc = new JavaSparkContext(GradientJob.configure(conf));
         } catch (RuntimeException e) {
             return cannotStart(err, conf, e);
         }
+        fatal.cancels(jsc.sc());
         ApplicationWatch watch = ApplicationWatch.attach(jsc, executorWait);
-        Thread notice = interruptNotice(err, command.interruptedLine(checked));
+        Thread notice = interruptNotice(err, command.interruptedLine(checked), fatal);
         try {
             jsc.setLogLevel(conf.get("spark.gradspark.logLevel", "WARN"));
             command.run(jsc, checked, out);
             return 0;
         } catch (Exception | Error e) {   // Scala code throws checked exceptions undeclared
-            return failed(err, watch, e);   // before the context is closed (Spark's events, the storage's state)
+            return failed(err, watch, fatal, e);   // before the context is closed (Spark's events, the storage's state)
         } finally {
             closeQuietly(jsc);
             try {
@@ -254,6 +266,22 @@ public final class Launcher {
     public static int failed(PrintStream err, ApplicationWatch watch, Throwable e) {
         watch.clearProgressBar();
         if (INTERRUPTED.get()) return 130;   // the shutdown notice has said it
+        return failedWhileRunning(err, watch, e);
+    }
+
+    /**
+     * {@link #failed(PrintStream, ApplicationWatch, Throwable)}, where a fatal error that {@code fatal}
+     * recorded in another thread of the driver (which the job's failure is then the cancel of) comes first.
+     */
+    static int failed(PrintStream err, ApplicationWatch watch, FatalErrorWatch fatal, Throwable e) {
+        watch.clearProgressBar();
+        if (fatal.exiting()) return fatal.exitCode();   // the watch has printed the line and exits the JVM
+        if (fatal.takeReport()) return fail(err, fatal.line(), fatal.error(), fatal.exitCode());
+        if (INTERRUPTED.get()) return 130;   // the shutdown notice has said it
+        return failedWhileRunning(err, watch, e);
+    }
+
+    private static int failedWhileRunning(PrintStream err, ApplicationWatch watch, Throwable e) {
         BadInputException bad = BadInputException.carriedBy(e);
         if (bad != null) {
             err.println("gradspark: " + bad.getMessage());
@@ -288,10 +316,10 @@ public final class Launcher {
      * one {@code line} (what the command keeps or removes is its own hooks' business), instead of the
      * traces of the job's threads as Spark stops under them.
      */
-    private static Thread interruptNotice(PrintStream err, String line) {
+    private static Thread interruptNotice(PrintStream err, String line, FatalErrorWatch fatal) {
         Thread t = new Thread(() -> {
             INTERRUPTED.set(true);
-            err.println("gradspark: " + line);
+            if (!fatal.exiting()) err.println("gradspark: " + line);   // else the watch has printed its line
             err.flush();
             System.setErr(new PrintStream(java.io.OutputStream.nullOutputStream()));
         }, "gradspark-interrupt");
