@@ -644,7 +644,7 @@ class BadInputTest {
                 org.gradspark.ad.DType.FLOAT32, 100_000, Long.MAX_VALUE, 1, 1L << 30, 4, "--executor-memory (spark.executor.memory)", null));
         assertEquals("--layers 8,512,512,3 with --chunk-rows 100000: 4 tasks at once need 6.18 GiB of heap at the peak of an evaluation (4 tasks"
                 + " (partial sums, a chunk's gradient and activations, results serialized) 6329 MiB + weights and their broadcast blocks 2 MiB), more than"
-                + " the 90% usable of the 1.00 GiB heap of each executor: lower --chunk-rows or raise --executor-memory (spark.executor.memory)", e.getMessage());
+                + " the 80% usable of the 1.00 GiB heap of each executor: lower --chunk-rows or raise --executor-memory (spark.executor.memory)", e.getMessage());
     }
 
     /** A FIFO where a file belongs blocked forever; it is refused at once (issue 17, item 5). */

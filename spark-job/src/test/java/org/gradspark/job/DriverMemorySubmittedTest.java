@@ -68,7 +68,7 @@ class DriverMemorySubmittedTest {
         long params = 400L * 10_000 + 10_000;
         double activations = 4.0 * 8 * (400 + 10_000) * 4;
         double estimate = 64 * 1048576.0 + params * (4 + 4 + 4 * 8) + Math.max(2 * params * 8 * 3 + 2 * (params * 8 + params * 4 + activations), params * 12);
-        long heapMib = (long) Math.ceil(estimate / 0.9 / 1048576);
+        long heapMib = (long) Math.ceil(estimate / 0.8 / 1048576);
         Path out = dir.resolve("moderate");
         LocalCluster.Run r = submit("local[2]", heapMib + "m", "--layers", "400,10000", "--synthetic", "32", "--partitions", "4", "--out", out.toString());
         assertEquals(0, r.exitCode(), r.stderr());

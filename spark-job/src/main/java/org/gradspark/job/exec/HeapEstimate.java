@@ -39,8 +39,8 @@ import org.gradspark.job.io.BadInputException;
  * P, and P more for each per-weight gradient statistic), and the larger of its chunks' work (a chunk's gradient, P·i,
  * two with a vector: the product's tangent; and the chunk's activations: each layer's input, output and their
  * cotangents, times the tangents a per-example operator carries) and what it sends (collected: its result with the
- * copies above, counted on the driver in local mode; sharded: one slice of R/S values at a time, which the shuffle
- * streams to disk). An executor also holds the weights (the broadcast's value, deserialized) and their blocks (and the
+ * copies above, counted on the driver in local mode unless the result goes through the block manager; sharded: one
+ * slice of R/S values at a time, which the shuffle streams to disk). An executor also holds the weights (the broadcast's value, deserialized) and their blocks (and the
  * vector's); sharded, a reduce task gathers the n slices of its shard, R·8 in all, and the larger of the map and the
  * reduce stages counts. Writing {@code grads.npz} streams the gradient in slices: nothing of size P.
  *
@@ -54,7 +54,7 @@ public final class HeapEstimate {
     static final long SPARK_OWN_MIB = 64;
     static final int DIRECT_COPIES = 3;
     static final int INDIRECT_COPIES = 3;
-    static final int USABLE_PERCENT = 90;
+    static final int USABLE_PERCENT = 80;
     private static final double MIB = 1 << 20, GIB = 1 << 30;
 
     /** One named part of the need, in bytes. */
@@ -138,7 +138,9 @@ public final class HeapEstimate {
         if (l.vector()) t.add(new Term("the vector and its blocks", 2 * w));
         boolean local = inProcessSlots > 0;
         int slots = local ? Math.min(inProcessSlots, l.partitions()) : 0;
-        Term tasks = tasks(l, slots, false);
+        // A result through the block manager is made (value bytes, the serialized status) while the ones before it wait
+        // there: its task's copies count beside the n waiting; a direct one's copies are the arriving ones.
+        Term tasks = tasks(l, slots, !l.sharded() && l.partials() > l.maxDirectResult());
         if (l.sharded()) {
             t.add(new Term("the gradient", l.gradientBytes()));
             t.add(new Term("a summed shard arriving", l.shard() * (1 + DIRECT_COPIES)));
@@ -219,8 +221,9 @@ public final class HeapEstimate {
      * Refuses what does not fit: one line naming {@code subject}, the need with its largest parts, the heap of
      * {@code whose} and the {@code remedy}. Only {@value #USABLE_PERCENT}% of a heap counts: G1 keeps
      * {@code G1ReservePercent} (10%) of it free for evacuation, and places each array larger than half a region
-     * (0.5 to 16 MiB) in whole contiguous regions, which a heap full of such arrays cannot always find (a 50M-parameter
-     * reduction whose terms come to 1018 MiB ran out of memory in a 1 GiB driver).
+     * (0.5 to 16 MiB) in whole contiguous regions, never moved, which a heap full of such arrays cannot always find.
+     * At 90%, a 10M-parameter job whose terms came to 1136 MiB ran out of memory once in a 1264 MiB driver (and ran
+     * in two other tries), and a 50M-parameter reduction whose terms come to 1018 MiB ran out of memory in a 1 GiB one.
      *
      * @throws BadInputException when the need exceeds the usable part of {@code heapBytes}
      */
