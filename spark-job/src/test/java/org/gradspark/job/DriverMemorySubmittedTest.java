@@ -58,7 +58,7 @@ class DriverMemorySubmittedTest {
      * A moderate job (4M float32 parameters, 4 partitions on local[2], the collected reduction: 16M partial sums, below
      * the sharding threshold) at the smallest heap the check lets through: it runs, the live heap measured after each
      * collection stays within the estimate summary.json reports beside it, and the estimate is less than twice that
-     * measurement (bench/results/driver-memory.md: 1.0 to 1.4 times at 10M to 30M parameters).
+     * measurement (bench/results/driver-memory.md: 1.01 to 1.51 times on local[2], 2M to 30M parameters).
      */
     @Test
     void theEstimateBoundsTheLiveHeapOfAModerateJob() throws Exception {
