@@ -642,8 +642,9 @@ class BadInputTest {
         JobModel.checkTaskSize(new int[] {8, 512, 512, 3}, org.gradspark.ad.DType.FLOAT32, 10_000, Long.MAX_VALUE, 1, 1L << 30, 1, "--executor-memory (spark.executor.memory)", null);
         org.gradspark.job.io.BadInputException e = org.junit.jupiter.api.Assertions.assertThrows(org.gradspark.job.io.BadInputException.class, () -> JobModel.checkTaskSize(new int[] {8, 512, 512, 3},
                 org.gradspark.ad.DType.FLOAT32, 100_000, Long.MAX_VALUE, 1, 1L << 30, 4, "--executor-memory (spark.executor.memory)", null));
-        assertEquals("--layers 8,512,512,3 with --chunk-rows 100000: 4 tasks at once need 6.18 GiB of heap at the peak of an evaluation (4 tasks"
-                + " (partial sums, a chunk's gradient and activations, results serialized) 6329 MiB + weights and their broadcast blocks 2 MiB), more than"
+        assertEquals("--layers 8,512,512,3 with --chunk-rows 100000: 4 tasks at once need 6.25 GiB of heap at the peak of an evaluation (4 tasks"
+                + " (partial sums, a chunk's gradient and activations, results serialized) 6329 MiB + Spark's own 64 MiB + weights and their broadcast"
+                + " blocks 2 MiB), more than"
                 + " the 80% usable of the 1.00 GiB heap of each executor: lower --chunk-rows or raise --executor-memory (spark.executor.memory)", e.getMessage());
     }
 

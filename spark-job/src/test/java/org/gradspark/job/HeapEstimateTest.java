@@ -64,8 +64,10 @@ class HeapEstimateTest {
         // A vector (--mode hvp) is broadcast too, and a task's chunk carries the product's tangent.
         HeapEstimate.Load hvp = new HeapEstimate.Load(p, 4, p, true, 4, true, 4, DEFAULT_DIRECT, 0);
         assertEquals(2 * p * 4, HeapEstimate.driver(hvp, 0).need() - HeapEstimate.driver(sharded, 0).need(), 1e-6);
-        // An executor with one task at once: weights and blocks, the partial sums and 3 serialized copies of its result.
-        assertEquals(2 * p * 4 + p * 8 + 3 * p * 8, HeapEstimate.executor(collected, 1).need(), 1e-6);
+        // An executor with one task at once: Spark's own, weights and blocks, the partial sums and 3 serialized copies of its result;
+        // sharded, its reduce task is larger: the 4 slices of its shard (P·8 in all), their sum and its 3 copies.
+        assertEquals(64 * MIB + 2 * p * 4 + p * 8 + 3 * p * 8, HeapEstimate.executor(collected, 1).need(), 1e-6);
+        assertEquals(64 * MIB + 2 * p * 4 + p * 8 + (p / 4) * 8 * 4, HeapEstimate.executor(sharded, 1).need(), 1e-6);
     }
 
     /**
