@@ -614,11 +614,11 @@ class BadInputTest {
                 "more than one tensor holds");
         long heapGiB = Runtime.getRuntime().maxMemory() >> 30;
         int width = (int) Math.min(40_000, Math.sqrt((double) (heapGiB + 2) * (1L << 30) / 8) + 1000);
-        assertRejected(List.of("--synthetic", "10", "--layers", "8," + width + "," + width + ",3"), "parameters (float32) need at least",
+        assertRejected(List.of("--synthetic", "10", "--layers", "8," + width + "," + width + ",3"), "parameters (float32, ",
                 "raise --driver-memory");
         // Weights that fit, but not the activations of a million rows in each task (issue 15, item 3: the executors' heap).
         assertRejected(List.of("--synthetic", "1000000", "--partitions", "1", "--layers", "4,4096,4096,2", "--chunk-rows", "1000000"),
-                "--layers 4,4096,4096,2 with --chunk-rows 1000000: ", "tasks at once need at least", "GiB heap of the driver, which runs the tasks in local mode",
+                "--layers 4,4096,4096,2 with --chunk-rows 1000000: ", "at once and the driver's own part need", "GiB heap of the driver, which runs the tasks in local mode",
                 "lower --chunk-rows or raise --driver-memory");
     }
 
@@ -626,25 +626,26 @@ class BadInputTest {
     @Test
     void oversizedOperatorSweeps() {
         assertRejected(List.of("--synthetic", "200000", "--partitions", "1", "--layers", "64,256,256,256,1", "--wrt", "inputs", "--derivative", "laplacian", "--chunk-rows", "200000"),
-                "--layers 64,256,256,256,1 with --chunk-rows 200000 and 66 values per activation: ", "activations with their tangents", "lower --chunk-rows");
+                "--layers 64,256,256,256,1 with --chunk-rows 200000 and 66 values per activation: ", "a chunk's gradient and activations)", "lower --chunk-rows");
     }
 
     /** A per-example Hessian carries (in + 1)² values per activation (forward over forward): 4225 for 64 inputs, refused before any task runs (issue 25, item 2). */
     @Test
     void oversizedHessian() {
         assertRejected(List.of("--synthetic", "4096", "--partitions", "1", "--layers", "64,256,1", "--wrt", "inputs", "--derivative", "hessian"),
-                "--layers 64,256,1 with --chunk-rows 4096 and 4225 values per activation: ", "activations with their tangents", "lower --chunk-rows");
+                "--layers 64,256,1 with --chunk-rows 4096 and 4225 values per activation: ", "a chunk's gradient and activations)", "lower --chunk-rows");
     }
 
     /** On a cluster the executors' heap is spark.executor.memory, with spark.executor.cores tasks at once. */
     @Test
     void oversizedTasksOnExecutors() {
-        JobModel.checkTaskSize(new int[] {8, 512, 512, 3}, org.gradspark.ad.DType.FLOAT32, 10_000, Long.MAX_VALUE, 1, 1L << 30, 1, "--executor-memory (spark.executor.memory)");
+        JobModel.checkTaskSize(new int[] {8, 512, 512, 3}, org.gradspark.ad.DType.FLOAT32, 10_000, Long.MAX_VALUE, 1, 1L << 30, 1, "--executor-memory (spark.executor.memory)", null);
         org.gradspark.job.io.BadInputException e = org.junit.jupiter.api.Assertions.assertThrows(org.gradspark.job.io.BadInputException.class, () -> JobModel.checkTaskSize(new int[] {8, 512, 512, 3},
-                org.gradspark.ad.DType.FLOAT32, 100_000, Long.MAX_VALUE, 1, 1L << 30, 4, "--executor-memory (spark.executor.memory)"));
-        assertEquals("--layers 8,512,512,3 with --chunk-rows 100000: 4 tasks at once need at least 6.2 GiB (weights, float64 partial sums, a chunk's"
-                + " gradient and activations: 1.55 GiB a task), more than the 1.0 GiB heap of each executor: lower --chunk-rows or raise"
-                + " --executor-memory (spark.executor.memory)", e.getMessage());
+                org.gradspark.ad.DType.FLOAT32, 100_000, Long.MAX_VALUE, 1, 1L << 30, 4, "--executor-memory (spark.executor.memory)", null));
+        assertEquals("--layers 8,512,512,3 with --chunk-rows 100000: 4 tasks at once need 6.25 GiB of heap at the peak of an evaluation (4 tasks"
+                + " (partial sums, a chunk's gradient and activations, results serialized) 6329 MiB + Spark's own 64 MiB + weights and their broadcast"
+                + " blocks 2 MiB), more than"
+                + " the 80% usable of the 1.00 GiB heap of each executor: lower --chunk-rows or raise --executor-memory (spark.executor.memory)", e.getMessage());
     }
 
     /** A FIFO where a file belongs blocked forever; it is refused at once (issue 17, item 5). */

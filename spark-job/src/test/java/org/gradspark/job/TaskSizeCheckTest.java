@@ -18,8 +18,8 @@ class TaskSizeCheckTest {
     @Test
     void theRefusalNamesTheRowsAChunkHolds() {
         BadInputException e = org.junit.jupiter.api.Assertions.assertThrows(BadInputException.class, () -> JobModel.checkTaskSize(new int[] {8, 512, 512, 3},
-                DType.FLOAT32, 100_000, 50_000, 1, 1L << 30, 4, "--executor-memory (spark.executor.memory)"));
-        assertTrue(e.getMessage().startsWith("--layers 8,512,512,3 with chunks of 50000 rows (a partition's): 4 tasks at once need at least 3.1 GiB"),
+                DType.FLOAT32, 100_000, 50_000, 1, 1L << 30, 4, "--executor-memory (spark.executor.memory)", null));
+        assertTrue(e.getMessage().startsWith("--layers 8,512,512,3 with chunks of 50000 rows (a partition's): 4 tasks at once need 3.16 GiB"),
                 e.getMessage());
     }
 }

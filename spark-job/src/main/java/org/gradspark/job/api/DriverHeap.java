@@ -57,8 +57,12 @@ final class DriverHeap implements AutoCloseable {
         peakAfterGc.accumulateAndGet(used, Math::max);
     }
 
-    /** {@code max_mib}, {@code peak_used_mib} (sum of the heap pools' peaks) and {@code peak_after_gc_mib}. */
-    Map<String, Double> report() {
+    /**
+     * {@code max_mib}, {@code peak_used_mib} (sum of the heap pools' peaks), {@code peak_after_gc_mib} and
+     * {@code estimate_mib}, what the job's own check counted for the driver ({@code estimate}, which bounds
+     * peak_after_gc_mib: bench/results/driver-memory.md).
+     */
+    Map<String, Double> report(org.gradspark.job.exec.HeapEstimate estimate) {
         long peak = 0;
         for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
             if (pool.getType() == MemoryType.HEAP) peak += pool.getPeakUsage().getUsed();
@@ -67,6 +71,7 @@ final class DriverHeap implements AutoCloseable {
         r.put("max_mib", Runtime.getRuntime().maxMemory() / MIB);
         r.put("peak_used_mib", peak / MIB);
         r.put("peak_after_gc_mib", peakAfterGc.get() / MIB);
+        r.put("estimate_mib", estimate.need() / MIB);
         return r;
     }
 

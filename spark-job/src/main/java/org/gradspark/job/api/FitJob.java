@@ -75,7 +75,11 @@ public final class FitJob {
         // fit writes --out itself (checkpoints as it goes): the job's own check of --out, for an output
         // written at the end, is given a path inside it that never exists.
         JobConfig probe = fc.job().withOut(Storage.child(out, "_fit_unused_job_out"));
-        JobInputs inputs = JobInputs.check(probe, storage);
+        FitSettings settings = fc.settings();
+        org.gradspark.job.exec.DriverMemoryCheck.Setting driver = org.gradspark.job.exec.DriverMemoryCheck.Setting.submitted();
+        int evaluated = probe.partitions() > 0 ? probe.partitions() : driver.parallelism();
+        int item = probe.dtype() == org.gradspark.ad.DType.FLOAT32 ? 4 : 8;
+        JobInputs inputs = JobInputs.check(probe, storage, driver.withState(w -> org.gradspark.job.fit.OptimizerMemory.terms(settings, evaluated, w, item)));
         if (inputs.pending()) {
             throw new BadInputException("--input " + Storage.display(inputs.cfg().input()) + ": fit reads .npy rows or --synthetic (Parquet and CSV: not yet)");
         }

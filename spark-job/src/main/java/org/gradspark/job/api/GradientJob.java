@@ -58,7 +58,8 @@ public final class GradientJob {
      * @throws BadInputException naming the option, file, row or executor at fault
      */
     public static Result run(JavaSparkContext jsc, JobConfig cfg) {
-        return run(jsc, JobInputs.check(cfg, Storage.of(jsc.hadoopConfiguration())));
+        return run(jsc, JobInputs.check(cfg, Storage.of(jsc.hadoopConfiguration()),
+                org.gradspark.job.exec.DriverMemoryCheck.Setting.of(jsc.master(), jsc.getConf(), Runtime.getRuntime().maxMemory())));
     }
 
     /** Runs inputs already checked (the CLI checks them before it starts Spark). */
@@ -221,7 +222,8 @@ public final class GradientJob {
     }
 
     /** The evaluations of a run: the last one's results, each one's time, whether they agreed bit for bit. */
-    private record Evaluation(Evaluator.Value last, List<Double> evaluations, boolean identical, boolean sharded, long broadcastNanos) {}
+    private record Evaluation(Evaluator.Value last, List<Double> evaluations, boolean identical, boolean sharded, long broadcastNanos,
+                              org.gradspark.job.exec.HeapEstimate driverEstimate) {}
 
     /** Evaluates {@code --repeat} times at the same weights (a benchmark of the loop an optimiser runs), each with the weights broadcast afresh. */
     private static Evaluation evaluate(Evaluator evaluator, JobInputs checked) {
@@ -234,7 +236,7 @@ public final class GradientJob {
             if (last != null && !sameBits(last.gradient(), v.gradient())) identical = false;
             last = v;
         }
-        return new Evaluation(last, seconds, identical, evaluator.sharded(), evaluator.broadcastNanos());
+        return new Evaluation(last, seconds, identical, evaluator.sharded(), evaluator.broadcastNanos(), evaluator.driverEstimate());
     }
 
     /** summary.json's content: what ran where ({@link JobSummary}), the phases, the evaluations, the reduction, the driver's heap, the outputs. */
@@ -252,7 +254,7 @@ public final class GradientJob {
         summary.put("reduction_path", ev.sharded() ? "sharded on the executors" : "collected, summed on the driver");
         summary.put("rows_used", (Long) summary.get("rows") - (Long) summary.get("skipped_rows"));
         if (cfg.reduction() == JobConfig.Reduction.MEAN) summary.put("mean_over_rows", ev.last().rowsUsed());
-        summary.put("driver_heap", heap.report());
+        summary.put("driver_heap", heap.report(ev.driverEstimate()));
         if (inputGradsShape != null) {
             // Under the output's own key, its directory (input_grads for nested/grad, laplacian, ..., grad_norms, grad_dots).
             PerExampleOutput kind = perExample(cfg);

@@ -89,6 +89,7 @@ public final class Evaluator implements AutoCloseable {
     private final boolean timesTasks;
     private Long fullBatchRows;
     private long broadcastNanos;
+    private final HeapEstimate driverEstimate;
 
     private Evaluator(JavaSparkContext jsc, JobInputs checked, String inputGrads, boolean cache, boolean timesTasks) {
         if (checked.pending()) throw new IllegalStateException("the rows of " + checked.cfg().inputWhere() + " are not written yet");
@@ -103,7 +104,7 @@ public final class Evaluator implements AutoCloseable {
         this.rows = new PartitionRows(cfg, checked.input(), checked.sens(), checked.labels(), partitions, storage);
         this.task = new PartitionTask(cfg, rows, inputGrads, storage);
         this.parts = new PartitionsInMemory(jsc.parallelize(IntStream.range(0, partitions).boxed().toList(), partitions), rows, cache);
-        if (cfg.modelClass() == null) TaskMemoryCheck.check(jsc, cfg, n, partitions);
+        this.driverEstimate = TaskMemoryCheck.check(jsc, checked, n, partitions);
         this.keys = cfg.weightsWanted() ? checked.keys() : List.of();
         this.shapes = keys.stream().map(k -> checked.weights().get(k).shape()).toList();
         this.shardThreshold = ShardThreshold.of(jsc);
@@ -151,6 +152,11 @@ public final class Evaluator implements AutoCloseable {
     /** Whether the partial sums are reduce-scattered on the executors (large models) rather than summed on the driver. */
     public boolean sharded() {
         return reducer(checked.cfg().statistics()).sharded();
+    }
+
+    /** What an evaluation makes the driver hold at its peak, term by term ({@link HeapEstimate#driver}; in local mode with the tasks). */
+    public HeapEstimate driverEstimate() {
+        return driverEstimate;
     }
 
     /** Time spent broadcasting weights so far. */

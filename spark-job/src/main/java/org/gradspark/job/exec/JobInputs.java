@@ -40,7 +40,15 @@ public record JobInputs(JobConfig cfg, Map<String, Tensor> weights, List<String>
      * @throws BadInputException naming the option and file (and key or row) at fault
      */
     public static JobInputs check(JobConfig given, Storage storage) {
-        JobInputs fixed = checkFixed(given.qualified(storage), storage);
+        return check(given, storage, DriverMemoryCheck.Setting.submitted());
+    }
+
+    /**
+     * {@link #check(JobConfig, Storage)} for a driver of the setting {@code driver}: the model's size is weighed
+     * against its heap ({@link DriverMemoryCheck}) before the weights are allocated (a Cell's once it is built).
+     */
+    public static JobInputs check(JobConfig given, Storage storage, DriverMemoryCheck.Setting driver) {
+        JobInputs fixed = checkFixed(given.qualified(storage), storage, driver);
         JobConfig cfg = fixed.cfg();
         if (cfg.input() != null && TabularInput.handles(cfg.input())) {
             try {
@@ -71,7 +79,7 @@ public record JobInputs(JobConfig cfg, Map<String, Tensor> weights, List<String>
     /** Checks a job whose rows come from a Dataset of the caller's: all but the rows, which are pending. */
     public static JobInputs checkForDataset(JobConfig given, Storage storage) {
         if (given.input() != null) throw new BadInputException("--input " + given.input() + ": not used when the rows come from a Dataset; leave it unset");
-        return checkFixed(given.qualified(storage), storage);
+        return checkFixed(given.qualified(storage), storage, DriverMemoryCheck.Setting.submitted());
     }
 
     /** Whether the rows are still to be written as .npy parts (a Parquet/CSV input or a Dataset). */
@@ -86,12 +94,13 @@ public record JobInputs(JobConfig cfg, Map<String, Tensor> weights, List<String>
     }
 
     /** What does not depend on the rows: --out, the model's size, the weights, the hvp direction. */
-    private static JobInputs checkFixed(JobConfig given, Storage storage) {
+    private static JobInputs checkFixed(JobConfig given, Storage storage, DriverMemoryCheck.Setting driver) {
         JobOutput.check(storage, given.out(), given.inputFiles());
         Map<String, Tensor> read = given.layers() == null ? named("--weights", () -> Npz.read(storage, given.weights(), Npz.DEFAULT_MAX_INFLATED_BYTES)) : null;
         JobConfig cfg = read == null ? given : given.withLayers(layersOf(read, "--weights " + Storage.display(given.weights())));
-        if (cfg.modelClass() == null) JobModel.checkSize(cfg.layers(), cfg.dtype(), Runtime.getRuntime().maxMemory());
+        if (cfg.modelClass() == null) DriverMemoryCheck.require(cfg, TaskMemoryCheck.model(cfg), JobModel.checkSize(cfg.layers()), cfg.dtype(), driver);
         Map<String, Tensor> weights = loadWeights(cfg, storage, read);
+        if (cfg.modelClass() != null) requireCellFits(cfg, weights, driver);
         List<String> keys = cfg.modelClass() == null ? mlpKeys(cfg.layers()) : new ArrayList<>(weights.keySet());
         Map<String, Tensor> vector = null;
         if (cfg.vector() != null) {
@@ -112,6 +121,13 @@ public record JobInputs(JobConfig cfg, Map<String, Tensor> weights, List<String>
             requireFinite(vector, where);
         }
         return new JobInputs(cfg, weights, List.copyOf(keys), null, null, null, vector);
+    }
+
+    /** A user Cell, built on the driver, against the driver's heap: its parameters' count, float64 if any of them is. */
+    private static void requireCellFits(JobConfig cfg, Map<String, Tensor> weights, DriverMemoryCheck.Setting driver) {
+        long count = weights.values().stream().mapToLong(Tensor::size).sum();
+        boolean wide = weights.values().stream().anyMatch(t -> t.dtype() == org.gradspark.ad.DType.FLOAT64);
+        DriverMemoryCheck.require(cfg, TaskMemoryCheck.model(cfg), count, wide ? org.gradspark.ad.DType.FLOAT64 : org.gradspark.ad.DType.FLOAT32, driver);
     }
 
     /** The rows against --partitions and --layers, and the sensitivities and labels against the rows. */

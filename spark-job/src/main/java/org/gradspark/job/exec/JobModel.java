@@ -39,11 +39,10 @@ public final class JobModel {
     public List<String> keys() { return new ArrayList<>(byKey.keySet()); }
 
     /**
-     * Refuses an MLP that cannot fit before anything is allocated: a weight of more elements than
-     * one tensor holds, or parameters whose weights and summed gradient alone exceed the driver's
-     * heap ({@code heapBytes}). A lower bound: a job that passes may still need more.
+     * Refuses an MLP with a weight of more elements than one tensor holds, before anything is allocated; returns its
+     * parameter count (what {@link DriverMemoryCheck} weighs against the driver's heap).
      */
-    public static void checkSize(int[] layers, DType dtype, long heapBytes) {
+    public static long checkSize(int[] layers) {
         String given = "--layers " + joined(layers);
         long params = 0;
         for (int k = 0; k + 1 < layers.length; k++) {
@@ -54,44 +53,53 @@ public final class JobModel {
             }
             params += w + layers[k + 1];
         }
-        long item = dtype == DType.FLOAT32 ? 4 : 8;
-        long need = 2 * params * item;
-        if (need > heapBytes) {
-            throw new BadInputException(String.format(java.util.Locale.ROOT, "%s: %d parameters (%s) need at least %.1f GiB on the driver"
-                    + " for the weights and their summed gradient, more than its heap of %.1f GiB: raise --driver-memory", given, params,
-                    dtype.numpyName(), need / (double) (1L << 30), heapBytes / (double) (1L << 30)));
-        }
+        return params;
+    }
+
+    /** The parameters of the MLP of {@code layers}. */
+    public static long parameters(int[] layers) {
+        long params = 0;
+        for (int k = 0; k + 1 < layers.length; k++) params += (long) layers[k] * layers[k + 1] + layers[k + 1];
+        return params;
     }
 
     /**
-     * Refuses an MLP whose tasks cannot fit in the heap that runs them, before any task starts: each
-     * task holds the weights, their float64 partial sums and one chunk's gradient, and the
-     * activations of a chunk's rows (each layer's input, output and their cotangents), each carried
-     * with {@code directions} values (1; a per-example operator's sweep carries the tangents along
-     * every input direction too). A chunk holds {@code --chunk-rows} rows, or fewer when the largest
-     * partition has fewer ({@code partitionRows}: 32 rows over 8 partitions make chunks of 4 rows,
-     * whatever --chunk-rows says);
-     * {@code tasks} run at once in a heap of {@code heapBytes} (the driver's in local mode, else
-     * {@code spark.executor.memory}), named by {@code setting}. A lower bound, like {@link #checkSize}.
+     * The activations a task holds for one chunk of {@code rows} rows: each layer's input, output and their
+     * cotangents, each carried with {@code directions} values (1; a per-example operator's sweep carries the
+     * tangents along every input direction too). In double: a full Hessian's (in + 1)² values per activation
+     * overflow a long for wide inputs.
+     */
+    static double activationBytes(int[] layers, DType dtype, long rows, long directions) {
+        long widths = 0;
+        for (int w : layers) widths += w;
+        return 4.0 * rows * widths * (dtype == DType.FLOAT32 ? 4 : 8) * directions;
+    }
+
+    /**
+     * Refuses an MLP whose tasks cannot fit in the heap that runs them, before any task starts: {@code tasks} at once
+     * in a heap of {@code heapBytes} (the driver's in local mode, with the driver's own part, else
+     * {@code spark.executor.memory}), named by {@code setting}, each holding what {@link HeapEstimate#task} counts
+     * with its chunk's {@link #activationBytes activations}. A chunk holds {@code --chunk-rows} rows, or fewer when
+     * the largest partition has fewer ({@code partitionRows}: 32 rows over 8 partitions make chunks of 4 rows,
+     * whatever --chunk-rows says). {@code load} is the evaluation's ({@link DriverMemoryCheck#load}); null: a
+     * collected reduction over {@code tasks} partitions.
      */
     public static void checkTaskSize(int[] layers, DType dtype, int chunkRows, long partitionRows, long directions, long heapBytes, int tasks,
-                                     String setting) {
-        long item = dtype == DType.FLOAT32 ? 4 : 8, params = 0, widths = 0;
-        for (int k = 0; k + 1 < layers.length; k++) params += (long) layers[k] * layers[k + 1] + layers[k + 1];
-        for (int w : layers) widths += w;
+                                     String setting, HeapEstimate.Load load) {
         long rows = Math.min(chunkRows, partitionRows);
-        // In double: a full Hessian's (in + 1)² values per activation overflow a long for wide inputs (exact below 2^53 bytes).
-        double perTask = params * (item + 8) + 4.0 * rows * widths * item * directions;
-        double need = params * item + tasks * perTask;
-        if (need > heapBytes) {
-            String chunks = rows == chunkRows ? "--chunk-rows " + chunkRows : "chunks of " + rows + " rows (a partition's)";
-            throw new BadInputException(String.format(java.util.Locale.ROOT, "--layers %s with %s%s: %d task%s at once need at least %.1f GiB"
-                    + " (weights, float64 partial sums, a chunk's gradient and activations%s: %.2f GiB a task), more than the %.1f GiB heap of %s:"
-                    + " lower --chunk-rows or raise %s", joined(layers), chunks, directions == 1 ? "" : " and " + directions + " values per activation",
-                    tasks, tasks == 1 ? "" : "s", need / (double) (1L << 30), directions == 1 ? "" : " with their tangents", 
-                    perTask / (double) (1L << 30), heapBytes / (double) (1L << 30), setting.startsWith("--driver") ? "the driver, which runs the tasks in local mode"
-                            : "each executor", setting));
-        }
+        double acts = activationBytes(layers, dtype, rows, directions);
+        long params = parameters(layers);
+        int item = dtype == DType.FLOAT32 ? 4 : 8;
+        HeapEstimate.Load l = load != null ? load.withActivations(acts)
+                : new HeapEstimate.Load(params, item, params, false, tasks, false, DriverMemoryCheck.RESULT_GETTERS, 128L << 20, acts);
+        boolean driver = setting.startsWith("--driver");
+        HeapEstimate e = driver ? HeapEstimate.driver(l, tasks) : HeapEstimate.executor(l, tasks);
+        String chunks = rows == chunkRows ? "--chunk-rows " + chunkRows : "chunks of " + rows + " rows (a partition's)";
+        String subject = String.format(java.util.Locale.ROOT, "--layers %s with %s%s: %d task%s at once%s", joined(layers), chunks,
+                directions == 1 ? "" : " and " + directions + " values per activation", Math.min(tasks, l.partitions()), Math.min(tasks, l.partitions()) == 1 ? "" : "s",
+                driver ? " and the driver's own part" : "");
+        e.requireFits(subject, heapBytes, driver ? "the driver, which runs the tasks in local mode" : "each executor",
+                "lower --chunk-rows or raise " + setting);
     }
 
     /** Seeded Glorot-uniform weights (zero biases) for the MLP of {@code layers}. */
