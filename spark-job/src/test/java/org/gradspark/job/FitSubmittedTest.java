@@ -99,6 +99,29 @@ class FitSubmittedTest {
         }
     }
 
+    /**
+     * A TERM (Ctrl-C's SIGINT does the same; so does Spark's own exit after a task's OutOfMemoryError in local mode) once a
+     * checkpoint is written: one line that says so without claiming an interrupt, the checkpoints kept, no stack trace.
+     */
+    @Test
+    void aStoppedFitSaysSoInOneLineAndKeepsItsCheckpoints() throws Exception {
+        Path out = dir.resolve("out-termed");
+        Process p = LocalCluster.launch(Map.of(), dir.resolve("termed"), fit("local[2]", out.toString()));
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (!Files.exists(out.resolve("checkpoints/iter-000004/state.json")) && p.isAlive() && System.nanoTime() < deadline) Thread.sleep(20);
+        assertTrue(p.isAlive(), "the fit ended before its first checkpoint: " + Files.readString(dir.resolve("termed/stdout")));
+        p.destroy();   // SIGTERM to the JVM (the script execs it)
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the fit did not stop");
+        LocalCluster.Run r = LocalCluster.await(p, dir.resolve("termed"), TIMEOUT);
+        List<String> ours = r.stderr().lines().filter(l -> l.startsWith("gradspark:")).toList();
+        assertEquals(1, ours.size(), r.stderr());
+        assertTrue(ours.get(0).startsWith("gradspark: stopped before the end (interrupted, or a fatal error in a task such as running out of memory")
+                && ours.get(0).endsWith("are kept: continue with --resume"), ours.get(0));
+        assertFalse(r.stderr().contains("\tat "), r.stderr());
+        assertTrue(Files.exists(out.resolve("checkpoints/iter-000004/state.json")), "the checkpoint was removed");
+        assertFalse(Files.exists(out.resolve("_SUCCESS")));
+    }
+
     @Test
     void aKilledDriverResumedGivesTheWeightsOfARunNeverStopped() throws Exception {
         Path neverStopped = finished("local[2]");

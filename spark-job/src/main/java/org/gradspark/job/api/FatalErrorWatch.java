@@ -110,9 +110,9 @@ public final class FatalErrorWatch implements Thread.UncaughtExceptionHandler, A
             previous.uncaughtException(t, e);
         } else if (e instanceof VirtualMachineError) {   // a later fatal error: the first one's line is the run's
             org.slf4j.LoggerFactory.getLogger("org.gradspark.failure").error("a further fatal error in thread " + t.getName(), e);
-        } else {   // what the JVM does without a default handler
-            err.print("Exception in thread \"" + t.getName() + "\" ");
-            e.printStackTrace(err);
+        } else {   // what the JVM does without a default handler, on System.err as it is now (the driver's log while a context closes)
+            System.err.print("Exception in thread \"" + t.getName() + "\" ");
+            e.printStackTrace(System.err);
         }
     }
 

@@ -58,6 +58,9 @@ public final class FitMain implements Launcher.Command<FitJob.Prepared> {
     }
 
     @Override public String interruptedLine(FitJob.Prepared prepared) {
-        return "interrupted; the checkpoints in " + Storage.display(Storage.child(prepared.out(), Checkpoint.DIR)) + " are kept: continue with --resume";
+        // A TERM or Ctrl-C, or Spark exiting the JVM after a fatal error in a task (an OutOfMemoryError in local mode), as grad's line says.
+        String log = System.getProperty("gradspark.logFile");
+        return "stopped before the end (interrupted, or a fatal error in a task such as running out of memory" + (log != null ? ": see " + log : "")
+                + "); the checkpoints in " + Storage.display(Storage.child(prepared.out(), Checkpoint.DIR)) + " are kept: continue with --resume";
     }
 }

@@ -63,6 +63,30 @@ class FatalErrorWatchTest {
         assertSame(before, Thread.getDefaultUncaughtExceptionHandler());
     }
 
+    /**
+     * Without a previous handler, an ordinary exception goes where the JVM's own default would put it: System.err as it
+     * is at that moment (Launcher sends it to the driver's log while the context closes, where Spark's shutdown races
+     * end threads), never the watch's console stream.
+     */
+    @Test
+    void anOrdinaryExceptionGoesToSystemErrAsItIsNotToTheConsole() throws Exception {
+        Thread.UncaughtExceptionHandler before = Thread.getDefaultUncaughtExceptionHandler();
+        PrintStream systemErr = System.err;
+        ByteArrayOutputStream console = new ByteArrayOutputStream(), log = new ByteArrayOutputStream();
+        Thread.setDefaultUncaughtExceptionHandler(null);
+        try (FatalErrorWatch watch = FatalErrorWatch.install(new PrintStream(console, true, StandardCharsets.UTF_8), NEVER, NEVER)) {
+            System.setErr(new PrintStream(log, true, StandardCharsets.UTF_8));
+            dies("closing", new IllegalStateException("a race as Spark stops"));
+            assertFalse(watch.fired());
+        } finally {
+            System.setErr(systemErr);
+            Thread.setDefaultUncaughtExceptionHandler(before);
+        }
+        assertEquals("", console.toString(StandardCharsets.UTF_8), "printed on the console");
+        assertTrue(log.toString(StandardCharsets.UTF_8).startsWith("Exception in thread \"closing\" java.lang.IllegalStateException: a race as Spark stops"),
+                log.toString(StandardCharsets.UTF_8));
+    }
+
     /** A thread named {@code name} that ends with {@code e} uncaught (its handler is the JVM's default). */
     private static void dies(String name, Throwable e) throws InterruptedException {
         Thread t = new Thread(() -> {
