@@ -9,6 +9,11 @@ public enum DType {
         return a == FLOAT64 || b == FLOAT64 ? FLOAT64 : FLOAT32;
     }
 
+    /** Bytes of one element: 4 for FLOAT32, 8 for FLOAT64. */
+    public int bytes() {
+        return this == FLOAT32 ? Float.BYTES : Double.BYTES;
+    }
+
     /** The name NumPy and MindSpore use ({@code float32}, {@code float64}). */
     public String numpyName() {
         return this == FLOAT32 ? "float32" : "float64";

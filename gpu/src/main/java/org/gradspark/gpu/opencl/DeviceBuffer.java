@@ -38,7 +38,7 @@ final class DeviceBuffer implements DeviceData {
     }
 
     long bytes() {
-        return (long) size * (dtype == DType.FLOAT32 ? Float.BYTES : Double.BYTES);
+        return (long) size * dtype.bytes();
     }
 
     @Override public void readInto(float[] dst) {

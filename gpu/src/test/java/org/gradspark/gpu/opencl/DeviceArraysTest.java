@@ -26,7 +26,7 @@ class DeviceArraysTest {
     }
 
     private static long bytes(Tensor t) {
-        return (long) t.size() * (t.dtype() == DType.FLOAT32 ? 4 : 8);
+        return (long) t.size() * t.dtype().bytes();
     }
 
     /** Products under {@link MatMulF32Program#MIN_FLOPS}: float32 ones too take the Aparapi kernel and this cache. */

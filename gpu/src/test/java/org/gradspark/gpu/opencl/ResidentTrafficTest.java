@@ -84,7 +84,7 @@ class ResidentTrafficTest {
     private static void checkJob(Job job, DType dtype, double relTol) {
         Run onDevice = run(EVERY_OP_ON_DEVICE, job, dtype);
         Run onCpu = run(Backends.require("cpu"), job, dtype);
-        long size = dtype == DType.FLOAT32 ? 4 : 8;
+        long size = dtype.bytes();
         long weights = (long) IN * HIDDEN + HIDDEN + (long) HIDDEN * OUT + OUT;
         long perExample = (long) ROWS * OUT;
         long vector = job == Job.HVP ? weights : 0;   // the HVP's direction crosses like the weights

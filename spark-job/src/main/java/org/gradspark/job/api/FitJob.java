@@ -77,8 +77,8 @@ public final class FitJob {
         JobConfig probe = fc.job().withOut(Storage.child(out, "_fit_unused_job_out"));
         FitSettings settings = fc.settings();
         org.gradspark.job.exec.DriverMemoryCheck.Setting driver = org.gradspark.job.exec.DriverMemoryCheck.Setting.submitted();
-        int evaluated = probe.partitions() > 0 ? probe.partitions() : driver.parallelism();
-        int item = probe.dtype() == org.gradspark.ad.DType.FLOAT32 ? 4 : 8;
+        int evaluated = driver.partitions(probe);
+        int item = probe.dtype().bytes();
         JobInputs inputs = JobInputs.check(probe, storage, driver.withState(w -> org.gradspark.job.fit.OptimizerMemory.terms(settings, evaluated, w, item)));
         if (inputs.pending()) {
             throw new BadInputException("--input " + Storage.display(inputs.cfg().input()) + ": fit reads .npy rows or --synthetic (Parquet and CSV: not yet)");

@@ -48,6 +48,11 @@ public final class DriverMemoryCheck {
                     conf.getInt("spark.resultGetter.threads", RESULT_GETTERS), direct, w -> List.of());
         }
 
+        /** The partitions {@code cfg}'s evaluations will have: {@code --partitions}, or else the parallelism Spark will choose. */
+        public int partitions(JobConfig cfg) {
+            return cfg.partitions() > 0 ? cfg.partitions() : parallelism;
+        }
+
         /** The same with a fit's optimiser state. */
         public Setting withState(LongFunction<List<HeapEstimate.Term>> more) {
             return new Setting(heapBytes, inProcessSlots, parallelism, shardThreshold, resultGetters, maxDirectResult, more);
@@ -76,8 +81,8 @@ public final class DriverMemoryCheck {
      * @throws org.gradspark.job.io.BadInputException naming the parts, the need, the heap and --driver-memory
      */
     public static void require(JobConfig cfg, String model, long weights, DType dtype, Setting s) {
-        int partitions = cfg.partitions() > 0 ? cfg.partitions() : s.parallelism();
-        HeapEstimate.Load l = load(cfg, weights, dtype == DType.FLOAT32 ? 4 : 8, s, partitions, 0);
+        int partitions = s.partitions(cfg);
+        HeapEstimate.Load l = load(cfg, weights, dtype.bytes(), s, partitions, 0);
         HeapEstimate e = HeapEstimate.driver(l, s.inProcessSlots()).plus(s.state().apply(weights));
         e.requireFits(String.format(java.util.Locale.ROOT, "%s: %d parameters (%s, %d partitions, %s%s)", model, weights, dtype.numpyName(), partitions,
                 l.sharded() ? "sharded reduction" : "collected reduction", s.inProcessSlots() > 0 ? ", " + s.inProcessSlots() + " tasks in the driver" : ""),

@@ -72,7 +72,7 @@ public final class JobModel {
     static double activationBytes(int[] layers, DType dtype, long rows, long directions) {
         long widths = 0;
         for (int w : layers) widths += w;
-        return 4.0 * rows * widths * (dtype == DType.FLOAT32 ? 4 : 8) * directions;
+        return 4.0 * rows * widths * dtype.bytes() * directions;
     }
 
     /**
@@ -89,7 +89,7 @@ public final class JobModel {
         long rows = Math.min(chunkRows, partitionRows);
         double acts = activationBytes(layers, dtype, rows, directions);
         long params = parameters(layers);
-        int item = dtype == DType.FLOAT32 ? 4 : 8;
+        int item = dtype.bytes();
         HeapEstimate.Load l = load != null ? load.withActivations(acts)
                 : new HeapEstimate.Load(params, item, params, false, tasks, false, DriverMemoryCheck.RESULT_GETTERS, 128L << 20, acts);
         boolean driver = setting.startsWith("--driver");

@@ -91,7 +91,7 @@ public record RowsDigest(int index, String input, String sens, String labels, St
 
     private static void update(MessageDigest md, Tensor t) {
         int n = t.size();
-        ByteBuffer b = ByteBuffer.allocate(n * (t.dtype() == DType.FLOAT32 ? 4 : 8)).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.allocate(n * t.dtype().bytes()).order(ByteOrder.LITTLE_ENDIAN);
         if (t.dtype() == DType.FLOAT32) b.asFloatBuffer().put(t.rawFloats(), 0, n);
         else b.asDoubleBuffer().put(t.rawDoubles(), 0, n);
         md.update(b.array());

@@ -33,7 +33,7 @@ final class TaskMemoryCheck {
             weights += t.size();
             if (t.dtype() == DType.FLOAT64) item = 8;
         }
-        if (cfg.modelClass() == null) item = cfg.dtype() == DType.FLOAT32 ? 4 : 8;
+        if (cfg.modelClass() == null) item = cfg.dtype().bytes();
         HeapEstimate.Load load = DriverMemoryCheck.load(cfg, weights, item, s, partitions, 0);
         if (!master.inProcess()) {
             DriverMemoryCheck.require(cfg, model(cfg), weights, item == 4 ? DType.FLOAT32 : DType.FLOAT64, s);

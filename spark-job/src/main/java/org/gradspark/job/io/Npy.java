@@ -110,7 +110,7 @@ public final class Npy {
             return n;
         }
 
-        public int itemSize() { return integer() ? integerBytes : dtype == DType.FLOAT32 ? 4 : 8; }
+        public int itemSize() { return integer() ? integerBytes : dtype.bytes(); }
 
         public long dataBytes() { return elementCount() * itemSize(); }
 

@@ -66,7 +66,7 @@ final class NpyData {
 
     /** Encodes {@code count} elements of {@code t} from flat index {@code from}, in slices, in the given byte order. */
     static void encode(Tensor t, int from, int count, ByteOrder order, SliceSink sink) throws IOException {
-        int item = t.dtype() == DType.FLOAT32 ? 4 : 8;
+        int item = t.dtype().bytes();
         ByteBuffer buf = ByteBuffer.allocate((int) Math.max(item, Math.min(BUFFER_BYTES, (long) count * item))).order(order);
         int perSlice = buf.capacity() / item;
         for (int done = 0; done < count; done += perSlice) {

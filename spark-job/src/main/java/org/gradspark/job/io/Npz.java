@@ -162,7 +162,7 @@ public final class Npz {
                     CRC32 crc = new CRC32();
                     crc.update(header);
                     NpyData.encode(t, 0, t.size(), ByteOrder.LITTLE_ENDIAN, crc::update);
-                    long size = header.length + (long) t.size() * (t.dtype() == DType.FLOAT32 ? 4 : 8);
+                    long size = header.length + (long) t.size() * t.dtype().bytes();
                     e.setMethod(ZipEntry.STORED);
                     e.setSize(size);
                     e.setCompressedSize(size);

@@ -103,7 +103,7 @@ public record GemmParameters(int mwg, int nwg, int kwg, int mdimc, int ndimc, in
     }
 
     static int elementBytes(DType dtype) {
-        return dtype == DType.FLOAT64 ? 8 : 4;
+        return dtype.bytes();
     }
 
     @Override
