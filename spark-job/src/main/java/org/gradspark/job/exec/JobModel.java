@@ -43,17 +43,14 @@ public final class JobModel {
      * parameter count (what {@link DriverMemoryCheck} weighs against the driver's heap).
      */
     public static long checkSize(int[] layers) {
-        String given = "--layers " + joined(layers);
-        long params = 0;
         for (int k = 0; k + 1 < layers.length; k++) {
             long w = (long) layers[k] * layers[k + 1];
             if (w > Integer.MAX_VALUE - 8) {
-                throw new BadInputException(given + ": w" + k + " is " + layers[k] + " x " + layers[k + 1] + " = " + w
+                throw new BadInputException("--layers " + joined(layers) + ": w" + k + " is " + layers[k] + " x " + layers[k + 1] + " = " + w
                         + " values, more than one tensor holds (2^31 - 9)");
             }
-            params += w + layers[k + 1];
         }
-        return params;
+        return parameters(layers);
     }
 
     /** The parameters of the MLP of {@code layers}. */
